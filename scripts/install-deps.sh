@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages amibox needs to build, run and test, when they
+# are missing.  As root it uses apt-get; otherwise it only says what is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  libmicrohttpd-dev libsqlite3-dev libzstd-dev libjansson-dev libxml2-dev
+  libssl-dev libcmocka-dev
+  qemu-utils sqlite3 curl
+  awscli python3-boto3 nodejs npm wrk clang
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+    missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "amibox: missing Debian packages (install them as root): ${missing[*]}" >&2
+  exit 1
+fi
+echo "amibox: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,14 @@
+/*
+ * cli: the amibox subcommands.  Each takes argc/argv starting at its own name
+ * and returns the process exit status (0 success, 1 failure, 2 usage).
+ * Only this module and main() print or exit.
+ */
+#ifndef AMIBOX_CLI_CLI_H
+#define AMIBOX_CLI_CLI_H
+
+int cli_serve(int argc, char **argv);
+int cli_account(int argc, char **argv);
+int cli_import(int argc, char **argv);
+int cli_fsck(int argc, char **argv);
+
+#endif

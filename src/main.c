@@ -1,0 +1,39 @@
+/* amibox: the command line; each subcommand lives in src/cli/. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void main_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: amibox <command> [options]\n"
+		"\n"
+		"commands:\n"
+		"  serve      run the daemon (EC2 and EBS APIs)\n"
+		"  account    create, list or delete accounts\n"
+		"  import     import a disk image as a completed snapshot\n"
+		"  fsck       verify the block store against the catalog\n"
+		"\n"
+		"Run 'amibox <command> --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		main_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	const char *command = argv[1];
+	if (!strcmp(command, "serve"))
+		return cli_serve(argc - 1, argv + 1);
+	if (!strcmp(command, "account"))
+		return cli_account(argc - 1, argv + 1);
+	if (!strcmp(command, "import"))
+		return cli_import(argc - 1, argv + 1);
+	if (!strcmp(command, "fsck"))
+		return cli_fsck(argc - 1, argv + 1);
+	fprintf(stderr, "amibox: unknown command '%s'\n", command);
+	main_usage(stderr);
+	return 2;
+}
