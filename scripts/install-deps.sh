@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libmicrohttpd-dev libsqlite3-dev libzstd-dev libjansson-dev libxml2-dev
-  libssl-dev libcmocka-dev
+  libssl-dev libcmocka-dev libcurl4-openssl-dev
   qemu-utils sqlite3 curl
   awscli python3-boto3 nodejs npm wrk clang
 )

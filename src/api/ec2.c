@@ -1,0 +1,276 @@
+/*
+ * ec2: the EC2 Query protocol: parameters in, action dispatch, the XML
+ * success and error envelopes, and helpers the handlers share.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/ec2_internal.h"
+#include "util/codec.h"
+
+static const struct {
+	const char *name;
+	ec2_handler_fn fn;
+} ec2_actions[] = {
+	{ "CopySnapshot", ec2_copy_snapshot },
+	{ "CreateTags", ec2_create_tags },
+	{ "DeleteSnapshot", ec2_delete_snapshot },
+	{ "DeleteTags", ec2_delete_tags },
+	{ "DescribeAvailabilityZones", ec2_describe_availability_zones },
+	{ "DescribeRegions", ec2_describe_regions },
+	{ "DescribeSnapshotAttribute", ec2_describe_snapshot_attribute },
+	{ "DescribeSnapshots", ec2_describe_snapshots },
+	{ "DescribeTags", ec2_describe_tags },
+	{ "ModifySnapshotAttribute", ec2_modify_snapshot_attribute },
+	{ "ResetSnapshotAttribute", ec2_reset_snapshot_attribute },
+};
+
+void ec2_error_response(struct request *req, const struct err *e)
+{
+	struct xmlw *w = xmlw_new_plain("Response");
+	xmlw_start(w, "Errors");
+	xmlw_start(w, "Error");
+	xmlw_text(w, "Code", e->code);
+	xmlw_text(w, "Message", e->message);
+	xmlw_end(w);
+	xmlw_end(w);
+	xmlw_text(w, "RequestID", req->request_id);
+	buf_reset(&req->response);
+	xmlw_finish(w, &req->response);
+	req->status = e->status ? e->status : 500;
+	req->content_type = "text/xml;charset=UTF-8";
+}
+
+void ec2_return_true(struct ec2_ctx *ctx)
+{
+	xmlw_text(ctx->w, "return", "true");
+}
+
+void ec2_write_tags(struct xmlw *w, const struct tag_list *tags)
+{
+	xmlw_start(w, "tagSet");
+	for (size_t i = 0; i < tags->count; i++) {
+		xmlw_start(w, "item");
+		xmlw_text(w, "key", tags->items[i].key);
+		xmlw_text(w, "value", tags->items[i].value);
+		xmlw_end(w);
+	}
+	xmlw_end(w);
+}
+
+const char *ec2_require(struct ec2_ctx *ctx, const char *name, struct err *e)
+{
+	const char *v = query_get(&ctx->q, name);
+	if (!v || !*v) {
+		err_set(e, 400, "MissingParameter",
+			"The request must contain the parameter %s", name);
+		return NULL;
+	}
+	return v;
+}
+
+/* Counts UTF-8 characters (code points), not bytes. */
+static size_t ec2_utf8_len(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+int ec2_check_tag(const char *key, const char *value, struct err *e)
+{
+	size_t klen = ec2_utf8_len(key);
+	if (klen == 0 || klen > 127)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Tag key must be between 1 and 127 characters long.");
+	if (!strncasecmp(key, "aws:", 4))
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Tag keys starting with 'aws:' are reserved for internal use");
+	if (value && ec2_utf8_len(value) > 256)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Tag value for key '%.127s' must be at most 256 characters long.",
+			       key);
+	return 0;
+}
+
+int ec2_tag_specifications(struct ec2_ctx *ctx, const char *resource_type,
+			   struct tag_list *tags, struct err *e)
+{
+	unsigned *specs = NULL;
+	size_t nspecs = query_indices(&ctx->q, "TagSpecification", &specs);
+	char name[96];
+	int ret = 0;
+	for (size_t i = 0; i < nspecs && ret == 0; i++) {
+		snprintf(name, sizeof name, "TagSpecification.%u.ResourceType", specs[i]);
+		const char *type = query_get(&ctx->q, name);
+		if (!type || strcmp(type, resource_type) != 0) {
+			ret = err_set(e, 400, "InvalidParameterValue",
+				      "'%.64s' is not a valid taggable resource type for this operation.",
+				      type ? type : "");
+			break;
+		}
+		snprintf(name, sizeof name, "TagSpecification.%u.Tag", specs[i]);
+		unsigned *idx = NULL;
+		size_t n = query_indices(&ctx->q, name, &idx);
+		for (size_t j = 0; j < n && ret == 0; j++) {
+			char kname[128], vname[128];
+			snprintf(kname, sizeof kname, "%s.%u.Key", name, idx[j]);
+			snprintf(vname, sizeof vname, "%s.%u.Value", name, idx[j]);
+			const char *key = query_get(&ctx->q, kname);
+			const char *value = query_get(&ctx->q, vname);
+			if (!key)
+				ret = err_set(e, 400, "MissingParameter",
+					      "The request must contain the parameter %s", kname);
+			else if (ec2_check_tag(key, value, e) < 0)
+				ret = -1;
+			else
+				tag_list_add(tags, key, value ? value : "");
+		}
+		free(idx);
+	}
+	free(specs);
+	if (ret == 0 && tags->count > 50)
+		ret = err_set(e, 400, "TagLimitExceeded",
+			      "The maximum number of tags per resource is 50.");
+	return ret;
+}
+
+int ec2_page_read(struct ec2_ctx *ctx, long long min, long long max,
+		  struct ec2_page *page, struct err *e)
+{
+	memset(page, 0, sizeof *page);
+	if (query_get_int(&ctx->q, "MaxResults", min, max, &page->max_results, e) < 0) {
+		e->status = 0;
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Value ( %.32s ) for parameter maxResults is invalid. Expecting a value between %lld and %lld.",
+			       query_get(&ctx->q, "MaxResults"), min, max);
+	}
+	const char *token = query_get(&ctx->q, "NextToken");
+	if (token && *token) {
+		struct buf raw = BUF_INIT;
+		if (codec_unbase64(token, strlen(token), &raw) < 0 ||
+		    raw.len < 4 || raw.len >= sizeof page->after + 3 ||
+		    memcmp(raw.data, "v1:", 3) != 0 ||
+		    memchr(raw.data, '\0', raw.len)) {
+			buf_release(&raw);
+			return err_set(e, 400, "InvalidNextToken",
+				       "The token '%.64s' is not valid.", token);
+		}
+		snprintf(page->after, sizeof page->after, "%s", raw.data + 3);
+		buf_release(&raw);
+	}
+	return 0;
+}
+
+void ec2_page_write_token(struct ec2_ctx *ctx, const char *key)
+{
+	struct buf raw = BUF_INIT, token = BUF_INIT;
+	buf_printf(&raw, "v1:%s", key);
+	codec_base64((const unsigned char *)raw.data, raw.len, &token);
+	xmlw_text(ctx->w, "nextToken", token.data);
+	buf_release(&raw);
+	buf_release(&token);
+}
+
+int ec2_describe_regions(struct ec2_ctx *ctx, struct err *e)
+{
+	(void)e;
+	struct buf endpoint = BUF_INIT;
+	const char *host = ctx->req->header(ctx->req, "Host");
+	buf_printf(&endpoint, "%s", host ? host : "127.0.0.1");
+	xmlw_start(ctx->w, "regionInfo");
+	xmlw_start(ctx->w, "item");
+	xmlw_text(ctx->w, "regionName", ctx->srv->region);
+	xmlw_text(ctx->w, "regionEndpoint", endpoint.data);
+	xmlw_text(ctx->w, "optInStatus", "opt-in-not-required");
+	xmlw_end(ctx->w);
+	xmlw_end(ctx->w);
+	buf_release(&endpoint);
+	return 0;
+}
+
+int ec2_describe_availability_zones(struct ec2_ctx *ctx, struct err *e)
+{
+	(void)e;
+	xmlw_start(ctx->w, "availabilityZoneInfo");
+	xmlw_start(ctx->w, "item");
+	xmlw_text(ctx->w, "zoneName", ctx->srv->zone);
+	xmlw_text(ctx->w, "zoneState", "available");
+	xmlw_text(ctx->w, "regionName", ctx->srv->region);
+	xmlw_text(ctx->w, "zoneId", ctx->srv->zone);
+	xmlw_text(ctx->w, "zoneType", "availability-zone");
+	xmlw_text(ctx->w, "optInStatus", "opt-in-not-required");
+	xmlw_start(ctx->w, "messageSet");
+	xmlw_end(ctx->w);
+	xmlw_end(ctx->w);
+	xmlw_end(ctx->w);
+	return 0;
+}
+
+static ec2_handler_fn ec2_find(const char *action)
+{
+	size_t lo = 0, hi = sizeof ec2_actions / sizeof ec2_actions[0];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(ec2_actions[mid].name, action);
+		if (!c)
+			return ec2_actions[mid].fn;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void ec2_handle(struct request *req)
+{
+	struct ec2_ctx ctx = { .req = req, .srv = req->srv, .account = req->account.id };
+	struct err e = ERR_INIT;
+	int dry_run = 0;
+	const char *params = req->body_len ? req->body : req->query;
+	size_t params_len = req->body_len ? req->body_len : strlen(req->query);
+	snprintf(req->action, sizeof req->action, "ec2");
+	if (query_parse(params, params_len, &ctx.q, &e) < 0)
+		goto fail;
+	const char *action = query_get(&ctx.q, "Action");
+	if (!action || !*action) {
+		err_set(&e, 400, "MissingAction", "The request must contain the parameter Action.");
+		goto fail;
+	}
+	snprintf(req->action, sizeof req->action, "%s", action);
+	ec2_handler_fn fn = ec2_find(action);
+	if (!fn) {
+		err_set(&e, 400, "InvalidAction",
+			"The action %.64s is not valid for this web service.", action);
+		goto fail;
+	}
+	if (query_get_bool(&ctx.q, "DryRun", &dry_run, &e) < 0)
+		goto fail;
+	if (dry_run) {
+		err_set(&e, 412, "DryRunOperation",
+			"Request would have succeeded, but DryRun flag is set.");
+		goto fail;
+	}
+	char root[96];
+	snprintf(root, sizeof root, "%sResponse", action);
+	ctx.w = xmlw_new(root, req->request_id);
+	if (fn(&ctx, &e) < 0)
+		goto fail;
+	xmlw_finish(ctx.w, &req->response);
+	ctx.w = NULL;
+	req->status = 200;
+	req->content_type = "text/xml;charset=UTF-8";
+	query_release(&ctx.q);
+	return;
+fail:
+	xmlw_free(ctx.w);
+	query_release(&ctx.q);
+	if (!err_is_set(&e))
+		err_internal(&e, "the action failed without saying why");
+	ec2_error_response(req, &e);
+}

@@ -1,0 +1,80 @@
+/*
+ * ec2_internal: what the EC2 Query handlers share (ec2.c and ec2_*.c).
+ *
+ * A handler reads parameters from ctx->q, checks them all before it changes
+ * anything, writes its response document into ctx->w (created by ec2.c with
+ * the action's Response root and the requestId), and returns 0; or returns -1
+ * with e set, and ec2.c answers with the error document instead.
+ */
+#ifndef AMIBOX_API_EC2_INTERNAL_H
+#define AMIBOX_API_EC2_INTERNAL_H
+
+#include "api/api.h"
+#include "api/query.h"
+#include "api/xmlw.h"
+#include "catalog/catalog_snapshots.h"
+
+struct ec2_ctx {
+	struct request *req;
+	struct server *srv;
+	struct query q;
+	struct xmlw *w;
+	const char *account;  /* the caller's account ID */
+};
+
+typedef int (*ec2_handler_fn)(struct ec2_ctx *ctx, struct err *e);
+
+/* Writes <return>true</return>, for actions without other output. */
+void ec2_return_true(struct ec2_ctx *ctx);
+/* Writes <tagSet> with the list's items (an empty <tagSet/> when none). */
+void ec2_write_tags(struct xmlw *w, const struct tag_list *tags);
+/* A required string parameter; 400 MissingParameter when absent or empty. */
+const char *ec2_require(struct ec2_ctx *ctx, const char *name, struct err *e);
+
+/*
+ * Validates one tag (key 1-127 characters, no "aws:" prefix, value up to 256
+ * characters); 400 InvalidParameterValue / InvalidTagKey.Malformed.
+ */
+int ec2_check_tag(const char *key, const char *value, struct err *e);
+/*
+ * Reads TagSpecification.N for resource_type (e.g. "snapshot") into tags;
+ * a specification for another type is 400 InvalidParameterValue.
+ */
+int ec2_tag_specifications(struct ec2_ctx *ctx, const char *resource_type,
+			   struct tag_list *tags, struct err *e);
+
+/* MaxResults / NextToken of a paginated Describe. */
+struct ec2_page {
+	long long max_results; /* 0 when not given */
+	char after[256];       /* resume after this key, "" at the start */
+};
+int ec2_page_read(struct ec2_ctx *ctx, long long min, long long max,
+		  struct ec2_page *page, struct err *e);
+/* Writes <nextToken> resuming after key. */
+void ec2_page_write_token(struct ec2_ctx *ctx, const char *key);
+
+/* The handlers, by resource. */
+int ec2_describe_snapshots(struct ec2_ctx *ctx, struct err *e);
+int ec2_delete_snapshot(struct ec2_ctx *ctx, struct err *e);
+int ec2_copy_snapshot(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_snapshot_attribute(struct ec2_ctx *ctx, struct err *e);
+int ec2_modify_snapshot_attribute(struct ec2_ctx *ctx, struct err *e);
+int ec2_reset_snapshot_attribute(struct ec2_ctx *ctx, struct err *e);
+int ec2_create_tags(struct ec2_ctx *ctx, struct err *e);
+int ec2_delete_tags(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_tags(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_regions(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_availability_zones(struct ec2_ctx *ctx, struct err *e);
+
+/*
+ * Finds a snapshot the caller may see: 400 InvalidSnapshotID.Malformed for a
+ * malformed ID, 400 InvalidSnapshot.NotFound when it does not exist or is
+ * another account's private snapshot (the two are indistinguishable).
+ */
+int ec2_snapshot_lookup(struct ec2_ctx *ctx, const char *id, struct snapshot *s,
+			struct err *e);
+/* As ec2_snapshot_lookup, and the caller must own it (403 otherwise). */
+int ec2_snapshot_owned(struct ec2_ctx *ctx, const char *id, struct snapshot *s,
+		       struct err *e);
+
+#endif

@@ -1,0 +1,338 @@
+/*
+ * http: the daemon's HTTP server (libmicrohttpd), authentication and routing.
+ *
+ * Each request is gathered whole, within a size limit chosen from its path
+ * (EBS block uploads may carry one block; everything else is a Query form),
+ * then authenticated with SigV4 and handed to its service.  Failures before a
+ * service is chosen are answered in the format the path implies: JSON for
+ * the EBS routes (/snapshots...), EC2 XML otherwise.
+ */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "api/sigv4.h"
+#include "util/codec.h"
+#include "util/ids.h"
+#include "util/log.h"
+
+struct api_server {
+	struct MHD_Daemon *daemon;
+	struct server *srv;
+};
+
+/* Per-connection request state, created by the URI callback. */
+struct http_request {
+	char *uri;       /* raw request target */
+	struct buf body;
+	size_t limit;
+	int too_large;
+	int started;
+	long long start_us;
+};
+
+void api_add_header(struct request *req, const char *name, const char *value)
+{
+	if (req->nheaders == API_MAX_HEADERS)
+		return;
+	struct api_header *h = &req->headers[req->nheaders++];
+	snprintf(h->name, sizeof h->name, "%s", name);
+	snprintf(h->value, sizeof h->value, "%s", value);
+}
+
+static long long http_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void *http_uri_callback(void *cls, const char *uri,
+			       struct MHD_Connection *conn)
+{
+	(void)cls;
+	(void)conn;
+	struct http_request *hr = xcalloc(1, sizeof *hr);
+	hr->uri = xstrdup(uri);
+	hr->start_us = http_now_us();
+	return hr;
+}
+
+static void http_completed(void *cls, struct MHD_Connection *conn,
+			   void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	struct http_request *hr = *con_cls;
+	if (!hr)
+		return;
+	free(hr->uri);
+	buf_release(&hr->body);
+	free(hr);
+	*con_cls = NULL;
+}
+
+static const char *http_header(struct request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+static const char *http_sigv4_header(void *ctx, const char *name)
+{
+	return http_header(ctx, name);
+}
+
+static int http_is_ebs_path(const char *path)
+{
+	return !strncmp(path, "/snapshots", 10) &&
+	       (path[10] == '\0' || path[10] == '/' || path[10] == '?');
+}
+
+static void http_error(struct request *req, int is_ebs, const struct err *e)
+{
+	if (is_ebs)
+		ebs_error_response(req, e);
+	else
+		ec2_error_response(req, e);
+}
+
+/*
+ * Authenticates req.  On failure fills e (AWS's code and status) and
+ * returns -1; on success req->account is the caller and *service the
+ * credential scope's service.
+ */
+static int http_authenticate(struct request *req, char *service, size_t cap,
+			     struct err *e)
+{
+	struct sigv4_auth auth;
+	char body_hash[2 * SHA256_LEN + 1];
+	const char *authorization = http_header(req, "Authorization");
+	if (!authorization)
+		return err_set(e, 403, "MissingAuthenticationToken",
+			       "Request is missing Authentication Token.");
+	if (sigv4_parse_authorization(authorization, &auth, e) < 0)
+		return -1;
+	snprintf(service, cap, "%s", auth.service);
+	/*
+	 * The payload hash is the x-amz-content-sha256 header's when sent
+	 * (UNSIGNED-PAYLOAD included); a hex hash there must match the body.
+	 */
+	const char *content_sha = http_header(req, "x-amz-content-sha256");
+	const char *payload_hash = content_sha;
+	if (!content_sha || strlen(content_sha) == 64) {
+		codec_sha256(req->body ? req->body : "", req->body_len, req->body_hash);
+		req->body_hashed = 1;
+		codec_hex(req->body_hash, SHA256_LEN, body_hash);
+		if (!content_sha)
+			payload_hash = body_hash;
+		else if (strcasecmp(content_sha, body_hash) != 0)
+			return err_set(e, 400, "XAmzContentSHA256Mismatch",
+				       "The provided 'x-amz-content-sha256' header does not match what was computed.");
+	}
+	int found = catalog_account_by_key(req->srv->cat, auth.access_key,
+					   &req->account, e);
+	if (found < 0)
+		return -1;
+	if (!found)
+		return err_set(e, 401, "AuthFailure",
+			       "AWS was not able to validate the provided access credentials");
+	struct sigv4_request sreq = {
+		.method = req->method,
+		.path = req->path,
+		.query = req->query,
+		.header = http_sigv4_header,
+		.header_ctx = req,
+		.payload_hash = payload_hash,
+	};
+	if (sigv4_verify(&sreq, &auth, req->account.secret, time(NULL), e) < 0) {
+		req->account.id[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+static void http_dispatch(struct request *req)
+{
+	struct err e = ERR_INIT;
+	char service[32] = "";
+	int is_ebs = http_is_ebs_path(req->path);
+	if (http_authenticate(req, service, sizeof service, &e) < 0) {
+		snprintf(req->action, sizeof req->action, "%s",
+			 is_ebs ? "ebs" : "ec2");
+		http_error(req, is_ebs, &e);
+		return;
+	}
+	if (!strcmp(service, "ec2") && !is_ebs) {
+		ec2_handle(req);
+	} else if (!strcmp(service, "ebs") && is_ebs) {
+		ebs_handle(req);
+	} else {
+		snprintf(req->action, sizeof req->action, "%s", service);
+		err_set(&e, 400, "InvalidAction",
+			"The service '%.31s' is not served at %.64s.", service,
+			req->path);
+		http_error(req, is_ebs, &e);
+	}
+}
+
+static enum MHD_Result http_send(struct MHD_Connection *conn,
+				 struct request *req)
+{
+	struct MHD_Response *resp;
+	if (req->raw_body)
+		resp = MHD_create_response_from_buffer(req->raw_len,
+						       (void *)req->raw_body,
+						       MHD_RESPMEM_MUST_COPY);
+	else
+		resp = MHD_create_response_from_buffer(req->response.len,
+						       req->response.data ? req->response.data : (char *)"",
+						       MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "x-amzn-RequestId", req->request_id);
+	if (req->content_type)
+		MHD_add_response_header(resp, "Content-Type", req->content_type);
+	for (size_t i = 0; i < req->nheaders; i++)
+		MHD_add_response_header(resp, req->headers[i].name,
+					req->headers[i].value);
+	MHD_add_response_header(resp, "Server", "amibox");
+	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)req->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
+				    const char *url, const char *method,
+				    const char *version, const char *upload_data,
+				    size_t *upload_data_size, void **con_cls)
+{
+	struct api_server *api = cls;
+	struct http_request *hr = *con_cls;
+	(void)url;
+	(void)version;
+	if (!hr)
+		return MHD_NO;
+	if (!hr->started) {
+		const char *q = strchr(hr->uri, '?');
+		size_t plen = q ? (size_t)(q - hr->uri) : strlen(hr->uri);
+		hr->limit = http_is_ebs_path(hr->uri) && plen > 10 ?
+				    API_MAX_BLOCK_BODY : API_MAX_QUERY_BODY;
+		hr->started = 1;
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (hr->body.len + *upload_data_size > hr->limit)
+			hr->too_large = 1;
+		else
+			buf_append(&hr->body, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	struct request req = { 0 };
+	char *path = NULL;
+	req.srv = api->srv;
+	req.method = method;
+	req.conn = conn;
+	req.header = http_header;
+	req.status = 200;
+	ids_uuid(req.request_id);
+	const char *q = strchr(hr->uri, '?');
+	path = q ? xstrndup(hr->uri, (size_t)(q - hr->uri)) : xstrdup(hr->uri);
+	req.path = path;
+	req.query = q ? q + 1 : "";
+	req.body = hr->body.data;
+	req.body_len = hr->body.len;
+	if (hr->too_large) {
+		struct err e = ERR_INIT;
+		snprintf(req.action, sizeof req.action, "%s",
+			 http_is_ebs_path(path) ? "ebs" : "ec2");
+		err_set_reason(&e, 413, http_is_ebs_path(path) ? "ValidationException" :
+								 "RequestEntityTooLarge",
+			       "INVALID_DATA_LENGTH",
+			       "The request body is larger than %zu bytes.", hr->limit);
+		http_error(&req, http_is_ebs_path(path), &e);
+	} else {
+		http_dispatch(&req);
+	}
+	enum MHD_Result ret = http_send(conn, &req);
+	if (!api->srv->quiet)
+		log_info("request action=%s account=%s status=%d duration_ms=%.3f",
+			 req.action[0] ? req.action : "-",
+			 req.account.id[0] ? req.account.id : "-", req.status,
+			 (double)(http_now_us() - hr->start_us) / 1000.0);
+	buf_release(&req.response);
+	free(path);
+	return ret;
+}
+
+static int http_parse_listen(const char *listen_addr, struct sockaddr_in *sa,
+			     struct err *e)
+{
+	char host[64];
+	const char *colon = strrchr(listen_addr, ':');
+	if (!colon || (size_t)(colon - listen_addr) >= sizeof host)
+		return err_invalid(e, "listen address '%s' is not ADDR:PORT", listen_addr);
+	memcpy(host, listen_addr, (size_t)(colon - listen_addr));
+	host[colon - listen_addr] = '\0';
+	char *end = NULL;
+	long port = strtol(colon + 1, &end, 10);
+	memset(sa, 0, sizeof *sa);
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((unsigned short)port);
+	if (*end || port < 0 || port > 65535 ||
+	    inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sa->sin_addr) != 1)
+		return err_invalid(e, "listen address '%s' is not ADDR:PORT", listen_addr);
+	return 0;
+}
+
+int api_start(struct server *srv, const char *listen_addr,
+	      struct api_server **out, struct err *e)
+{
+	struct sockaddr_in sa;
+	if (http_parse_listen(listen_addr, &sa, e) < 0)
+		return -1;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = (unsigned)(ncpu > 0 ? ncpu * 4 : 8);
+	if (threads < 4)
+		threads = 4;
+	if (threads > 16)
+		threads = 16;
+	struct api_server *api = xcalloc(1, sizeof *api);
+	api->srv = srv;
+	api->daemon = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+		0, NULL, NULL, http_handler, api,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_URI_LOG_CALLBACK, http_uri_callback, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512,
+		MHD_OPTION_END);
+	if (!api->daemon) {
+		free(api);
+		return err_internal(e, "cannot listen on %s (is the port in use?)",
+				    listen_addr);
+	}
+	*out = api;
+	return 0;
+}
+
+void api_stop(struct api_server *api)
+{
+	if (!api)
+		return;
+	MHD_stop_daemon(api->daemon);
+	free(api);
+}

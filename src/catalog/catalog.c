@@ -1,0 +1,332 @@
+/*
+ * catalog: SQLite connections, schema migrations and accounts (see catalog.h).
+ *
+ * Design notes
+ *
+ * Invariants:
+ *  1. PRAGMA user_version is the number of migrations applied; migration N
+ *     runs in one transaction together with setting user_version to N.
+ *  2. journal_mode=WAL and synchronous=FULL on every connection: a commit
+ *     that returned is on disk (fsync of the WAL) before any reply says so.
+ *  3. Every hash in snapshot_blocks, but the all-zero block's, has a row in
+ *     chunks, written in the same transaction and only after the chunk file
+ *     is durable.  A chunks row that no block references is garbage: the
+ *     transaction that drops the last reference deletes the row, and the
+ *     file is unlinked after that transaction commits.
+ *  4. A public snapshot is one with a snapshot_permissions row whose grantee
+ *     is 'all'; other grantees are 12-digit account IDs.
+ *  5. foreign_keys=ON: snapshot_blocks, snapshot_permissions and tags rows
+ *     go with their snapshot.
+ */
+#include "catalog/catalog.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/buf.h"
+#include "util/ids.h"
+
+#define CATALOG_STMT_CACHE 96
+
+struct catalog_conn {
+	sqlite3 *db;
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+	} cache[CATALOG_STMT_CACHE];
+	size_t ncache;
+	struct catalog_conn *next; /* all connections, for catalog_close */
+};
+
+struct catalog {
+	char *path;
+	pthread_key_t key;
+	pthread_mutex_t lock; /* guards conns */
+	struct catalog_conn *conns;
+};
+
+/*
+ * The migrations, in order.  Never edit one that has shipped: add another.
+ */
+static const char *const catalog_migrations[] = {
+	/* 1: accounts, snapshots and their blocks, chunks, permissions, tags */
+	"CREATE TABLE accounts ("
+	"  account_id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  access_key TEXT NOT NULL UNIQUE,"
+	"  secret TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE TABLE snapshots ("
+	"  snapshot_id TEXT PRIMARY KEY,"
+	"  owner_id TEXT NOT NULL,"
+	"  volume_id TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  status_message TEXT,"
+	"  start_ms INTEGER NOT NULL,"
+	"  complete_ms INTEGER,"
+	"  deadline_ms INTEGER,"
+	"  volume_size INTEGER NOT NULL,"
+	"  description TEXT NOT NULL DEFAULT '',"
+	"  parent_id TEXT,"
+	"  source_id TEXT,"
+	"  client_token TEXT,"
+	"  request_digest TEXT,"
+	"  progress INTEGER NOT NULL DEFAULT 0,"
+	"  block_count INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX snapshots_owner ON snapshots(owner_id, snapshot_id);"
+	"CREATE INDEX snapshots_pending ON snapshots(deadline_ms) WHERE status = 'pending';"
+	"CREATE UNIQUE INDEX snapshots_token ON snapshots(owner_id, client_token)"
+	"  WHERE client_token IS NOT NULL;"
+	"CREATE TABLE chunks ("
+	"  hash BLOB PRIMARY KEY,"
+	"  stored_bytes INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE snapshot_blocks ("
+	"  snapshot_id TEXT NOT NULL REFERENCES snapshots ON DELETE CASCADE,"
+	"  block_index INTEGER NOT NULL,"
+	"  hash BLOB NOT NULL,"
+	"  changed INTEGER NOT NULL DEFAULT 1,"
+	"  PRIMARY KEY (snapshot_id, block_index)) WITHOUT ROWID;"
+	"CREATE INDEX snapshot_blocks_hash ON snapshot_blocks(hash);"
+	"CREATE TABLE settings ("
+	"  name TEXT PRIMARY KEY,"
+	"  value BLOB NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE snapshot_permissions ("
+	"  snapshot_id TEXT NOT NULL REFERENCES snapshots ON DELETE CASCADE,"
+	"  grantee TEXT NOT NULL,"
+	"  PRIMARY KEY (snapshot_id, grantee)) WITHOUT ROWID;"
+	"CREATE INDEX snapshot_permissions_grantee"
+	"  ON snapshot_permissions(grantee, snapshot_id);"
+	"CREATE TABLE tags ("
+	"  resource_id TEXT NOT NULL,"
+	"  resource_type TEXT NOT NULL,"
+	"  owner_id TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  PRIMARY KEY (resource_id, key)) WITHOUT ROWID;"
+	"CREATE INDEX tags_owner ON tags(owner_id, resource_id, key);"
+	"CREATE INDEX tags_owner_key ON tags(owner_id, key, value);",
+};
+
+int catalog_schema_version(void)
+{
+	return (int)(sizeof catalog_migrations / sizeof catalog_migrations[0]);
+}
+
+static void catalog_conn_free(struct catalog_conn *conn)
+{
+	for (size_t i = 0; i < conn->ncache; i++)
+		sqlite3_finalize(conn->cache[i].stmt);
+	sqlite3_close(conn->db);
+	free(conn);
+}
+
+static int catalog_configure(sqlite3 *db, struct err *e)
+{
+	static const char *const pragmas =
+		"PRAGMA journal_mode=WAL;"
+		"PRAGMA synchronous=FULL;"
+		"PRAGMA foreign_keys=ON;"
+		"PRAGMA temp_store=MEMORY;"
+		"PRAGMA cache_size=-16000;";
+	char *msg = NULL;
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_exec(db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+		err_internal(e, "cannot configure the catalog: %s",
+			     msg ? msg : "unknown error");
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+sqlite3 *catalog_db(struct catalog *c, struct err *e)
+{
+	struct catalog_conn *conn = pthread_getspecific(c->key);
+	if (conn)
+		return conn->db;
+	sqlite3 *db = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+		    SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(c->path, &db, flags, NULL) != SQLITE_OK) {
+		err_internal(e, "cannot open the catalog '%s': %s", c->path,
+			     db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	if (catalog_configure(db, e) < 0) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	conn = xcalloc(1, sizeof *conn);
+	conn->db = db;
+	pthread_mutex_lock(&c->lock);
+	conn->next = c->conns;
+	c->conns = conn;
+	pthread_mutex_unlock(&c->lock);
+	pthread_setspecific(c->key, conn);
+	return db;
+}
+
+sqlite3_stmt *catalog_stmt(struct catalog *c, const char *sql, struct err *e)
+{
+	if (!catalog_db(c, e))
+		return NULL;
+	struct catalog_conn *conn = pthread_getspecific(c->key);
+	for (size_t i = 0; i < conn->ncache; i++) {
+		if (conn->cache[i].sql == sql) {
+			sqlite3_stmt *stmt = conn->cache[i].stmt;
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			return stmt;
+		}
+	}
+	sqlite3_stmt *stmt = NULL;
+	if (sqlite3_prepare_v3(conn->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &stmt, NULL) != SQLITE_OK) {
+		err_internal(e, "catalog statement failed to prepare: %s",
+			     sqlite3_errmsg(conn->db));
+		return NULL;
+	}
+	if (conn->ncache < CATALOG_STMT_CACHE) {
+		conn->cache[conn->ncache].sql = sql;
+		conn->cache[conn->ncache].stmt = stmt;
+		conn->ncache++;
+	} else {
+		/* A full cache is a programming error: raise the limit. */
+		fprintf(stderr, "amibox: BUG: catalog statement cache is full\n");
+		abort();
+	}
+	return stmt;
+}
+
+int catalog_sqlite_error(struct catalog *c, const char *what, struct err *e)
+{
+	sqlite3 *db = catalog_db(c, NULL);
+	return err_internal(e, "catalog: %s: %s", what,
+			    db ? sqlite3_errmsg(db) : "no connection");
+}
+
+int catalog_exec(struct catalog *c, const char *sql, struct err *e)
+{
+	sqlite3 *db = catalog_db(c, e);
+	char *msg = NULL;
+	if (!db)
+		return -1;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		err_internal(e, "catalog: %s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int catalog_begin(struct catalog *c, struct err *e)
+{
+	return catalog_exec(c, "BEGIN IMMEDIATE", e);
+}
+
+int catalog_commit(struct catalog *c, struct err *e)
+{
+	if (catalog_exec(c, "COMMIT", e) < 0) {
+		catalog_rollback(c);
+		return -1;
+	}
+	return 0;
+}
+
+void catalog_rollback(struct catalog *c)
+{
+	sqlite3 *db = catalog_db(c, NULL);
+	if (db && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int catalog_migrate(struct catalog *c, struct err *e)
+{
+	sqlite3_stmt *stmt = NULL;
+	sqlite3 *db = catalog_db(c, e);
+	if (!db)
+		return -1;
+	for (;;) {
+		if (catalog_begin(c, e) < 0)
+			return -1;
+		int version = -1;
+		if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt,
+				       NULL) == SQLITE_OK &&
+		    sqlite3_step(stmt) == SQLITE_ROW)
+			version = sqlite3_column_int(stmt, 0);
+		sqlite3_finalize(stmt);
+		if (version < 0) {
+			catalog_rollback(c);
+			return catalog_sqlite_error(c, "reading the schema version", e);
+		}
+		if (version > catalog_schema_version()) {
+			catalog_rollback(c);
+			return err_internal(e,
+				"the catalog has schema version %d, newer than this amibox (%d)",
+				version, catalog_schema_version());
+		}
+		if (version == catalog_schema_version()) {
+			catalog_rollback(c);
+			return 0;
+		}
+		char setver[64];
+		snprintf(setver, sizeof setver, "PRAGMA user_version=%d", version + 1);
+		if (catalog_exec(c, catalog_migrations[version], e) < 0 ||
+		    catalog_exec(c, setver, e) < 0 || catalog_commit(c, e) < 0) {
+			catalog_rollback(c);
+			return -1;
+		}
+	}
+}
+
+static void catalog_thread_exit(void *arg)
+{
+	/*
+	 * The connection stays on c->conns and is closed by catalog_close(),
+	 * which runs after the worker threads have stopped.
+	 */
+	(void)arg;
+}
+
+int catalog_open(const char *dir, struct catalog **out, struct err *e)
+{
+	struct buf path = BUF_INIT;
+	buf_printf(&path, "%s/catalog.db", dir);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		err_internal(e, "cannot create the data directory '%s': %s", dir,
+			     strerror(errno));
+		buf_release(&path);
+		return -1;
+	}
+	struct catalog *c = xcalloc(1, sizeof *c);
+	c->path = buf_detach(&path);
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_key_create(&c->key, catalog_thread_exit);
+	if (catalog_migrate(c, e) < 0) {
+		catalog_close(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+void catalog_close(struct catalog *c)
+{
+	if (!c)
+		return;
+	struct catalog_conn *conn = c->conns;
+	while (conn) {
+		struct catalog_conn *next = conn->next;
+		catalog_conn_free(conn);
+		conn = next;
+	}
+	pthread_key_delete(c->key);
+	pthread_mutex_destroy(&c->lock);
+	free(c->path);
+	free(c);
+}

@@ -1,0 +1,190 @@
+/* catalog_accounts: the accounts table (see catalog.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "util/ids.h"
+
+static int catalog_account_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (n < 1 || n > 64)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = name[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		      ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static void catalog_account_row(sqlite3_stmt *stmt, struct account *a)
+{
+	snprintf(a->id, sizeof a->id, "%s", sqlite3_column_text(stmt, 0));
+	snprintf(a->name, sizeof a->name, "%s", sqlite3_column_text(stmt, 1));
+	snprintf(a->access_key, sizeof a->access_key, "%s",
+		 sqlite3_column_text(stmt, 2));
+	snprintf(a->secret, sizeof a->secret, "%s", sqlite3_column_text(stmt, 3));
+	a->created_ms = sqlite3_column_int64(stmt, 4);
+}
+
+int catalog_account_create(struct catalog *c, const char *name,
+			   struct account *out, struct err *e)
+{
+	static const char sql[] =
+		"INSERT INTO accounts (account_id, name, access_key, secret, created_ms)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)";
+	if (!catalog_account_name_ok(name))
+		return err_set(e, 400, "InvalidParameterValue",
+			       "account name '%.80s' must be 1-64 letters, digits, '.', '_' or '-'",
+			       name);
+	struct account a = { .created_ms = ids_now_ms() };
+	snprintf(a.name, sizeof a.name, "%s", name);
+	/* A random 12-digit ID can collide; try again a few times. */
+	for (int attempt = 0; attempt < 8; attempt++) {
+		ids_account(a.id);
+		ids_access_key(a.access_key);
+		ids_secret(a.secret);
+		sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
+		if (!stmt)
+			return -1;
+		sqlite3_bind_text(stmt, 1, a.id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 2, a.name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 3, a.access_key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 4, a.secret, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 5, a.created_ms);
+		int rc = sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+		if (rc == SQLITE_DONE) {
+			*out = a;
+			return 0;
+		}
+		if (rc != SQLITE_CONSTRAINT)
+			return catalog_sqlite_error(c, "creating an account", e);
+		struct account existing;
+		struct err ignored = ERR_INIT;
+		if (catalog_account_by_name(c, name, &existing, &ignored) == 1)
+			return err_set(e, 409, "AccountExists",
+				       "an account named '%s' exists already", name);
+	}
+	return err_internal(e, "could not find a free account ID");
+}
+
+static int catalog_account_one(struct catalog *c, const char *sql,
+			       const char *value, struct account *out,
+			       struct err *e)
+{
+	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, value, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		catalog_account_row(stmt, out);
+		sqlite3_reset(stmt);
+		return 1;
+	}
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return catalog_sqlite_error(c, "reading an account", e);
+}
+
+int catalog_account_by_key(struct catalog *c, const char *access_key,
+			   struct account *out, struct err *e)
+{
+	static const char sql[] =
+		"SELECT account_id, name, access_key, secret, created_ms"
+		" FROM accounts WHERE access_key = ?1";
+	return catalog_account_one(c, sql, access_key, out, e);
+}
+
+int catalog_account_by_name(struct catalog *c, const char *name,
+			    struct account *out, struct err *e)
+{
+	static const char sql[] =
+		"SELECT account_id, name, access_key, secret, created_ms"
+		" FROM accounts WHERE name = ?1";
+	return catalog_account_one(c, sql, name, out, e);
+}
+
+int catalog_account_exists(struct catalog *c, const char *account_id,
+			   struct err *e)
+{
+	static const char sql[] =
+		"SELECT account_id, name, access_key, secret, created_ms"
+		" FROM accounts WHERE account_id = ?1";
+	struct account a;
+	return catalog_account_one(c, sql, account_id, &a, e);
+}
+
+int catalog_account_each(struct catalog *c,
+			 int (*fn)(void *ctx, const struct account *a),
+			 void *ctx, struct err *e)
+{
+	static const char sql[] =
+		"SELECT account_id, name, access_key, secret, created_ms"
+		" FROM accounts ORDER BY name";
+	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
+	int rc;
+	if (!stmt)
+		return -1;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct account a;
+		catalog_account_row(stmt, &a);
+		if (fn(ctx, &a))
+			break;
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return catalog_sqlite_error(c, "listing accounts", e);
+	return 0;
+}
+
+int catalog_account_delete(struct catalog *c, const char *name, struct err *e)
+{
+	static const char count_sql[] =
+		"SELECT count(*) FROM snapshots s JOIN accounts a"
+		" ON s.owner_id = a.account_id WHERE a.name = ?1";
+	static const char delete_sql[] = "DELETE FROM accounts WHERE name = ?1";
+	struct account a;
+	if (catalog_begin(c, e) < 0)
+		return -1;
+	int found = catalog_account_by_name(c, name, &a, e);
+	if (found <= 0) {
+		catalog_rollback(c);
+		if (found == 0)
+			err_set(e, 404, "NoSuchAccount", "no account named '%s'", name);
+		return -1;
+	}
+	sqlite3_stmt *stmt = catalog_stmt(c, count_sql, e);
+	if (!stmt)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	long long owned = sqlite3_step(stmt) == SQLITE_ROW ?
+				  sqlite3_column_int64(stmt, 0) : -1;
+	sqlite3_reset(stmt);
+	if (owned != 0) {
+		if (owned > 0)
+			err_set(e, 409, "AccountNotEmpty",
+				"account '%s' still owns %lld snapshots; delete them first",
+				name, owned);
+		goto fail;
+	}
+	stmt = catalog_stmt(c, delete_sql, e);
+	if (!stmt)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		sqlite3_reset(stmt);
+		catalog_sqlite_error(c, "deleting an account", e);
+		goto fail;
+	}
+	sqlite3_reset(stmt);
+	return catalog_commit(c, e);
+fail:
+	catalog_rollback(c);
+	return err_internal(e, "deleting account '%s' failed", name);
+}

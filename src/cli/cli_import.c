@@ -1,0 +1,518 @@
+/*
+ * cli_import: `amibox import FILE`: uploads a disk image as a completed
+ * snapshot through the daemon's own EBS direct API (StartSnapshot, one
+ * PutSnapshotBlock per non-zero block from several connections at once,
+ * CompleteSnapshot with the LINEAR checksum), signed with SigV4 like any
+ * other client.  qcow2, vmdk and other formats go through `qemu-img convert`
+ * to a temporary raw file first.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/sigv4.h"
+#include "blockstore/blockstore.h"
+#include "catalog/catalog.h"
+#include "cli/cli.h"
+#include "util/buf.h"
+#include "util/codec.h"
+#include "util/ids.h"
+
+#define IMPORT_THREADS 4
+
+struct import_client {
+	char endpoint[256]; /* http://host:port, no trailing slash */
+	char host[256];     /* host:port, as the Host header */
+	char access_key[129];
+	char secret[129];
+	char region[64];
+};
+
+struct import_job {
+	const struct import_client *client;
+	const char *snapshot_id;
+	int fd;
+	long long blocks;        /* in the image */
+	long long next;          /* next block to claim */
+	long long done;
+	long long uploaded;
+	unsigned char (*digests)[32];
+	unsigned char *written;  /* per block: 1 if uploaded */
+	pthread_mutex_t lock;
+	int failed;
+	char error[512];
+	int progress;            /* draw a progress bar */
+	long long start_ms;
+};
+
+struct import_http {
+	CURL *curl;
+	struct buf response;
+	char request_id[64];
+	long status;
+};
+
+static size_t import_write_cb(char *data, size_t size, size_t n, void *ctx)
+{
+	buf_append(ctx, data, size * n);
+	return size * n;
+}
+
+static const char *import_header_lookup(void *ctx, const char *name)
+{
+	struct curl_slist *h = ctx;
+	size_t n = strlen(name);
+	for (; h; h = h->next)
+		if (!strncasecmp(h->data, name, n) && h->data[n] == ':')
+			return h->data + n + 1 + (h->data[n + 1] == ' ');
+	return NULL;
+}
+
+/*
+ * Sends one signed request; the response body lands in http->response.
+ * Returns the HTTP status, or -1 if no answer came.
+ */
+static long import_send(struct import_http *http, const struct import_client *c,
+			const char *method, const char *path,
+			struct curl_slist *headers, const void *body,
+			size_t body_len, char *error, size_t error_cap)
+{
+	char amz_date[17], header[2048], signature[65];
+	time_t now = time(NULL);
+	struct tm tm;
+	struct err e = ERR_INIT;
+	gmtime_r(&now, &tm);
+	strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(header, sizeof header, "Host: %s", c->host);
+	headers = curl_slist_append(headers, header);
+	snprintf(header, sizeof header, "X-Amz-Date: %s", amz_date);
+	headers = curl_slist_append(headers, header);
+	headers = curl_slist_append(headers, "X-Amz-Content-SHA256: UNSIGNED-PAYLOAD");
+	struct sigv4_auth auth = { 0 };
+	snprintf(auth.access_key, sizeof auth.access_key, "%s", c->access_key);
+	snprintf(auth.date, sizeof auth.date, "%.8s", amz_date);
+	snprintf(auth.region, sizeof auth.region, "%s", c->region);
+	snprintf(auth.service, sizeof auth.service, "ebs");
+	snprintf(auth.signed_headers, sizeof auth.signed_headers,
+		 "host;x-amz-content-sha256;x-amz-date");
+	const char *q = strchr(path, '?');
+	char raw_path[512];
+	snprintf(raw_path, sizeof raw_path, "%.*s", q ? (int)(q - path) : (int)strlen(path), path);
+	struct sigv4_request sreq = {
+		.method = method, .path = raw_path, .query = q ? q + 1 : "",
+		.header = import_header_lookup, .header_ctx = headers,
+		.payload_hash = "UNSIGNED-PAYLOAD",
+	};
+	if (sigv4_sign(&sreq, &auth, c->secret, amz_date, signature, &e) < 0) {
+		snprintf(error, error_cap, "signing failed: %.200s", e.message);
+		curl_slist_free_all(headers);
+		return -1;
+	}
+	snprintf(header, sizeof header,
+		 "Authorization: AWS4-HMAC-SHA256 Credential=%s/%s/%s/ebs/aws4_request, "
+		 "SignedHeaders=%s, Signature=%s",
+		 auth.access_key, auth.date, auth.region, auth.signed_headers, signature);
+	headers = curl_slist_append(headers, header);
+	headers = curl_slist_append(headers, "Expect:");
+	char url[1024];
+	snprintf(url, sizeof url, "%s%s", c->endpoint, path);
+	buf_reset(&http->response);
+	curl_easy_setopt(http->curl, CURLOPT_URL, url);
+	curl_easy_setopt(http->curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(http->curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(http->curl, CURLOPT_WRITEFUNCTION, import_write_cb);
+	curl_easy_setopt(http->curl, CURLOPT_WRITEDATA, &http->response);
+	if (body) {
+		curl_easy_setopt(http->curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(http->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+	} else {
+		curl_easy_setopt(http->curl, CURLOPT_POSTFIELDS, NULL);
+		curl_easy_setopt(http->curl, CURLOPT_HTTPGET, strcmp(method, "GET") == 0);
+		if (strcmp(method, "GET") != 0) {
+			curl_easy_setopt(http->curl, CURLOPT_POSTFIELDS, "");
+			curl_easy_setopt(http->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+		}
+	}
+	CURLcode rc = curl_easy_perform(http->curl);
+	curl_slist_free_all(headers);
+	if (rc != CURLE_OK) {
+		snprintf(error, error_cap, "cannot reach %s: %s", c->endpoint,
+			 curl_easy_strerror(rc));
+		return -1;
+	}
+	curl_easy_getinfo(http->curl, CURLINFO_RESPONSE_CODE, &http->status);
+	if (http->status >= 300) {
+		json_t *o = json_loadb(buf_str(&http->response), http->response.len, 0, NULL);
+		json_t *m = o ? json_object_get(o, "Message") : NULL;
+		snprintf(error, error_cap, "the server answered %ld: %s", http->status,
+			 json_is_string(m) ? json_string_value(m) : buf_str(&http->response));
+		json_decref(o);
+	}
+	return http->status;
+}
+
+static void import_progress(struct import_job *job, int final)
+{
+	if (!job->progress)
+		return;
+	double frac = job->blocks ? (double)job->done / (double)job->blocks : 1.0;
+	int width = 40, filled = (int)(frac * width);
+	double secs = (double)(time(NULL) * 1000LL - job->start_ms) / 1000.0;
+	double mib = (double)job->done * 0.5;
+	fprintf(stderr, "\r[%.*s%*s] %5.1f%%  %.0f MiB  %.1f MiB/s ", filled,
+		"########################################", width - filled, "",
+		frac * 100.0, mib, secs > 0 ? mib / secs : 0.0);
+	if (final)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static void import_fail(struct import_job *job, const char *msg)
+{
+	pthread_mutex_lock(&job->lock);
+	if (!job->failed) {
+		job->failed = 1;
+		snprintf(job->error, sizeof job->error, "%s", msg);
+	}
+	pthread_mutex_unlock(&job->lock);
+}
+
+static int import_put_block(struct import_job *job, struct import_http *http,
+			    long long index, const unsigned char *data)
+{
+	char path[256], header[160], error[512];
+	struct buf b64 = BUF_INIT;
+	codec_sha256(data, BLOCK_SIZE, job->digests[index]);
+	codec_base64(job->digests[index], 32, &b64);
+	struct curl_slist *headers = NULL;
+	snprintf(header, sizeof header, "x-amz-Checksum: %s", b64.data);
+	headers = curl_slist_append(headers, header);
+	headers = curl_slist_append(headers, "x-amz-Checksum-Algorithm: SHA256");
+	snprintf(header, sizeof header, "x-amz-Data-Length: %d", BLOCK_SIZE);
+	headers = curl_slist_append(headers, header);
+	headers = curl_slist_append(headers, "Content-Type: application/octet-stream");
+	buf_release(&b64);
+	snprintf(path, sizeof path, "/snapshots/%s/blocks/%lld", job->snapshot_id, index);
+	/* A dropped connection is retried; a refusal is final. */
+	for (int attempt = 0; attempt < 3; attempt++) {
+		struct curl_slist *copy = NULL;
+		for (struct curl_slist *h = headers; h; h = h->next)
+			copy = curl_slist_append(copy, h->data);
+		long status = import_send(http, job->client, "PUT", path, copy, data,
+					  BLOCK_SIZE, error, sizeof error);
+		if (status == 201) {
+			curl_slist_free_all(headers);
+			return 0;
+		}
+		if (status > 0 && status < 500)
+			break;
+	}
+	curl_slist_free_all(headers);
+	import_fail(job, error);
+	return -1;
+}
+
+static int import_is_zero(const unsigned char *p)
+{
+	return p[0] == 0 && !memcmp(p, p + 1, BLOCK_SIZE - 1);
+}
+
+static void *import_worker(void *arg)
+{
+	struct import_job *job = arg;
+	struct import_http http = { .curl = curl_easy_init() };
+	unsigned char *data = xmalloc(BLOCK_SIZE);
+	for (;;) {
+		pthread_mutex_lock(&job->lock);
+		long long index = job->failed ? job->blocks : job->next++;
+		pthread_mutex_unlock(&job->lock);
+		if (index >= job->blocks)
+			break;
+		memset(data, 0, BLOCK_SIZE);
+		ssize_t got = pread(job->fd, data, BLOCK_SIZE, (off_t)index * BLOCK_SIZE);
+		if (got < 0) {
+			char msg[128];
+			snprintf(msg, sizeof msg, "reading the image: %s", strerror(errno));
+			import_fail(job, msg);
+			break;
+		}
+		if (!import_is_zero(data)) {
+			if (import_put_block(job, &http, index, data) < 0)
+				break;
+			job->written[index] = 1;
+		}
+		pthread_mutex_lock(&job->lock);
+		job->done++;
+		job->uploaded += !import_is_zero(data);
+		int draw = job->done % 64 == 0;
+		pthread_mutex_unlock(&job->lock);
+		if (draw)
+			import_progress(job, 0);
+	}
+	free(data);
+	buf_release(&http.response);
+	curl_easy_cleanup(http.curl);
+	return NULL;
+}
+
+/* Converts a non-raw image to a temporary raw file; *tmp gets its path. */
+static int import_to_raw(const char *file, char *tmp, size_t cap, char *error,
+			 size_t error_cap)
+{
+	char cmd[4096];
+	struct buf out = BUF_INIT;
+	tmp[0] = '\0';
+	snprintf(cmd, sizeof cmd, "qemu-img info --output=json '%s' 2>/dev/null", file);
+	if (strchr(file, '\'')) {
+		snprintf(error, error_cap, "the file name may not contain a quote");
+		return -1;
+	}
+	FILE *p = popen(cmd, "r");
+	char chunk[4096];
+	size_t n;
+	while (p && (n = fread(chunk, 1, sizeof chunk, p)) > 0)
+		buf_append(&out, chunk, n);
+	int rc = p ? pclose(p) : -1;
+	json_t *info = rc == 0 ? json_loadb(buf_str(&out), out.len, 0, NULL) : NULL;
+	buf_release(&out);
+	const char *format = info ? json_string_value(json_object_get(info, "format")) : NULL;
+	if (!format || !strcmp(format, "raw")) {
+		json_decref(info);
+		return 0; /* raw, or no qemu-img: read the file as it is */
+	}
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	snprintf(tmp, cap, "%s/amibox-import-XXXXXX", dir);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		snprintf(error, error_cap, "cannot make a temporary file: %s", strerror(errno));
+		json_decref(info);
+		return -1;
+	}
+	close(fd);
+	snprintf(cmd, sizeof cmd, "qemu-img convert -f '%s' -O raw '%s' '%s'", format,
+		 file, tmp);
+	json_decref(info);
+	if (system(cmd) != 0) {
+		snprintf(error, error_cap, "qemu-img could not convert '%s'", file);
+		unlink(tmp);
+		tmp[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+static int import_start(struct import_http *http, const struct import_client *c,
+			long long gib, const char *description, char *snapshot_id,
+			char *error, size_t cap)
+{
+	json_t *body = json_object();
+	char token[37];
+	ids_uuid(token);
+	json_object_set_new(body, "VolumeSize", json_integer(gib));
+	json_object_set_new(body, "ClientToken", json_string(token));
+	if (description)
+		json_object_set_new(body, "Description", json_string(description));
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	long status = import_send(http, c, "POST", "/snapshots", headers, text,
+				  strlen(text), error, cap);
+	free(text);
+	if (status != 201)
+		return -1;
+	json_t *o = json_loadb(buf_str(&http->response), http->response.len, 0, NULL);
+	const char *id = o ? json_string_value(json_object_get(o, "SnapshotId")) : NULL;
+	if (id)
+		snprintf(snapshot_id, ID_MAX, "%s", id);
+	json_decref(o);
+	if (!id)
+		snprintf(error, cap, "StartSnapshot answered without a SnapshotId");
+	return id ? 0 : -1;
+}
+
+static int import_complete(struct import_http *http, struct import_job *job,
+			   char *error, size_t cap)
+{
+	struct buf digests = BUF_INIT, b64 = BUF_INIT;
+	unsigned char aggregate[32];
+	char header[160], path[128];
+	long long count = 0;
+	for (long long i = 0; i < job->blocks; i++) {
+		if (!job->written[i])
+			continue;
+		buf_append(&digests, job->digests[i], 32);
+		count++;
+	}
+	codec_sha256(digests.data ? digests.data : "", digests.len, aggregate);
+	codec_base64(aggregate, 32, &b64);
+	struct curl_slist *headers = NULL;
+	snprintf(header, sizeof header, "x-amz-ChangedBlocksCount: %lld", count);
+	headers = curl_slist_append(headers, header);
+	snprintf(header, sizeof header, "x-amz-Checksum: %s", b64.data);
+	headers = curl_slist_append(headers, header);
+	headers = curl_slist_append(headers, "x-amz-Checksum-Algorithm: SHA256");
+	headers = curl_slist_append(headers, "x-amz-Checksum-Aggregation-Method: LINEAR");
+	snprintf(path, sizeof path, "/snapshots/completion/%s", job->snapshot_id);
+	long status = import_send(http, job->client, "POST", path, headers, NULL, 0,
+				  error, cap);
+	buf_release(&digests);
+	buf_release(&b64);
+	return status == 202 ? 0 : -1;
+}
+
+/* Endpoint and credentials: flags, then the AWS environment, then --data. */
+static int import_client_setup(struct import_client *c, const char *endpoint,
+			       const char *data, const char *account_name,
+			       char *error, size_t cap)
+{
+	const char *region = getenv("AWS_REGION") ? getenv("AWS_REGION") :
+			     getenv("AWS_DEFAULT_REGION");
+	const char *key = getenv("AWS_ACCESS_KEY_ID");
+	const char *secret = getenv("AWS_SECRET_ACCESS_KEY");
+	if (!endpoint)
+		endpoint = getenv("AWS_ENDPOINT_URL_EBS") ? getenv("AWS_ENDPOINT_URL_EBS") :
+			   getenv("AWS_ENDPOINT_URL") ? getenv("AWS_ENDPOINT_URL") :
+							"http://127.0.0.1:8773";
+	snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
+	size_t len = strlen(c->endpoint);
+	while (len && c->endpoint[len - 1] == '/')
+		c->endpoint[--len] = '\0';
+	if (strncmp(c->endpoint, "http://", 7) != 0) {
+		snprintf(error, cap, "the endpoint must be an http:// URL");
+		return -1;
+	}
+	snprintf(c->host, sizeof c->host, "%s", c->endpoint + 7);
+	snprintf(c->region, sizeof c->region, "%s", region ? region : "us-east-1");
+	if (key && secret && !account_name) {
+		snprintf(c->access_key, sizeof c->access_key, "%s", key);
+		snprintf(c->secret, sizeof c->secret, "%s", secret);
+		return 0;
+	}
+	/* No credentials in the environment: the named account of --data. */
+	struct catalog *cat = NULL;
+	struct account a;
+	struct err e = ERR_INIT;
+	int found = catalog_open(data, &cat, &e) < 0 ? -1 :
+		    catalog_account_by_name(cat, account_name ? account_name : "default",
+					    &a, &e);
+	catalog_close(cat);
+	if (found <= 0) {
+		snprintf(error, cap,
+			 "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name an account of --data with --account");
+		return -1;
+	}
+	snprintf(c->access_key, sizeof c->access_key, "%s", a.access_key);
+	snprintf(c->secret, sizeof c->secret, "%s", a.secret);
+	return 0;
+}
+
+static void import_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: amibox import FILE [--description D] [--endpoint-url URL]\n"
+		"                          [--data DIR --account NAME] [--no-progress]\n"
+		"Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or from\n"
+		"the account NAME (default 'default') of the data directory DIR.\n");
+}
+
+int cli_import(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "description", required_argument, NULL, 'D' },
+		{ "endpoint-url", required_argument, NULL, 'e' },
+		{ "data", required_argument, NULL, 'd' },
+		{ "account", required_argument, NULL, 'a' },
+		{ "no-progress", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *description = NULL, *endpoint = NULL, *data = "./var";
+	const char *account_name = NULL;
+	int opt, no_progress = 0, status = 1;
+	char error[512] = "", tmp[512] = "", snapshot_id[ID_MAX] = "";
+	struct import_client client;
+	struct import_job job = { .client = &client, .fd = -1 };
+	struct import_http http = { 0 };
+	pthread_t threads[IMPORT_THREADS];
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (opt) {
+		case 'D': description = optarg; break;
+		case 'e': endpoint = optarg; break;
+		case 'd': data = optarg; break;
+		case 'a': account_name = optarg; break;
+		case 'n': no_progress = 1; break;
+		case 'h': import_usage(stdout); return 0;
+		default: import_usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		import_usage(stderr);
+		return 2;
+	}
+	const char *file = argv[optind];
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	pthread_mutex_init(&job.lock, NULL);
+	http.curl = curl_easy_init();
+	if (import_client_setup(&client, endpoint, data, account_name, error,
+				sizeof error) < 0 ||
+	    import_to_raw(file, tmp, sizeof tmp, error, sizeof error) < 0)
+		goto out;
+	job.fd = open(tmp[0] ? tmp : file, O_RDONLY);
+	struct stat st;
+	if (job.fd < 0 || fstat(job.fd, &st) < 0) {
+		snprintf(error, sizeof error, "cannot read '%s': %s", file, strerror(errno));
+		goto out;
+	}
+	long long gib = (st.st_size + (1LL << 30) - 1) >> 30;
+	if (gib < 1)
+		gib = 1;
+	job.blocks = (st.st_size + BLOCK_SIZE - 1) / BLOCK_SIZE;
+	job.digests = xcalloc((size_t)job.blocks + 1, sizeof *job.digests);
+	job.written = xcalloc((size_t)job.blocks + 1, 1);
+	job.progress = !no_progress && isatty(STDERR_FILENO);
+	job.start_ms = time(NULL) * 1000LL;
+	if (import_start(&http, &client, gib, description, snapshot_id, error,
+			 sizeof error) < 0)
+		goto out;
+	job.snapshot_id = snapshot_id;
+	for (int i = 0; i < IMPORT_THREADS; i++)
+		pthread_create(&threads[i], NULL, import_worker, &job);
+	for (int i = 0; i < IMPORT_THREADS; i++)
+		pthread_join(threads[i], NULL);
+	import_progress(&job, 1);
+	if (job.failed) {
+		snprintf(error, sizeof error, "%s", job.error);
+		goto out;
+	}
+	if (import_complete(&http, &job, error, sizeof error) < 0)
+		goto out;
+	printf("%s\n", snapshot_id);
+	status = 0;
+out:
+	if (status)
+		fprintf(stderr, "amibox: import failed%s%s: %s\n",
+			snapshot_id[0] ? " for " : "", snapshot_id, error);
+	if (job.fd >= 0)
+		close(job.fd);
+	if (tmp[0])
+		unlink(tmp);
+	free(job.digests);
+	free(job.written);
+	buf_release(&http.response);
+	if (http.curl)
+		curl_easy_cleanup(http.curl);
+	pthread_mutex_destroy(&job.lock);
+	curl_global_cleanup();
+	return status;
+}

@@ -1,0 +1,125 @@
+/*
+ * cli_serve: `amibox serve`: opens the data directory, starts the API and
+ * runs until SIGTERM or SIGINT, expiring overdue pending snapshots meanwhile.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "blockstore/blockstore.h"
+#include "catalog/catalog.h"
+#include "catalog/catalog_snapshots.h"
+#include "cli/cli.h"
+#include "util/ids.h"
+#include "util/log.h"
+
+static int serve_count_accounts(void *ctx, const struct account *a)
+{
+	(void)a;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* On first start, creates the "default" account and says how to use it. */
+static int serve_default_account(struct catalog *cat, const char *listen,
+				 const char *region, struct err *e)
+{
+	struct account a;
+	int count = 0;
+	if (catalog_account_each(cat, serve_count_accounts, &count, e) < 0)
+		return -1;
+	if (count > 0) {
+		if (catalog_account_by_name(cat, "default", &a, e) <= 0)
+			return 0;
+	} else if (catalog_account_create(cat, "default", &a, e) < 0) {
+		return -1;
+	} else {
+		printf("amibox: created account 'default' (%s)\n", a.id);
+	}
+	printf("amibox: endpoint http://%s  region %s\n", listen, region);
+	printf("amibox: try it:\n"
+	       "  AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s \\\n"
+	       "  aws --endpoint-url http://%s --region %s ec2 describe-snapshots --owner-ids self\n",
+	       a.access_key, a.secret, listen, region);
+	fflush(stdout);
+	return 0;
+}
+
+static void serve_usage(FILE *out)
+{
+	fprintf(out, "usage: amibox serve [--listen ADDR:PORT] [--data DIR] [--region NAME] [--quiet]\n");
+}
+
+int cli_serve(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "data", required_argument, NULL, 'd' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *listen = "127.0.0.1:8773", *data = "./var", *region = "us-east-1";
+	struct server srv = { 0 };
+	struct api_server *api = NULL;
+	struct err e = ERR_INIT;
+	int opt, status = 1;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (opt) {
+		case 'l': listen = optarg; break;
+		case 'd': data = optarg; break;
+		case 'r': region = optarg; break;
+		case 'q': srv.quiet = 1; break;
+		case 'h': serve_usage(stdout); return 0;
+		default: serve_usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || strlen(region) > 40) {
+		serve_usage(stderr);
+		return 2;
+	}
+	snprintf(srv.region, sizeof srv.region, "%s", region);
+	snprintf(srv.zone, sizeof srv.zone, "%sa", region);
+
+	/* Block the signals before any thread starts, so only sigwait sees them. */
+	sigset_t signals;
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (catalog_open(data, &srv.cat, &e) < 0 ||
+	    catalog_secret(srv.cat, "ebs-token-key", srv.token_key,
+			   sizeof srv.token_key, &e) < 0 ||
+	    blockstore_open(data, srv.cat, 1, &srv.bs, &e) < 0 ||
+	    catalog_snapshot_expire(srv.cat, ids_now_ms(), &e) < 0 ||
+	    api_start(&srv, listen, &api, &e) < 0 ||
+	    serve_default_account(srv.cat, listen, region, &e) < 0) {
+		fprintf(stderr, "amibox: %s\n", e.message);
+		goto out;
+	}
+	log_info("serving on '%s', data in '%s', region '%s'", listen, data, region);
+	for (;;) {
+		struct timespec tick = { 10, 0 };
+		int sig = sigtimedwait(&signals, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("shutting down on signal %d", sig);
+			break;
+		}
+		err_clear(&e);
+		if (catalog_snapshot_expire(srv.cat, ids_now_ms(), &e) < 0)
+			log_warn("expiring snapshots: %s", e.message);
+	}
+	status = 0;
+out:
+	api_stop(api);
+	blockstore_close(srv.bs);
+	catalog_close(srv.cat);
+	return status;
+}

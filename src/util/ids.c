@@ -1,0 +1,149 @@
+/* ids: AWS-shaped identifiers and timestamps (see ids.h). */
+#include "util/ids.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "util/codec.h"
+
+void ids_resource(const char *prefix, char out[ID_MAX])
+{
+	unsigned char raw[9];
+	char hex[19];
+	codec_random(raw, sizeof raw);
+	codec_hex(raw, sizeof raw, hex);
+	snprintf(out, ID_MAX, "%s-%.17s", prefix, hex);
+}
+
+int ids_valid_resource(const char *prefix, const char *id)
+{
+	size_t plen = strlen(prefix);
+	if (strncmp(id, prefix, plen) != 0 || id[plen] != '-')
+		return 0;
+	const char *hex = id + plen + 1;
+	size_t n = strlen(hex);
+	if (n != 8 && n != 17)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') ||
+		      (hex[i] >= 'a' && hex[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Draws digits without modulo bias by rejecting the top of the byte range. */
+static void ids_random_chars(const char *alphabet, size_t alen, char *out,
+			     size_t n)
+{
+	size_t limit = 256 - 256 % alen;
+	size_t i = 0;
+	while (i < n) {
+		unsigned char r[32];
+		codec_random(r, sizeof r);
+		for (size_t j = 0; j < sizeof r && i < n; j++)
+			if (r[j] < limit)
+				out[i++] = alphabet[r[j] % alen];
+	}
+	out[n] = '\0';
+}
+
+void ids_account(char out[13])
+{
+	ids_random_chars("0123456789", 10, out, 12);
+	if (out[0] == '0')
+		out[0] = '1' + (char)(out[1] % 9);
+}
+
+void ids_access_key(char out[21])
+{
+	memcpy(out, "AKIA", 4);
+	ids_random_chars("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 32, out + 4, 16);
+}
+
+void ids_secret(char out[41])
+{
+	ids_random_chars("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789+/",
+			 64, out, 40);
+}
+
+int ids_valid_account(const char *s)
+{
+	size_t n = strlen(s);
+	if (n != 12)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+void ids_uuid(char out[37])
+{
+	unsigned char r[16];
+	char hex[33];
+	codec_random(r, sizeof r);
+	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+	codec_hex(r, sizeof r, hex);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+		 hex + 16, hex + 20);
+}
+
+void ids_iso_time(long long epoch_ms, char out[ISO_TIME_MAX])
+{
+	time_t secs = (time_t)(epoch_ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	/* Years past 9999 cannot occur here; the casts tell the compiler so. */
+	snprintf(out, ISO_TIME_MAX, "%04u-%02u-%02uT%02u:%02u:%02u.%03uZ",
+		 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+		 (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+		 (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u,
+		 (unsigned)(epoch_ms % 1000) % 1000u);
+}
+
+long long ids_now_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+int ids_parse_iso_time(const char *s, long long *epoch_ms)
+{
+	struct tm tm = { 0 };
+	int year, mon, day, hour = 0, min = 0, sec = 0, consumed = 0;
+	long long ms = 0;
+	if (sscanf(s, "%4d-%2d-%2d%n", &year, &mon, &day, &consumed) != 3)
+		return -1;
+	const char *p = s + consumed;
+	if (*p == 'T') {
+		if (sscanf(p, "T%2d:%2d:%2d%n", &hour, &min, &sec, &consumed) != 3)
+			return -1;
+		p += consumed;
+		if (*p == '.') {
+			long long scale = 100;
+			for (p++; *p >= '0' && *p <= '9'; p++) {
+				ms += (*p - '0') * scale;
+				scale /= 10;
+			}
+		}
+		if (*p == 'Z')
+			p++;
+		else if (!strcmp(p, "+00:00"))
+			p += 6;
+	}
+	if (*p != '\0' || mon < 1 || mon > 12 || day < 1 || day > 31 ||
+	    hour > 23 || min > 59 || sec > 60)
+		return -1;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec;
+	*epoch_ms = (long long)timegm(&tm) * 1000 + ms;
+	return 0;
+}

@@ -1,0 +1,83 @@
+# Shared by the integration tests: start a daemon on a free port with a
+# temporary data directory, make accounts, find the real clients, clean up.
+# Usage: . tests/integration/lib.sh; amibox_start; ...; (cleanup is a trap)
+set -euo pipefail
+
+AMIBOX_BIN=${AMIBOX_BIN:-$(pwd)/build/amibox}
+AMIBOX_SRC=${AMIBOX_SRC:-$(pwd)}
+TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/amibox-test.XXXXXX")
+DAEMON_PID=
+DATA_DIR=$TEST_DIR/data
+
+amibox_cleanup() {
+  if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+    kill "$DAEMON_PID" 2>/dev/null || true
+    wait "$DAEMON_PID" 2>/dev/null || true
+  fi
+  rm -rf "$TEST_DIR"
+}
+trap amibox_cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# The AWS CLI v1 (Python, from the machine image) and v2 (Debian's awscli).
+AWS_V2=/usr/bin/aws
+AWS_V1=
+for candidate in $(type -ap aws); do
+  [ "$(readlink -f "$candidate")" = "$(readlink -f $AWS_V2)" ] && continue
+  AWS_V1=$candidate; break
+done
+# Python with pip's boto3 1.43 (machine image) and Debian's boto3 1.26.
+PY_NEW=$(command -v python3)
+PY_DEBIAN=/usr/bin/python3
+
+amibox_daemon_up() {
+  "$AMIBOX_BIN" serve --listen "127.0.0.1:$PORT" --data "$DATA_DIR" --quiet \
+    >>"$TEST_DIR/daemon.out" 2>>"$TEST_DIR/daemon.log" &
+  DAEMON_PID=$!
+  for _ in $(seq 1 100); do
+    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$PORT),0.2)" 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$TEST_DIR/daemon.log" >&2; fail "daemon exited"; }
+    sleep 0.1
+  done
+  fail "daemon did not start listening on $PORT"
+}
+
+amibox_daemon_down() {
+  kill "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true; DAEMON_PID=
+}
+
+# Creates account NAME and sets NAME_ID, NAME_KEY, NAME_SECRET (upper case).
+amibox_account() {
+  local name=$1 json var
+  json=$("$AMIBOX_BIN" account create "$name" --data "$DATA_DIR" --json)
+  var=$(echo "$name" | tr a-z A-Z)
+  eval "${var}_ID=$(echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccountId"])')"
+  eval "${var}_KEY=$(echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccessKeyId"])')"
+  eval "${var}_SECRET=$(echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["SecretAccessKey"])')"
+}
+
+amibox_start() {
+  mkdir -p "$DATA_DIR"
+  PORT=$(free_port)
+  ENDPOINT=http://127.0.0.1:$PORT
+  amibox_daemon_up
+  amibox_account alice
+  amibox_account bob
+  export ENDPOINT ALICE_ID ALICE_KEY ALICE_SECRET BOB_ID BOB_KEY BOB_SECRET
+  export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+  export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+}
+
+# as ACCOUNT CMD...: runs CMD with that account's credentials.
+as() {
+  local var; var=$(echo "$1" | tr a-z A-Z); shift
+  local key_var=${var}_KEY secret_var=${var}_SECRET
+  AWS_ACCESS_KEY_ID=${!key_var} AWS_SECRET_ACCESS_KEY=${!secret_var} "$@"
+}
