@@ -8,8 +8,11 @@ packages=(
   libmicrohttpd-dev libsqlite3-dev libzstd-dev libjansson-dev libxml2-dev
   libssl-dev libcmocka-dev libcurl4-openssl-dev
   qemu-utils sqlite3 curl
-  awscli python3-boto3 nodejs npm wrk clang
+  awscli python3-boto3 wrk clang
 )
+# Node.js may come from elsewhere (with its own npm); ask Debian only if absent.
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -227,6 +227,12 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 		hr->limit = http_is_ebs_path(hr->uri) && plen > 10 ?
 				    API_MAX_BLOCK_BODY : API_MAX_QUERY_BODY;
 		hr->started = 1;
+		/* Reserve a declared body once, rather than growing it by copies. */
+		const char *length = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		unsigned long long declared = length ? strtoull(length, NULL, 10) : 0;
+		if (declared > 0 && declared <= hr->limit)
+			buf_reserve(&hr->body, (size_t)declared);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {

@@ -39,6 +39,7 @@ struct catalog_conn {
 		sqlite3_stmt *stmt;
 	} cache[CATALOG_STMT_CACHE];
 	size_t ncache;
+	int holds_write_lock;      /* inside catalog_begin .. commit/rollback */
 	struct catalog_conn *next; /* all connections, for catalog_close */
 };
 
@@ -46,6 +47,12 @@ struct catalog {
 	char *path;
 	pthread_key_t key;
 	pthread_mutex_t lock; /* guards conns */
+	/*
+	 * Serialises this process's write transactions.  SQLite would do it
+	 * too, but its busy handler polls with sleeps; a mutex hands over at
+	 * once.  Other processes still meet SQLite's own lock.
+	 */
+	pthread_mutex_t write_lock;
 	struct catalog_conn *conns;
 };
 
@@ -131,7 +138,8 @@ static int catalog_configure(sqlite3 *db, struct err *e)
 		"PRAGMA synchronous=FULL;"
 		"PRAGMA foreign_keys=ON;"
 		"PRAGMA temp_store=MEMORY;"
-		"PRAGMA cache_size=-16000;";
+		"PRAGMA cache_size=-16000;"
+		"PRAGMA mmap_size=268435456;";
 	char *msg = NULL;
 	sqlite3_busy_timeout(db, 10000);
 	if (sqlite3_exec(db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
@@ -224,9 +232,29 @@ int catalog_exec(struct catalog *c, const char *sql, struct err *e)
 	return 0;
 }
 
+static void catalog_release_write(struct catalog *c)
+{
+	struct catalog_conn *conn = pthread_getspecific(c->key);
+	if (conn && conn->holds_write_lock) {
+		conn->holds_write_lock = 0;
+		pthread_mutex_unlock(&c->write_lock);
+	}
+}
+
 int catalog_begin(struct catalog *c, struct err *e)
 {
-	return catalog_exec(c, "BEGIN IMMEDIATE", e);
+	if (!catalog_db(c, e))
+		return -1;
+	struct catalog_conn *conn = pthread_getspecific(c->key);
+	if (conn->holds_write_lock)
+		return err_internal(e, "BUG: nested catalog transaction");
+	pthread_mutex_lock(&c->write_lock);
+	conn->holds_write_lock = 1;
+	if (catalog_exec(c, "BEGIN IMMEDIATE", e) < 0) {
+		catalog_release_write(c);
+		return -1;
+	}
+	return 0;
 }
 
 int catalog_commit(struct catalog *c, struct err *e)
@@ -235,6 +263,7 @@ int catalog_commit(struct catalog *c, struct err *e)
 		catalog_rollback(c);
 		return -1;
 	}
+	catalog_release_write(c);
 	return 0;
 }
 
@@ -243,6 +272,7 @@ void catalog_rollback(struct catalog *c)
 	sqlite3 *db = catalog_db(c, NULL);
 	if (db && !sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	catalog_release_write(c);
 }
 
 static int catalog_migrate(struct catalog *c, struct err *e)
@@ -306,6 +336,7 @@ int catalog_open(const char *dir, struct catalog **out, struct err *e)
 	struct catalog *c = xcalloc(1, sizeof *c);
 	c->path = buf_detach(&path);
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->write_lock, NULL);
 	pthread_key_create(&c->key, catalog_thread_exit);
 	if (catalog_migrate(c, e) < 0) {
 		catalog_close(c);
@@ -327,6 +358,7 @@ void catalog_close(struct catalog *c)
 	}
 	pthread_key_delete(c->key);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->write_lock);
 	free(c->path);
 	free(c);
 }

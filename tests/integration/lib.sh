@@ -9,12 +9,24 @@ TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/amibox-test.XXXXXX")
 DAEMON_PID=
 DATA_DIR=$TEST_DIR/data
 
+# Sanitizer reports from the daemon (the ASan build) fail the test.
+amibox_sanitizer_check() {
+  if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TEST_DIR/daemon.log" 2>/dev/null; then
+    echo "FAIL: the daemon reported a sanitizer error:" >&2
+    grep -A30 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TEST_DIR/daemon.log" | head -60 >&2
+    return 1
+  fi
+}
+
 amibox_cleanup() {
+  local status=$?
   if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
     kill "$DAEMON_PID" 2>/dev/null || true
     wait "$DAEMON_PID" 2>/dev/null || true
   fi
+  amibox_sanitizer_check || status=1
   rm -rf "$TEST_DIR"
+  exit $status
 }
 trap amibox_cleanup EXIT
 

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# make bench: import throughput beside sha256sum, DescribeSnapshots requests/s
+# beside moto_server (wrk replaying a signed request), and deduplication.
+# Prints a Markdown report (copied into docs/benchmarks.md).
+set -euo pipefail
+build=${1:-build}
+AMIBOX_BIN=$(readlink -f "$build/amibox")
+src=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/amibox-bench.XXXXXX")
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 200); do python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
+seconds() { python3 -c "import time; print(time.time())"; }
+SIZE_MIB=${BENCH_IMAGE_MIB:-1024}
+DURATION=${BENCH_SECONDS:-10}
+
+echo "# amibox benchmarks"
+echo
+echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), build: $build"
+echo
+
+# ---- the daemon --------------------------------------------------------------
+data=$work/data
+mkdir -p "$data"
+P=$(port)
+"$AMIBOX_BIN" serve --listen 127.0.0.1:$P --data "$data" --quiet >"$work/serve.out" 2>"$work/serve.log" &
+pids+=($!)
+wait_port $P
+creds=$("$AMIBOX_BIN" account create bench --data "$data" --json)
+export AWS_ACCESS_KEY_ID=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccessKeyId"])')
+export AWS_SECRET_ACCESS_KEY=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["SecretAccessKey"])')
+export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+EP=http://127.0.0.1:$P
+
+# ---- import throughput -------------------------------------------------------
+echo "## Import of a ${SIZE_MIB} MiB raw image"
+echo
+echo "| image | sha256sum MB/s | amibox import MB/s | ratio |"
+echo "|---|---|---|---|"
+stored_bytes() { sqlite3 "$data/catalog.db" 'select coalesce(sum(stored_bytes),0) from chunks'; }
+for kind in random half-zero; do
+  img=$work/$kind.raw
+  if [ $kind = random ]; then
+    head -c $((SIZE_MIB << 20)) /dev/urandom >"$img"
+  else
+    head -c $((SIZE_MIB << 19)) /dev/urandom >"$img"
+    truncate -s $((SIZE_MIB << 20)) "$img"
+  fi
+  cat "$img" >/dev/null
+  t0=$(seconds); sha256sum "$img" >/dev/null; t1=$(seconds)
+  "$AMIBOX_BIN" import "$img" --endpoint-url "$EP" --no-progress >"$work/$kind.snap"
+  t2=$(seconds)
+  python3 - "$t0" "$t1" "$t2" "$SIZE_MIB" "$kind" <<'PY'
+import sys
+t0, t1, t2, mib = map(float, sys.argv[1:5])
+sha = mib * 1.048576 / (t1 - t0); imp = mib * 1.048576 / (t2 - t1)
+print("| %s | %.0f | %.0f | %.0f%% |" % (sys.argv[5], sha, imp, 100 * imp / sha))
+PY
+done
+echo
+
+echo "## Deduplication"
+echo
+before=$(stored_bytes)
+"$AMIBOX_BIN" import "$work/random.raw" --endpoint-url "$EP" --no-progress >/dev/null
+after=$(stored_bytes)
+python3 - "$before" "$after" <<'PY'
+import sys
+b, a = map(int, sys.argv[1:3])
+print("Importing the random image a second time: stored bytes %d -> %d (+%.3f%%)." % (b, a, 100.0 * (a - b) / b))
+PY
+echo
+rm -f "$work"/*.raw
+
+# ---- DescribeSnapshots requests/s -------------------------------------------
+creds=$("$AMIBOX_BIN" account create bench-describe --data "$data" --json)
+export AWS_ACCESS_KEY_ID=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccessKeyId"])')
+export AWS_SECRET_ACCESS_KEY=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["SecretAccessKey"])')
+python3 "$src/bench/seed.py" amibox "$EP" 20
+python3 "$src/bench/signed_request.py" "$EP" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$work/amibox.lua"
+M=$(port)
+moto_server -p $M >"$work/moto.log" 2>&1 &
+pids+=($!)
+wait_port $M
+python3 "$src/bench/seed.py" moto "http://127.0.0.1:$M" 20
+python3 "$src/bench/signed_request.py" "http://127.0.0.1:$M" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$work/moto.lua"
+
+echo "## DescribeSnapshots (Owner=self, 20 snapshots), signed, ${DURATION}s per run"
+echo
+echo "| server | connections | requests/s | p50 latency | p99 latency |"
+echo "|---|---|---|---|---|"
+declare -A rate
+for target in amibox moto; do
+  url=$EP; [ $target = moto ] && url=http://127.0.0.1:$M
+  for c in 1 16; do
+    t=2; [ $c = 1 ] && t=1
+    wrk -t$t -c$c -d${DURATION}s --latency -s "$work/$target.lua" "$url/" >"$work/wrk.txt" 2>&1
+    rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt")
+    p50=$(awk '$1=="50%" {print $2}' "$work/wrk.txt")
+    p99=$(awk '$1=="99%" {print $2}' "$work/wrk.txt")
+    bad=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt")
+    [ -z "$bad" ] || { echo "$target answered $bad non-2xx responses" >&2; cat "$work/wrk.txt" >&2; exit 1; }
+    rate[$target$c]=$rps
+    echo "| $target | $c | $rps | $p50 | $p99 |"
+  done
+done
+echo
+python3 - "${rate[amibox1]}" "${rate[moto1]}" "${rate[amibox16]}" "${rate[moto16]}" <<'PY'
+import sys
+a1, m1, a16, m16 = map(float, sys.argv[1:5])
+print("amibox / moto: %.0fx at 1 connection, %.0fx at 16." % (a1 / m1, a16 / m16))
+PY
