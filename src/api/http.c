@@ -233,14 +233,21 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 		unsigned long long declared = length ? strtoull(length, NULL, 10) : 0;
 		if (declared > 0 && declared <= hr->limit)
 			buf_reserve(&hr->body, (size_t)declared);
-		return MHD_YES;
-	}
-	if (*upload_data_size) {
-		if (hr->body.len + *upload_data_size > hr->limit)
-			hr->too_large = 1;
-		else
-			buf_append(&hr->body, upload_data, *upload_data_size);
+		/* Refuse an oversized body before reading it. */
+		if (declared <= hr->limit)
+			return MHD_YES;
+		hr->too_large = 1;
+	} else if (*upload_data_size) {
+		size_t got = *upload_data_size;
 		*upload_data_size = 0;
+		/*
+		 * A chunked body that grows too big is dropped as it comes
+		 * and answered at its end: MHD cannot answer mid-chunk.
+		 */
+		if (!hr->too_large && hr->body.len + got <= hr->limit)
+			buf_append(&hr->body, upload_data, got);
+		else
+			hr->too_large = 1;
 		return MHD_YES;
 	}
 
