@@ -14,16 +14,25 @@ static const struct {
 	const char *name;
 	ec2_handler_fn fn;
 } ec2_actions[] = {
+	{ "CopyImage", ec2_copy_image },
 	{ "CopySnapshot", ec2_copy_snapshot },
 	{ "CreateTags", ec2_create_tags },
 	{ "DeleteSnapshot", ec2_delete_snapshot },
 	{ "DeleteTags", ec2_delete_tags },
+	{ "DeregisterImage", ec2_deregister_image },
 	{ "DescribeAvailabilityZones", ec2_describe_availability_zones },
+	{ "DescribeImageAttribute", ec2_describe_image_attribute },
+	{ "DescribeImages", ec2_describe_images },
 	{ "DescribeRegions", ec2_describe_regions },
 	{ "DescribeSnapshotAttribute", ec2_describe_snapshot_attribute },
 	{ "DescribeSnapshots", ec2_describe_snapshots },
 	{ "DescribeTags", ec2_describe_tags },
+	{ "DisableImageDeprecation", ec2_disable_image_deprecation },
+	{ "EnableImageDeprecation", ec2_enable_image_deprecation },
+	{ "ModifyImageAttribute", ec2_modify_image_attribute },
 	{ "ModifySnapshotAttribute", ec2_modify_snapshot_attribute },
+	{ "RegisterImage", ec2_register_image },
+	{ "ResetImageAttribute", ec2_reset_image_attribute },
 	{ "ResetSnapshotAttribute", ec2_reset_snapshot_attribute },
 };
 
@@ -71,8 +80,7 @@ const char *ec2_require(struct ec2_ctx *ctx, const char *name, struct err *e)
 	return v;
 }
 
-/* Counts UTF-8 characters (code points), not bytes. */
-static size_t ec2_utf8_len(const char *s)
+size_t ec2_utf8_chars(const char *s)
 {
 	size_t n = 0;
 	for (; *s; s++)
@@ -83,22 +91,23 @@ static size_t ec2_utf8_len(const char *s)
 
 int ec2_check_tag(const char *key, const char *value, struct err *e)
 {
-	size_t klen = ec2_utf8_len(key);
+	size_t klen = ec2_utf8_chars(key);
 	if (klen == 0 || klen > 127)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "Tag key must be between 1 and 127 characters long.");
 	if (!strncasecmp(key, "aws:", 4))
 		return err_set(e, 400, "InvalidParameterValue",
 			       "Tag keys starting with 'aws:' are reserved for internal use");
-	if (value && ec2_utf8_len(value) > 256)
+	if (value && ec2_utf8_chars(value) > 256)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "Tag value for key '%.127s' must be at most 256 characters long.",
 			       key);
 	return 0;
 }
 
-int ec2_tag_specifications(struct ec2_ctx *ctx, const char *resource_type,
-			   struct tag_list *tags, struct err *e)
+int ec2_tag_specifications_for(struct ec2_ctx *ctx, const char *const *types,
+			       struct tag_list *const *lists, size_t ntypes,
+			       struct err *e)
 {
 	unsigned *specs = NULL;
 	size_t nspecs = query_indices(&ctx->q, "TagSpecification", &specs);
@@ -107,7 +116,11 @@ int ec2_tag_specifications(struct ec2_ctx *ctx, const char *resource_type,
 	for (size_t i = 0; i < nspecs && ret == 0; i++) {
 		snprintf(name, sizeof name, "TagSpecification.%u.ResourceType", specs[i]);
 		const char *type = query_get(&ctx->q, name);
-		if (!type || strcmp(type, resource_type) != 0) {
+		struct tag_list *tags = NULL;
+		for (size_t t = 0; type && t < ntypes; t++)
+			if (!strcmp(type, types[t]))
+				tags = lists[t];
+		if (!tags) {
 			ret = err_set(e, 400, "InvalidParameterValue",
 				      "'%.64s' is not a valid taggable resource type for this operation.",
 				      type ? type : "");
@@ -131,12 +144,18 @@ int ec2_tag_specifications(struct ec2_ctx *ctx, const char *resource_type,
 				tag_list_add(tags, key, value ? value : "");
 		}
 		free(idx);
+		if (ret == 0 && tags->count > 50)
+			ret = err_set(e, 400, "TagLimitExceeded",
+				      "The maximum number of tags per resource is 50.");
 	}
 	free(specs);
-	if (ret == 0 && tags->count > 50)
-		ret = err_set(e, 400, "TagLimitExceeded",
-			      "The maximum number of tags per resource is 50.");
 	return ret;
+}
+
+int ec2_tag_specifications(struct ec2_ctx *ctx, const char *resource_type,
+			   struct tag_list *tags, struct err *e)
+{
+	return ec2_tag_specifications_for(ctx, &resource_type, &tags, 1, e);
 }
 
 int ec2_page_read(struct ec2_ctx *ctx, long long min, long long max,

@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "api/query.h"
 #include "api/xmlw.h"
+#include "catalog/catalog_images.h"
 #include "catalog/catalog_snapshots.h"
 
 struct ec2_ctx {
@@ -42,6 +43,12 @@ int ec2_check_tag(const char *key, const char *value, struct err *e);
  */
 int ec2_tag_specifications(struct ec2_ctx *ctx, const char *resource_type,
 			   struct tag_list *tags, struct err *e);
+/* As above for several resource types, each into its own list. */
+int ec2_tag_specifications_for(struct ec2_ctx *ctx, const char *const *types,
+			       struct tag_list *const *lists, size_t ntypes,
+			       struct err *e);
+/* Counts UTF-8 characters (code points), not bytes. */
+size_t ec2_utf8_chars(const char *s);
 
 /* MaxResults / NextToken of a paginated Describe. */
 struct ec2_page {
@@ -64,6 +71,15 @@ int ec2_create_tags(struct ec2_ctx *ctx, struct err *e);
 int ec2_delete_tags(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_tags(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_regions(struct ec2_ctx *ctx, struct err *e);
+int ec2_register_image(struct ec2_ctx *ctx, struct err *e);
+int ec2_deregister_image(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_images(struct ec2_ctx *ctx, struct err *e);
+int ec2_copy_image(struct ec2_ctx *ctx, struct err *e);
+int ec2_enable_image_deprecation(struct ec2_ctx *ctx, struct err *e);
+int ec2_disable_image_deprecation(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_image_attribute(struct ec2_ctx *ctx, struct err *e);
+int ec2_modify_image_attribute(struct ec2_ctx *ctx, struct err *e);
+int ec2_reset_image_attribute(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_availability_zones(struct ec2_ctx *ctx, struct err *e);
 
 /*
@@ -76,5 +92,31 @@ int ec2_snapshot_lookup(struct ec2_ctx *ctx, const char *id, struct snapshot *s,
 /* As ec2_snapshot_lookup, and the caller must own it (403 otherwise). */
 int ec2_snapshot_owned(struct ec2_ctx *ctx, const char *id, struct snapshot *s,
 		       struct err *e);
+
+/*
+ * Finds an image the caller may launch (owner, explicit grantee, public):
+ * 400 InvalidAMIID.Malformed / InvalidAMIID.NotFound otherwise, the same
+ * for an image that does not exist and one the caller may not see.  The
+ * image is the caller's to release (image_release) on success.
+ */
+int ec2_image_lookup(struct ec2_ctx *ctx, const char *id, struct image *m,
+		     struct err *e);
+/* As ec2_image_lookup, and the caller must own it (403 AuthFailure). */
+int ec2_image_owned(struct ec2_ctx *ctx, const char *id, struct image *m,
+		    struct err *e);
+/*
+ * Reads <prefix>.N.{DeviceName, VirtualName, NoDevice, Ebs.*} (e.g.
+ * "BlockDeviceMapping") into *out (caller frees); checks each mapping alone.
+ */
+int ec2_read_bdm(struct ec2_ctx *ctx, const char *prefix,
+		 struct image_bdm **out, size_t *count, struct err *e);
+/*
+ * Checks the mappings' snapshots (visible, not failed, volume large enough)
+ * and fills default volume sizes; sets *pending if one is still pending.
+ */
+int ec2_check_bdm_snapshots(struct ec2_ctx *ctx, struct image_bdm *bdm,
+			    size_t n, int *pending, struct err *e);
+/* Writes <blockDeviceMapping> with its items. */
+void ec2_write_bdm(struct xmlw *w, const struct image_bdm *b, size_t n);
 
 #endif

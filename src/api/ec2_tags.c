@@ -2,8 +2,8 @@
  * ec2_tags: CreateTags, DeleteTags, DescribeTags.
  *
  * A resource is found by its ID's prefix; the caller must own it.  Another
- * account's private resource answers as a missing one.  Snapshots are the
- * taggable resource so far; images, volumes and instances join them here.
+ * account's private resource answers as a missing one.  Snapshots and
+ * images so far; volumes and instances join them here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +23,15 @@ static int tags_resource(struct ec2_ctx *ctx, const char *id, const char **type,
 		struct snapshot s;
 		*type = "snapshot";
 		return ec2_snapshot_owned(ctx, id, &s, e);
+	}
+	if (!strncmp(id, "ami-", 4) || !strncmp(id, "aki-", 4) ||
+	    !strncmp(id, "ari-", 4)) {
+		struct image m;
+		*type = "image";
+		if (ec2_image_owned(ctx, id, &m, e) < 0)
+			return -1;
+		image_release(&m);
+		return 0;
 	}
 	return err_set(e, 400, "InvalidID", "The ID '%.64s' is not valid", id);
 }

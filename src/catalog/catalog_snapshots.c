@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog/catalog_images.h"
+#include "catalog/catalog_internal.h"
 #include "util/buf.h"
 #include "util/codec.h"
 
@@ -46,12 +48,6 @@ void hash_list_release(struct hash_list *list)
 	list->count = 0;
 }
 
-static void catalog_copy_text(char *dst, size_t cap, sqlite3_stmt *stmt, int col)
-{
-	const unsigned char *t = sqlite3_column_text(stmt, col);
-	snprintf(dst, cap, "%s", t ? (const char *)t : "");
-}
-
 static void catalog_snapshot_row(sqlite3_stmt *stmt, struct snapshot *s)
 {
 	memset(s, 0, sizeof *s);
@@ -71,26 +67,6 @@ static void catalog_snapshot_row(sqlite3_stmt *stmt, struct snapshot *s)
 	catalog_copy_text(s->request_digest, sizeof s->request_digest, stmt, 13);
 	s->progress = sqlite3_column_int(stmt, 14);
 	s->block_count = sqlite3_column_int64(stmt, 15);
-}
-
-/* Binds text, with "" stored as NULL so that optional columns stay NULL. */
-static void catalog_bind_opt(sqlite3_stmt *stmt, int col, const char *text)
-{
-	if (text && *text)
-		sqlite3_bind_text(stmt, col, text, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(stmt, col);
-}
-
-/* Steps a statement expected to finish without rows; resets it. */
-static int catalog_step_done(struct catalog *c, sqlite3_stmt *stmt,
-			     const char *what, struct err *e)
-{
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return catalog_sqlite_error(c, what, e);
-	return 0;
 }
 
 int catalog_snapshot_insert(struct catalog *c, const struct snapshot *s,
@@ -182,7 +158,9 @@ int catalog_snapshot_set_state(struct catalog *c, const char *id,
 	sqlite3_bind_int(stmt, 4, progress);
 	sqlite3_bind_int64(stmt, 5, complete_ms);
 	sqlite3_bind_blob(stmt, 6, catalog_zero_block_hash(), 32, SQLITE_STATIC);
-	return catalog_step_done(c, stmt, "updating a snapshot", e);
+	if (catalog_step_done(c, stmt, "updating a snapshot", e) < 0)
+		return -1;
+	return catalog_images_settle(c, e);
 }
 
 /*
@@ -229,7 +207,16 @@ int catalog_snapshot_delete(struct catalog *c, const char *id,
 	static const char del_sql[] = "DELETE FROM snapshots WHERE snapshot_id = ?1";
 	static const char tags_sql[] = "DELETE FROM tags WHERE resource_id = ?1";
 	struct hash_list candidates = { NULL, 0 };
+	char image[ID_MAX];
 	int ret = -1, rc;
+	/* A snapshot behind a registered image stays. */
+	rc = catalog_snapshot_in_use(c, id, image, e);
+	if (rc != 0) {
+		if (rc > 0)
+			err_set(e, 400, "InvalidSnapshot.InUse",
+				"The snapshot %s is currently in use by %s", id, image);
+		return -1;
+	}
 	sqlite3_stmt *stmt = catalog_stmt(c, hashes_sql, e);
 	if (!stmt)
 		goto out;
@@ -269,7 +256,8 @@ int catalog_snapshot_expire(struct catalog *c, long long now_ms, struct err *e)
 		return -1;
 	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
 	if (!stmt || (sqlite3_bind_int64(stmt, 1, now_ms),
-		      catalog_step_done(c, stmt, "expiring snapshots", e) < 0)) {
+		      catalog_step_done(c, stmt, "expiring snapshots", e) < 0) ||
+	    catalog_images_settle(c, e) < 0) {
 		catalog_rollback(c);
 		return -1;
 	}

@@ -1,0 +1,41 @@
+/*
+ * catalog_internal: small helpers the catalog_*.c files share.
+ */
+#ifndef AMIBOX_CATALOG_INTERNAL_H
+#define AMIBOX_CATALOG_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdio.h>
+
+#include "catalog/catalog.h"
+
+/* Copies a text column into dst (capacity cap); NULL reads as "". */
+static inline void catalog_copy_text(char *dst, size_t cap, sqlite3_stmt *stmt,
+				     int col)
+{
+	const unsigned char *t = sqlite3_column_text(stmt, col);
+	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+}
+
+/* Binds text, with "" stored as NULL so that optional columns stay NULL. */
+static inline void catalog_bind_opt(sqlite3_stmt *stmt, int col,
+				    const char *text)
+{
+	if (text && *text)
+		sqlite3_bind_text(stmt, col, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(stmt, col);
+}
+
+/* Steps a statement expected to finish without rows; resets it. */
+static inline int catalog_step_done(struct catalog *c, sqlite3_stmt *stmt,
+				    const char *what, struct err *e)
+{
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return catalog_sqlite_error(c, what, e);
+	return 0;
+}
+
+#endif

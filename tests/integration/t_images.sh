@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The image catalogue through boto3 (pip's 1.43 and Debian's 1.26) and the
+# AWS CLI v1 and v2: registration, DescribeImages, launch permissions,
+# attributes, deprecation, copy, deregistration, isolation between accounts.
+. "$(dirname "$0")/lib.sh"
+amibox_start
+export DATA_DIR
+"$PY_NEW" "$AMIBOX_SRC/tests/integration/boto3_images.py"
+"$PY_DEBIAN" "$AMIBOX_SRC/tests/integration/boto3_images.py"
+
+# The CLIs: register from an imported snapshot, share, look up the newest
+# image by name the way Terraform's aws_ami data source does.
+python3 -c 'import os,sys; sys.stdout.buffer.write(os.urandom(1<<20) + bytes(1<<20))' >"$TEST_DIR/disk.raw"
+snap=$(as alice "$AMIBOX_BIN" import "$TEST_DIR/disk.raw" --endpoint "$ENDPOINT" 2>/dev/null)
+for cli in "$AWS_V1" "$AWS_V2"; do
+  ec2() { "$cli" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
+  tag=cli$RANDOM$RANDOM
+  for v in 1 2 3; do
+    as alice ec2 register-image --name "$tag-$v" --architecture x86_64 \
+      --virtualization-type hvm --root-device-name /dev/xvda \
+      --block-device-mappings "DeviceName=/dev/xvda,Ebs={SnapshotId=$snap,VolumeType=gp3}" \
+      --query ImageId >"$TEST_DIR/id.$v" || fail "$cli: register-image"
+  done
+  newest=$(as alice ec2 describe-images --owners self --filters "Name=name,Values=$tag-*" \
+    --query 'sort_by(Images,&CreationDate)[-1].ImageId')
+  [ "$newest" = "$(cat "$TEST_DIR/id.3")" ] || fail "$cli: newest image is $newest"
+  id=$(cat "$TEST_DIR/id.1")
+  as alice ec2 modify-image-attribute --image-id "$id" --launch-permission "Add=[{UserId=$BOB_ID}]" \
+    || fail "$cli: modify-image-attribute"
+  got=$(as bob ec2 describe-images --owners "$ALICE_ID" --filters "Name=name,Values=$tag-*" \
+    --query 'Images[].ImageId')
+  [ "$got" = "$id" ] || fail "$cli: bob sees '$got', expected only $id"
+  users=$(as alice ec2 describe-image-attribute --image-id "$id" --attribute launchPermission \
+    --query 'LaunchPermissions[].UserId')
+  [ "$users" = "$BOB_ID" ] || fail "$cli: launch permissions '$users'"
+  if as bob ec2 deregister-image --image-id "$id" 2>"$TEST_DIR/err"; then
+    fail "$cli: bob deregistered alice's image"
+  fi
+  grep -q AuthFailure "$TEST_DIR/err" || fail "$cli: $(cat "$TEST_DIR/err")"
+  as alice ec2 deregister-image --image-id "$id" >/dev/null || fail "$cli: deregister-image"
+done
+echo "t_images: ok"
