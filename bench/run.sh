@@ -81,7 +81,8 @@ export AWS_SECRET_ACCESS_KEY=$(echo "$creds" | python3 -c 'import json,sys; prin
 python3 "$src/bench/seed.py" amibox "$EP" 20
 python3 "$src/bench/signed_request.py" "$EP" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$work/amibox.lua"
 M=$(port)
-moto_server -p $M >"$work/moto.log" 2>&1 &
+# Without moto's built-in AMIs and their snapshots, so both list the same 20.
+MOTO_EC2_LOAD_DEFAULT_AMIS=false moto_server -p $M >"$work/moto.log" 2>&1 &
 pids+=($!)
 wait_port $M
 python3 "$src/bench/seed.py" moto "http://127.0.0.1:$M" 20
@@ -112,3 +113,62 @@ import sys
 a1, m1, a16, m16 = map(float, sys.argv[1:5])
 print("amibox / moto: %.0fx at 1 connection, %.0fx at 16." % (a1 / m1, a16 / m16))
 PY
+echo
+
+# ---- DescribeImages as the catalogue grows -----------------------------------
+owner=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccountId"])')
+snap=$(aws --endpoint-url "$EP" ec2 describe-snapshots --owner-ids self --max-results 5 \
+  --query 'Snapshots[0].SnapshotId' --output text)
+# wrk_run NAME CONNECTIONS URL BODY: one signed request replayed; sets RPS P50.
+wrk_run() {
+  python3 "$src/bench/signed_request.py" "$3" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$work/$1.lua" "$4"
+  local t=2; [ "$2" = 1 ] && t=1
+  wrk -t$t -c$2 -d${DURATION}s --latency -s "$work/$1.lua" "$3/" >"$work/wrk.txt" 2>&1
+  local bad; bad=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt")
+  [ -z "$bad" ] || { echo "$1 answered $bad non-2xx responses" >&2; cat "$work/wrk.txt" >&2; exit 1; }
+  RPS=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt")
+  P50=$(awk '$1=="50%" {print $2}' "$work/wrk.txt")
+}
+echo "## DescribeImages as the catalogue grows, signed, 1 connection, ${DURATION}s per run"
+echo
+echo "Images are owned by the caller, in name families of ten; the name lookup is"
+echo "Owner=self with Filter name=familyNNNNN-* (Terraform's aws_ami style), 10 results."
+echo
+echo "| images | by ID req/s | by ID p50 | name prefix req/s | name prefix p50 |"
+echo "|---|---|---|---|---|"
+for n in 1000 10000 100000; do
+  id=$(python3 "$src/bench/seed_images.py" "$data/catalog.db" "$owner" "$snap" $n)
+  family=$(printf 'family%05d' $((n / 20)))
+  by_id="Action=DescribeImages&Version=2016-11-15&ImageId.1=$id"
+  by_name="Action=DescribeImages&Version=2016-11-15&Owner.1=self&Filter.1.Name=name&Filter.1.Value.1=$family-%2A"
+  count=$(aws --endpoint-url "$EP" ec2 describe-images --owners self \
+    --filters "Name=name,Values=$family-*" --query 'length(Images)' --output text)
+  [ "$count" = 10 ] || { echo "name lookup found $count images, expected 10" >&2; exit 1; }
+  wrk_run images-id 1 "$EP" "$by_id"; id_rps=$RPS; id_p50=$P50
+  wrk_run images-name 1 "$EP" "$by_name"
+  echo "| $n | $id_rps | $id_p50 | $RPS | $P50 |"
+done
+echo
+echo "## DescribeImages beside moto_server (100,000 images in amibox, 1 in moto), ${DURATION}s per run"
+echo
+echo "| server | request | connections | requests/s | p50 latency |"
+echo "|---|---|---|---|---|"
+moto_id=$(python3 - "http://127.0.0.1:$M" <<'PY'
+import sys, boto3
+ec2 = boto3.client("ec2", endpoint_url=sys.argv[1], region_name="us-east-1")
+snap = ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"][0]["SnapshotId"]
+print(ec2.register_image(Name="family00001-v1", RootDeviceName="/dev/xvda",
+                         Architecture="x86_64", VirtualizationType="hvm",
+                         BlockDeviceMappings=[{"DeviceName": "/dev/xvda",
+                                               "Ebs": {"SnapshotId": snap}}])["ImageId"])
+PY
+)
+for c in 1 16; do
+  wrk_run images-id $c "$EP" "$by_id"; a=$RPS
+  echo "| amibox | by ID | $c | $RPS | $P50 |"
+  wrk_run moto-images-id $c "http://127.0.0.1:$M" "Action=DescribeImages&Version=2016-11-15&ImageId.1=$moto_id"
+  echo "| moto | by ID | $c | $RPS | $P50 |"
+  rate[img$c]=$(python3 -c "print('%.0f' % ($a / $RPS))")
+done
+echo
+echo "amibox / moto for DescribeImages by ID: ${rate[img1]}x at 1 connection, ${rate[img16]}x at 16."

@@ -1,6 +1,7 @@
 """Writes a wrk Lua script that replays one SigV4-signed EC2 request.
-Usage: signed_request.py ENDPOINT ACCESS_KEY SECRET OUT.lua
-The signature stays valid for the 15 minutes of allowed clock skew."""
+Usage: signed_request.py ENDPOINT ACCESS_KEY SECRET OUT.lua [BODY]
+BODY defaults to DescribeSnapshots of the caller's snapshots.  The signature
+stays valid for the 15 minutes of allowed clock skew."""
 import sys
 
 from botocore.auth import SigV4Auth
@@ -8,7 +9,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 endpoint, key, secret, out = sys.argv[1:5]
-body = "Action=DescribeSnapshots&Version=2016-11-15&Owner.1=self"
+body = sys.argv[5] if len(sys.argv) > 5 else \
+    "Action=DescribeSnapshots&Version=2016-11-15&Owner.1=self"
 request = AWSRequest(method="POST", url=endpoint + "/", data=body, headers={
     "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
 SigV4Auth(Credentials(key, secret), "ec2", "us-east-1").add_auth(request)

@@ -28,6 +28,12 @@ import {
   DescribeTagsCommand,
   DeleteTagsCommand,
   ModifySnapshotAttributeCommand,
+  RegisterImageCommand,
+  DescribeImagesCommand,
+  ModifyImageAttributeCommand,
+  DescribeImageAttributeCommand,
+  CopyImageCommand,
+  DeregisterImageCommand,
   DeleteSnapshotCommand,
   paginateDescribeSnapshots,
 } from '@aws-sdk/client-ec2';
@@ -464,6 +470,70 @@ await step('EC2 ModifySnapshotAttribute remove bob; bob gets InvalidSnapshot.Not
   }));
   assert.ok(!(restorable.Snapshots ?? []).some((s) => s.SnapshotId === id),
     "bob: RestorableByUserIds ['self'] no longer includes it");
+});
+
+// ---------------------------------------------------------------- images
+
+let imageId;
+await step('EC2 RegisterImage from the snapshot, DescribeImages by ID', async () => {
+  const res = await send(alice.ec2, new RegisterImageCommand({
+    Name: `js-image-${Date.now()}`,
+    Architecture: 'x86_64',
+    VirtualizationType: 'hvm',
+    RootDeviceName: '/dev/xvda',
+    BlockDeviceMappings: [
+      { DeviceName: '/dev/xvda', Ebs: { SnapshotId: need(snapId, 'StartSnapshot'), VolumeType: 'gp3' } },
+      { DeviceName: '/dev/sdb', VirtualName: 'ephemeral0' },
+    ],
+    TagSpecifications: [{ ResourceType: 'image', Tags: [{ Key: 'purpose', Value: 'js-image' }] }],
+  }));
+  imageId = res.ImageId;
+  assert.match(imageId, /^ami-[0-9a-f]{17}$/);
+  const d = await send(alice.ec2, new DescribeImagesCommand({ ImageIds: [imageId] }));
+  const img = d.Images?.[0];
+  assert.equal(img?.ImageId, imageId);
+  assert.equal(img.State, 'available');
+  assert.equal(img.OwnerId, ALICE_ID);
+  assert.equal(img.Public, false, 'Public is a boolean false');
+  assert.equal(img.RootDeviceType, 'ebs');
+  assert.equal(img.BlockDeviceMappings?.[0]?.Ebs?.SnapshotId, snapId);
+  assert.equal(img.BlockDeviceMappings[0].Ebs.VolumeSize, 1, 'VolumeSize is a number');
+  assert.equal(img.BlockDeviceMappings[0].Ebs.DeleteOnTermination, true);
+  assert.equal(img.BlockDeviceMappings[1].VirtualName, 'ephemeral0');
+  assert.deepEqual(img.Tags, [{ Key: 'purpose', Value: 'js-image' }]);
+});
+
+await step('EC2 share the image with bob; bob finds it by owner and name, cannot change it', async () => {
+  const id = need(imageId, 'RegisterImage');
+  await send(alice.ec2, new ModifyImageAttributeCommand({
+    ImageId: id, LaunchPermission: { Add: [{ UserId: BOB_ID }] },
+  }));
+  const attr = await send(alice.ec2, new DescribeImageAttributeCommand({
+    ImageId: id, Attribute: 'launchPermission',
+  }));
+  assert.deepEqual(attr.LaunchPermissions?.map((p) => p.UserId), [BOB_ID]);
+  const found = await send(bob.ec2, new DescribeImagesCommand({
+    Owners: [ALICE_ID], Filters: [{ Name: 'name', Values: ['js-image-*'] }],
+  }));
+  assert.deepEqual(found.Images?.map((i) => i.ImageId), [id]);
+  assert.ok(!found.Images[0].Tags?.length, "alice's tags are not shown to bob");
+  await sendExpectError(bob.ec2, new DeregisterImageCommand({ ImageId: id }),
+    'AuthFailure', 'bob DeregisterImage');
+  const copy = await send(bob.ec2, new CopyImageCommand({
+    SourceImageId: id, SourceRegion: 'us-east-1', Name: `js-copy-${Date.now()}`,
+  }));
+  const mine = await send(bob.ec2, new DescribeImagesCommand({ ImageIds: [copy.ImageId] }));
+  assert.equal(mine.Images?.[0]?.OwnerId, BOB_ID, 'the copy is bob\'s');
+  await send(bob.ec2, new DeregisterImageCommand({ ImageId: copy.ImageId }));
+});
+
+await step('EC2 DeleteSnapshot behind an image -> InvalidSnapshot.InUse; DeregisterImage', async () => {
+  const id = need(imageId, 'RegisterImage');
+  await sendExpectError(alice.ec2, new DeleteSnapshotCommand({ SnapshotId: snapId }),
+    'InvalidSnapshot.InUse', "DeleteSnapshot of an image's snapshot");
+  await send(alice.ec2, new DeregisterImageCommand({ ImageId: id }));
+  await sendExpectError(alice.ec2, new DescribeImagesCommand({ ImageIds: [id] }),
+    'InvalidAMIID.NotFound', 'DescribeImages after DeregisterImage');
 });
 
 await step('EC2 DeleteSnapshot', async () => {
