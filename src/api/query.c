@@ -174,10 +174,11 @@ int query_filters(const struct query *q, struct query_filter **filters,
 		snprintf(name, sizeof name, "Filter.%u.Name", idx[i]);
 		out[i].name = query_get(q, name);
 		if (!out[i].name) {
+			unsigned bad = idx[i];
 			query_filters_free(out, i);
 			free(idx);
 			return err_set(e, 400, "InvalidParameterValue",
-				       "Filter.%u has no Name.", idx[i]);
+				       "Filter.%u has no Name.", bad);
 		}
 		snprintf(name, sizeof name, "Filter.%u.Value", idx[i]);
 		out[i].nvalues = query_list(q, name, &out[i].values);

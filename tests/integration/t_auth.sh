@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Negative tests: forged, expired, unsigned and malformed requests; error
+# envelopes; size limits; garbage on the socket; other accounts' snapshots;
+# bad blocks.  Afterwards no secret may appear in the daemon's output.
+. "$(dirname "$0")/lib.sh"
+amibox_start
+"$PY_NEW" "$AMIBOX_SRC/tests/integration/auth_negative.py"
+for secret in "$ALICE_SECRET" "$BOB_SECRET"; do
+  if grep -qF -- "$secret" "$TEST_DIR/daemon.log" "$TEST_DIR/daemon.out"; then
+    fail "a secret access key reached the daemon's output"
+  fi
+done
+echo "t_auth: ok"
