@@ -19,6 +19,7 @@
  *     go with their snapshot.
  */
 #include "catalog/catalog.h"
+#include "catalog/catalog_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -455,4 +456,47 @@ void catalog_close(struct catalog *c)
 	pthread_mutex_destroy(&c->write_lock);
 	free(c->path);
 	free(c);
+}
+
+int catalog_strings(struct catalog *c, const char *sql, const char *id,
+		    char ***strings, size_t *count, const char *what,
+		    struct err *e)
+{
+	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
+	char **out = NULL;
+	size_t n = 0;
+	int rc;
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		out = xrealloc(out, (n + 1) * sizeof *out);
+		out[n++] = xstrdup((const char *)sqlite3_column_text(stmt, 0));
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		for (size_t i = 0; i < n; i++)
+			free(out[i]);
+		free(out);
+		return catalog_sqlite_error(c, what, e);
+	}
+	*strings = out;
+	*count = n;
+	return 0;
+}
+
+int catalog_run(struct catalog *c, const char *sql, const char *id,
+		const char *arg, const char *what, struct err *e)
+{
+	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+	if (arg)
+		sqlite3_bind_text(stmt, 2, arg, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE)
+		return catalog_sqlite_error(c, what, e);
+	return 0;
 }

@@ -256,14 +256,9 @@ int catalog_image_delete(struct catalog *c, const char *id, struct err *e)
 		"DELETE FROM tags WHERE resource_id = ?1",
 		"DELETE FROM images WHERE image_id = ?1",
 	};
-	for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
-		sqlite3_stmt *stmt = catalog_stmt(c, sqls[i], e);
-		if (!stmt)
+	for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++)
+		if (catalog_run(c, sqls[i], id, NULL, "deleting an image", e) < 0)
 			return -1;
-		sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-		if (catalog_step_done(c, stmt, "deleting an image", e) < 0)
-			return -1;
-	}
 	return 0;
 }
 
@@ -455,40 +450,8 @@ int catalog_image_grantees(struct catalog *c, const char *id,
 	static const char sql[] =
 		"SELECT grantee FROM image_permissions WHERE image_id = ?1"
 		" ORDER BY grantee";
-	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
-	char **out = NULL;
-	size_t n = 0;
-	int rc;
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		out = xrealloc(out, (n + 1) * sizeof *out);
-		out[n++] = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-	}
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		for (size_t i = 0; i < n; i++)
-			free(out[i]);
-		free(out);
-		return catalog_sqlite_error(c, "listing launch permissions", e);
-	}
-	*grantees = out;
-	*count = n;
-	return 0;
-}
-
-static int image_permission_change(struct catalog *c, const char *sql,
-				   const char *id, const char *grantee,
-				   struct err *e)
-{
-	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	if (grantee)
-		sqlite3_bind_text(stmt, 2, grantee, -1, SQLITE_STATIC);
-	return catalog_step_done(c, stmt, "changing launch permissions", e);
+	return catalog_strings(c, sql, id, grantees, count,
+			       "listing launch permissions", e);
 }
 
 int catalog_image_grant(struct catalog *c, const char *id, const char *grantee,
@@ -496,7 +459,7 @@ int catalog_image_grant(struct catalog *c, const char *id, const char *grantee,
 {
 	static const char sql[] =
 		"INSERT OR IGNORE INTO image_permissions VALUES (?1, ?2)";
-	return image_permission_change(c, sql, id, grantee, e);
+	return catalog_run(c, sql, id, grantee, "changing launch permissions", e);
 }
 
 int catalog_image_revoke(struct catalog *c, const char *id, const char *grantee,
@@ -504,11 +467,11 @@ int catalog_image_revoke(struct catalog *c, const char *id, const char *grantee,
 {
 	static const char sql[] =
 		"DELETE FROM image_permissions WHERE image_id = ?1 AND grantee = ?2";
-	return image_permission_change(c, sql, id, grantee, e);
+	return catalog_run(c, sql, id, grantee, "changing launch permissions", e);
 }
 
 int catalog_image_revoke_all(struct catalog *c, const char *id, struct err *e)
 {
 	static const char sql[] = "DELETE FROM image_permissions WHERE image_id = ?1";
-	return image_permission_change(c, sql, id, NULL, e);
+	return catalog_run(c, sql, id, NULL, "changing launch permissions", e);
 }

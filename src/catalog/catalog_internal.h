@@ -38,4 +38,15 @@ static inline int catalog_step_done(struct catalog *c, sqlite3_stmt *stmt,
 	return 0;
 }
 
+/*
+ * Runs sql with ?1 = id and collects its first column's text into a
+ * caller-freed array (each string and the array).
+ */
+int catalog_strings(struct catalog *c, const char *sql, const char *id,
+		    char ***strings, size_t *count, const char *what,
+		    struct err *e);
+/* Runs sql (no rows) with ?1 = id and, when arg is non-NULL, ?2 = arg. */
+int catalog_run(struct catalog *c, const char *sql, const char *id,
+		const char *arg, const char *what, struct err *e);
+
 #endif

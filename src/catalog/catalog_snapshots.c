@@ -326,40 +326,7 @@ int catalog_snapshot_grantees(struct catalog *c, const char *id,
 	static const char sql[] =
 		"SELECT grantee FROM snapshot_permissions WHERE snapshot_id = ?1"
 		" ORDER BY grantee";
-	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
-	char **out = NULL;
-	size_t n = 0;
-	int rc;
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		out = xrealloc(out, (n + 1) * sizeof *out);
-		out[n++] = xstrdup((const char *)sqlite3_column_text(stmt, 0));
-	}
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE) {
-		for (size_t i = 0; i < n; i++)
-			free(out[i]);
-		free(out);
-		return catalog_sqlite_error(c, "listing permissions", e);
-	}
-	*grantees = out;
-	*count = n;
-	return 0;
-}
-
-static int catalog_permission_change(struct catalog *c, const char *sql,
-				     const char *id, const char *grantee,
-				     struct err *e)
-{
-	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	if (grantee)
-		sqlite3_bind_text(stmt, 2, grantee, -1, SQLITE_STATIC);
-	return catalog_step_done(c, stmt, "changing permissions", e);
+	return catalog_strings(c, sql, id, grantees, count, "listing permissions", e);
 }
 
 int catalog_snapshot_grant(struct catalog *c, const char *id,
@@ -368,7 +335,7 @@ int catalog_snapshot_grant(struct catalog *c, const char *id,
 	static const char sql[] =
 		"INSERT OR IGNORE INTO snapshot_permissions (snapshot_id, grantee)"
 		" VALUES (?1, ?2)";
-	return catalog_permission_change(c, sql, id, grantee, e);
+	return catalog_run(c, sql, id, grantee, "changing permissions", e);
 }
 
 int catalog_snapshot_revoke(struct catalog *c, const char *id,
@@ -376,7 +343,7 @@ int catalog_snapshot_revoke(struct catalog *c, const char *id,
 {
 	static const char sql[] =
 		"DELETE FROM snapshot_permissions WHERE snapshot_id = ?1 AND grantee = ?2";
-	return catalog_permission_change(c, sql, id, grantee, e);
+	return catalog_run(c, sql, id, grantee, "changing permissions", e);
 }
 
 int catalog_snapshot_revoke_all(struct catalog *c, const char *id,
@@ -384,7 +351,7 @@ int catalog_snapshot_revoke_all(struct catalog *c, const char *id,
 {
 	static const char sql[] =
 		"DELETE FROM snapshot_permissions WHERE snapshot_id = ?1";
-	return catalog_permission_change(c, sql, id, NULL, e);
+	return catalog_run(c, sql, id, NULL, "changing permissions", e);
 }
 
 static unsigned char catalog_zero_hash[32];
