@@ -21,9 +21,13 @@
 #define API_MAX_BLOCK_BODY (512 * 1024)
 #define API_MAX_HEADERS 8
 
+struct volsnap;
+
 struct server {
 	struct catalog *cat;
 	struct blockstore *bs;
+	struct volsnap *volsnap;      /* snapshots of volumes */
+	const char *data_dir;
 	char region[64];
 	char zone[72];
 	unsigned char token_key[32]; /* signs EBS block and page tokens */

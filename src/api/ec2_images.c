@@ -169,6 +169,52 @@ static const struct volume_type_limits *volume_type_find(const char *name)
 	return NULL;
 }
 
+int ec2_volume_type_check(const char *type, long long *iops,
+			  long long *throughput, struct err *e)
+{
+	const struct volume_type_limits *lim = volume_type_find(type);
+	if (!lim)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Value (%.32s) for parameter volumeType is invalid. Expected: 'standard', 'io1', 'io2', 'gp2', 'sc1', 'st1', 'gp3'.",
+			       type);
+	if (*iops && !lim->max_iops)
+		return err_set(e, 400, "InvalidParameterCombination",
+			       "The parameter iops is not supported for %s volumes.",
+			       lim->name);
+	if (lim->iops_required && !*iops)
+		return err_set(e, 400, "InvalidParameterCombination",
+			       "The parameter iops must be specified for %s volumes.",
+			       lim->name);
+	if (*iops && (*iops < lim->min_iops || *iops > lim->max_iops))
+		return err_set(e, 400, "InvalidParameterValue",
+			       "IOPS of %lld is out of range for %s volumes (%lld-%lld).",
+			       *iops, lim->name, lim->min_iops, lim->max_iops);
+	if (*throughput && strcmp(lim->name, "gp3") != 0)
+		return err_set(e, 400, "InvalidParameterCombination",
+			       "The parameter throughput is only supported for gp3 volumes.");
+	if (*throughput && (*throughput < 125 || *throughput > 1000))
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Throughput of %lld MiB/s is out of range for gp3 volumes (125-1000).",
+			       *throughput);
+	if (!strcmp(lim->name, "gp3")) {
+		if (!*iops)
+			*iops = 3000;
+		if (!*throughput)
+			*throughput = 125;
+	}
+	return 0;
+}
+
+int ec2_volume_size_check(const char *type, long long size_gib, struct err *e)
+{
+	const struct volume_type_limits *lim = volume_type_find(type);
+	if (lim && (size_gib < lim->min_gib || size_gib > lim->max_gib))
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Volume size %lld GiB is out of range for %s volumes (%lld-%lld).",
+			       size_gib, lim->name, lim->min_gib, lim->max_gib);
+	return 0;
+}
+
 /* Reads "<prefix>.<field>" of mapping index i. */
 static const char *bdm_param(struct ec2_ctx *ctx, const char *prefix, unsigned i,
 			     const char *field)
@@ -213,40 +259,11 @@ static int bdm_read_ebs(struct ec2_ctx *ctx, const char *prefix, unsigned i,
 		return -1;
 	b->delete_on_termination = dot;
 	snprintf(b->volume_type, sizeof b->volume_type, "%s", type ? type : "gp2");
-	const struct volume_type_limits *lim = volume_type_find(b->volume_type);
-	if (!lim)
-		return err_set(e, 400, "InvalidParameterValue",
-			       "Value (%.32s) for parameter volumeType is invalid. Expected: 'standard', 'io1', 'io2', 'gp2', 'sc1', 'st1', 'gp3'.",
-			       b->volume_type);
 	if (bdm_int(ctx, prefix, i, "Ebs.VolumeSize", 1, 65536, &b->volume_size, e) < 0 ||
 	    bdm_int(ctx, prefix, i, "Ebs.Iops", 1, 256000, &b->iops, e) < 0 ||
-	    bdm_int(ctx, prefix, i, "Ebs.Throughput", 1, 4000, &b->throughput, e) < 0)
+	    bdm_int(ctx, prefix, i, "Ebs.Throughput", 1, 4000, &b->throughput, e) < 0 ||
+	    ec2_volume_type_check(b->volume_type, &b->iops, &b->throughput, e) < 0)
 		return -1;
-	if (b->iops && !lim->max_iops)
-		return err_set(e, 400, "InvalidParameterCombination",
-			       "The parameter iops is not supported for %s volumes.",
-			       lim->name);
-	if (lim->iops_required && !b->iops)
-		return err_set(e, 400, "InvalidParameterCombination",
-			       "The parameter iops must be specified for %s volumes.",
-			       lim->name);
-	if (b->iops && (b->iops < lim->min_iops || b->iops > lim->max_iops))
-		return err_set(e, 400, "InvalidParameterValue",
-			       "IOPS of %lld is out of range for %s volumes (%lld-%lld).",
-			       b->iops, lim->name, lim->min_iops, lim->max_iops);
-	if (b->throughput && strcmp(lim->name, "gp3") != 0)
-		return err_set(e, 400, "InvalidParameterCombination",
-			       "The parameter throughput is only supported for gp3 volumes.");
-	if (b->throughput && (b->throughput < 125 || b->throughput > 1000))
-		return err_set(e, 400, "InvalidParameterValue",
-			       "Throughput of %lld MiB/s is out of range for gp3 volumes (125-1000).",
-			       b->throughput);
-	if (!strcmp(lim->name, "gp3")) {
-		if (!b->iops)
-			b->iops = 3000;
-		if (!b->throughput)
-			b->throughput = 125;
-	}
 	if (!b->snapshot_id[0] && !b->volume_size)
 		return err_set(e, 400, "InvalidBlockDeviceMapping",
 			       "The mapping for %s needs a snapshot or a volume size.",
@@ -359,17 +376,10 @@ int ec2_check_bdm_snapshots(struct ec2_ctx *ctx, struct image_bdm *bdm,
 				       "Volume of size %lldGB is smaller than snapshot '%s', expect size >= %lldGB",
 				       b->volume_size, s.id, s.volume_size);
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct image_bdm *b = &bdm[i];
-		if (!b->ebs)
-			continue;
-		const struct volume_type_limits *lim = volume_type_find(b->volume_type);
-		if (b->volume_size < lim->min_gib || b->volume_size > lim->max_gib)
-			return err_set(e, 400, "InvalidParameterValue",
-				       "Volume size %lld GiB of %s is out of range for %s volumes (%lld-%lld).",
-				       b->volume_size, b->device_name, lim->name,
-				       lim->min_gib, lim->max_gib);
-	}
+	for (size_t i = 0; i < n; i++)
+		if (bdm[i].ebs && ec2_volume_size_check(bdm[i].volume_type,
+							 bdm[i].volume_size, e) < 0)
+			return -1;
 	return 0;
 }
 

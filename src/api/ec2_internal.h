@@ -80,6 +80,12 @@ int ec2_disable_image_deprecation(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_image_attribute(struct ec2_ctx *ctx, struct err *e);
 int ec2_modify_image_attribute(struct ec2_ctx *ctx, struct err *e);
 int ec2_reset_image_attribute(struct ec2_ctx *ctx, struct err *e);
+int ec2_create_volume(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_volumes(struct ec2_ctx *ctx, struct err *e);
+int ec2_delete_volume(struct ec2_ctx *ctx, struct err *e);
+int ec2_modify_volume(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_volumes_modifications(struct ec2_ctx *ctx, struct err *e);
+int ec2_create_snapshot(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_availability_zones(struct ec2_ctx *ctx, struct err *e);
 
 /*
@@ -116,6 +122,21 @@ int ec2_read_bdm(struct ec2_ctx *ctx, const char *prefix,
  */
 int ec2_check_bdm_snapshots(struct ec2_ctx *ctx, struct image_bdm *bdm,
 			    size_t n, int *pending, struct err *e);
+/*
+ * A volume type with its IOPS and throughput (filling gp3's defaults):
+ * 400 InvalidParameterValue / InvalidParameterCombination as EBS has them.
+ */
+int ec2_volume_type_check(const char *type, long long *iops,
+			  long long *throughput, struct err *e);
+/* The size range of a volume type. */
+int ec2_volume_size_check(const char *type, long long size_gib, struct err *e);
+/*
+ * Finds the caller's volume: 400 InvalidVolumeID.Malformed, or
+ * InvalidVolume.NotFound for a missing one or another account's.
+ */
+struct volume_row;
+int ec2_volume_owned(struct ec2_ctx *ctx, const char *id, struct volume_row *v,
+		     struct err *e);
 /* Writes <blockDeviceMapping> with its items. */
 void ec2_write_bdm(struct xmlw *w, const struct image_bdm *b, size_t n);
 

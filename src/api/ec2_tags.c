@@ -11,6 +11,7 @@
 
 #include "api/ec2_internal.h"
 #include "api/filter.h"
+#include "catalog/catalog_volumes.h"
 
 #define TAGS_MAX_RESOURCES 1000
 #define TAGS_MAX_PER_RESOURCE 50
@@ -23,6 +24,11 @@ static int tags_resource(struct ec2_ctx *ctx, const char *id, const char **type,
 		struct snapshot s;
 		*type = "snapshot";
 		return ec2_snapshot_owned(ctx, id, &s, e);
+	}
+	if (!strncmp(id, "vol-", 4)) {
+		struct volume_row v;
+		*type = "volume";
+		return ec2_volume_owned(ctx, id, &v, e);
 	}
 	if (!strncmp(id, "ami-", 4) || !strncmp(id, "aki-", 4) ||
 	    !strncmp(id, "ari-", 4)) {

@@ -78,6 +78,24 @@ int blockstore_open(const char *dir, struct catalog *cat, int compression_level,
 	return 0;
 }
 
+int blockstore_open_reader(const char *dir, struct catalog *cat,
+			   struct blockstore **out, struct err *e)
+{
+	struct buf path = BUF_INIT;
+	struct blockstore *bs = xcalloc(1, sizeof *bs);
+	bs->cat = cat;
+	pthread_rwlock_init(&bs->gc_lock, NULL);
+	buf_printf(&path, "%s/chunks", dir);
+	int rc = chunkstore_open(path.data, NULL, 1, &bs->chunks, e);
+	buf_release(&path);
+	if (rc < 0) {
+		blockstore_close(bs);
+		return -1;
+	}
+	*out = bs;
+	return 0;
+}
+
 void blockstore_close(struct blockstore *bs)
 {
 	if (!bs)

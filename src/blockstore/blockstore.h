@@ -29,6 +29,12 @@ struct blockstore;
  */
 int blockstore_open(const char *dir, struct catalog *cat, int compression_level,
 		    struct blockstore **out, struct err *e);
+/*
+ * Opens the store of another process (the daemon's) to read and write
+ * volume blocks: no sweep, since the owner may be writing chunks now.
+ */
+int blockstore_open_reader(const char *dir, struct catalog *cat,
+			   struct blockstore **out, struct err *e);
 void blockstore_close(struct blockstore *bs);
 
 /*

@@ -211,6 +211,39 @@ static const char *const catalog_migrations[] = {
 	"  'x86_64', 'paravirtual', 'instance-store',"
 	"  'amazon-pv-grub/pv-grub-hd00_1.05-x86_64.gz.manifest.xml', 'xen', 1309478400000);"
 	"INSERT INTO image_permissions VALUES ('aki-b4beffed1035276ac', 'all');",
+	/*
+	 * 3: volumes.  base_snapshot_id is what the volume was created from
+	 * (its lazy reads), map_snapshot_id the map its next snapshot starts
+	 * from; snapshots a volume still needs are kept with owner_id ''.
+	 */
+	"CREATE TABLE volumes ("
+	"  volume_id TEXT PRIMARY KEY,"
+	"  owner_id TEXT NOT NULL,"
+	"  size_gib INTEGER NOT NULL,"
+	"  snapshot_id TEXT,"
+	"  base_snapshot_id TEXT,"
+	"  map_snapshot_id TEXT,"
+	"  availability_zone TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  volume_type TEXT NOT NULL,"
+	"  iops INTEGER,"
+	"  throughput INTEGER,"
+	"  create_ms INTEGER NOT NULL,"
+	"  client_token TEXT,"
+	"  request_digest TEXT,"
+	"  mod_state TEXT,"
+	"  mod_original_size INTEGER,"
+	"  mod_original_type TEXT,"
+	"  mod_original_iops INTEGER,"
+	"  mod_original_throughput INTEGER,"
+	"  mod_start_ms INTEGER,"
+	"  mod_end_ms INTEGER);"
+	"CREATE INDEX volumes_owner ON volumes(owner_id, volume_id);"
+	"CREATE INDEX volumes_base ON volumes(base_snapshot_id);"
+	"CREATE INDEX volumes_map ON volumes(map_snapshot_id);"
+	"CREATE UNIQUE INDEX volumes_token ON volumes(owner_id, client_token)"
+	"  WHERE client_token IS NOT NULL;"
+	"CREATE INDEX snapshots_volume ON snapshots(volume_id);",
 };
 
 int catalog_schema_version(void)

@@ -8,6 +8,7 @@
 
 #include "catalog/catalog_images.h"
 #include "catalog/catalog_internal.h"
+#include "catalog/catalog_volumes.h"
 #include "util/buf.h"
 #include "util/codec.h"
 
@@ -216,6 +217,19 @@ int catalog_snapshot_delete(struct catalog *c, const char *id,
 			err_set(e, 400, "InvalidSnapshot.InUse",
 				"The snapshot %s is currently in use by %s", id, image);
 		return -1;
+	}
+	/* A snapshot a volume still reads from is disowned, not deleted. */
+	rc = catalog_snapshot_needed_by_volume(c, id, e);
+	if (rc != 0) {
+		static const char *const disown[] = {
+			"UPDATE snapshots SET owner_id = '' WHERE snapshot_id = ?1",
+			"DELETE FROM snapshot_permissions WHERE snapshot_id = ?1",
+			"DELETE FROM tags WHERE resource_id = ?1",
+		};
+		for (size_t i = 0; rc > 0 && i < sizeof disown / sizeof disown[0]; i++)
+			if (catalog_run(c, disown[i], id, NULL, "disowning a snapshot", e) < 0)
+				rc = -1;
+		return rc < 0 ? -1 : 0;
 	}
 	sqlite3_stmt *stmt = catalog_stmt(c, hashes_sql, e);
 	if (!stmt)

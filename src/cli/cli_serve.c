@@ -11,6 +11,7 @@
 
 #include "api/api.h"
 #include "blockstore/blockstore.h"
+#include "blockstore/volsnap.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_snapshots.h"
 #include "cli/cli.h"
@@ -84,6 +85,7 @@ int cli_serve(int argc, char **argv)
 		return 2;
 	}
 	snprintf(srv.region, sizeof srv.region, "%s", region);
+	srv.data_dir = data;
 	snprintf(srv.zone, sizeof srv.zone, "%sa", region);
 
 	/* Block the signals before any thread starts, so only sigwait sees them. */
@@ -98,6 +100,7 @@ int cli_serve(int argc, char **argv)
 	    catalog_secret(srv.cat, "ebs-token-key", srv.token_key,
 			   sizeof srv.token_key, &e) < 0 ||
 	    blockstore_open(data, srv.cat, 1, &srv.bs, &e) < 0 ||
+	    volsnap_start(data, srv.cat, srv.bs, &srv.volsnap, &e) < 0 ||
 	    catalog_snapshot_expire(srv.cat, ids_now_ms(), &e) < 0 ||
 	    api_start(&srv, listen, &api, &e) < 0 ||
 	    serve_default_account(srv.cat, listen, region, &e) < 0) {
@@ -119,6 +122,7 @@ int cli_serve(int argc, char **argv)
 	status = 0;
 out:
 	api_stop(api);
+	volsnap_stop(srv.volsnap);
 	blockstore_close(srv.bs);
 	catalog_close(srv.cat);
 	return status;

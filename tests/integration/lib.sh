@@ -18,8 +18,10 @@ amibox_sanitizer_check() {
   fi
 }
 
+NBD_PIDS=()
 amibox_cleanup() {
   local status=$?
+  for pid in "${NBD_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
     kill "$DAEMON_PID" 2>/dev/null || true
     wait "$DAEMON_PID" 2>/dev/null || true
@@ -92,4 +94,20 @@ as() {
   local var; var=$(echo "$1" | tr a-z A-Z); shift
   local key_var=${var}_KEY secret_var=${var}_SECRET
   AWS_ACCESS_KEY_ID=${!key_var} AWS_SECRET_ACCESS_KEY=${!secret_var} "$@"
+}
+
+# amibox_nbd VOLUME SOCKET: serves the volume over NBD with amibox's nbdkit
+# plugin (as the daemon will for instances), until the test ends.
+NBD_PLUGIN=${NBD_PLUGIN:-$(dirname "$AMIBOX_BIN")/nbdkit-amibox-plugin.so}
+amibox_nbd() {
+  local preload=
+  # An ASan-built plugin needs the sanitizer runtimes loaded first.
+  if ldd "$NBD_PLUGIN" | grep -q libasan; then
+    preload=$(ldd "$NBD_PLUGIN" | awk '/libasan|libubsan/ {print $3}' | tr '\n' ' ')
+  fi
+  LD_PRELOAD=$preload ASAN_OPTIONS=detect_leaks=0 \
+    nbdkit -f -U "$2" "$NBD_PLUGIN" data="$DATA_DIR" volume="$1" 2>>"$TEST_DIR/nbdkit.log" &
+  NBD_PIDS+=($!)
+  for _ in $(seq 1 100); do [ -S "$2" ] && return 0; sleep 0.05; done
+  cat "$TEST_DIR/nbdkit.log" >&2; fail "nbdkit did not start for $1"
 }

@@ -1,0 +1,453 @@
+/* volume: lazily filled, snapshot-able volume files (see volume.h). */
+#include "blockstore/volume.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+
+#define VOLUME_MAGIC "AMIBOXV1"
+#define VOLUME_HEADER 4096
+/* The flag area covers the largest volume, so growing never remaps. */
+#define VOLUME_MAX_BLOCKS ((uint64_t)VOLUME_MAX_GIB * BLOCKS_PER_GIB)
+#define VOLUME_MAP_BYTES (VOLUME_HEADER + VOLUME_MAX_BLOCKS)
+
+struct volume_header {
+	char magic[8];
+	uint64_t size;               /* bytes */
+	char base_snapshot[ID_MAX];   /* "" when none */
+};
+
+struct volume {
+	int data_fd;
+	int map_fd;
+	unsigned char *map;          /* VOLUME_MAP_BYTES, shared */
+	struct volume_header *hdr;
+	unsigned char *flags;
+	long long cached_index;      /* the snapshot block in cache, -1 none */
+	unsigned char *cache;        /* BLOCK_SIZE */
+	unsigned char *scratch;      /* BLOCK_SIZE */
+};
+
+static int volume_errno(struct err *e, const char *what, const char *id)
+{
+	return err_internal(e, "volume%s%s: %s: %s", *id ? " " : "", id, what,
+			    strerror(errno));
+}
+
+static void volume_paths(const char *dir, const char *id, struct buf *vdir,
+			 struct buf *data, struct buf *map)
+{
+	buf_printf(vdir, "%s/volumes/%s", dir, id);
+	buf_printf(data, "%s/data", vdir->data);
+	buf_printf(map, "%s/map", vdir->data);
+}
+
+static int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int volume_create(const char *dir, const char *id, long long size_gib,
+		  const char *base_snapshot, struct err *e)
+{
+	struct buf root = BUF_INIT, vdir = BUF_INIT, data = BUF_INIT, map = BUF_INIT;
+	struct volume_header hdr;
+	int ret = -1, fd = -1;
+	buf_printf(&root, "%s/volumes", dir);
+	volume_paths(dir, id, &vdir, &data, &map);
+	if ((mkdir(root.data, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(vdir.data, 0700) < 0 && errno != EEXIST)) {
+		volume_errno(e, "creating its directory", id);
+		goto out;
+	}
+	fd = open(data.data, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)size_gib << 30) < 0 || fsync(fd) < 0) {
+		volume_errno(e, "creating its data file", id);
+		goto out;
+	}
+	close(fd);
+	memset(&hdr, 0, sizeof hdr);
+	memcpy(hdr.magic, VOLUME_MAGIC, 8);
+	hdr.size = (uint64_t)size_gib << 30;
+	snprintf(hdr.base_snapshot, sizeof hdr.base_snapshot, "%s", base_snapshot);
+	fd = open(map.data, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || pwrite(fd, &hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr ||
+	    ftruncate(fd, VOLUME_MAP_BYTES) < 0 || fsync(fd) < 0) {
+		volume_errno(e, "creating its map", id);
+		goto out;
+	}
+	if (fsync_dir(vdir.data) < 0 || fsync_dir(root.data) < 0) {
+		volume_errno(e, "syncing its directory", id);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	buf_release(&root);
+	buf_release(&vdir);
+	buf_release(&data);
+	buf_release(&map);
+	return ret;
+}
+
+int volume_remove(const char *dir, const char *id, struct err *e)
+{
+	struct buf vdir = BUF_INIT, data = BUF_INIT, map = BUF_INIT;
+	int ret = 0;
+	volume_paths(dir, id, &vdir, &data, &map);
+	if ((unlink(data.data) < 0 && errno != ENOENT) ||
+	    (unlink(map.data) < 0 && errno != ENOENT) ||
+	    (rmdir(vdir.data) < 0 && errno != ENOENT))
+		ret = volume_errno(e, "removing its files", id);
+	buf_release(&vdir);
+	buf_release(&data);
+	buf_release(&map);
+	return ret;
+}
+
+int volume_open(const char *dir, const char *id, struct volume **out,
+		struct err *e)
+{
+	struct buf vdir = BUF_INIT, data = BUF_INIT, map = BUF_INIT;
+	struct volume *v = xcalloc(1, sizeof *v);
+	v->data_fd = v->map_fd = -1;
+	v->cached_index = -1;
+	volume_paths(dir, id, &vdir, &data, &map);
+	v->data_fd = open(data.data, O_RDWR);
+	v->map_fd = open(map.data, O_RDWR);
+	if (v->data_fd < 0 || v->map_fd < 0) {
+		volume_errno(e, "opening its files", id);
+		goto fail;
+	}
+	v->map = mmap(NULL, VOLUME_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      v->map_fd, 0);
+	if (v->map == MAP_FAILED) {
+		v->map = NULL;
+		volume_errno(e, "mapping its map", id);
+		goto fail;
+	}
+	v->hdr = (struct volume_header *)v->map;
+	v->flags = v->map + VOLUME_HEADER;
+	if (memcmp(v->hdr->magic, VOLUME_MAGIC, 8) != 0) {
+		err_internal(e, "volume %s: its map is not an amibox volume map", id);
+		goto fail;
+	}
+	v->cache = xmalloc(BLOCK_SIZE);
+	v->scratch = xmalloc(BLOCK_SIZE);
+	buf_release(&vdir);
+	buf_release(&data);
+	buf_release(&map);
+	*out = v;
+	return 0;
+fail:
+	buf_release(&vdir);
+	buf_release(&data);
+	buf_release(&map);
+	volume_close(v);
+	return -1;
+}
+
+void volume_close(struct volume *v)
+{
+	if (!v)
+		return;
+	if (v->map)
+		munmap(v->map, VOLUME_MAP_BYTES);
+	if (v->data_fd >= 0)
+		close(v->data_fd);
+	if (v->map_fd >= 0)
+		close(v->map_fd);
+	free(v->cache);
+	free(v->scratch);
+	free(v);
+}
+
+uint64_t volume_size(const struct volume *v)
+{
+	return __atomic_load_n(&v->hdr->size, __ATOMIC_ACQUIRE);
+}
+
+void volume_base_snapshot(const struct volume *v, char out[ID_MAX])
+{
+	memcpy(out, v->hdr->base_snapshot, ID_MAX);
+	out[ID_MAX - 1] = '\0';
+}
+
+/* Whole-buffer pread/pwrite. */
+static int full_pread(int fd, void *buf, size_t len, off_t off)
+{
+	unsigned char *p = buf;
+	while (len) {
+		ssize_t n = pread(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0) /* past the end of a sparse file: zeros */
+				memset(p, 0, len);
+			return n < 0 ? -1 : 0;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+static int full_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	const unsigned char *p = buf;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
+/* Is block i's content in data? */
+static int volume_in_data(const struct volume *v, uint64_t i)
+{
+	return !v->hdr->base_snapshot[0] ||
+	       (__atomic_load_n(&v->flags[i], __ATOMIC_ACQUIRE) & VOLUME_FLAG_PRESENT);
+}
+
+/* The map snapshot's block i into v->cache (kept for the next call). */
+static int volume_base_block(struct volume *v, struct blockstore *bs,
+			     uint64_t i, struct err *e)
+{
+	unsigned char hash[32];
+	if (v->cached_index == (long long)i)
+		return 0;
+	v->cached_index = -1;
+	if (blockstore_get_block(bs, v->hdr->base_snapshot, (long long)i, v->cache,
+				 hash, e) < 0)
+		return -1;
+	v->cached_index = (long long)i;
+	return 0;
+}
+
+static int volume_check_range(const struct volume *v, uint32_t count,
+			      uint64_t offset, struct err *e)
+{
+	uint64_t size = volume_size(v);
+	if (offset > size || count > size - offset)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "I/O at %llu+%u is past the end of the volume (%llu bytes).",
+			       (unsigned long long)offset, count,
+			       (unsigned long long)size);
+	return 0;
+}
+
+static int volume_lock(struct volume *v, int how, struct err *e)
+{
+	while (flock(v->map_fd, how) < 0)
+		if (errno != EINTR)
+			return err_internal(e, "locking a volume: %s", strerror(errno));
+	return 0;
+}
+
+static void volume_unlock(struct volume *v)
+{
+	flock(v->map_fd, LOCK_UN);
+}
+
+int volume_read(struct volume *v, struct blockstore *bs, void *buf,
+		uint32_t count, uint64_t offset, struct err *e)
+{
+	unsigned char *out = buf;
+	int ret = 0;
+	if (volume_check_range(v, count, offset, e) < 0 ||
+	    volume_lock(v, LOCK_SH, e) < 0)
+		return -1;
+	while (count && ret == 0) {
+		uint64_t i = offset / BLOCK_SIZE, within = offset % BLOCK_SIZE;
+		uint32_t n = (uint32_t)(BLOCK_SIZE - within < count ? BLOCK_SIZE - within : count);
+		if (volume_in_data(v, i)) {
+			if (full_pread(v->data_fd, out, n, (off_t)offset) < 0)
+				ret = volume_errno(e, "reading", "");
+		} else if (volume_base_block(v, bs, i, e) < 0) {
+			ret = -1;
+		} else {
+			memcpy(out, v->cache + within, n);
+		}
+		out += n;
+		offset += n;
+		count -= n;
+	}
+	volume_unlock(v);
+	return ret;
+}
+
+/*
+ * Makes block i PRESENT: its snapshot content (or what is about to cover it
+ * whole) goes to data and is made durable before the flag is set.
+ */
+static int volume_materialise(struct volume *v, struct blockstore *bs,
+			      uint64_t i, const unsigned char *whole,
+			      struct err *e)
+{
+	const unsigned char *content = whole;
+	if (!content) {
+		if (volume_base_block(v, bs, i, e) < 0)
+			return -1;
+		content = v->cache;
+	}
+	if (full_pwrite(v->data_fd, content, BLOCK_SIZE, (off_t)(i * BLOCK_SIZE)) < 0 ||
+	    fdatasync(v->data_fd) < 0)
+		return err_internal(e, "writing a volume block: %s", strerror(errno));
+	__atomic_or_fetch(&v->flags[i], VOLUME_FLAG_PRESENT, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int volume_write(struct volume *v, struct blockstore *bs, const void *buf,
+		 uint32_t count, uint64_t offset, struct err *e)
+{
+	const unsigned char *in = buf;
+	int ret = 0;
+	if (volume_check_range(v, count, offset, e) < 0 ||
+	    volume_lock(v, LOCK_SH, e) < 0)
+		return -1;
+	while (count && ret == 0) {
+		uint64_t i = offset / BLOCK_SIZE, within = offset % BLOCK_SIZE;
+		uint32_t n = (uint32_t)(BLOCK_SIZE - within < count ? BLOCK_SIZE - within : count);
+		if (volume_in_data(v, i)) {
+			if (full_pwrite(v->data_fd, in, n, (off_t)offset) < 0)
+				ret = volume_errno(e, "writing", "");
+		} else if (n == BLOCK_SIZE) {
+			/* Covered whole: the new bytes are the block's content. */
+			ret = volume_materialise(v, bs, i, in, e);
+		} else if ((ret = volume_materialise(v, bs, i, NULL, e)) == 0 &&
+			   full_pwrite(v->data_fd, in, n, (off_t)offset) < 0) {
+			ret = volume_errno(e, "writing", "");
+		}
+		if (ret == 0)
+			__atomic_or_fetch(&v->flags[i], VOLUME_FLAG_CHANGED, __ATOMIC_RELEASE);
+		in += n;
+		offset += n;
+		count -= n;
+	}
+	volume_unlock(v);
+	return ret;
+}
+
+int volume_flush(struct volume *v, struct err *e)
+{
+	if (fdatasync(v->data_fd) < 0 ||
+	    msync(v->map, VOLUME_MAP_BYTES, MS_SYNC) < 0)
+		return err_internal(e, "flushing a volume: %s", strerror(errno));
+	return 0;
+}
+
+int volume_grow(struct volume *v, long long size_gib, struct err *e)
+{
+	uint64_t size = (uint64_t)size_gib << 30;
+	if (size < volume_size(v))
+		return err_set(e, 400, "InvalidParameterValue",
+			       "A volume can only grow.");
+	if (ftruncate(v->data_fd, (off_t)size) < 0 || fsync(v->data_fd) < 0)
+		return err_internal(e, "growing a volume: %s", strerror(errno));
+	__atomic_store_n(&v->hdr->size, size, __ATOMIC_RELEASE);
+	if (msync(v->map, VOLUME_HEADER, MS_SYNC) < 0)
+		return err_internal(e, "growing a volume: %s", strerror(errno));
+	return 0;
+}
+
+int volume_freeze(struct volume *v, struct err *e)
+{
+	return volume_lock(v, LOCK_EX, e);
+}
+
+void volume_thaw(struct volume *v)
+{
+	volume_unlock(v);
+}
+
+long long volume_capture_changes(struct volume *v, const char *path,
+				 struct err *e)
+{
+	uint64_t blocks = (volume_size(v) + BLOCK_SIZE - 1) / BLOCK_SIZE;
+	struct buf part = BUF_INIT;
+	long long n = 0;
+	buf_printf(&part, "%s.part", path);
+	int fd = open(part.data, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0) {
+		err_internal(e, "capturing volume changes: %s", strerror(errno));
+		buf_release(&part);
+		return -1;
+	}
+	for (uint64_t i = 0; i < blocks; i++) {
+		if (!(v->flags[i] & VOLUME_FLAG_CHANGED))
+			continue;
+		unsigned char index[8];
+		for (int b = 0; b < 8; b++)
+			index[b] = (unsigned char)(i >> (8 * b));
+		if (full_pread(v->data_fd, v->scratch, BLOCK_SIZE, (off_t)(i * BLOCK_SIZE)) < 0 ||
+		    full_pwrite(fd, index, 8, (off_t)n * (8 + BLOCK_SIZE)) < 0 ||
+		    full_pwrite(fd, v->scratch, BLOCK_SIZE, (off_t)n * (8 + BLOCK_SIZE) + 8) < 0) {
+			err_internal(e, "capturing volume changes: %s", strerror(errno));
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	if (n >= 0 && (fdatasync(fd) < 0 || rename(part.data, path) < 0)) {
+		err_internal(e, "capturing volume changes: %s", strerror(errno));
+		n = -1;
+	}
+	close(fd);
+	if (n < 0)
+		unlink(part.data);
+	buf_release(&part);
+	return n;
+}
+
+int volume_clear_changes(struct volume *v, struct err *e)
+{
+	uint64_t blocks = (volume_size(v) + BLOCK_SIZE - 1) / BLOCK_SIZE;
+	for (uint64_t i = 0; i < blocks; i++)
+		if (v->flags[i] & VOLUME_FLAG_CHANGED)
+			__atomic_and_fetch(&v->flags[i], (unsigned char)~VOLUME_FLAG_CHANGED,
+					   __ATOMIC_RELEASE);
+	if (msync(v->map, VOLUME_HEADER + blocks, MS_SYNC) < 0)
+		return err_internal(e, "clearing volume changes: %s", strerror(errno));
+	return 0;
+}
+
+int volume_mark_changes(struct volume *v, const char *path, struct err *e)
+{
+	unsigned char index[8];
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return err_internal(e, "reading a volume capture: %s", strerror(errno));
+	for (off_t at = 0;; at += 8 + BLOCK_SIZE) {
+		ssize_t n = pread(fd, index, 8, at);
+		if (n != 8)
+			break;
+		uint64_t i = 0;
+		for (int b = 0; b < 8; b++)
+			i |= (uint64_t)index[b] << (8 * b);
+		if (i < VOLUME_MAX_BLOCKS)
+			__atomic_or_fetch(&v->flags[i], VOLUME_FLAG_CHANGED, __ATOMIC_RELEASE);
+	}
+	close(fd);
+	return 0;
+}
