@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libmicrohttpd-dev libsqlite3-dev libzstd-dev libjansson-dev libxml2-dev
   libssl-dev libcmocka-dev libcurl4-openssl-dev
-  qemu-utils sqlite3 curl
+  qemu-utils qemu-system-x86 nbdkit nbdkit-plugin-dev sqlite3 curl
   awscli python3-boto3 wrk clang
 )
 # Node.js may come from elsewhere (with its own npm); ask Debian only if absent.

@@ -15,6 +15,10 @@
 
 #define VOLUME_MAGIC "AMIBOXV1"
 #define VOLUME_HEADER 4096
+/* Data lives in segment files data.0, data.1, ... of 1 TiB (ext4 files stop
+ * short of 16 TiB); a missing segment reads as zeros. */
+#define VOLUME_SEGMENT_SHIFT 40
+#define VOLUME_SEGMENTS ((VOLUME_MAX_GIB >> 10) + 1)
 /* The flag area covers the largest volume, so growing never remaps. */
 #define VOLUME_MAX_BLOCKS ((uint64_t)VOLUME_MAX_GIB * BLOCKS_PER_GIB)
 #define VOLUME_MAP_BYTES (VOLUME_HEADER + VOLUME_MAX_BLOCKS)
@@ -26,7 +30,8 @@ struct volume_header {
 };
 
 struct volume {
-	int data_fd;
+	char *dir;                   /* DIR/volumes/<id> */
+	int seg_fd[VOLUME_SEGMENTS]; /* -1 until opened */
 	int map_fd;
 	unsigned char *map;          /* VOLUME_MAP_BYTES, shared */
 	struct volume_header *hdr;
@@ -40,151 +45,6 @@ static int volume_errno(struct err *e, const char *what, const char *id)
 {
 	return err_internal(e, "volume%s%s: %s: %s", *id ? " " : "", id, what,
 			    strerror(errno));
-}
-
-static void volume_paths(const char *dir, const char *id, struct buf *vdir,
-			 struct buf *data, struct buf *map)
-{
-	buf_printf(vdir, "%s/volumes/%s", dir, id);
-	buf_printf(data, "%s/data", vdir->data);
-	buf_printf(map, "%s/map", vdir->data);
-}
-
-static int fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-int volume_create(const char *dir, const char *id, long long size_gib,
-		  const char *base_snapshot, struct err *e)
-{
-	struct buf root = BUF_INIT, vdir = BUF_INIT, data = BUF_INIT, map = BUF_INIT;
-	struct volume_header hdr;
-	int ret = -1, fd = -1;
-	buf_printf(&root, "%s/volumes", dir);
-	volume_paths(dir, id, &vdir, &data, &map);
-	if ((mkdir(root.data, 0700) < 0 && errno != EEXIST) ||
-	    (mkdir(vdir.data, 0700) < 0 && errno != EEXIST)) {
-		volume_errno(e, "creating its directory", id);
-		goto out;
-	}
-	fd = open(data.data, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0 || ftruncate(fd, (off_t)size_gib << 30) < 0 || fsync(fd) < 0) {
-		volume_errno(e, "creating its data file", id);
-		goto out;
-	}
-	close(fd);
-	memset(&hdr, 0, sizeof hdr);
-	memcpy(hdr.magic, VOLUME_MAGIC, 8);
-	hdr.size = (uint64_t)size_gib << 30;
-	snprintf(hdr.base_snapshot, sizeof hdr.base_snapshot, "%s", base_snapshot);
-	fd = open(map.data, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0 || pwrite(fd, &hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr ||
-	    ftruncate(fd, VOLUME_MAP_BYTES) < 0 || fsync(fd) < 0) {
-		volume_errno(e, "creating its map", id);
-		goto out;
-	}
-	if (fsync_dir(vdir.data) < 0 || fsync_dir(root.data) < 0) {
-		volume_errno(e, "syncing its directory", id);
-		goto out;
-	}
-	ret = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	buf_release(&root);
-	buf_release(&vdir);
-	buf_release(&data);
-	buf_release(&map);
-	return ret;
-}
-
-int volume_remove(const char *dir, const char *id, struct err *e)
-{
-	struct buf vdir = BUF_INIT, data = BUF_INIT, map = BUF_INIT;
-	int ret = 0;
-	volume_paths(dir, id, &vdir, &data, &map);
-	if ((unlink(data.data) < 0 && errno != ENOENT) ||
-	    (unlink(map.data) < 0 && errno != ENOENT) ||
-	    (rmdir(vdir.data) < 0 && errno != ENOENT))
-		ret = volume_errno(e, "removing its files", id);
-	buf_release(&vdir);
-	buf_release(&data);
-	buf_release(&map);
-	return ret;
-}
-
-int volume_open(const char *dir, const char *id, struct volume **out,
-		struct err *e)
-{
-	struct buf vdir = BUF_INIT, data = BUF_INIT, map = BUF_INIT;
-	struct volume *v = xcalloc(1, sizeof *v);
-	v->data_fd = v->map_fd = -1;
-	v->cached_index = -1;
-	volume_paths(dir, id, &vdir, &data, &map);
-	v->data_fd = open(data.data, O_RDWR);
-	v->map_fd = open(map.data, O_RDWR);
-	if (v->data_fd < 0 || v->map_fd < 0) {
-		volume_errno(e, "opening its files", id);
-		goto fail;
-	}
-	v->map = mmap(NULL, VOLUME_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
-		      v->map_fd, 0);
-	if (v->map == MAP_FAILED) {
-		v->map = NULL;
-		volume_errno(e, "mapping its map", id);
-		goto fail;
-	}
-	v->hdr = (struct volume_header *)v->map;
-	v->flags = v->map + VOLUME_HEADER;
-	if (memcmp(v->hdr->magic, VOLUME_MAGIC, 8) != 0) {
-		err_internal(e, "volume %s: its map is not an amibox volume map", id);
-		goto fail;
-	}
-	v->cache = xmalloc(BLOCK_SIZE);
-	v->scratch = xmalloc(BLOCK_SIZE);
-	buf_release(&vdir);
-	buf_release(&data);
-	buf_release(&map);
-	*out = v;
-	return 0;
-fail:
-	buf_release(&vdir);
-	buf_release(&data);
-	buf_release(&map);
-	volume_close(v);
-	return -1;
-}
-
-void volume_close(struct volume *v)
-{
-	if (!v)
-		return;
-	if (v->map)
-		munmap(v->map, VOLUME_MAP_BYTES);
-	if (v->data_fd >= 0)
-		close(v->data_fd);
-	if (v->map_fd >= 0)
-		close(v->map_fd);
-	free(v->cache);
-	free(v->scratch);
-	free(v);
-}
-
-uint64_t volume_size(const struct volume *v)
-{
-	return __atomic_load_n(&v->hdr->size, __ATOMIC_ACQUIRE);
-}
-
-void volume_base_snapshot(const struct volume *v, char out[ID_MAX])
-{
-	memcpy(out, v->hdr->base_snapshot, ID_MAX);
-	out[ID_MAX - 1] = '\0';
 }
 
 /* Whole-buffer pread/pwrite. */
@@ -221,6 +81,200 @@ static int full_pwrite(int fd, const void *buf, size_t len, off_t off)
 		off += n;
 	}
 	return 0;
+}
+
+static int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static void volume_paths(const char *dir, const char *id, struct buf *vdir,
+			 struct buf *map)
+{
+	buf_printf(vdir, "%s/volumes/%s", dir, id);
+	buf_printf(map, "%s/map", vdir->data);
+}
+
+/*
+ * The segment file holding offset, and the offset within it in *local.
+ * Returns the descriptor; -2 when the segment does not exist and create is
+ * 0 (it reads as zeros); -1 on error.
+ */
+static int volume_segment(struct volume *v, uint64_t offset, int create,
+			  off_t *local)
+{
+	size_t seg = (size_t)(offset >> VOLUME_SEGMENT_SHIFT);
+	*local = (off_t)(offset & ((1ULL << VOLUME_SEGMENT_SHIFT) - 1));
+	if (seg >= VOLUME_SEGMENTS) {
+		errno = EFBIG;
+		return -1;
+	}
+	if (v->seg_fd[seg] >= 0)
+		return v->seg_fd[seg];
+	struct buf path = BUF_INIT;
+	buf_printf(&path, "%s/data.%zu", v->dir, seg);
+	int fd = open(path.data, O_RDWR | (create ? O_CREAT : 0), 0600);
+	int created = fd >= 0 && create;
+	buf_release(&path);
+	if (fd < 0)
+		return errno == ENOENT && !create ? -2 : -1;
+	if (created && fsync_dir(v->dir) < 0) {
+		close(fd);
+		return -1;
+	}
+	v->seg_fd[seg] = fd;
+	return fd;
+}
+
+static int volume_pread(struct volume *v, void *buf, size_t len, uint64_t offset)
+{
+	off_t local;
+	int fd = volume_segment(v, offset, 0, &local);
+	if (fd == -2) {
+		memset(buf, 0, len);
+		return 0;
+	}
+	return fd < 0 ? -1 : full_pread(fd, buf, len, local);
+}
+
+static int volume_pwrite(struct volume *v, const void *buf, size_t len,
+			 uint64_t offset, int sync)
+{
+	off_t local;
+	int fd = volume_segment(v, offset, 1, &local);
+	if (fd < 0 || full_pwrite(fd, buf, len, local) < 0)
+		return -1;
+	return sync ? fdatasync(fd) : 0;
+}
+
+int volume_create(const char *dir, const char *id, long long size_gib,
+		  const char *base_snapshot, struct err *e)
+{
+	struct buf root = BUF_INIT, vdir = BUF_INIT, map = BUF_INIT;
+	struct volume_header hdr;
+	int ret = -1, fd = -1;
+	buf_printf(&root, "%s/volumes", dir);
+	volume_paths(dir, id, &vdir, &map);
+	if ((mkdir(root.data, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(vdir.data, 0700) < 0 && errno != EEXIST)) {
+		volume_errno(e, "creating its directory", id);
+		goto out;
+	}
+	/* No data yet: segments appear with the first write into them. */
+	memset(&hdr, 0, sizeof hdr);
+	memcpy(hdr.magic, VOLUME_MAGIC, 8);
+	hdr.size = (uint64_t)size_gib << 30;
+	snprintf(hdr.base_snapshot, sizeof hdr.base_snapshot, "%s", base_snapshot);
+	fd = open(map.data, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || pwrite(fd, &hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr ||
+	    ftruncate(fd, VOLUME_MAP_BYTES) < 0 || fsync(fd) < 0) {
+		volume_errno(e, "creating its map", id);
+		goto out;
+	}
+	if (fsync_dir(vdir.data) < 0 || fsync_dir(root.data) < 0) {
+		volume_errno(e, "syncing its directory", id);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	buf_release(&root);
+	buf_release(&vdir);
+	buf_release(&map);
+	return ret;
+}
+
+int volume_remove(const char *dir, const char *id, struct err *e)
+{
+	struct buf vdir = BUF_INIT, map = BUF_INIT, seg = BUF_INIT;
+	int ret = 0;
+	volume_paths(dir, id, &vdir, &map);
+	for (size_t i = 0; i < VOLUME_SEGMENTS && ret == 0; i++) {
+		buf_reset(&seg);
+		buf_printf(&seg, "%s/data.%zu", vdir.data, i);
+		if (unlink(seg.data) < 0 && errno != ENOENT)
+			ret = -1;
+	}
+	if (ret < 0 || (unlink(map.data) < 0 && errno != ENOENT) ||
+	    (rmdir(vdir.data) < 0 && errno != ENOENT))
+		ret = volume_errno(e, "removing its files", id);
+	buf_release(&vdir);
+	buf_release(&map);
+	buf_release(&seg);
+	return ret;
+}
+
+int volume_open(const char *dir, const char *id, struct volume **out,
+		struct err *e)
+{
+	struct buf vdir = BUF_INIT, map = BUF_INIT;
+	struct volume *v = xcalloc(1, sizeof *v);
+	for (size_t i = 0; i < VOLUME_SEGMENTS; i++)
+		v->seg_fd[i] = -1;
+	v->map_fd = -1;
+	v->cached_index = -1;
+	volume_paths(dir, id, &vdir, &map);
+	v->dir = buf_detach(&vdir);
+	v->map_fd = open(map.data, O_RDWR);
+	buf_release(&map);
+	if (v->map_fd < 0) {
+		volume_errno(e, "opening its map", id);
+		goto fail;
+	}
+	v->map = mmap(NULL, VOLUME_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      v->map_fd, 0);
+	if (v->map == MAP_FAILED) {
+		v->map = NULL;
+		volume_errno(e, "mapping its map", id);
+		goto fail;
+	}
+	v->hdr = (struct volume_header *)v->map;
+	v->flags = v->map + VOLUME_HEADER;
+	if (memcmp(v->hdr->magic, VOLUME_MAGIC, 8) != 0) {
+		err_internal(e, "volume %s: its map is not an amibox volume map", id);
+		goto fail;
+	}
+	v->cache = xmalloc(BLOCK_SIZE);
+	v->scratch = xmalloc(BLOCK_SIZE);
+	*out = v;
+	return 0;
+fail:
+	volume_close(v);
+	return -1;
+}
+
+void volume_close(struct volume *v)
+{
+	if (!v)
+		return;
+	if (v->map)
+		munmap(v->map, VOLUME_MAP_BYTES);
+	for (size_t i = 0; i < VOLUME_SEGMENTS; i++)
+		if (v->seg_fd[i] >= 0)
+			close(v->seg_fd[i]);
+	free(v->dir);
+	if (v->map_fd >= 0)
+		close(v->map_fd);
+	free(v->cache);
+	free(v->scratch);
+	free(v);
+}
+
+uint64_t volume_size(const struct volume *v)
+{
+	return __atomic_load_n(&v->hdr->size, __ATOMIC_ACQUIRE);
+}
+
+void volume_base_snapshot(const struct volume *v, char out[ID_MAX])
+{
+	memcpy(out, v->hdr->base_snapshot, ID_MAX);
+	out[ID_MAX - 1] = '\0';
 }
 
 /* Is block i's content in data? */
@@ -282,7 +336,7 @@ int volume_read(struct volume *v, struct blockstore *bs, void *buf,
 		uint64_t i = offset / BLOCK_SIZE, within = offset % BLOCK_SIZE;
 		uint32_t n = (uint32_t)(BLOCK_SIZE - within < count ? BLOCK_SIZE - within : count);
 		if (volume_in_data(v, i)) {
-			if (full_pread(v->data_fd, out, n, (off_t)offset) < 0)
+			if (volume_pread(v, out, n, offset) < 0)
 				ret = volume_errno(e, "reading", "");
 		} else if (volume_base_block(v, bs, i, e) < 0) {
 			ret = -1;
@@ -311,8 +365,7 @@ static int volume_materialise(struct volume *v, struct blockstore *bs,
 			return -1;
 		content = v->cache;
 	}
-	if (full_pwrite(v->data_fd, content, BLOCK_SIZE, (off_t)(i * BLOCK_SIZE)) < 0 ||
-	    fdatasync(v->data_fd) < 0)
+	if (volume_pwrite(v, content, BLOCK_SIZE, i * BLOCK_SIZE, 1) < 0)
 		return err_internal(e, "writing a volume block: %s", strerror(errno));
 	__atomic_or_fetch(&v->flags[i], VOLUME_FLAG_PRESENT, __ATOMIC_RELEASE);
 	return 0;
@@ -330,13 +383,13 @@ int volume_write(struct volume *v, struct blockstore *bs, const void *buf,
 		uint64_t i = offset / BLOCK_SIZE, within = offset % BLOCK_SIZE;
 		uint32_t n = (uint32_t)(BLOCK_SIZE - within < count ? BLOCK_SIZE - within : count);
 		if (volume_in_data(v, i)) {
-			if (full_pwrite(v->data_fd, in, n, (off_t)offset) < 0)
+			if (volume_pwrite(v, in, n, offset, 0) < 0)
 				ret = volume_errno(e, "writing", "");
 		} else if (n == BLOCK_SIZE) {
 			/* Covered whole: the new bytes are the block's content. */
 			ret = volume_materialise(v, bs, i, in, e);
 		} else if ((ret = volume_materialise(v, bs, i, NULL, e)) == 0 &&
-			   full_pwrite(v->data_fd, in, n, (off_t)offset) < 0) {
+			   volume_pwrite(v, in, n, offset, 0) < 0) {
 			ret = volume_errno(e, "writing", "");
 		}
 		if (ret == 0)
@@ -351,8 +404,10 @@ int volume_write(struct volume *v, struct blockstore *bs, const void *buf,
 
 int volume_flush(struct volume *v, struct err *e)
 {
-	if (fdatasync(v->data_fd) < 0 ||
-	    msync(v->map, VOLUME_MAP_BYTES, MS_SYNC) < 0)
+	for (size_t i = 0; i < VOLUME_SEGMENTS; i++)
+		if (v->seg_fd[i] >= 0 && fdatasync(v->seg_fd[i]) < 0)
+			return err_internal(e, "flushing a volume: %s", strerror(errno));
+	if (msync(v->map, VOLUME_MAP_BYTES, MS_SYNC) < 0)
 		return err_internal(e, "flushing a volume: %s", strerror(errno));
 	return 0;
 }
@@ -363,8 +418,6 @@ int volume_grow(struct volume *v, long long size_gib, struct err *e)
 	if (size < volume_size(v))
 		return err_set(e, 400, "InvalidParameterValue",
 			       "A volume can only grow.");
-	if (ftruncate(v->data_fd, (off_t)size) < 0 || fsync(v->data_fd) < 0)
-		return err_internal(e, "growing a volume: %s", strerror(errno));
 	__atomic_store_n(&v->hdr->size, size, __ATOMIC_RELEASE);
 	if (msync(v->map, VOLUME_HEADER, MS_SYNC) < 0)
 		return err_internal(e, "growing a volume: %s", strerror(errno));
@@ -400,7 +453,7 @@ long long volume_capture_changes(struct volume *v, const char *path,
 		unsigned char index[8];
 		for (int b = 0; b < 8; b++)
 			index[b] = (unsigned char)(i >> (8 * b));
-		if (full_pread(v->data_fd, v->scratch, BLOCK_SIZE, (off_t)(i * BLOCK_SIZE)) < 0 ||
+		if (volume_pread(v, v->scratch, BLOCK_SIZE, i * BLOCK_SIZE) < 0 ||
 		    full_pwrite(fd, index, 8, (off_t)n * (8 + BLOCK_SIZE)) < 0 ||
 		    full_pwrite(fd, v->scratch, BLOCK_SIZE, (off_t)n * (8 + BLOCK_SIZE) + 8) < 0) {
 			err_internal(e, "capturing volume changes: %s", strerror(errno));
