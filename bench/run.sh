@@ -172,3 +172,11 @@ for c in 1 16; do
 done
 echo
 echo "amibox / moto for DescribeImages by ID: ${rate[img1]}x at 1 connection, ${rate[img16]}x at 16."
+echo
+
+# ---- volumes -----------------------------------------------------------------
+VOL_GIB=${BENCH_VOLUME_GIB:-4}
+head -c $((VOL_GIB << 30)) /dev/urandom >"$work/volume.raw"
+vsnap=$("$AMIBOX_BIN" import "$work/volume.raw" --endpoint-url "$EP" --no-progress)
+rm -f "$work/volume.raw"
+python3 "$src/bench/volumes.py" "$EP" "$data" "$(dirname "$AMIBOX_BIN")/nbdkit-amibox-plugin.so" "$vsnap" "$VOL_GIB"

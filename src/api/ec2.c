@@ -26,6 +26,7 @@ static const struct {
 	{ "DescribeAvailabilityZones", ec2_describe_availability_zones },
 	{ "DescribeImageAttribute", ec2_describe_image_attribute },
 	{ "DescribeImages", ec2_describe_images },
+	{ "DescribeInstanceTypes", ec2_describe_instance_types },
 	{ "DescribeRegions", ec2_describe_regions },
 	{ "DescribeSnapshotAttribute", ec2_describe_snapshot_attribute },
 	{ "DescribeSnapshots", ec2_describe_snapshots },

@@ -86,6 +86,7 @@ int ec2_delete_volume(struct ec2_ctx *ctx, struct err *e);
 int ec2_modify_volume(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_volumes_modifications(struct ec2_ctx *ctx, struct err *e);
 int ec2_create_snapshot(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_instance_types(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_availability_zones(struct ec2_ctx *ctx, struct err *e);
 
 /*
