@@ -22,11 +22,13 @@
 #define API_MAX_HEADERS 8
 
 struct volsnap;
+struct compute;
 
 struct server {
 	struct catalog *cat;
 	struct blockstore *bs;
 	struct volsnap *volsnap;      /* snapshots of volumes */
+	struct compute *compute;      /* virtual machines */
 	const char *data_dir;
 	char region[64];
 	char zone[72];

@@ -27,6 +27,7 @@ static const struct {
 	{ "DescribeImageAttribute", ec2_describe_image_attribute },
 	{ "DescribeImages", ec2_describe_images },
 	{ "DescribeInstanceTypes", ec2_describe_instance_types },
+	{ "DescribeInstances", ec2_describe_instances },
 	{ "DescribeRegions", ec2_describe_regions },
 	{ "DescribeSnapshotAttribute", ec2_describe_snapshot_attribute },
 	{ "DescribeSnapshots", ec2_describe_snapshots },
@@ -35,12 +36,18 @@ static const struct {
 	{ "DescribeVolumesModifications", ec2_describe_volumes_modifications },
 	{ "DisableImageDeprecation", ec2_disable_image_deprecation },
 	{ "EnableImageDeprecation", ec2_enable_image_deprecation },
+	{ "GetConsoleOutput", ec2_get_console_output },
 	{ "ModifyImageAttribute", ec2_modify_image_attribute },
 	{ "ModifySnapshotAttribute", ec2_modify_snapshot_attribute },
 	{ "ModifyVolume", ec2_modify_volume },
+	{ "RebootInstances", ec2_reboot_instances },
 	{ "RegisterImage", ec2_register_image },
 	{ "ResetImageAttribute", ec2_reset_image_attribute },
 	{ "ResetSnapshotAttribute", ec2_reset_snapshot_attribute },
+	{ "RunInstances", ec2_run_instances },
+	{ "StartInstances", ec2_start_instances },
+	{ "StopInstances", ec2_stop_instances },
+	{ "TerminateInstances", ec2_terminate_instances },
 };
 
 void ec2_error_response(struct request *req, const struct err *e)

@@ -361,8 +361,17 @@ int ec2_check_bdm_snapshots(struct ec2_ctx *ctx, struct image_bdm *bdm,
 		struct snapshot s;
 		if (!b->ebs || !b->snapshot_id[0])
 			continue;
-		if (ec2_snapshot_lookup(ctx, b->snapshot_id, &s, e) < 0)
+		/*
+		 * An image's own snapshots serve whoever may launch it; a
+		 * snapshot named in the request must be visible to the caller.
+		 */
+		int found = b->inherited ? catalog_snapshot_get(ctx->srv->cat, b->snapshot_id, &s, e) :
+					   (ec2_snapshot_lookup(ctx, b->snapshot_id, &s, e) < 0 ? -1 : 1);
+		if (found < 0)
 			return -1;
+		if (!found)
+			return err_set(e, 400, "InvalidSnapshot.NotFound",
+				       "The snapshot '%s' of the image no longer exists.", b->snapshot_id);
 		if (!strcmp(s.status, "error"))
 			return err_set(e, 400, "InvalidSnapshot.NotFound",
 				       "Snapshot %s is in state error and cannot back an image.",

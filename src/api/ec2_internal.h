@@ -87,6 +87,13 @@ int ec2_modify_volume(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_volumes_modifications(struct ec2_ctx *ctx, struct err *e);
 int ec2_create_snapshot(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_instance_types(struct ec2_ctx *ctx, struct err *e);
+int ec2_run_instances(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_instances(struct ec2_ctx *ctx, struct err *e);
+int ec2_start_instances(struct ec2_ctx *ctx, struct err *e);
+int ec2_stop_instances(struct ec2_ctx *ctx, struct err *e);
+int ec2_terminate_instances(struct ec2_ctx *ctx, struct err *e);
+int ec2_reboot_instances(struct ec2_ctx *ctx, struct err *e);
+int ec2_get_console_output(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_availability_zones(struct ec2_ctx *ctx, struct err *e);
 
 /*
@@ -138,6 +145,10 @@ int ec2_volume_size_check(const char *type, long long size_gib, struct err *e);
 struct volume_row;
 int ec2_volume_owned(struct ec2_ctx *ctx, const char *id, struct volume_row *v,
 		     struct err *e);
+/* The caller's instance: InvalidInstanceID.Malformed / .NotFound. */
+struct instance;
+int ec2_instance_owned(struct ec2_ctx *ctx, const char *id, struct instance *m,
+		       struct err *e);
 /* Writes <blockDeviceMapping> with its items. */
 void ec2_write_bdm(struct xmlw *w, const struct image_bdm *b, size_t n);
 

@@ -11,6 +11,7 @@
 
 #include "api/ec2_internal.h"
 #include "api/filter.h"
+#include "catalog/catalog_instances.h"
 #include "catalog/catalog_volumes.h"
 
 #define TAGS_MAX_RESOURCES 1000
@@ -24,6 +25,14 @@ static int tags_resource(struct ec2_ctx *ctx, const char *id, const char **type,
 		struct snapshot s;
 		*type = "snapshot";
 		return ec2_snapshot_owned(ctx, id, &s, e);
+	}
+	if (!strncmp(id, "i-", 2)) {
+		struct instance m;
+		*type = "instance";
+		if (ec2_instance_owned(ctx, id, &m, e) < 0)
+			return -1;
+		instance_release(&m);
+		return 0;
 	}
 	if (!strncmp(id, "vol-", 4)) {
 		struct volume_row v;

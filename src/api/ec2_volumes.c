@@ -16,6 +16,7 @@
 #include "api/filter.h"
 #include "blockstore/volsnap.h"
 #include "blockstore/volume.h"
+#include "catalog/catalog_instances.h"
 #include "catalog/catalog_volumes.h"
 #include "util/codec.h"
 #include "util/ids.h"
@@ -35,9 +36,13 @@ int ec2_volume_owned(struct ec2_ctx *ctx, const char *id, struct volume_row *v,
 	return 0;
 }
 
-static void write_volume_fields(struct xmlw *w, const struct volume_row *v,
-				const struct tag_list *tags)
+static void write_volume_fields(struct xmlw *w, struct catalog *cat,
+				const struct volume_row *v, const struct tag_list *tags)
 {
+	struct instance_device d;
+	char instance_id[ID_MAX];
+	struct err e = ERR_INIT;
+	int attached = catalog_volume_attachment(cat, v->id, instance_id, &d, &e) > 0;
 	xmlw_text(w, "volumeId", v->id);
 	xmlw_int(w, "size", v->size_gib);
 	xmlw_text(w, "snapshotId", v->snapshot_id);
@@ -45,6 +50,16 @@ static void write_volume_fields(struct xmlw *w, const struct volume_row *v,
 	xmlw_text(w, "status", v->state);
 	xmlw_time(w, "createTime", v->create_ms);
 	xmlw_start(w, "attachmentSet");
+	if (attached) {
+		xmlw_start(w, "item");
+		xmlw_text(w, "volumeId", v->id);
+		xmlw_text(w, "instanceId", instance_id);
+		xmlw_text(w, "device", d.device_name);
+		xmlw_text(w, "status", d.status);
+		xmlw_time(w, "attachTime", d.attach_ms);
+		xmlw_bool(w, "deleteOnTermination", d.delete_on_termination);
+		xmlw_end(w);
+	}
 	xmlw_end(w);
 	xmlw_text(w, "volumeType", v->volume_type);
 	if (v->iops)
@@ -158,7 +173,7 @@ int ec2_create_volume(struct ec2_ctx *ctx, struct err *e)
 			struct tag_list prior_tags = { NULL, 0 };
 			if (catalog_tags_get(ctx->srv->cat, prior.id, &prior_tags, e) < 0)
 				goto out;
-			write_volume_fields(ctx->w, &prior, &prior_tags);
+			write_volume_fields(ctx->w, ctx->srv->cat, &prior, &prior_tags);
 			tag_list_release(&prior_tags);
 			ret = 0;
 			goto out;
@@ -189,7 +204,7 @@ int ec2_create_volume(struct ec2_ctx *ctx, struct err *e)
 	if (catalog_commit(ctx->srv->cat, e) < 0)
 		goto out;
 	files = 0;
-	write_volume_fields(ctx->w, &v, &tags);
+	write_volume_fields(ctx->w, ctx->srv->cat, &v, &tags);
 	ret = 0;
 	goto out;
 rollback:
@@ -269,7 +284,7 @@ static const char *volume_field(const struct volume_row *v, const char *name,
 		snprintf(scratch, cap, "%lld", v->throughput);
 		return scratch;
 	}
-	return NULL; /* attachment.*: not attached */
+	return NULL;
 }
 
 static int tags_match(const struct query_filter *f, const struct tag_list *tags)
@@ -297,6 +312,27 @@ static int describe_volume_one(struct describe_volumes *d, const struct volume_r
 		const struct query_filter *f = &d->filters[i];
 		if (!strncmp(f->name, "tag:", 4) || !strcmp(f->name, "tag-key")) {
 			match = tags_match(f, &tags);
+		} else if (!strncmp(f->name, "attachment.", 11)) {
+			struct instance_device dev;
+			char instance_id[ID_MAX];
+			const char *value = NULL;
+			if (catalog_volume_attachment(d->ctx->srv->cat, v->id, instance_id, &dev,
+						      d->e) > 0) {
+				const char *field = f->name + 11;
+				if (!strcmp(field, "instance-id"))
+					value = instance_id;
+				else if (!strcmp(field, "device"))
+					value = dev.device_name;
+				else if (!strcmp(field, "status"))
+					value = dev.status;
+				else if (!strcmp(field, "delete-on-termination"))
+					value = dev.delete_on_termination ? "true" : "false";
+				else {
+					ids_iso_time(dev.attach_ms, scratch);
+					value = scratch;
+				}
+			}
+			match = value && filter_match_any(f->values, f->nvalues, value);
 		} else {
 			const char *value = volume_field(v, f->name, scratch, sizeof scratch);
 			match = value && filter_match_any(f->values, f->nvalues, value);
@@ -308,7 +344,7 @@ static int describe_volume_one(struct describe_volumes *d, const struct volume_r
 			stop = 1;
 		} else {
 			xmlw_start(d->ctx->w, "item");
-			write_volume_fields(d->ctx->w, v, &tags);
+			write_volume_fields(d->ctx->w, d->ctx->srv->cat, v, &tags);
 			xmlw_end(d->ctx->w);
 			d->written++;
 			snprintf(d->last, sizeof d->last, "%s", v->id);

@@ -33,6 +33,7 @@ struct image_bdm {
 	char volume_type[16];
 	long long iops;          /* 0 when none */
 	long long throughput;    /* 0 when none */
+	int inherited;           /* at launch: the image's own snapshot */
 };
 
 struct image {

@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "blockstore/blockstore.h"
 #include "blockstore/volsnap.h"
+#include "compute/compute.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_snapshots.h"
 #include "cli/cli.h"
@@ -52,7 +53,10 @@ static int serve_default_account(struct catalog *cat, const char *listen,
 
 static void serve_usage(FILE *out)
 {
-	fprintf(out, "usage: amibox serve [--listen ADDR:PORT] [--data DIR] [--region NAME] [--quiet]\n");
+	fprintf(out, "usage: amibox serve [--listen ADDR:PORT] [--data DIR] [--region NAME] [--quiet]\n"
+		     "                    [--memory-scale F] [--stop-grace SECONDS]\n"
+		     "  --memory-scale F    guests get F times their instance type's memory (0.125)\n"
+		     "  --stop-grace S      seconds a guest has to power off before it is cut (60)\n");
 }
 
 int cli_serve(int argc, char **argv)
@@ -62,11 +66,14 @@ int cli_serve(int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' },
 		{ "region", required_argument, NULL, 'r' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "memory-scale", required_argument, NULL, 'm' },
+		{ "stop-grace", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = "127.0.0.1:8773", *data = "./var", *region = "us-east-1";
 	struct server srv = { 0 };
+	struct compute_options compute_opt = { .memory_scale = 0.125, .stop_grace_seconds = 60 };
 	struct api_server *api = NULL;
 	struct err e = ERR_INIT;
 	int opt, status = 1;
@@ -76,11 +83,14 @@ int cli_serve(int argc, char **argv)
 		case 'd': data = optarg; break;
 		case 'r': region = optarg; break;
 		case 'q': srv.quiet = 1; break;
+		case 'm': compute_opt.memory_scale = atof(optarg); break;
+		case 'g': compute_opt.stop_grace_seconds = atoi(optarg); break;
 		case 'h': serve_usage(stdout); return 0;
 		default: serve_usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || strlen(region) > 40) {
+	if (optind != argc || strlen(region) > 40 || compute_opt.memory_scale <= 0 ||
+	    compute_opt.memory_scale > 1 || compute_opt.stop_grace_seconds < 0) {
 		serve_usage(stderr);
 		return 2;
 	}
@@ -101,6 +111,7 @@ int cli_serve(int argc, char **argv)
 			   sizeof srv.token_key, &e) < 0 ||
 	    blockstore_open(data, srv.cat, 1, &srv.bs, &e) < 0 ||
 	    volsnap_start(data, srv.cat, srv.bs, &srv.volsnap, &e) < 0 ||
+	    compute_start(data, srv.cat, srv.bs, srv.volsnap, &compute_opt, &srv.compute, &e) < 0 ||
 	    catalog_snapshot_expire(srv.cat, ids_now_ms(), &e) < 0 ||
 	    api_start(&srv, listen, &api, &e) < 0 ||
 	    serve_default_account(srv.cat, listen, region, &e) < 0) {
@@ -122,6 +133,7 @@ int cli_serve(int argc, char **argv)
 	status = 0;
 out:
 	api_stop(api);
+	compute_stop(srv.compute);
 	volsnap_stop(srv.volsnap);
 	blockstore_close(srv.bs);
 	catalog_close(srv.cat);

@@ -22,6 +22,10 @@ NBD_PIDS=()
 amibox_cleanup() {
   local status=$?
   for pid in "${NBD_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Machines and NBD servers outlive the daemon by design: end this test's.
+  if [ -d "$DATA_DIR" ]; then
+    pkill -KILL -f -- "$DATA_DIR/" 2>/dev/null || true
+  fi
   if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
     kill "$DAEMON_PID" 2>/dev/null || true
     wait "$DAEMON_PID" 2>/dev/null || true
@@ -50,7 +54,7 @@ PY_NEW=$(command -v python3)
 PY_DEBIAN=/usr/bin/python3
 
 amibox_daemon_up() {
-  "$AMIBOX_BIN" serve --listen "127.0.0.1:$PORT" --data "$DATA_DIR" --quiet \
+  "$AMIBOX_BIN" serve --listen "127.0.0.1:$PORT" --data "$DATA_DIR" --quiet ${AMIBOX_SERVE_ARGS:-} \
     >>"$TEST_DIR/daemon.out" 2>>"$TEST_DIR/daemon.log" &
   DAEMON_PID=$!
   for _ in $(seq 1 100); do
@@ -95,6 +99,15 @@ as() {
   local key_var=${var}_KEY secret_var=${var}_SECRET
   AWS_ACCESS_KEY_ID=${!key_var} AWS_SECRET_ACCESS_KEY=${!secret_var} "$@"
 }
+
+# An ASan-built nbdkit plugin needs the sanitizer runtimes loaded first, also
+# when the daemon starts nbdkit for an instance.
+if [ -f "${NBD_PLUGIN:-$(dirname "$AMIBOX_BIN")/nbdkit-amibox-plugin.so}" ] &&
+   ldd "${NBD_PLUGIN:-$(dirname "$AMIBOX_BIN")/nbdkit-amibox-plugin.so}" | grep -q libasan; then
+  AMIBOX_NBDKIT_PRELOAD=$(ldd "${NBD_PLUGIN:-$(dirname "$AMIBOX_BIN")/nbdkit-amibox-plugin.so}" |
+    awk '/libasan|libubsan/ {print $3}' | tr '\n' ' ')
+  export AMIBOX_NBDKIT_PRELOAD
+fi
 
 # amibox_nbd VOLUME SOCKET: serves the volume over NBD with amibox's nbdkit
 # plugin (as the daemon will for instances), until the test ends.

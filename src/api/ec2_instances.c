@@ -1,0 +1,957 @@
+/*
+ * ec2_instances: RunInstances, DescribeInstances, Start/Stop/Reboot/
+ * TerminateInstances and GetConsoleOutput.
+ *
+ * Each handler checks everything, records the state that starts the
+ * transition in one transaction, and hands the machine work to compute
+ * (src/compute/compute.c), which records where it ends.  So a request
+ * answers at once with previous and current states, and DescribeInstances
+ * then follows the real machine.
+ *
+ * The block device mapping of an instance is the image's, overridden by the
+ * launch's (by device name): EBS volumes are created lazily from the
+ * snapshots, root and launch-time volumes with DeleteOnTermination true
+ * unless a mapping says otherwise; ephemeralN devices get the instance
+ * type's instance store disks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/ec2_internal.h"
+#include "api/filter.h"
+#include "blockstore/volume.h"
+#include "catalog/catalog_instances.h"
+#include "catalog/catalog_volumes.h"
+#include "compute/compute.h"
+#include "compute/instance_types.h"
+#include "util/codec.h"
+#include "util/ids.h"
+
+#define RUN_MAX_COUNT 20
+#define TERMINATED_VISIBLE_MS (60LL * 60 * 1000)
+
+int ec2_instance_owned(struct ec2_ctx *ctx, const char *id, struct instance *m,
+		       struct err *e)
+{
+	memset(m, 0, sizeof *m);
+	if (!ids_valid_resource("i", id))
+		return err_set(e, 400, "InvalidInstanceID.Malformed",
+			       "Invalid id: \"%.64s\" (expecting \"i-...\")", id);
+	int found = catalog_instance_get(ctx->srv->cat, id, m, e);
+	if (found < 0)
+		return -1;
+	if (!found || strcmp(m->owner_id, ctx->account) != 0) {
+		if (found)
+			instance_release(m);
+		return err_set(e, 400, "InvalidInstanceID.NotFound",
+			       "The instance ID '%s' does not exist", id);
+	}
+	return 0;
+}
+
+/* ---- the Instance item -------------------------------------------------- */
+
+static void write_state(struct xmlw *w, const char *name, const char *state)
+{
+	xmlw_start(w, name);
+	xmlw_int(w, "code", instance_state_code(state));
+	xmlw_text(w, "name", state);
+	xmlw_end(w);
+}
+
+static void write_instance(struct xmlw *w, const struct instance *m,
+			   const struct tag_list *tags)
+{
+	char ip[16], dns[64];
+	int ended = !strcmp(m->state, "terminated");
+	snprintf(ip, sizeof ip, "%s", m->private_ip);
+	for (char *p = ip; *p; p++)
+		if (*p == '.')
+			*p = '-';
+	snprintf(dns, sizeof dns, "ip-%s.ec2.internal", ip);
+	xmlw_start(w, "item");
+	xmlw_text(w, "instanceId", m->id);
+	xmlw_text(w, "imageId", m->image_id);
+	write_state(w, "instanceState", m->state);
+	xmlw_text(w, "privateDnsName", ended ? "" : dns);
+	xmlw_text(w, "dnsName", "");
+	xmlw_text(w, "reason", m->transition_reason);
+	if (m->key_name[0])
+		xmlw_text(w, "keyName", m->key_name);
+	xmlw_int(w, "amiLaunchIndex", m->launch_index);
+	xmlw_start(w, "productCodes");
+	xmlw_end(w);
+	xmlw_text(w, "instanceType", m->instance_type);
+	xmlw_time(w, "launchTime", m->launch_ms);
+	xmlw_start(w, "placement");
+	xmlw_text(w, "availabilityZone", m->zone);
+	xmlw_text(w, "groupName", "");
+	xmlw_text(w, "tenancy", "default");
+	xmlw_end(w);
+	if (m->kernel_id[0])
+		xmlw_text(w, "kernelId", m->kernel_id);
+	if (m->ramdisk_id[0])
+		xmlw_text(w, "ramdiskId", m->ramdisk_id);
+	xmlw_start(w, "monitoring");
+	xmlw_text(w, "state", "disabled");
+	xmlw_end(w);
+	if (!ended)
+		xmlw_text(w, "privateIpAddress", m->private_ip);
+	xmlw_bool(w, "sourceDestCheck", 1);
+	xmlw_start(w, "groupSet");
+	xmlw_end(w);
+	if (m->state_reason_code[0]) {
+		xmlw_start(w, "stateReason");
+		xmlw_text(w, "code", m->state_reason_code);
+		xmlw_text(w, "message", m->state_reason_message);
+		xmlw_end(w);
+	}
+	xmlw_text(w, "architecture", m->architecture);
+	xmlw_text(w, "rootDeviceType", m->root_device_type);
+	xmlw_text(w, "rootDeviceName", m->root_device_name);
+	xmlw_start(w, "blockDeviceMapping");
+	for (size_t i = 0; i < m->ndevices; i++) {
+		const struct instance_device *d = &m->devices[i];
+		if (!d->volume_id[0])
+			continue; /* instance store devices are not listed */
+		xmlw_start(w, "item");
+		xmlw_text(w, "deviceName", d->device_name);
+		xmlw_start(w, "ebs");
+		xmlw_text(w, "volumeId", d->volume_id);
+		xmlw_text(w, "status", d->status);
+		xmlw_time(w, "attachTime", d->attach_ms);
+		xmlw_bool(w, "deleteOnTermination", d->delete_on_termination);
+		xmlw_end(w);
+		xmlw_end(w);
+	}
+	xmlw_end(w);
+	xmlw_text(w, "virtualizationType", m->virtualization_type);
+	if (m->client_token[0])
+		xmlw_text(w, "clientToken", m->client_token);
+	ec2_write_tags(w, tags);
+	xmlw_text(w, "hypervisor", "xen");
+	xmlw_bool(w, "ebsOptimized", 0);
+	xmlw_bool(w, "enaSupport", !strcmp(m->virtualization_type, "hvm"));
+	xmlw_text(w, "platformDetails", "Linux/UNIX");
+	xmlw_text(w, "usageOperation", "RunInstances");
+	xmlw_start(w, "metadataOptions");
+	xmlw_text(w, "state", "applied");
+	xmlw_text(w, "httpTokens", m->http_tokens[0] ? m->http_tokens : "optional");
+	xmlw_int(w, "httpPutResponseHopLimit", 1);
+	xmlw_text(w, "httpEndpoint", "enabled");
+	xmlw_end(w);
+	xmlw_text(w, "currentInstanceBootMode", "legacy-bios");
+	xmlw_end(w);
+}
+
+/* ---- RunInstances ------------------------------------------------------- */
+
+/* The image's mapping, overridden by the launch's, by device name. */
+static int run_mapping(struct ec2_ctx *ctx, const struct image *img,
+		       struct image_bdm **out, size_t *count, struct err *e)
+{
+	struct image_bdm *launch = NULL, *merged = NULL;
+	size_t nlaunch = 0, n = 0;
+	if (ec2_read_bdm(ctx, "BlockDeviceMapping", &launch, &nlaunch, e) < 0)
+		return -1;
+	merged = xcalloc(img->nbdm + nlaunch + 1, sizeof *merged);
+	for (size_t i = 0; i < img->nbdm; i++) {
+		merged[n] = img->bdm[i];
+		merged[n++].inherited = 1;
+	}
+	for (size_t k = 0; k < nlaunch; k++) {
+		struct image_bdm *l = &launch[k];
+		size_t at = n;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(merged[i].device_name, l->device_name))
+				at = i;
+		if (at < n && l->ebs && merged[at].ebs) {
+			/* Override: keep the image's snapshot unless a new one is named. */
+			struct image_bdm b = merged[at];
+			if (l->snapshot_id[0] && strcmp(l->snapshot_id, b.snapshot_id) != 0) {
+				snprintf(b.snapshot_id, sizeof b.snapshot_id, "%s", l->snapshot_id);
+				b.inherited = 0;
+			}
+			if (l->volume_size)
+				b.volume_size = l->volume_size;
+			b.delete_on_termination = l->delete_on_termination;
+			snprintf(b.volume_type, sizeof b.volume_type, "%s", l->volume_type);
+			b.iops = l->iops;
+			b.throughput = l->throughput;
+			merged[at] = b;
+		} else if (at < n) {
+			merged[at] = *l;
+		} else {
+			merged[n++] = *l;
+		}
+	}
+	free(launch);
+	/* NoDevice removes a mapping. */
+	size_t w = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!merged[i].no_device)
+			merged[w++] = merged[i];
+	*out = merged;
+	*count = w;
+	return 0;
+}
+
+struct run_plan {
+	struct image img;
+	const struct instance_type *type;
+	struct image_bdm *bdm;
+	size_t nbdm;
+	struct tag_list instance_tags, volume_tags;
+	char *user_data;
+	const char *shutdown;
+	int disable_termination;
+	const char *token;
+	const char *key_name;
+	const char *http_tokens;
+	long long count;
+};
+
+static void run_plan_release(struct run_plan *p)
+{
+	image_release(&p->img);
+	free(p->bdm);
+	tag_list_release(&p->instance_tags);
+	tag_list_release(&p->volume_tags);
+	free(p->user_data);
+}
+
+static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
+{
+	long long min = 0, max = 0;
+	const char *image_id = ec2_require(ctx, "ImageId", e);
+	const char *type_name = query_get(&ctx->q, "InstanceType");
+	const char *kernel = query_get(&ctx->q, "KernelId");
+	const char *ramdisk = query_get(&ctx->q, "RamdiskId");
+	const char *user_data = query_get(&ctx->q, "UserData");
+	const char *zone = query_get(&ctx->q, "Placement.AvailabilityZone");
+	p->shutdown = query_get(&ctx->q, "InstanceInitiatedShutdownBehavior");
+	p->token = query_get(&ctx->q, "ClientToken");
+	p->key_name = query_get(&ctx->q, "KeyName");
+	p->http_tokens = query_get(&ctx->q, "MetadataOptions.HttpTokens");
+	if (!image_id)
+		return -1;
+	if (!query_get(&ctx->q, "MinCount") || !query_get(&ctx->q, "MaxCount"))
+		return err_set(e, 400, "MissingParameter",
+			       "The request must contain the parameters MinCount and MaxCount");
+	if (query_get_int(&ctx->q, "MinCount", 1, 100000, &min, e) < 0 ||
+	    query_get_int(&ctx->q, "MaxCount", 1, 100000, &max, e) < 0 ||
+	    query_get_bool(&ctx->q, "DisableApiTermination", &p->disable_termination, e) < 0)
+		return -1;
+	if (min > max)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "MinCount (%lld) must not be larger than MaxCount (%lld).", min, max);
+	if (min > RUN_MAX_COUNT)
+		return err_set(e, 400, "InstanceLimitExceeded",
+			       "You have requested more instances (%lld) than this amibox allows at once (%d).",
+			       min, RUN_MAX_COUNT);
+	p->count = max < RUN_MAX_COUNT ? max : RUN_MAX_COUNT;
+	if (p->shutdown && strcmp(p->shutdown, "stop") != 0 && strcmp(p->shutdown, "terminate") != 0)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Value (%.32s) for parameter instanceInitiatedShutdownBehavior is invalid. Expected: 'stop' or 'terminate'.",
+			       p->shutdown);
+	if (p->http_tokens && strcmp(p->http_tokens, "optional") != 0 &&
+	    strcmp(p->http_tokens, "required") != 0)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Value (%.32s) for parameter HttpTokens is invalid.", p->http_tokens);
+	if (p->token && strlen(p->token) > 64)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "ClientToken must be at most 64 characters long.");
+	if (zone && strcmp(zone, ctx->srv->zone) != 0)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Invalid availability zone: [%.64s]", zone);
+	if (user_data) {
+		struct buf raw = BUF_INIT;
+		if (strlen(user_data) > INSTANCE_USER_DATA_MAX ||
+		    codec_unbase64(user_data, strlen(user_data), &raw) < 0 || raw.len > 16384) {
+			buf_release(&raw);
+			return err_set(e, 400, "InvalidParameterValue",
+				       "User data must be base64, at most 16 KiB decoded.");
+		}
+		buf_release(&raw);
+		p->user_data = xstrdup(user_data);
+	}
+	p->type = instance_type_find(type_name ? type_name : "m1.small");
+	if (!p->type)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Invalid value '%.64s' for InstanceType.", type_name);
+	if (ec2_image_lookup(ctx, image_id, &p->img, e) < 0)
+		return -1;
+	if (strcmp(p->img.image_type, "machine") != 0)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "%s is a %s image; instances launch from machine images.",
+			       image_id, p->img.image_type);
+	if (strcmp(p->img.state, "available") != 0)
+		return err_set(e, 400, "InvalidAMIID.Unavailable",
+			       "Image %s is %s, not available.", image_id, p->img.state);
+	int pv = !strcmp(p->img.virtualization_type, "paravirtual");
+	if (pv && !p->type->paravirtual)
+		return err_set(e, 400, "InvalidParameterCombination",
+			       "Virtualization type 'paravirtual' is not supported for instance type '%s'; launch paravirtual images on a previous-generation type (t1, m1, m2, m3, c1, c3, hs1).",
+			       p->type->name);
+	if (!pv && !p->type->hvm)
+		return err_set(e, 400, "InvalidParameterCombination",
+			       "Non-Windows instances with a virtualization type of 'hvm' are currently not supported for this instance type.");
+	int arm = !strncmp(p->img.architecture, "arm64", 5);
+	if (arm != p->type->arm64 ||
+	    (!strcmp(p->img.architecture, "i386") && p->type->current_generation))
+		return err_set(e, 400, "InvalidParameterValue",
+			       "The architecture '%s' of the specified instance type does not match the architecture '%s' of the specified AMI.",
+			       p->type->arm64 ? "arm64" : "x86_64", p->img.architecture);
+	if (arm)
+		return err_set(e, 400, "Unsupported",
+			       "This amibox host runs x86 guests only.");
+	if (pv)
+		return err_set(e, 400, "UnsupportedOperation",
+			       "Paravirtual images boot through amibox's PV-GRUB, which this version does not have yet; launch an HVM image.");
+	if (kernel || ramdisk)
+		return err_set(e, 400, "InvalidParameterCombination",
+			       "KernelId and RamdiskId apply to paravirtual images only.");
+	if (strcmp(p->img.root_device_type, "ebs") != 0)
+		return err_set(e, 400, "UnsupportedOperation",
+			       "Instance-store-backed images need amibox's object store, which this version does not have yet.");
+	/* The mapping: snapshots visible, sizes right, a root device. */
+	if (run_mapping(ctx, &p->img, &p->bdm, &p->nbdm, e) < 0 ||
+	    ec2_check_bdm_snapshots(ctx, p->bdm, p->nbdm, NULL, e) < 0)
+		return -1;
+	int root = 0;
+	for (size_t i = 0; i < p->nbdm; i++) {
+		const struct image_bdm *b = &p->bdm[i];
+		if (b->ebs && b->snapshot_id[0]) {
+			struct snapshot s;
+			if (catalog_snapshot_get(ctx->srv->cat, b->snapshot_id, &s, e) <= 0 ||
+			    strcmp(s.status, "completed") != 0)
+				return err_set(e, 400, "IncorrectState",
+					       "Snapshot %s of the mapping is not completed.", b->snapshot_id);
+		}
+		if (!strcmp(b->device_name, p->img.root_device_name)) {
+			if (!b->ebs)
+				return err_set(e, 400, "InvalidBlockDeviceMapping",
+					       "The root device %s must stay an EBS volume.", b->device_name);
+			root = 1;
+		}
+	}
+	if (!root)
+		return err_set(e, 400, "InvalidBlockDeviceMapping",
+			       "The launch would have no root device (%s).", p->img.root_device_name);
+	static const char *const types[] = { "instance", "volume" };
+	struct tag_list *lists[] = { &p->instance_tags, &p->volume_tags };
+	return ec2_tag_specifications_for(ctx, types, lists, 2, e);
+}
+
+/* In the run's transaction: one instance with its volumes. */
+static int run_one(struct ec2_ctx *ctx, struct run_plan *p, const char *reservation,
+		   int index, long long now, struct instance *m, struct err *e)
+{
+	struct catalog *cat = ctx->srv->cat;
+	memset(m, 0, sizeof *m);
+	ids_resource("i", m->id);
+	snprintf(m->reservation_id, sizeof m->reservation_id, "%s", reservation);
+	snprintf(m->owner_id, sizeof m->owner_id, "%s", ctx->account);
+	snprintf(m->image_id, sizeof m->image_id, "%s", p->img.id);
+	snprintf(m->instance_type, sizeof m->instance_type, "%s", p->type->name);
+	snprintf(m->state, sizeof m->state, "pending");
+	m->launch_ms = m->state_ms = now;
+	snprintf(m->root_device_type, sizeof m->root_device_type, "%s", p->img.root_device_type);
+	snprintf(m->root_device_name, sizeof m->root_device_name, "%s", p->img.root_device_name);
+	snprintf(m->virtualization_type, sizeof m->virtualization_type, "%s", p->img.virtualization_type);
+	snprintf(m->architecture, sizeof m->architecture, "%s", p->img.architecture);
+	snprintf(m->shutdown_behavior, sizeof m->shutdown_behavior, "%s",
+		 p->shutdown ? p->shutdown : "stop");
+	m->disable_api_termination = p->disable_termination;
+	snprintf(m->client_token, sizeof m->client_token, "%s", p->token ? p->token : "");
+	m->launch_index = index;
+	snprintf(m->zone, sizeof m->zone, "%s", ctx->srv->zone);
+	snprintf(m->key_name, sizeof m->key_name, "%s", p->key_name ? p->key_name : "");
+	snprintf(m->http_tokens, sizeof m->http_tokens, "%s", p->http_tokens ? p->http_tokens : "optional");
+	m->user_data = p->user_data ? xstrdup(p->user_data) : NULL;
+	unsigned h = 2166136261u;
+	for (const char *c = m->id; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	snprintf(m->private_ip, sizeof m->private_ip, "172.31.%u.%u", h % 250, 10 + (h >> 8) % 200);
+	m->devices = xcalloc(p->nbdm + 1, sizeof *m->devices);
+	for (size_t i = 0; i < p->nbdm; i++) {
+		const struct image_bdm *b = &p->bdm[i];
+		struct instance_device *d = &m->devices[m->ndevices];
+		if (b->virtual_name[0]) {
+			int n = atoi(b->virtual_name + strlen("ephemeral"));
+			if (n >= p->type->disks)
+				continue; /* more ephemeral names than the type has disks */
+			snprintf(d->virtual_name, sizeof d->virtual_name, "%s", b->virtual_name);
+		} else {
+			struct volume_row v;
+			memset(&v, 0, sizeof v);
+			ids_resource("vol", v.id);
+			snprintf(v.owner_id, sizeof v.owner_id, "%s", ctx->account);
+			v.size_gib = b->volume_size;
+			snprintf(v.snapshot_id, sizeof v.snapshot_id, "%s", b->snapshot_id);
+			snprintf(v.base_snapshot_id, sizeof v.base_snapshot_id, "%s", b->snapshot_id);
+			snprintf(v.map_snapshot_id, sizeof v.map_snapshot_id, "%s", b->snapshot_id);
+			snprintf(v.zone, sizeof v.zone, "%s", ctx->srv->zone);
+			snprintf(v.state, sizeof v.state, "in-use");
+			snprintf(v.volume_type, sizeof v.volume_type, "%s", b->volume_type);
+			v.iops = b->iops;
+			v.throughput = b->throughput;
+			v.create_ms = now;
+			if (volume_create(ctx->srv->data_dir, v.id, v.size_gib, v.base_snapshot_id, e) < 0 ||
+			    catalog_volume_insert(cat, &v, e) < 0)
+				return -1;
+			for (size_t t = 0; t < p->volume_tags.count; t++)
+				if (catalog_tag_set(cat, v.id, "volume", ctx->account,
+						    p->volume_tags.items[t].key,
+						    p->volume_tags.items[t].value, e) < 0)
+					return -1;
+			snprintf(d->volume_id, sizeof d->volume_id, "%s", v.id);
+			d->delete_on_termination = b->delete_on_termination;
+		}
+		snprintf(d->device_name, sizeof d->device_name, "%s", b->device_name);
+		d->attach_ms = now;
+		snprintf(d->status, sizeof d->status, "attached");
+		m->ndevices++;
+	}
+	if (catalog_instance_insert(cat, m, e) < 0)
+		return -1;
+	for (size_t t = 0; t < p->instance_tags.count; t++)
+		if (catalog_tag_set(cat, m->id, "instance", ctx->account,
+				    p->instance_tags.items[t].key,
+				    p->instance_tags.items[t].value, e) < 0)
+			return -1;
+	return 0;
+}
+
+/* A retry with a ClientToken answers with the first run's reservation. */
+struct token_match {
+	const char *token;
+	char reservation[ID_MAX];
+};
+
+static int token_visit(void *ctx, const struct instance *m)
+{
+	struct token_match *t = ctx;
+	if (!strcmp(m->client_token, t->token)) {
+		snprintf(t->reservation, sizeof t->reservation, "%s", m->reservation_id);
+		return 1;
+	}
+	return 0;
+}
+
+struct reservation_write {
+	struct ec2_ctx *ctx;
+	const char *reservation;
+	struct err *e;
+	int failed;
+};
+
+static int reservation_visit(void *ctx, const struct instance *m)
+{
+	struct reservation_write *r = ctx;
+	struct tag_list tags = { NULL, 0 };
+	if (strcmp(m->reservation_id, r->reservation) != 0)
+		return 0;
+	if (catalog_tags_get(r->ctx->srv->cat, m->id, &tags, r->e) < 0) {
+		r->failed = 1;
+		return 1;
+	}
+	write_instance(r->ctx->w, m, &tags);
+	tag_list_release(&tags);
+	return 0;
+}
+
+static void write_reservation_head(struct xmlw *w, const char *reservation,
+				   const char *owner)
+{
+	xmlw_text(w, "reservationId", reservation);
+	xmlw_text(w, "ownerId", owner);
+	xmlw_start(w, "groupSet");
+	xmlw_end(w);
+}
+
+int ec2_run_instances(struct ec2_ctx *ctx, struct err *e)
+{
+	struct run_plan p;
+	struct instance *made = NULL;
+	char reservation[ID_MAX];
+	int ret = -1, made_count = 0;
+	memset(&p, 0, sizeof p);
+	if (run_check(ctx, &p, e) < 0)
+		goto out;
+	if (p.token && *p.token) {
+		struct token_match t = { .token = p.token };
+		if (catalog_instance_each(ctx->srv->cat, ctx->account, "", token_visit, &t, e) < 0)
+			goto out;
+		if (t.reservation[0]) {
+			struct reservation_write r = { ctx, t.reservation, e, 0 };
+			write_reservation_head(ctx->w, t.reservation, ctx->account);
+			xmlw_start(ctx->w, "instancesSet");
+			if (catalog_instance_each(ctx->srv->cat, ctx->account, "", reservation_visit,
+						  &r, e) < 0 || r.failed)
+				goto out;
+			xmlw_end(ctx->w);
+			ret = 0;
+			goto out;
+		}
+	}
+	ids_resource("r", reservation);
+	made = xcalloc((size_t)p.count, sizeof *made);
+	long long now = ids_now_ms();
+	if (catalog_begin(ctx->srv->cat, e) < 0)
+		goto out;
+	for (; made_count < p.count; made_count++)
+		if (run_one(ctx, &p, reservation, made_count, now, &made[made_count], e) < 0) {
+			made_count++;
+			catalog_rollback(ctx->srv->cat);
+			for (int i = 0; i < made_count; i++)
+				for (size_t d = 0; d < made[i].ndevices; d++)
+					if (made[i].devices[d].volume_id[0]) {
+						struct err ignored = ERR_INIT;
+						volume_remove(ctx->srv->data_dir, made[i].devices[d].volume_id,
+							      &ignored);
+					}
+			goto out;
+		}
+	if (catalog_image_set_time(ctx->srv->cat, p.img.id, "last_launched_ms", now, e) < 0) {
+		catalog_rollback(ctx->srv->cat);
+		goto out;
+	}
+	if (catalog_commit(ctx->srv->cat, e) < 0)
+		goto out;
+	write_reservation_head(ctx->w, reservation, ctx->account);
+	xmlw_start(ctx->w, "instancesSet");
+	for (int i = 0; i < made_count; i++) {
+		write_instance(ctx->w, &made[i], &p.instance_tags);
+		compute_boot(ctx->srv->compute, made[i].id);
+	}
+	xmlw_end(ctx->w);
+	ret = 0;
+out:
+	for (int i = 0; i < made_count; i++)
+		instance_release(&made[i]);
+	free(made);
+	run_plan_release(&p);
+	return ret;
+}
+
+/* ---- DescribeInstances -------------------------------------------------- */
+
+static const char *const instance_filters[] = {
+	"architecture", "availability-zone", "block-device-mapping.attach-time",
+	"block-device-mapping.delete-on-termination", "block-device-mapping.device-name",
+	"block-device-mapping.status", "block-device-mapping.volume-id", "client-token",
+	"image-id", "instance-id", "instance-lifecycle", "instance-state-code",
+	"instance-state-name", "instance-type", "kernel-id", "key-name", "launch-index",
+	"launch-time", "owner-id", "placement-group-name", "private-ip-address",
+	"ramdisk-id", "reason", "reservation-id", "root-device-name",
+	"root-device-type", "state-reason-code", "state-reason-message",
+	"tenancy", "virtualization-type", "hypervisor", NULL,
+};
+
+static const char *instance_field(const struct instance *m, const char *name,
+				  char *scratch, size_t cap)
+{
+	if (!strcmp(name, "architecture")) return m->architecture;
+	if (!strcmp(name, "availability-zone")) return m->zone;
+	if (!strcmp(name, "client-token")) return m->client_token;
+	if (!strcmp(name, "image-id")) return m->image_id;
+	if (!strcmp(name, "instance-id")) return m->id;
+	if (!strcmp(name, "instance-state-name")) return m->state;
+	if (!strcmp(name, "instance-type")) return m->instance_type;
+	if (!strcmp(name, "kernel-id")) return m->kernel_id[0] ? m->kernel_id : NULL;
+	if (!strcmp(name, "ramdisk-id")) return m->ramdisk_id[0] ? m->ramdisk_id : NULL;
+	if (!strcmp(name, "key-name")) return m->key_name[0] ? m->key_name : NULL;
+	if (!strcmp(name, "owner-id")) return m->owner_id;
+	if (!strcmp(name, "private-ip-address")) return m->private_ip;
+	if (!strcmp(name, "reason")) return m->transition_reason;
+	if (!strcmp(name, "reservation-id")) return m->reservation_id;
+	if (!strcmp(name, "root-device-name")) return m->root_device_name;
+	if (!strcmp(name, "root-device-type")) return m->root_device_type;
+	if (!strcmp(name, "state-reason-code")) return m->state_reason_code;
+	if (!strcmp(name, "state-reason-message")) return m->state_reason_message;
+	if (!strcmp(name, "tenancy")) return "default";
+	if (!strcmp(name, "hypervisor")) return "xen";
+	if (!strcmp(name, "virtualization-type")) return m->virtualization_type;
+	if (!strcmp(name, "instance-state-code")) {
+		snprintf(scratch, cap, "%d", instance_state_code(m->state));
+		return scratch;
+	}
+	if (!strcmp(name, "launch-index")) {
+		snprintf(scratch, cap, "%d", m->launch_index);
+		return scratch;
+	}
+	if (!strcmp(name, "launch-time")) {
+		ids_iso_time(m->launch_ms, scratch);
+		return scratch;
+	}
+	return NULL;
+}
+
+static int device_filter(const struct query_filter *f, const struct instance *m)
+{
+	const char *field = f->name + strlen("block-device-mapping.");
+	for (size_t i = 0; i < m->ndevices; i++) {
+		const struct instance_device *d = &m->devices[i];
+		char scratch[ISO_TIME_MAX];
+		const char *v = NULL;
+		if (!d->volume_id[0])
+			continue;
+		if (!strcmp(field, "device-name"))
+			v = d->device_name;
+		else if (!strcmp(field, "volume-id"))
+			v = d->volume_id;
+		else if (!strcmp(field, "status"))
+			v = d->status;
+		else if (!strcmp(field, "delete-on-termination"))
+			v = d->delete_on_termination ? "true" : "false";
+		else if (!strcmp(field, "attach-time")) {
+			ids_iso_time(d->attach_ms, scratch);
+			v = scratch;
+		}
+		if (v && filter_match_any(f->values, f->nvalues, v))
+			return 1;
+	}
+	return 0;
+}
+
+struct describe_instances {
+	struct ec2_ctx *ctx;
+	struct err *e;
+	struct query_filter *filters;
+	size_t nfilters;
+	long long now, limit, written;
+	char last[ID_MAX];
+	char open_reservation[ID_MAX]; /* the reservation whose item is open */
+	int more, failed, by_id;
+};
+
+static int describe_match(struct describe_instances *d, const struct instance *m,
+			  const struct tag_list *tags)
+{
+	char scratch[ISO_TIME_MAX];
+	for (size_t i = 0; i < d->nfilters; i++) {
+		const struct query_filter *f = &d->filters[i];
+		int ok;
+		if (!strncmp(f->name, "tag:", 4) || !strcmp(f->name, "tag-key")) {
+			ok = 0;
+			for (size_t t = 0; t < tags->count && !ok; t++)
+				ok = !strcmp(f->name, "tag-key") ?
+					     filter_match_any(f->values, f->nvalues, tags->items[t].key) :
+					     !strcmp(tags->items[t].key, f->name + 4) &&
+						     filter_match_any(f->values, f->nvalues,
+								      tags->items[t].value);
+		} else if (!strncmp(f->name, "block-device-mapping.", 21)) {
+			ok = device_filter(f, m);
+		} else {
+			const char *v = instance_field(m, f->name, scratch, sizeof scratch);
+			ok = v && filter_match_any(f->values, f->nvalues, v);
+		}
+		if (!ok)
+			return 0;
+	}
+	return 1;
+}
+
+static void close_reservation(struct describe_instances *d)
+{
+	if (d->open_reservation[0]) {
+		xmlw_end(d->ctx->w); /* instancesSet */
+		xmlw_end(d->ctx->w); /* item */
+		d->open_reservation[0] = '\0';
+	}
+}
+
+static int describe_instance_one(struct describe_instances *d, const struct instance *m)
+{
+	struct tag_list tags = { NULL, 0 };
+	int stop = 0;
+	/* Terminated instances stay visible for an hour. */
+	if (!d->by_id && !strcmp(m->state, "terminated") &&
+	    d->now - m->state_ms > TERMINATED_VISIBLE_MS)
+		return 0;
+	if (catalog_tags_get(d->ctx->srv->cat, m->id, &tags, d->e) < 0) {
+		d->failed = 1;
+		return 1;
+	}
+	if (describe_match(d, m, &tags)) {
+		if (d->limit && d->written == d->limit) {
+			d->more = 1;
+			stop = 1;
+		} else {
+			/* Instances of one reservation share its item (they are
+			 * adjacent in ID order only by chance, so one per run). */
+			if (strcmp(d->open_reservation, m->reservation_id) != 0) {
+				close_reservation(d);
+				xmlw_start(d->ctx->w, "item");
+				write_reservation_head(d->ctx->w, m->reservation_id, m->owner_id);
+				xmlw_start(d->ctx->w, "instancesSet");
+				snprintf(d->open_reservation, sizeof d->open_reservation, "%s",
+					 m->reservation_id);
+			}
+			write_instance(d->ctx->w, m, &tags);
+			d->written++;
+			snprintf(d->last, sizeof d->last, "%s", m->id);
+		}
+	}
+	tag_list_release(&tags);
+	return stop;
+}
+
+static int describe_instance_visit(void *ctx, const struct instance *m)
+{
+	return describe_instance_one(ctx, m);
+}
+
+int ec2_describe_instances(struct ec2_ctx *ctx, struct err *e)
+{
+	struct describe_instances d = { .ctx = ctx, .e = e, .now = ids_now_ms() };
+	struct ec2_page page;
+	const char **ids = NULL;
+	struct instance *named = NULL;
+	size_t nnamed = 0;
+	int ret = -1;
+	size_t nids = query_list(&ctx->q, "InstanceId", &ids);
+	d.by_id = nids > 0;
+	if (query_filters(&ctx->q, &d.filters, &d.nfilters, e) < 0 ||
+	    ec2_page_read(ctx, 5, 1000, &page, e) < 0)
+		goto out;
+	for (size_t i = 0; i < d.nfilters; i++) {
+		int known = !strncmp(d.filters[i].name, "tag:", 4) ||
+			    !strcmp(d.filters[i].name, "tag-key");
+		for (const char *const *p = instance_filters; *p && !known; p++)
+			known = !strcmp(*p, d.filters[i].name);
+		if (!known) {
+			err_set(e, 400, "InvalidParameterValue", "The filter '%.64s' is invalid",
+				d.filters[i].name);
+			goto out;
+		}
+	}
+	if (nids && page.max_results) {
+		err_set(e, 400, "InvalidParameterCombination",
+			"The parameter instancesSet cannot be used with the parameter maxResults");
+		goto out;
+	}
+	d.limit = page.max_results;
+	named = nids ? xcalloc(nids, sizeof *named) : NULL;
+	for (; nnamed < nids; nnamed++)
+		if (ec2_instance_owned(ctx, ids[nnamed], &named[nnamed], e) < 0)
+			goto out;
+	xmlw_start(ctx->w, "reservationSet");
+	if (nids) {
+		for (size_t i = 0; i < nids && !d.failed; i++) {
+			int dup = 0;
+			for (size_t j = 0; j < i; j++)
+				dup |= !strcmp(ids[j], ids[i]);
+			if (!dup)
+				describe_instance_one(&d, &named[i]);
+		}
+	} else if (catalog_instance_each(ctx->srv->cat, ctx->account, page.after,
+					 describe_instance_visit, &d, e) < 0) {
+		d.failed = 1;
+	}
+	close_reservation(&d);
+	xmlw_end(ctx->w);
+	if (d.failed)
+		goto out;
+	if (d.more)
+		ec2_page_write_token(ctx, d.last);
+	ret = 0;
+out:
+	for (size_t i = 0; i < nnamed; i++)
+		instance_release(&named[i]);
+	free(named);
+	free(ids);
+	query_filters_free(d.filters, d.nfilters);
+	return ret;
+}
+
+/* ---- state changes ------------------------------------------------------ */
+
+enum change { CHANGE_START, CHANGE_STOP, CHANGE_TERMINATE, CHANGE_REBOOT };
+
+/*
+ * Reads InstanceId.N, checks each (all or nothing), records the new states
+ * in one transaction, writes instancesSet with previous/current states, and
+ * then starts the machine work.
+ */
+static int change_states(struct ec2_ctx *ctx, enum change what, struct err *e)
+{
+	const char **ids = NULL;
+	struct instance *list = NULL;
+	char (*previous)[16] = NULL;
+	size_t n = query_list(&ctx->q, "InstanceId", &ids), got = 0;
+	int force = 0, ret = -1;
+	if (!n) {
+		err_set(e, 400, "MissingParameter", "The request must contain the parameter InstanceId");
+		goto out;
+	}
+	if (n > 1000) {
+		err_set(e, 400, "InvalidParameterValue", "At most 1000 instances per request.");
+		goto out;
+	}
+	if (query_get_bool(&ctx->q, "Force", &force, e) < 0)
+		goto out;
+	int hibernate = 0;
+	if (query_get_bool(&ctx->q, "Hibernate", &hibernate, e) < 0)
+		goto out;
+	if (hibernate) {
+		err_set(e, 400, "UnsupportedHibernationConfiguration",
+			"amibox instances cannot hibernate.");
+		goto out;
+	}
+	list = xcalloc(n, sizeof *list);
+	previous = xcalloc(n, sizeof *previous);
+	for (; got < n; got++)
+		if (ec2_instance_owned(ctx, ids[got], &list[got], e) < 0)
+			goto out;
+	/* Every instance must allow the change before any changes. */
+	for (size_t i = 0; i < n; i++) {
+		const struct instance *m = &list[i];
+		const char *s = m->state;
+		if (what == CHANGE_TERMINATE && m->disable_api_termination) {
+			err_set(e, 400, "OperationNotPermitted",
+				"The instance '%s' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again.",
+				m->id);
+			goto out;
+		}
+		if ((what == CHANGE_STOP || what == CHANGE_START) &&
+		    !strcmp(m->root_device_type, "instance-store")) {
+			err_set(e, 400, "UnsupportedOperation",
+				"The instance '%s' does not have an 'ebs' root device type and cannot be %s.",
+				m->id, what == CHANGE_STOP ? "stopped" : "started");
+			goto out;
+		}
+		if (what == CHANGE_STOP && (!strcmp(s, "terminated") || !strcmp(s, "shutting-down"))) {
+			err_set(e, 400, "IncorrectInstanceState",
+				"This instance '%s' is not in a state from which it can be stopped.", m->id);
+			goto out;
+		}
+		if (what == CHANGE_START && strcmp(s, "stopped") != 0 && strcmp(s, "running") != 0 &&
+		    strcmp(s, "pending") != 0) {
+			err_set(e, 400, "IncorrectInstanceState",
+				"The instance '%s' is not in a state from which it can be started.", m->id);
+			goto out;
+		}
+		if (what == CHANGE_REBOOT && (!strcmp(s, "stopped") || !strcmp(s, "stopping"))) {
+			err_set(e, 400, "IncorrectInstanceState",
+				"The instance '%s' is not in a state from which it can be rebooted.", m->id);
+			goto out;
+		}
+	}
+	if (what == CHANGE_REBOOT) {
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(list[i].state, "running"))
+				compute_reboot(ctx->srv->compute, list[i].id, e);
+		err_clear(e);
+		ec2_return_true(ctx);
+		ret = 0;
+		goto out;
+	}
+	if (catalog_begin(ctx->srv->cat, e) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct instance *m = &list[i];
+		const char *next = NULL;
+		snprintf(previous[i], sizeof previous[i], "%s", m->state);
+		if (what == CHANGE_START && !strcmp(m->state, "stopped"))
+			next = "pending";
+		else if (what == CHANGE_STOP && (!strcmp(m->state, "running") ||
+						 !strcmp(m->state, "pending") ||
+						 (force && !strcmp(m->state, "stopping"))))
+			next = "stopping";
+		else if (what == CHANGE_TERMINATE && strcmp(m->state, "terminated") != 0 &&
+			 strcmp(m->state, "shutting-down") != 0)
+			next = "shutting-down";
+		if (!next)
+			continue;
+		char reason[128], when[ISO_TIME_MAX];
+		ids_iso_time(ids_now_ms(), when);
+		snprintf(reason, sizeof reason, "User initiated (%.10s %.8s GMT)", when, when + 11);
+		if (catalog_instance_set_state(ctx->srv->cat, m->id, next, NULL, NULL, e) < 0 ||
+		    (what != CHANGE_START &&
+		     catalog_instance_set_text(ctx->srv->cat, m->id, "transition_reason", reason, e) < 0)) {
+			catalog_rollback(ctx->srv->cat);
+			goto out;
+		}
+		snprintf(m->state, sizeof m->state, "%s", next);
+	}
+	if (catalog_commit(ctx->srv->cat, e) < 0)
+		goto out;
+	xmlw_start(ctx->w, "instancesSet");
+	for (size_t i = 0; i < n; i++) {
+		int dup = 0;
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(ids[j], ids[i]);
+		if (dup)
+			continue;
+		xmlw_start(ctx->w, "item");
+		xmlw_text(ctx->w, "instanceId", list[i].id);
+		write_state(ctx->w, "currentState", list[i].state);
+		write_state(ctx->w, "previousState", previous[i]);
+		xmlw_end(ctx->w);
+		if (!strcmp(previous[i], list[i].state) && !(force && what == CHANGE_STOP))
+			continue;
+		if (what == CHANGE_START)
+			compute_boot(ctx->srv->compute, list[i].id);
+		else
+			compute_shutdown(ctx->srv->compute, list[i].id,
+					 force || what == CHANGE_TERMINATE);
+	}
+	xmlw_end(ctx->w);
+	ret = 0;
+out:
+	for (size_t i = 0; i < got; i++)
+		instance_release(&list[i]);
+	free(list);
+	free(previous);
+	free(ids);
+	return ret;
+}
+
+int ec2_start_instances(struct ec2_ctx *ctx, struct err *e)
+{
+	return change_states(ctx, CHANGE_START, e);
+}
+
+int ec2_stop_instances(struct ec2_ctx *ctx, struct err *e)
+{
+	return change_states(ctx, CHANGE_STOP, e);
+}
+
+int ec2_terminate_instances(struct ec2_ctx *ctx, struct err *e)
+{
+	return change_states(ctx, CHANGE_TERMINATE, e);
+}
+
+int ec2_reboot_instances(struct ec2_ctx *ctx, struct err *e)
+{
+	return change_states(ctx, CHANGE_REBOOT, e);
+}
+
+/* ---- GetConsoleOutput --------------------------------------------------- */
+
+int ec2_get_console_output(struct ec2_ctx *ctx, struct err *e)
+{
+	struct instance m;
+	struct buf raw = BUF_INIT, b64 = BUF_INIT;
+	long long mtime = 0;
+	const char *id = ec2_require(ctx, "InstanceId", e);
+	if (!id || ec2_instance_owned(ctx, id, &m, e) < 0)
+		return -1;
+	instance_release(&m);
+	if (compute_console(ctx->srv->compute, id, &raw, &mtime, e) < 0) {
+		buf_release(&raw);
+		return -1;
+	}
+	xmlw_text(ctx->w, "instanceId", id);
+	xmlw_time(ctx->w, "timestamp", mtime ? mtime : ids_now_ms());
+	if (raw.len) {
+		codec_base64((const unsigned char *)raw.data, raw.len, &b64);
+		xmlw_text(ctx->w, "output", b64.data);
+	}
+	buf_release(&raw);
+	buf_release(&b64);
+	return 0;
+}

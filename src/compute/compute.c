@@ -1,0 +1,862 @@
+/* compute: QEMU machines for instances (see compute.h). */
+#include "compute/compute.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blockstore/volume.h"
+#include "catalog/catalog_instances.h"
+#include "catalog/catalog_volumes.h"
+#include "compute/instance_types.h"
+#include "util/log.h"
+
+extern char **environ;
+
+#define CONSOLE_MAX (64 * 1024)
+
+struct compute {
+	char *dir;
+	struct catalog *cat;
+	struct blockstore *bs;
+	struct volsnap *vs;
+	struct compute_options opt;
+	char *plugin;            /* nbdkit-amibox-plugin.so beside the binary */
+	pthread_mutex_t lock;    /* one transition at a time */
+	pthread_mutex_t threads_lock;
+	pthread_cond_t threads_idle;
+	int threads;             /* detached helpers still running */
+	int quit_fd;             /* eventfd: watchers return, machines stay */
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static void instance_dir(struct compute *c, const char *id, struct buf *out)
+{
+	buf_printf(out, "%s/instances/%s", c->dir, id);
+}
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int process_alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* 1 if /proc/pid/cmdline mentions needle (the process is really ours). */
+static int process_mentions(pid_t pid, const char *needle)
+{
+	char path[64], buf[8192];
+	snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	for (ssize_t i = 0; i < n; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+int compute_kvm_usable(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+/*
+ * Starts argv in its own session, stdin from /dev/null, stdout and stderr
+ * appended to log, no descriptor of ours inherited, default signals.
+ */
+static pid_t spawn(char *const argv[], const char *log_path, const char *preload)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, defaults;
+	pid_t pid = -1;
+	char **env = environ;
+	char *preload_var = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&defaults);
+	sigaddset(&defaults, SIGPIPE);
+	sigaddset(&defaults, SIGTERM);
+	sigaddset(&defaults, SIGINT);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &defaults);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+					       POSIX_SPAWN_SETSIGDEF);
+	if (preload && *preload) {
+		size_t n = 0;
+		while (environ[n])
+			n++;
+		env = xcalloc(n + 2, sizeof *env);
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0)
+				env[k++] = environ[i];
+		struct buf b = BUF_INIT;
+		buf_printf(&b, "LD_PRELOAD=%s", preload);
+		preload_var = buf_detach(&b);
+		env[k] = preload_var;
+	}
+	if (posix_spawnp(&pid, argv[0], &fa, &attr, argv, env) != 0)
+		pid = -1;
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (env != environ)
+		free(env);
+	free(preload_var);
+	return pid;
+}
+
+/* A growable argv. */
+struct args {
+	char **v;
+	size_t n;
+};
+
+static void args_add(struct args *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void args_add(struct args *a, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	char tmp[4096];
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	buf_append_str(&b, tmp);
+	a->v = xrealloc(a->v, (a->n + 2) * sizeof *a->v);
+	a->v[a->n++] = buf_detach(&b);
+	a->v[a->n] = NULL;
+}
+
+static void args_free(struct args *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+}
+
+/* ---- QMP ---------------------------------------------------------------- */
+
+/* Reads one line (up to cap-1 bytes) within timeout_ms; -1 on failure. */
+static int read_line(int fd, char *line, size_t cap, int timeout_ms)
+{
+	size_t n = 0;
+	while (n + 1 < cap) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, timeout_ms) <= 0)
+			return -1;
+		ssize_t r = read(fd, line + n, 1);
+		if (r <= 0)
+			return -1;
+		if (line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = '\0';
+	return 0;
+}
+
+/* Sends one QMP command (JSON text); 0 when QEMU answered "return". */
+static int qmp(struct compute *c, const char *instance_id, const char *command)
+{
+	struct buf path = BUF_INIT;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char line[4096];
+	int ret = -1;
+	instance_dir(c, instance_id, &path);
+	buf_append_str(&path, "/qmp.sock");
+	snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.data);
+	buf_release(&path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0 ||
+	    read_line(fd, line, sizeof line, 5000) < 0)
+		goto out;
+	static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
+	if (write(fd, caps, sizeof caps - 1) != (ssize_t)(sizeof caps - 1) ||
+	    read_line(fd, line, sizeof line, 5000) < 0 || !strstr(line, "\"return\""))
+		goto out;
+	if (write(fd, command, strlen(command)) != (ssize_t)strlen(command) ||
+	    write(fd, "\n", 1) != 1)
+		goto out;
+	/* Skip asynchronous events until the answer. */
+	for (int i = 0; i < 50; i++) {
+		if (read_line(fd, line, sizeof line, 5000) < 0)
+			goto out;
+		if (strstr(line, "\"return\"")) {
+			ret = 0;
+			break;
+		}
+		if (strstr(line, "\"error\""))
+			break;
+	}
+out:
+	close(fd);
+	return ret;
+}
+
+/* ---- helper threads ----------------------------------------------------- */
+
+struct job {
+	struct compute *c;
+	char id[ID_MAX];
+	pid_t pid;
+	int pidfd;
+	int force;
+};
+
+static void thread_begin(struct compute *c)
+{
+	pthread_mutex_lock(&c->threads_lock);
+	c->threads++;
+	pthread_mutex_unlock(&c->threads_lock);
+}
+
+static void thread_end(struct compute *c)
+{
+	pthread_mutex_lock(&c->threads_lock);
+	if (--c->threads == 0)
+		pthread_cond_broadcast(&c->threads_idle);
+	pthread_mutex_unlock(&c->threads_lock);
+}
+
+static void run_detached(struct compute *c, void *(*fn)(void *), struct job *job)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	thread_begin(c);
+	if (pthread_create(&t, &attr, fn, job) != 0) {
+		log_error("cannot start a thread for %s", job->id);
+		free(job);
+		thread_end(c);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+/* ---- the NBD servers ---------------------------------------------------- */
+
+/*
+ * Stops the instance's nbdkit processes (their pids are in nbd.pids; their
+ * command lines name the instance's directory).
+ */
+static void stop_nbd(struct compute *c, const char *id)
+{
+	struct buf path = BUF_INIT;
+	instance_dir(c, id, &path);
+	buf_append_str(&path, "/nbd.pids");
+	FILE *f = fopen(path.data, "r");
+	long pid;
+	while (f && fscanf(f, "%ld", &pid) == 1) {
+		if (pid > 0 && process_mentions((pid_t)pid, id)) {
+			kill((pid_t)pid, SIGTERM);
+			for (int i = 0; i < 100 && process_alive((pid_t)pid); i++) {
+				waitpid((pid_t)pid, NULL, WNOHANG);
+				usleep(10000);
+			}
+			waitpid((pid_t)pid, NULL, WNOHANG);
+		}
+	}
+	if (f)
+		fclose(f);
+	unlink(path.data);
+	buf_release(&path);
+}
+
+/*
+ * Waits for nbdkit's pidfile, which it writes once its socket is listening;
+ * returns the pid in it, or -1.
+ */
+static pid_t wait_ready(const char *pidfile)
+{
+	for (int i = 0; i < 1000; i++) {
+		FILE *f = fopen(pidfile, "r");
+		long pid = 0;
+		if (f) {
+			if (fscanf(f, "%ld", &pid) != 1)
+				pid = 0;
+			fclose(f);
+		}
+		if (pid > 0)
+			return (pid_t)pid;
+		usleep(5000);
+	}
+	return -1;
+}
+
+/* Serves one volume for the instance: nbdkit on dir/<vol>.sock. */
+static int start_nbd(struct compute *c, const char *idir,
+		     const char *volume_id, struct err *e)
+{
+	struct args a = { 0 };
+	struct buf sock = BUF_INIT, log = BUF_INIT, pids = BUF_INIT, pidfile = BUF_INIT;
+	int ret = -1;
+	buf_printf(&sock, "%s/%s.sock", idir, volume_id);
+	buf_printf(&pidfile, "%s/%s.pid", idir, volume_id);
+	unlink(pidfile.data);
+	buf_printf(&log, "%s/nbdkit.log", idir);
+	buf_printf(&pids, "%s/nbd.pids", idir);
+	unlink(sock.data);
+	/*
+	 * nbdkit asks to die with the thread that started it; "setsid -f"
+	 * puts it under init instead, so that it outlives this thread and a
+	 * daemon restart.  Its own pidfile tells its pid.
+	 */
+	args_add(&a, "setsid");
+	args_add(&a, "-f");
+	args_add(&a, "nbdkit");
+	args_add(&a, "-f");
+	args_add(&a, "-U");
+	args_add(&a, "%s", sock.data);
+	args_add(&a, "-P");
+	args_add(&a, "%s", pidfile.data);
+	args_add(&a, "%s", c->plugin);
+	args_add(&a, "data=%s", c->dir);
+	args_add(&a, "volume=%s", volume_id);
+	pid_t starter = spawn(a.v, log.data, getenv("AMIBOX_NBDKIT_PRELOAD"));
+	if (starter < 0) {
+		err_internal(e, "cannot start nbdkit for %s: %s", volume_id, strerror(errno));
+		goto out;
+	}
+	waitpid(starter, NULL, 0);
+	pid_t pid = wait_ready(pidfile.data);
+	if (pid < 0) {
+		err_internal(e, "nbdkit did not start serving %s (see %s)", volume_id, log.data);
+		goto out;
+	}
+	FILE *f = fopen(pids.data, "a");
+	if (f) {
+		fprintf(f, "%ld\n", (long)pid);
+		fclose(f);
+	}
+	ret = 0;
+out:
+	args_free(&a);
+	buf_release(&sock);
+	buf_release(&log);
+	buf_release(&pids);
+	buf_release(&pidfile);
+	return ret;
+}
+
+/* ---- after the machine is gone ------------------------------------------ */
+
+int compute_delete_volume(struct compute *c, const char *volume_id, struct err *e)
+{
+	struct volume_row v;
+	int found = catalog_volume_get(c->cat, volume_id, &v, e);
+	if (found <= 0)
+		return found;
+	volsnap_wait_volume(c->vs, volume_id);
+	if (catalog_begin(c->cat, e) < 0)
+		return -1;
+	if (catalog_volume_delete(c->cat, volume_id, e) < 0) {
+		catalog_rollback(c->cat);
+		return -1;
+	}
+	if (catalog_commit(c->cat, e) < 0)
+		return -1;
+	struct err ignored = ERR_INIT;
+	volume_remove(c->dir, volume_id, &ignored);
+	volsnap_release(c->vs, v.base_snapshot_id);
+	volsnap_release(c->vs, v.map_snapshot_id);
+	return 0;
+}
+
+static void remove_ephemeral(struct compute *c, const char *id)
+{
+	struct buf path = BUF_INIT;
+	for (int i = 0; i < 24; i++) {
+		buf_reset(&path);
+		instance_dir(c, id, &path);
+		buf_printf(&path, "/ephemeral%d.img", i);
+		unlink(path.data);
+	}
+	buf_release(&path);
+}
+
+/*
+ * The machine is gone: the instance becomes stopped or terminated, as its
+ * state (or, for a guest that powered off, its shutdown behaviour) says.
+ * Called with c->lock held.
+ */
+static void finalize(struct compute *c, const char *id, const char *code,
+		     const char *message)
+{
+	struct instance m;
+	struct err e = ERR_INIT;
+	if (catalog_instance_get(c->cat, id, &m, &e) <= 0)
+		return;
+	stop_nbd(c, id);
+	remove_ephemeral(c, id); /* instance store data lives as long as the machine */
+	int terminate = !strcmp(m.state, "shutting-down") ||
+			(strcmp(m.state, "stopping") != 0 &&
+			 !strcmp(m.shutdown_behavior, "terminate")) ||
+			!strcmp(m.root_device_type, "instance-store");
+	const char *final = terminate ? "terminated" : "stopped";
+	if (!code) {
+		int user = !strcmp(m.state, "stopping") || !strcmp(m.state, "shutting-down");
+		code = user ? "Client.UserInitiatedShutdown" : "Client.InstanceInitiatedShutdown";
+		message = user ? "Client.UserInitiatedShutdown: User initiated shutdown" :
+				 "Client.InstanceInitiatedShutdown: Instance initiated shutdown";
+	}
+	if (catalog_begin(c->cat, &e) < 0)
+		goto out;
+	if (catalog_instance_set_state(c->cat, id, final, code, message, &e) < 0 ||
+	    catalog_instance_set_pid(c->cat, id, 0, &e) < 0)
+		goto rollback;
+	if (terminate) {
+		/* Volumes that outlive the instance become available again. */
+		for (size_t i = 0; i < m.ndevices; i++) {
+			const struct instance_device *d = &m.devices[i];
+			struct volume_row v;
+			if (d->volume_id[0] && !d->delete_on_termination &&
+			    catalog_volume_get(c->cat, d->volume_id, &v, &e) > 0) {
+				snprintf(v.state, sizeof v.state, "available");
+				if (catalog_volume_update(c->cat, &v, &e) < 0)
+					goto rollback;
+			}
+			if (catalog_instance_device_delete(c->cat, id, d->device_name, &e) < 0)
+				goto rollback;
+		}
+	}
+	if (catalog_commit(c->cat, &e) < 0)
+		goto out;
+	if (terminate)
+		for (size_t i = 0; i < m.ndevices; i++)
+			if (m.devices[i].volume_id[0] && m.devices[i].delete_on_termination &&
+			    compute_delete_volume(c, m.devices[i].volume_id, &e) < 0)
+				log_warn("deleting %s of %s: %s", m.devices[i].volume_id, id, e.message);
+	log_info("instance %s is %s", id, final);
+	goto out;
+rollback:
+	catalog_rollback(c->cat);
+out:
+	if (err_is_set(&e))
+		log_warn("instance %s: %s", id, e.message);
+	instance_release(&m);
+}
+
+/* Waits for the machine's process to end, then finalizes the instance. */
+static void *watcher(void *arg)
+{
+	struct job *job = arg;
+	struct compute *c = job->c;
+	struct pollfd p[2] = { { job->pidfd, POLLIN, 0 }, { c->quit_fd, POLLIN, 0 } };
+	for (;;) {
+		int n = poll(p, 2, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	if (!(p[0].revents & POLLIN)) {
+		close(job->pidfd);
+		free(job);
+		thread_end(c);
+		return NULL; /* the daemon stops; the machine runs on */
+	}
+	int status = 0;
+	int reaped = waitpid(job->pid, &status, WNOHANG) == job->pid;
+	close(job->pidfd);
+	pthread_mutex_lock(&c->lock);
+	struct instance m;
+	struct err e = ERR_INIT;
+	if (catalog_instance_get(c->cat, job->id, &m, &e) > 0) {
+		if (m.pid == job->pid) {
+			int failed = reaped && WIFEXITED(status) && WEXITSTATUS(status) != 0 &&
+				     (!strcmp(m.state, "running") || !strcmp(m.state, "pending"));
+			if (failed)
+				finalize(c, job->id, "Server.InternalError",
+					 "Server.InternalError: the virtual machine failed (see the daemon's instance log)");
+			else
+				finalize(c, job->id, NULL, NULL);
+		}
+		instance_release(&m);
+	}
+	pthread_mutex_unlock(&c->lock);
+	free(job);
+	thread_end(c);
+	return NULL;
+}
+
+static void watch(struct compute *c, const char *id, pid_t pid)
+{
+	int fd = pidfd_open_(pid);
+	if (fd < 0) {
+		log_warn("instance %s: cannot watch process %d: %s", id, (int)pid, strerror(errno));
+		return;
+	}
+	struct job *job = xcalloc(1, sizeof *job);
+	job->c = c;
+	snprintf(job->id, sizeof job->id, "%s", id);
+	job->pid = pid;
+	job->pidfd = fd;
+	run_detached(c, watcher, job);
+}
+
+/* ---- boot --------------------------------------------------------------- */
+
+/* A private address from the ID: the guest's user-mode network uses it. */
+static void private_net(const char *id, unsigned *third, unsigned *fourth)
+{
+	unsigned h = 2166136261u;
+	for (const char *p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	*third = h % 250;
+	*fourth = 10 + (h >> 8) % 200;
+}
+
+static int boot_machine(struct compute *c, const struct instance *m, struct err *e)
+{
+	struct buf idir = BUF_INIT, path = BUF_INIT;
+	struct args a = { 0 };
+	int ret = -1;
+	const struct instance_type *type = instance_type_find(m->instance_type);
+	if (!type) {
+		err_internal(e, "unknown instance type %s", m->instance_type);
+		goto out;
+	}
+	instance_dir(c, m->id, &idir);
+	buf_printf(&path, "%s/instances", c->dir);
+	mkdir(path.data, 0700);
+	if (mkdir(idir.data, 0700) < 0 && errno != EEXIST) {
+		err_internal(e, "creating %s: %s", idir.data, strerror(errno));
+		goto out;
+	}
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int vcpus = type->vcpus < cores ? type->vcpus : (int)cores;
+	unsigned third, fourth;
+	private_net(m->id, &third, &fourth);
+	args_add(&a, "qemu-system-x86_64");
+	args_add(&a, "-name");
+	args_add(&a, "amibox-%s", m->id);
+	args_add(&a, "-machine");
+	args_add(&a, "pc,accel=%s", compute_kvm_usable() ? "kvm:tcg" : "tcg");
+	args_add(&a, "-m");
+	args_add(&a, "%lld", instance_type_guest_mib(type, c->opt.memory_scale));
+	args_add(&a, "-smp");
+	args_add(&a, "%d", vcpus < 1 ? 1 : vcpus);
+	args_add(&a, "-nodefaults");
+	args_add(&a, "-no-user-config");
+	args_add(&a, "-display");
+	args_add(&a, "none");
+	args_add(&a, "-chardev");
+	args_add(&a, "file,id=console,path=%s/console.log", idir.data);
+	args_add(&a, "-serial");
+	args_add(&a, "chardev:console");
+	args_add(&a, "-qmp");
+	args_add(&a, "unix:%s/qmp.sock,server=on,wait=off", idir.data);
+	args_add(&a, "-netdev");
+	args_add(&a, "user,id=net0,restrict=on,net=172.31.%u.0/24,dhcpstart=172.31.%u.%u",
+		 third, third, fourth);
+	args_add(&a, "-device");
+	args_add(&a, "virtio-net-pci,netdev=net0,romfile=");
+	/* The root device first, so that the BIOS boots it. */
+	int disk = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < m->ndevices; i++) {
+			const struct instance_device *d = &m->devices[i];
+			int root = !strcmp(d->device_name, m->root_device_name);
+			if ((pass == 0) != root)
+				continue;
+			if (d->volume_id[0]) {
+				if (start_nbd(c, idir.data, d->volume_id, e) < 0)
+					goto out;
+				args_add(&a, "-blockdev");
+				args_add(&a, "driver=nbd,node-name=disk%d,server.type=unix,server.path=%s/%s.sock",
+					 disk, idir.data, d->volume_id);
+			} else {
+				int n = atoi(d->virtual_name + strlen("ephemeral"));
+				buf_reset(&path);
+				buf_printf(&path, "%s/ephemeral%d.img", idir.data, n);
+				int fd = open(path.data, O_WRONLY | O_CREAT, 0600);
+				if (fd < 0 || ftruncate(fd, (off_t)type->disk_gb * 1000000000LL) < 0) {
+					if (fd >= 0)
+						close(fd);
+					err_internal(e, "creating the instance store: %s", strerror(errno));
+					goto out;
+				}
+				close(fd);
+				args_add(&a, "-blockdev");
+				args_add(&a, "driver=file,node-name=disk%d,filename=%s", disk, path.data);
+			}
+			args_add(&a, "-device");
+			if (root)
+				args_add(&a, "virtio-blk-pci,drive=disk%d,bootindex=0", disk);
+			else
+				args_add(&a, "virtio-blk-pci,drive=disk%d", disk);
+			disk++;
+		}
+	}
+	/* A fresh console for each boot, as GetConsoleOutput shows. */
+	buf_reset(&path);
+	buf_printf(&path, "%s/console.log", idir.data);
+	unlink(path.data);
+	buf_reset(&path);
+	buf_printf(&path, "%s/qemu.log", idir.data);
+	pid_t pid = spawn(a.v, path.data, NULL);
+	if (pid < 0) {
+		err_internal(e, "cannot start qemu-system-x86_64: %s", strerror(errno));
+		goto out;
+	}
+	if (catalog_begin(c->cat, e) < 0)
+		goto kill;
+	if (catalog_instance_set_pid(c->cat, m->id, pid, e) < 0 ||
+	    catalog_instance_set_state(c->cat, m->id, "running", NULL, NULL, e) < 0) {
+		catalog_rollback(c->cat);
+		goto kill;
+	}
+	if (catalog_commit(c->cat, e) < 0)
+		goto kill;
+	watch(c, m->id, pid);
+	log_info("instance %s is running (qemu pid %d)", m->id, (int)pid);
+	ret = 0;
+	goto out;
+kill:
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+out:
+	if (ret < 0)
+		stop_nbd(c, m->id);
+	args_free(&a);
+	buf_release(&idir);
+	buf_release(&path);
+	return ret;
+}
+
+static void *boot_thread(void *arg)
+{
+	struct job *job = arg;
+	struct compute *c = job->c;
+	struct instance m;
+	struct err e = ERR_INIT;
+	pthread_mutex_lock(&c->lock);
+	if (catalog_instance_get(c->cat, job->id, &m, &e) > 0) {
+		if (!strcmp(m.state, "pending") && boot_machine(c, &m, &e) < 0) {
+			log_warn("instance %s did not start: %s", m.id, e.message);
+			/* A launch that fails terminates; a start that fails stops. */
+			if (m.launch_ms == m.state_ms)
+				snprintf(m.shutdown_behavior, sizeof m.shutdown_behavior, "terminate");
+			struct err ignored = ERR_INIT;
+			if (catalog_begin(c->cat, &ignored) == 0) {
+				if (m.launch_ms == m.state_ms)
+					catalog_instance_set_text(c->cat, m.id, "shutdown_behavior",
+								  "terminate", &ignored);
+				catalog_commit(c->cat, &ignored);
+			}
+			finalize(c, m.id, "Server.InternalError", e.message);
+		}
+		instance_release(&m);
+	}
+	pthread_mutex_unlock(&c->lock);
+	free(job);
+	thread_end(c);
+	return NULL;
+}
+
+void compute_boot(struct compute *c, const char *instance_id)
+{
+	struct job *job = xcalloc(1, sizeof *job);
+	job->c = c;
+	snprintf(job->id, sizeof job->id, "%s", instance_id);
+	run_detached(c, boot_thread, job);
+}
+
+/* ---- shutdown ----------------------------------------------------------- */
+
+static void *shutdown_thread(void *arg)
+{
+	struct job *job = arg;
+	struct compute *c = job->c;
+	struct instance m;
+	struct err e = ERR_INIT;
+	pid_t pid = 0;
+	pthread_mutex_lock(&c->lock);
+	if (catalog_instance_get(c->cat, job->id, &m, &e) > 0) {
+		pid = (pid_t)m.pid;
+		if (pid <= 0 || !process_alive(pid) || !process_mentions(pid, m.id)) {
+			finalize(c, m.id, NULL, NULL);
+			pid = 0;
+		}
+		instance_release(&m);
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (pid > 0) {
+		int fd = pidfd_open_(pid);
+		int grace = job->force ? 0 : c->opt.stop_grace_seconds * 1000;
+		if (!job->force && qmp(c, job->id, "{\"execute\":\"system_powerdown\"}") < 0)
+			grace = 0;
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (fd < 0 || grace == 0 || poll(&p, 1, grace) <= 0)
+			kill(pid, SIGKILL); /* the watcher finalizes */
+		if (fd >= 0)
+			close(fd);
+	}
+	free(job);
+	thread_end(c);
+	return NULL;
+}
+
+void compute_shutdown(struct compute *c, const char *instance_id, int force)
+{
+	struct job *job = xcalloc(1, sizeof *job);
+	job->c = c;
+	job->force = force;
+	snprintf(job->id, sizeof job->id, "%s", instance_id);
+	run_detached(c, shutdown_thread, job);
+}
+
+int compute_reboot(struct compute *c, const char *instance_id, struct err *e)
+{
+	if (qmp(c, instance_id, "{\"execute\":\"system_reset\"}") < 0)
+		return err_internal(e, "instance %s did not take the reset", instance_id);
+	return 0;
+}
+
+int compute_console(struct compute *c, const char *instance_id,
+		    struct buf *out, long long *mtime_ms, struct err *e)
+{
+	struct buf path = BUF_INIT;
+	struct stat st;
+	(void)e;
+	instance_dir(c, instance_id, &path);
+	buf_append_str(&path, "/console.log");
+	*mtime_ms = 0;
+	int fd = open(path.data, O_RDONLY | O_CLOEXEC);
+	buf_release(&path);
+	if (fd < 0)
+		return 0; /* never booted: no output yet */
+	if (fstat(fd, &st) == 0) {
+		*mtime_ms = (long long)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+		off_t start = st.st_size > CONSOLE_MAX ? st.st_size - CONSOLE_MAX : 0;
+		size_t len = (size_t)(st.st_size - start);
+		buf_reserve(out, len);
+		ssize_t n = pread(fd, out->data + out->len, len, start);
+		if (n > 0)
+			out->len += (size_t)n;
+	}
+	close(fd);
+	return 0;
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+static int recover_one(void *ctx, const struct instance *m)
+{
+	struct compute *c = ctx;
+	if (!strcmp(m->state, "stopped") || !strcmp(m->state, "terminated"))
+		return 0;
+	pid_t pid = (pid_t)m->pid;
+	if (pid > 0 && process_alive(pid) && process_mentions(pid, m->id)) {
+		log_info("instance %s: found its machine again (pid %d)", m->id, (int)pid);
+		watch(c, m->id, pid);
+		if (!strcmp(m->state, "stopping") || !strcmp(m->state, "shutting-down"))
+			compute_shutdown(c, m->id, 0);
+		return 0;
+	}
+	if (!strcmp(m->state, "pending")) {
+		compute_boot(c, m->id);
+		return 0;
+	}
+	pthread_mutex_lock(&c->lock);
+	finalize(c, m->id, "Server.InternalError",
+		 "Server.InternalError: the instance's machine was gone when amibox restarted");
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+int compute_start(const char *dir, struct catalog *cat, struct blockstore *bs,
+		  struct volsnap *vs, const struct compute_options *options,
+		  struct compute **out, struct err *e)
+{
+	struct compute *c = xcalloc(1, sizeof *c);
+	char exe[4096];
+	c->dir = realpath(dir, NULL);
+	if (!c->dir)
+		c->dir = xstrdup(dir);
+	c->cat = cat;
+	c->bs = bs;
+	c->vs = vs;
+	c->opt = *options;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->threads_lock, NULL);
+	pthread_cond_init(&c->threads_idle, NULL);
+	c->quit_fd = eventfd(0, EFD_CLOEXEC);
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		struct buf p = BUF_INIT;
+		buf_printf(&p, "%s/nbdkit-amibox-plugin.so", exe);
+		c->plugin = buf_detach(&p);
+	} else {
+		c->plugin = xstrdup("nbdkit-amibox-plugin.so");
+	}
+	log_info("compute: %s, guests get %.3g of their type's memory",
+		 compute_kvm_usable() ? "KVM" : "TCG (no usable /dev/kvm)",
+		 c->opt.memory_scale);
+	if (catalog_instance_each(cat, NULL, "", recover_one, c, e) < 0) {
+		compute_stop(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+void compute_stop(struct compute *c)
+{
+	if (!c)
+		return;
+	uint64_t one = 1;
+	if (write(c->quit_fd, &one, sizeof one) < 0)
+		log_warn("compute: cannot wake the watchers");
+	pthread_mutex_lock(&c->threads_lock);
+	while (c->threads > 0)
+		pthread_cond_wait(&c->threads_idle, &c->threads_lock);
+	pthread_mutex_unlock(&c->threads_lock);
+	close(c->quit_fd);
+	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->threads_lock);
+	pthread_cond_destroy(&c->threads_idle);
+	free(c->plugin);
+	free(c->dir);
+	free(c);
+}

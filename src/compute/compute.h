@@ -1,0 +1,65 @@
+/*
+ * compute: real virtual machines for instances.
+ *
+ * One QEMU process per running instance (KVM when /dev/kvm works, TCG
+ * otherwise), its EBS volumes served by one nbdkit (with amibox's plugin) each
+ * on a Unix socket, its instance store as sparse files, its serial console in
+ * a file, and a QMP socket to steer it.  Both kinds of process run in their
+ * own session, so they outlive a daemon restart; compute_start adopts the
+ * ones still running and marks the others honestly.
+ *
+ * Transitions (the API layer records the state that starts each one):
+ *   pending       --compute_boot-->      running        (QEMU started)
+ *   stopping      --compute_shutdown-->  stopped        (on QEMU's exit)
+ *   shutting-down --compute_shutdown-->  terminated     (on QEMU's exit)
+ *   running, guest powers off           -> stopped or terminated, as the
+ *                                          instance's shutdown behaviour says
+ * A watcher thread per QEMU process makes the transitions that follow its
+ * exit, so the state always says what the process really did.
+ */
+#ifndef AMIBOX_COMPUTE_COMPUTE_H
+#define AMIBOX_COMPUTE_COMPUTE_H
+
+#include "blockstore/blockstore.h"
+#include "blockstore/volsnap.h"
+#include "catalog/catalog.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+struct compute_options {
+	double memory_scale;   /* guest memory = type's memory * scale */
+	int stop_grace_seconds; /* ACPI power button, then the plug */
+};
+
+struct compute;
+
+int compute_start(const char *dir, struct catalog *cat, struct blockstore *bs,
+		  struct volsnap *vs, const struct compute_options *options,
+		  struct compute **out, struct err *e);
+/* Stops the threads; the virtual machines keep running. */
+void compute_stop(struct compute *c);
+
+/* Starts the instance's machine (state pending); asynchronous. */
+void compute_boot(struct compute *c, const char *instance_id);
+/*
+ * Shuts the machine down (state stopping or shutting-down): the ACPI power
+ * button, then after the grace period (at once with force) the plug.  An
+ * instance without a machine makes its transition at once.  Asynchronous.
+ */
+void compute_shutdown(struct compute *c, const char *instance_id, int force);
+/* Presses reset (a running instance). */
+int compute_reboot(struct compute *c, const char *instance_id, struct err *e);
+/* The last 64 KiB of the instance's console since it last booted. */
+int compute_console(struct compute *c, const char *instance_id,
+		    struct buf *out, long long *mtime_ms, struct err *e);
+/*
+ * Deletes a volume that no instance uses: its row, its files, and the
+ * snapshots only it still needed.  In no transaction.
+ */
+int compute_delete_volume(struct compute *c, const char *volume_id,
+			  struct err *e);
+
+/* Whether QEMU can use KVM here (for the log and the benchmarks). */
+int compute_kvm_usable(void);
+
+#endif

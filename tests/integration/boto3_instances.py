@@ -1,0 +1,292 @@
+"""Instances through boto3: real QEMU machines booted from EBS-backed HVM
+images built here (tests/guests/hvm_boot.S: a boot sector that counts its
+boots in sector 2 of its disk and prints the count on the serial console).
+
+Run by t_instances.sh; needs ENDPOINT, DATA_DIR, TEST_DIR, ALICE_*, BOB_*,
+GUEST_HALT and GUEST_POWEROFF (raw disk images).
+"""
+import base64
+import os
+import subprocess
+import time
+import unittest
+import uuid
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+ENDPOINT = os.environ["ENDPOINT"]
+CONFIG = Config(retries={"max_attempts": 1}, region_name="us-east-1")
+
+
+def client(service, who):
+    return boto3.client(service, endpoint_url=ENDPOINT, config=CONFIG,
+                        aws_access_key_id=os.environ[who + "_KEY"],
+                        aws_secret_access_key=os.environ[who + "_SECRET"])
+
+
+def import_image(path, who="ALICE"):
+    env = dict(os.environ, AWS_ACCESS_KEY_ID=os.environ[who + "_KEY"],
+               AWS_SECRET_ACCESS_KEY=os.environ[who + "_SECRET"])
+    out = subprocess.run([os.environ["AMIBOX_BIN"], "import", path, "--endpoint", ENDPOINT],
+                         env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+class Instances(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ec2 = client("ec2", "ALICE")
+        cls.bob = client("ec2", "BOB")
+        cls.alice_id = os.environ["ALICE_ID"]
+        cls.bob_id = os.environ["BOB_ID"]
+        cls.halt_snap = import_image(os.environ["GUEST_HALT"])
+        cls.off_snap = import_image(os.environ["GUEST_POWEROFF"])
+        cls.ami = cls.register(cls.halt_snap, "halt")
+        cls.off_ami = cls.register(cls.off_snap, "poweroff")
+
+    @classmethod
+    def register(cls, snap, name, virt="hvm", extra=None):
+        mappings = [{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": snap}}] + (extra or [])
+        return cls.ec2.register_image(
+            Name="%s-%s" % (name, uuid.uuid4().hex[:8]), Architecture="x86_64",
+            VirtualizationType=virt, RootDeviceName="/dev/xvda",
+            BlockDeviceMappings=mappings)["ImageId"]
+
+    def run_one(self, ami=None, ec2=None, **kw):
+        args = dict(ImageId=ami or self.ami, InstanceType="t2.micro", MinCount=1, MaxCount=1)
+        args.update(kw)
+        r = (ec2 or self.ec2).run_instances(**args)
+        return r["Instances"][0]["InstanceId"], r
+
+    def instance(self, iid, ec2=None):
+        r = (ec2 or self.ec2).describe_instances(InstanceIds=[iid])
+        return r["Reservations"][0]["Instances"][0]
+
+    def wait_state(self, iid, state, ec2=None, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            got = self.instance(iid, ec2)
+            if got["State"]["Name"] == state:
+                return got
+            time.sleep(0.1)
+        self.fail("%s did not become %s (it is %s, %s)" % (
+            iid, state, got["State"]["Name"], got.get("StateReason")))
+
+    def console(self, iid, ec2=None):
+        out = (ec2 or self.ec2).get_console_output(InstanceId=iid).get("Output", "")
+        return out
+
+    def wait_console(self, iid, text, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            out = self.console(iid)
+            if text in out:
+                return out
+            time.sleep(0.1)
+        self.fail("console of %s never showed %r: %r" % (iid, text, self.console(iid)))
+
+    def assertError(self, code, fn, **kw):
+        with self.assertRaises(ClientError) as cm:
+            fn(**kw)
+        self.assertEqual(cm.exception.response["Error"]["Code"], code,
+                         cm.exception.response["Error"]["Message"])
+
+    def terminate(self, *ids):
+        self.ec2.terminate_instances(InstanceIds=list(ids))
+        for iid in ids:
+            self.wait_state(iid, "terminated")
+
+    # ---- the EBS-backed life cycle ---------------------------------------
+
+    def test_boot_stop_start_reboot_terminate(self):
+        iid, r = self.run_one(TagSpecifications=[{"ResourceType": "instance", "Tags": [
+            {"Key": "Name", "Value": "web"}]}])
+        self.assertRegex(iid, r"^i-[0-9a-f]{17}$")
+        self.assertRegex(r["ReservationId"], r"^r-[0-9a-f]{17}$")
+        self.assertEqual(r["OwnerId"], self.alice_id)
+        first = r["Instances"][0]
+        self.assertEqual((first["State"]["Name"], first["State"]["Code"]), ("pending", 0))
+        inst = self.wait_state(iid, "running")
+        self.assertEqual((inst["State"]["Code"], inst["ImageId"], inst["InstanceType"],
+                          inst["RootDeviceType"], inst["RootDeviceName"],
+                          inst["VirtualizationType"], inst["Architecture"]),
+                         (16, self.ami, "t2.micro", "ebs", "/dev/xvda", "hvm", "x86_64"))
+        self.assertEqual(inst["Tags"], [{"Key": "Name", "Value": "web"}])
+        self.assertEqual(inst["Placement"]["AvailabilityZone"], "us-east-1a")
+        root = inst["BlockDeviceMappings"][0]
+        self.assertEqual((root["DeviceName"], root["Ebs"]["Status"], root["Ebs"]["DeleteOnTermination"]),
+                         ("/dev/xvda", "attached", True))
+        volume = root["Ebs"]["VolumeId"]
+        v = self.ec2.describe_volumes(VolumeIds=[volume])["Volumes"][0]
+        self.assertEqual((v["State"], v["SnapshotId"], v["Attachments"][0]["InstanceId"]),
+                         ("in-use", self.halt_snap, iid))
+        self.assertError("VolumeInUse", self.ec2.delete_volume, VolumeId=volume)
+        # The guest really ran: its console, decoded by boto3.
+        self.wait_console(iid, "amibox hvm guest: boot 001")
+        # Stop: the guest's disk write survives; start boots it again.
+        r = self.ec2.stop_instances(InstanceIds=[iid])
+        change = r["StoppingInstances"][0]
+        self.assertEqual((change["PreviousState"]["Name"], change["CurrentState"]["Name"]),
+                         ("running", "stopping"))
+        inst = self.wait_state(iid, "stopped")
+        self.assertEqual(inst["StateReason"]["Code"], "Client.UserInitiatedShutdown")
+        self.assertTrue(inst["StateTransitionReason"].startswith("User initiated"))
+        self.assertError("IncorrectInstanceState", self.ec2.reboot_instances, InstanceIds=[iid])
+        self.ec2.start_instances(InstanceIds=[iid])
+        self.wait_state(iid, "running")
+        self.wait_console(iid, "boot 002")
+        # Reboot: the same machine resets and boots again.
+        self.ec2.reboot_instances(InstanceIds=[iid])
+        self.wait_console(iid, "boot 003")
+        self.assertEqual(self.instance(iid)["State"]["Name"], "running")
+        # Terminate: the root volume (DeleteOnTermination) goes with it.
+        r = self.ec2.terminate_instances(InstanceIds=[iid])
+        self.assertEqual(r["TerminatingInstances"][0]["CurrentState"]["Name"], "shutting-down")
+        self.wait_state(iid, "terminated")
+        self.assertError("InvalidVolume.NotFound", self.ec2.describe_volumes, VolumeIds=[volume])
+        self.assertError("IncorrectInstanceState", self.ec2.stop_instances, InstanceIds=[iid])
+        # Terminating again is fine and changes nothing.
+        r = self.ec2.terminate_instances(InstanceIds=[iid])
+        self.assertEqual(r["TerminatingInstances"][0]["CurrentState"]["Name"], "terminated")
+
+    def test_guest_powers_off(self):
+        iid, _ = self.run_one(ami=self.off_ami)
+        inst = self.wait_state(iid, "stopped")
+        self.assertEqual(inst["StateReason"]["Code"], "Client.InstanceInitiatedShutdown")
+        self.assertIn("boot 001", self.console(iid))
+        iid2, _ = self.run_one(ami=self.off_ami, InstanceInitiatedShutdownBehavior="terminate")
+        inst = self.wait_state(iid2, "terminated")
+        self.assertEqual(inst["StateReason"]["Code"], "Client.InstanceInitiatedShutdown")
+        self.terminate(iid)
+
+    def test_mapping_overrides_and_delete_on_termination(self):
+        data_snap = self.halt_snap
+        ami = self.register(self.halt_snap, "mapped", extra=[
+            {"DeviceName": "/dev/sdf", "Ebs": {"SnapshotId": data_snap, "DeleteOnTermination": False}},
+            {"DeviceName": "/dev/sdg", "Ebs": {"VolumeSize": 2}},
+            {"DeviceName": "/dev/sdb", "VirtualName": "ephemeral0"}])
+        iid, _ = self.run_one(ami=ami, InstanceType="m1.small", BlockDeviceMappings=[
+            {"DeviceName": "/dev/sdg", "NoDevice": ""},
+            {"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 3}},
+            {"DeviceName": "/dev/sdh", "Ebs": {"VolumeSize": 1, "VolumeType": "gp3"}}])
+        inst = self.wait_state(iid, "running")
+        devices = {b["DeviceName"]: b["Ebs"] for b in inst["BlockDeviceMappings"]}
+        self.assertEqual(sorted(devices), ["/dev/sdf", "/dev/sdh", "/dev/xvda"])
+        self.assertEqual((devices["/dev/xvda"]["DeleteOnTermination"],
+                          devices["/dev/sdf"]["DeleteOnTermination"],
+                          devices["/dev/sdh"]["DeleteOnTermination"]), (True, False, True))
+        sizes = {v["VolumeId"]: v["Size"] for v in self.ec2.describe_volumes(
+            VolumeIds=[d["VolumeId"] for d in devices.values()])["Volumes"]}
+        self.assertEqual(sizes[devices["/dev/xvda"]["VolumeId"]], 3)
+        # The instance store disk of m1.small exists while the machine runs.
+        store = os.path.join(os.environ["DATA_DIR"], "instances", iid, "ephemeral0.img")
+        self.assertTrue(os.path.exists(store))
+        found = self.ec2.describe_instances(Filters=[
+            {"Name": "block-device-mapping.volume-id", "Values": [devices["/dev/sdf"]["VolumeId"]]},
+            {"Name": "instance-type", "Values": ["m1.*"]}])
+        self.assertEqual([i["InstanceId"] for r in found["Reservations"] for i in r["Instances"]], [iid])
+        self.ec2.stop_instances(InstanceIds=[iid], Force=True)
+        self.wait_state(iid, "stopped")
+        self.assertFalse(os.path.exists(store), "instance store kept after stop")
+        self.terminate(iid)
+        kept = self.ec2.describe_volumes(VolumeIds=[devices["/dev/sdf"]["VolumeId"]])["Volumes"][0]
+        self.assertEqual((kept["State"], kept["Attachments"]), ("available", []))
+        for dev in ("/dev/xvda", "/dev/sdh"):
+            self.assertError("InvalidVolume.NotFound", self.ec2.describe_volumes,
+                             VolumeIds=[devices[dev]["VolumeId"]])
+        self.ec2.delete_volume(VolumeId=kept["VolumeId"])
+
+    # ---- refusals and isolation ------------------------------------------
+
+    def test_refusals(self):
+        pv = self.register(self.halt_snap, "pv", virt="paravirtual")
+        cases = [
+            ("InvalidParameterCombination", dict(ImageId=pv, InstanceType="t2.micro")),
+            ("InvalidParameterCombination", dict(ImageId=self.ami, InstanceType="t1.micro")),
+            ("InvalidParameterValue", dict(ImageId=self.ami, InstanceType="z9.huge")),
+            ("InvalidAMIID.NotFound", dict(ImageId="ami-0123456789abcdef0")),
+            ("InvalidAMIID.Malformed", dict(ImageId="ami-xyz")),
+            ("InvalidParameterValue", dict(ImageId=self.ami, InstanceInitiatedShutdownBehavior="explode")),
+            ("InvalidParameterValue", dict(ImageId=self.ami, MinCount=3, MaxCount=2)),
+            ("InvalidParameterValue", dict(ImageId=self.ami, UserData="x" * 17000)),
+            ("InvalidParameterValue", dict(ImageId=self.ami, Placement={"AvailabilityZone": "us-east-1z"})),
+        ]
+        for code, kw in cases:
+            with self.subTest(code=code, kw=kw):
+                args = dict(InstanceType="t2.micro", MinCount=1, MaxCount=1)
+                args.update(kw)
+                self.assertError(code, self.ec2.run_instances, **args)
+        # Nothing was launched by the refusals.
+        listed = self.ec2.describe_instances(Filters=[{"Name": "image-id", "Values": [pv]}])
+        self.assertEqual(listed["Reservations"], [])
+        self.assertError("InvalidInstanceID.Malformed", self.ec2.stop_instances, InstanceIds=["i-1"])
+        self.assertError("InvalidInstanceID.NotFound", self.ec2.stop_instances,
+                         InstanceIds=["i-0123456789abcdef0"])
+
+    def test_isolation_and_shared_launch(self):
+        # Bob cannot launch Alice's private image, nor see her instances.
+        self.assertError("InvalidAMIID.NotFound", self.bob.run_instances, ImageId=self.ami,
+                         InstanceType="t2.micro", MinCount=1, MaxCount=1)
+        iid, _ = self.run_one(DisableApiTermination=True)
+        self.assertError("InvalidInstanceID.NotFound", self.bob.describe_instances, InstanceIds=[iid])
+        self.assertError("InvalidInstanceID.NotFound", self.bob.terminate_instances, InstanceIds=[iid])
+        self.assertEqual(self.bob.describe_instances(Filters=[
+            {"Name": "instance-id", "Values": [iid]}])["Reservations"], [])
+        # Termination protection holds, for every instance of the request.
+        self.assertError("OperationNotPermitted", self.ec2.terminate_instances, InstanceIds=[iid])
+        self.assertEqual(self.wait_state(iid, "running")["State"]["Name"], "running")
+        # Shared: Bob launches it although the snapshot stays private to Alice.
+        self.ec2.modify_image_attribute(ImageId=self.ami, LaunchPermission={
+            "Add": [{"UserId": self.bob_id}]})
+        try:
+            bid, _ = self.run_one(ec2=self.bob)
+            inst = self.wait_state(bid, "running", ec2=self.bob)
+            vol = inst["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
+            self.assertEqual(self.bob.describe_volumes(VolumeIds=[vol])["Volumes"][0]["State"], "in-use")
+            self.assertError("InvalidSnapshot.NotFound", self.bob.describe_snapshots,
+                             SnapshotIds=[self.halt_snap])
+            self.bob.terminate_instances(InstanceIds=[bid])
+            self.wait_state(bid, "terminated", ec2=self.bob)
+        finally:
+            self.ec2.modify_image_attribute(ImageId=self.ami, LaunchPermission={
+                "Remove": [{"UserId": self.bob_id}]})
+        if "LastLaunchedTime" in self.ec2.meta.service_model.shape_for("ImageAttribute").members:
+            got = self.ec2.describe_image_attribute(ImageId=self.ami, Attribute="lastLaunchedTime")
+            self.assertTrue(got["LastLaunchedTime"]["Value"].startswith("20"))
+
+    def test_describe_filters_and_counts(self):
+        token = uuid.uuid4().hex
+        r = self.ec2.run_instances(ImageId=self.ami, InstanceType="t2.micro", MinCount=2,
+                                   MaxCount=2, ClientToken=token,
+                                   UserData=base64.b64encode(b"#!/bin/sh\necho hi\n").decode())
+        ids = sorted(i["InstanceId"] for i in r["Instances"])
+        self.assertEqual(len(ids), 2)
+        self.assertEqual(sorted(i["AmiLaunchIndex"] for i in r["Instances"]), [0, 1])
+        again = self.ec2.run_instances(ImageId=self.ami, InstanceType="t2.micro", MinCount=2,
+                                       MaxCount=2, ClientToken=token)
+        self.assertEqual(again["ReservationId"], r["ReservationId"])
+        for iid in ids:
+            self.wait_state(iid, "running")
+        found = self.ec2.describe_instances(Filters=[
+            {"Name": "reservation-id", "Values": [r["ReservationId"]]},
+            {"Name": "instance-state-name", "Values": ["running"]},
+            {"Name": "root-device-type", "Values": ["ebs"]}])
+        self.assertEqual(len(found["Reservations"]), 1)
+        self.assertEqual(sorted(i["InstanceId"] for i in found["Reservations"][0]["Instances"]), ids)
+        self.ec2.create_tags(Resources=[ids[0]], Tags=[{"Key": "role", "Value": "db"}])
+        tagged = self.ec2.describe_instances(Filters=[{"Name": "tag:role", "Values": ["d?"]}])
+        self.assertEqual([i["InstanceId"] for res in tagged["Reservations"] for i in res["Instances"]],
+                         [ids[0]])
+        self.assertError("InvalidParameterValue", self.ec2.describe_instances,
+                         Filters=[{"Name": "colour", "Values": ["x"]}])
+        waiter = self.ec2.get_waiter("instance_running")
+        waiter.wait(InstanceIds=ids, WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+        self.terminate(*ids)
+        waiter = self.ec2.get_waiter("instance_terminated")
+        waiter.wait(InstanceIds=ids, WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=1)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Instances: real QEMU machines (KVM when /dev/kvm works, TCG otherwise)
+# booted from EBS-backed HVM images that this test assembles: a boot sector
+# that counts its boots on its own disk and prints the count.  boto3 for the
+# life cycle, then AWS CLI v1 and v2 for a launch each.
+. "$(dirname "$0")/lib.sh"
+command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86 is not installed (make deps)"
+command -v nbdkit >/dev/null || fail "nbdkit is not installed (make deps)"
+AMIBOX_SERVE_ARGS="--stop-grace 2"
+amibox_start
+
+# The guests: one that halts after printing, one that powers off.
+command as --32 -o "$TEST_DIR/boot.o" "$AMIBOX_SRC/tests/guests/hvm_boot.S"
+ld -m elf_i386 -Ttext 0x7c00 --oformat binary -o "$TEST_DIR/boot.bin" "$TEST_DIR/boot.o"
+[ "$(stat -c %s "$TEST_DIR/boot.bin")" = 512 ] || fail "the boot sector is not 512 bytes"
+for kind in halt poweroff; do
+  truncate -s 1M "$TEST_DIR/$kind.raw"
+  dd if="$TEST_DIR/boot.bin" of="$TEST_DIR/$kind.raw" conv=notrunc status=none
+done
+printf '\001' | dd of="$TEST_DIR/poweroff.raw" bs=1 seek=509 conv=notrunc status=none
+export GUEST_HALT=$TEST_DIR/halt.raw GUEST_POWEROFF=$TEST_DIR/poweroff.raw DATA_DIR TEST_DIR AMIBOX_BIN
+"$PY_NEW" "$AMIBOX_SRC/tests/integration/boto3_instances.py"
+
+snap=$(as alice "$AMIBOX_BIN" import "$GUEST_HALT" --endpoint "$ENDPOINT" 2>/dev/null)
+for cli in "$AWS_V1" "$AWS_V2"; do
+  ec2() { "$cli" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
+  ami=$(as alice ec2 register-image --name "cli-$RANDOM$RANDOM" --architecture x86_64 \
+    --virtualization-type hvm --root-device-name /dev/xvda \
+    --block-device-mappings "DeviceName=/dev/xvda,Ebs={SnapshotId=$snap}" --query ImageId)
+  id=$(as alice ec2 run-instances --image-id "$ami" --instance-type t3.micro --count 1 \
+    --query 'Instances[0].InstanceId')
+  as alice ec2 wait instance-running --instance-ids "$id" || fail "$cli: wait instance-running"
+  for _ in $(seq 1 100); do
+    out=$(as alice "$cli" --endpoint-url "$ENDPOINT" --output json ec2 get-console-output \
+      --instance-id "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Output",""))')
+    case $out in *"boot 001"*) break ;; esac
+    sleep 0.2
+  done
+  case $out in *"boot 001"*) ;; *) fail "$cli: console: '$out'" ;; esac
+  as alice ec2 terminate-instances --instance-ids "$id" >/dev/null || fail "$cli: terminate"
+  as alice ec2 wait instance-terminated --instance-ids "$id" || fail "$cli: wait terminated"
+done
+echo "t_instances: ok"
