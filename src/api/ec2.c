@@ -16,6 +16,7 @@ static const struct {
 } ec2_actions[] = {
 	{ "CopyImage", ec2_copy_image },
 	{ "CopySnapshot", ec2_copy_snapshot },
+	{ "CreateImage", ec2_create_image },
 	{ "CreateSnapshot", ec2_create_snapshot },
 	{ "CreateTags", ec2_create_tags },
 	{ "CreateVolume", ec2_create_volume },

@@ -67,7 +67,7 @@ int ec2_image_owned(struct ec2_ctx *ctx, const char *id, struct image *m,
 /* ---- checks shared by RegisterImage and CopyImage ----------------------- */
 
 /* 3-128 characters: letters, digits, ( ) [ ] space . / - ' @ _ */
-static int image_check_name(const char *name, struct err *e)
+int ec2_image_check_name(const char *name, struct err *e)
 {
 	size_t len = strlen(name);
 	int ok = len >= 3 && len <= 128;
@@ -79,7 +79,7 @@ static int image_check_name(const char *name, struct err *e)
 	return 0;
 }
 
-static int image_check_description(const char *d, struct err *e)
+int ec2_image_check_description(const char *d, struct err *e)
 {
 	if (d && (ec2_utf8_chars(d) > 255 || strlen(d) >= IMAGE_DESCRIPTION_MAX))
 		return err_set(e, 400, "InvalidParameterValue",
@@ -106,7 +106,7 @@ static int check_enum(const char *param, const char *value,
 }
 
 /* The image whose name the owner already uses: InvalidAMIName.Duplicate. */
-static int image_check_unique(struct ec2_ctx *ctx, const char *name,
+int ec2_image_check_unique(struct ec2_ctx *ctx, const char *name,
 			      struct err *e)
 {
 	struct image other;
@@ -455,8 +455,8 @@ int ec2_register_image(struct ec2_ctx *ctx, struct err *e)
 	const char *tpm = query_get(&ctx->q, "TpmSupport");
 	const char *uefi = query_get(&ctx->q, "UefiData");
 	size_t nbilling = query_list(&ctx->q, "BillingProduct", &billing);
-	if (!name || image_check_name(name, e) < 0 ||
-	    image_check_description(description, e) < 0 ||
+	if (!name || ec2_image_check_name(name, e) < 0 ||
+	    ec2_image_check_description(description, e) < 0 ||
 	    check_enum("architecture", arch, arches, e) < 0 ||
 	    check_enum("virtualizationType", virt, virt_types, e) < 0 ||
 	    check_enum("bootMode", boot, boot_modes, e) < 0 ||
@@ -576,7 +576,7 @@ int ec2_register_image(struct ec2_ctx *ctx, struct err *e)
 	m.creation_ms = ids_now_ms();
 	if (catalog_begin(ctx->srv->cat, e) < 0)
 		goto out;
-	if (image_check_unique(ctx, name, e) < 0 ||
+	if (ec2_image_check_unique(ctx, name, e) < 0 ||
 	    catalog_image_insert(ctx->srv->cat, &m, e) < 0)
 		goto rollback;
 	for (size_t i = 0; i < tags.count; i++)
@@ -671,8 +671,8 @@ int ec2_copy_image(struct ec2_ctx *ctx, struct err *e)
 	const char *description = query_get(&ctx->q, "Description");
 	const char *token = query_get(&ctx->q, "ClientToken");
 	if (!source_id || !source_region || !name ||
-	    image_check_name(name, e) < 0 ||
-	    image_check_description(description, e) < 0 ||
+	    ec2_image_check_name(name, e) < 0 ||
+	    ec2_image_check_description(description, e) < 0 ||
 	    query_get_bool(&ctx->q, "Encrypted", &encrypted, e) < 0 ||
 	    query_get_bool(&ctx->q, "CopyImageTags", &copy_tags, e) < 0)
 		goto out;
@@ -751,7 +751,7 @@ int ec2_copy_image(struct ec2_ctx *ctx, struct err *e)
 	snprintf(m.client_token, sizeof m.client_token, "%s", token ? token : "");
 	if (catalog_begin(ctx->srv->cat, e) < 0)
 		goto out;
-	if (image_check_unique(ctx, name, e) < 0)
+	if (ec2_image_check_unique(ctx, name, e) < 0)
 		goto rollback;
 	/* New snapshots owned by the caller map the same chunks: no data moves. */
 	for (size_t i = 0; i < m.nbdm; i++) {

@@ -94,6 +94,7 @@ int ec2_stop_instances(struct ec2_ctx *ctx, struct err *e);
 int ec2_terminate_instances(struct ec2_ctx *ctx, struct err *e);
 int ec2_reboot_instances(struct ec2_ctx *ctx, struct err *e);
 int ec2_get_console_output(struct ec2_ctx *ctx, struct err *e);
+int ec2_create_image(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_availability_zones(struct ec2_ctx *ctx, struct err *e);
 
 /*
@@ -149,6 +150,10 @@ int ec2_volume_owned(struct ec2_ctx *ctx, const char *id, struct volume_row *v,
 struct instance;
 int ec2_instance_owned(struct ec2_ctx *ctx, const char *id, struct instance *m,
 		       struct err *e);
+/* Image names, descriptions, and a name the caller already uses. */
+int ec2_image_check_name(const char *name, struct err *e);
+int ec2_image_check_description(const char *d, struct err *e);
+int ec2_image_check_unique(struct ec2_ctx *ctx, const char *name, struct err *e);
 /* Writes <blockDeviceMapping> with its items. */
 void ec2_write_bdm(struct xmlw *w, const struct image_bdm *b, size_t n);
 

@@ -742,6 +742,20 @@ void compute_shutdown(struct compute *c, const char *instance_id, int force)
 	run_detached(c, shutdown_thread, job);
 }
 
+int compute_pause(struct compute *c, const char *instance_id, struct err *e)
+{
+	if (qmp(c, instance_id, "{\"execute\":\"stop\"}") < 0)
+		return err_internal(e, "instance %s could not be paused", instance_id);
+	return 0;
+}
+
+int compute_resume(struct compute *c, const char *instance_id, struct err *e)
+{
+	if (qmp(c, instance_id, "{\"execute\":\"cont\"}") < 0)
+		return err_internal(e, "instance %s could not be resumed", instance_id);
+	return 0;
+}
+
 int compute_reboot(struct compute *c, const char *instance_id, struct err *e)
 {
 	if (qmp(c, instance_id, "{\"execute\":\"system_reset\"}") < 0)

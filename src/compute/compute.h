@@ -47,6 +47,9 @@ void compute_boot(struct compute *c, const char *instance_id);
  * instance without a machine makes its transition at once.  Asynchronous.
  */
 void compute_shutdown(struct compute *c, const char *instance_id, int force);
+/* Pauses a running machine's CPUs (its disks quiet down), or resumes it. */
+int compute_pause(struct compute *c, const char *instance_id, struct err *e);
+int compute_resume(struct compute *c, const char *instance_id, struct err *e);
 /* Presses reset (a running instance). */
 int compute_reboot(struct compute *c, const char *instance_id, struct err *e);
 /* The last 64 KiB of the instance's console since it last booted. */

@@ -198,6 +198,46 @@ class Instances(unittest.TestCase):
                              VolumeIds=[devices[dev]["VolumeId"]])
         self.ec2.delete_volume(VolumeId=kept["VolumeId"])
 
+    def test_create_image_then_launch_sees_the_data(self):
+        iid, _ = self.run_one()
+        self.wait_state(iid, "running")
+        self.wait_console(iid, "boot 001")
+        ami = self.ec2.create_image(InstanceId=iid, Name="made-" + uuid.uuid4().hex[:8],
+                                    Description="from a running instance",
+                                    TagSpecifications=[{"ResourceType": "image", "Tags": [
+                                        {"Key": "made", "Value": "yes"}]}])["ImageId"]
+        # NoReboot=false: the instance was paused for the capture and reset.
+        self.wait_console(iid, "boot 002")
+        for _ in range(300):
+            img = self.ec2.describe_images(ImageIds=[ami])["Images"][0]
+            if img["State"] != "pending":
+                break
+            time.sleep(0.1)
+        self.assertEqual(img["State"], "available")
+        self.assertEqual((img["RootDeviceName"], img["VirtualizationType"], img["Tags"]),
+                         ("/dev/xvda", "hvm", [{"Key": "made", "Value": "yes"}]))
+        snap = img["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"]
+        s = self.ec2.describe_snapshots(SnapshotIds=[snap])["Snapshots"][0]
+        self.assertEqual((s["OwnerId"], s["State"]), (self.alice_id, "completed"))
+        self.assertIn(iid, s["Description"])
+        # A new instance from the image boots the disk as captured: one boot counted.
+        new, _ = self.run_one(ami=ami)
+        self.wait_state(new, "running")
+        self.wait_console(new, "boot 002")
+        # NoReboot=true: a live, crash-consistent capture; the guest keeps running.
+        ami2 = self.ec2.create_image(InstanceId=iid, Name="live-" + uuid.uuid4().hex[:8],
+                                     NoReboot=True)["ImageId"]
+        self.assertNotIn("boot 003", self.console(iid))
+        self.assertError("InvalidAMIName.Duplicate", self.ec2.create_image, InstanceId=iid,
+                         Name=img["Name"])
+        self.terminate(iid, new)
+        for a in (ami, ami2):
+            for _ in range(300):
+                if self.ec2.describe_images(ImageIds=[a])["Images"][0]["State"] != "pending":
+                    break
+                time.sleep(0.1)
+            self.ec2.deregister_image(ImageId=a)
+
     # ---- refusals and isolation ------------------------------------------
 
     def test_refusals(self):
