@@ -305,7 +305,8 @@ static void stop_nbd(struct compute *c, const char *id)
  */
 static pid_t wait_ready(const char *pidfile)
 {
-	for (int i = 0; i < 1000; i++) {
+	/* Up to 30 s: nbdkit with a sanitizer build of the plugin is slow. */
+	for (int i = 0; i < 6000; i++) {
 		FILE *f = fopen(pidfile, "r");
 		long pid = 0;
 		if (f) {

@@ -134,9 +134,37 @@ class Instances(unittest.TestCase):
         self.assertEqual(inst["StateReason"]["Code"], "Client.UserInitiatedShutdown")
         self.assertTrue(inst["StateTransitionReason"].startswith("User initiated"))
         self.assertError("IncorrectInstanceState", self.ec2.reboot_instances, InstanceIds=[iid])
+        # Stopped: the type and the user data may change now.
+        self.ec2.modify_instance_attribute(InstanceId=iid, InstanceType={"Value": "t2.small"})
+        self.ec2.modify_instance_attribute(InstanceId=iid, UserData={"Value": b"hello"})
+        attr = lambda a: self.ec2.describe_instance_attribute(InstanceId=iid, Attribute=a)
+        self.assertEqual(attr("instanceType")["InstanceType"]["Value"], "t2.small")
+        self.assertEqual(base64.b64decode(attr("userData")["UserData"]["Value"]), b"hello")
+        self.assertError("InvalidInstanceAttributeValue", self.ec2.modify_instance_attribute,
+                         InstanceId=iid, InstanceType={"Value": "t1.micro"})
         self.ec2.start_instances(InstanceIds=[iid])
         self.wait_state(iid, "running")
         self.wait_console(iid, "boot 002")
+        self.assertEqual(self.instance(iid)["InstanceType"], "t2.small")
+        # Running: the type is fixed; protection and shutdown behaviour are not.
+        self.assertError("IncorrectInstanceState", self.ec2.modify_instance_attribute,
+                         InstanceId=iid, InstanceType={"Value": "t2.micro"})
+        self.ec2.modify_instance_attribute(InstanceId=iid, DisableApiTermination={"Value": True})
+        self.assertTrue(attr("disableApiTermination")["DisableApiTermination"]["Value"])
+        self.assertError("OperationNotPermitted", self.ec2.terminate_instances, InstanceIds=[iid])
+        self.ec2.modify_instance_attribute(InstanceId=iid, Attribute="disableApiTermination",
+                                          Value="false")
+        self.ec2.modify_instance_attribute(InstanceId=iid, InstanceInitiatedShutdownBehavior={
+            "Value": "terminate"})
+        self.assertEqual(attr("instanceInitiatedShutdownBehavior")[
+            "InstanceInitiatedShutdownBehavior"]["Value"], "terminate")
+        self.assertEqual(attr("rootDeviceName")["RootDeviceName"]["Value"], "/dev/xvda")
+        self.ec2.modify_instance_attribute(InstanceId=iid, BlockDeviceMappings=[
+            {"DeviceName": "/dev/xvda", "Ebs": {"DeleteOnTermination": False}}])
+        self.assertFalse(attr("blockDeviceMapping")["BlockDeviceMappings"][0]["Ebs"][
+            "DeleteOnTermination"])
+        self.ec2.modify_instance_attribute(InstanceId=iid, BlockDeviceMappings=[
+            {"DeviceName": "/dev/xvda", "Ebs": {"DeleteOnTermination": True}}])
         # Reboot: the same machine resets and boots again.
         self.ec2.reboot_instances(InstanceIds=[iid])
         self.wait_console(iid, "boot 003")

@@ -48,12 +48,15 @@ class Nbd:
         self.sock = os.path.join(os.environ["TEST_DIR"], "nbd-%s.sock" % uuid.uuid4().hex[:8])
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0",
                    LD_PRELOAD=os.environ.get("NBD_PRELOAD", ""))
+        pidfile = self.sock + ".pid"
         self.proc = subprocess.Popen(
-            ["nbdkit", "-f", "-U", self.sock, os.environ["NBD_PLUGIN"],
+            ["nbdkit", "-f", "-U", self.sock, "-P", pidfile, os.environ["NBD_PLUGIN"],
              "data=" + os.environ["DATA_DIR"], "volume=" + volume],
             env=env, stderr=open(os.path.join(os.environ["TEST_DIR"], "nbdkit.log"), "a"))
-        for _ in range(200):
-            if os.path.exists(self.sock):
+        # nbdkit writes its pidfile once it listens; up to 30 s (sanitizer
+        # builds start slowly).
+        for _ in range(1500):
+            if os.path.exists(pidfile) and os.path.getsize(pidfile) > 0:
                 break
             time.sleep(0.02)
         self.url = "nbd+unix:///?socket=" + self.sock
