@@ -210,6 +210,8 @@ struct run_plan {
 	const char *key_name;
 	const char *http_tokens;
 	long long count;
+	char kernel_id[ID_MAX];
+	char ramdisk_id[ID_MAX];
 };
 
 static void run_plan_release(struct run_plan *p)
@@ -306,12 +308,29 @@ static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 	if (arm)
 		return err_set(e, 400, "Unsupported",
 			       "This amibox host runs x86 guests only.");
-	if (pv)
-		return err_set(e, 400, "UnsupportedOperation",
-			       "Paravirtual images boot through amibox's PV-GRUB, which this version does not have yet; launch an HVM image.");
-	if (kernel || ramdisk)
+	if (!pv && (kernel || ramdisk))
 		return err_set(e, 400, "InvalidParameterCombination",
 			       "KernelId and RamdiskId apply to paravirtual images only.");
+	/* A PV instance boots the image's kernel (PV-GRUB), or the one named. */
+	const char *boot_images[2] = { kernel, ramdisk };
+	for (int k = 0; k < 2; k++) {
+		struct image bi;
+		const char *want = k == 0 ? "kernel" : "ramdisk";
+		if (!boot_images[k])
+			continue;
+		if (!ids_valid_resource(k == 0 ? "aki" : "ari", boot_images[k]))
+			return err_set(e, 400, k == 0 ? "InvalidKernelId.Malformed" : "InvalidRamDiskId.Malformed",
+				       "Invalid id: \"%.64s\"", boot_images[k]);
+		if (ec2_image_lookup(ctx, boot_images[k], &bi, e) < 0)
+			return -1;
+		int ok = !strcmp(bi.image_type, want);
+		image_release(&bi);
+		if (!ok)
+			return err_set(e, 400, "InvalidParameterValue", "%s is not a %s image.",
+				       boot_images[k], want);
+	}
+	snprintf(p->kernel_id, sizeof p->kernel_id, "%s", kernel ? kernel : p->img.kernel_id);
+	snprintf(p->ramdisk_id, sizeof p->ramdisk_id, "%s", ramdisk ? ramdisk : p->img.ramdisk_id);
 	if (strcmp(p->img.root_device_type, "ebs") != 0)
 		return err_set(e, 400, "UnsupportedOperation",
 			       "Instance-store-backed images need amibox's object store, which this version does not have yet.");
@@ -361,6 +380,8 @@ static int run_one(struct ec2_ctx *ctx, struct run_plan *p, const char *reservat
 	snprintf(m->root_device_name, sizeof m->root_device_name, "%s", p->img.root_device_name);
 	snprintf(m->virtualization_type, sizeof m->virtualization_type, "%s", p->img.virtualization_type);
 	snprintf(m->architecture, sizeof m->architecture, "%s", p->img.architecture);
+	snprintf(m->kernel_id, sizeof m->kernel_id, "%s", p->kernel_id);
+	snprintf(m->ramdisk_id, sizeof m->ramdisk_id, "%s", p->ramdisk_id);
 	snprintf(m->shutdown_behavior, sizeof m->shutdown_behavior, "%s",
 		 p->shutdown ? p->shutdown : "stop");
 	m->disable_api_termination = p->disable_termination;

@@ -24,6 +24,7 @@
 #include "catalog/catalog_instances.h"
 #include "catalog/catalog_volumes.h"
 #include "compute/instance_types.h"
+#include "compute/pvgrub.h"
 #include "util/log.h"
 
 extern char **environ;
@@ -543,6 +544,72 @@ static void private_net(const char *id, unsigned *third, unsigned *fourth)
 	*fourth = 10 + (h >> 8) % 200;
 }
 
+/* Reads the root volume for PV-GRUB. */
+struct pv_reader {
+	struct volume *v;
+	struct blockstore *bs;
+};
+
+static int pv_read_volume(void *ctx, void *buf, size_t len, uint64_t offset)
+{
+	struct pv_reader *r = ctx;
+	struct err e = ERR_INIT;
+	unsigned char *out = buf;
+	while (len) {
+		uint32_t n = len > (1u << 20) ? (1u << 20) : (uint32_t)len;
+		if (volume_read(r->v, r->bs, out, n, offset, &e) < 0)
+			return -1;
+		out += n;
+		offset += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* The PV-GRUB AKIs for a partitioned first disk ("hd00"). */
+static int pv_partitioned(const char *kernel_id)
+{
+	return !strcmp(kernel_id, "aki-b4beffed1035276ac") ||
+	       !strcmp(kernel_id, "aki-5e6ff4f11bddc619d");
+}
+
+/*
+ * PV-GRUB: the root volume's menu.lst picks the kernel, written to idir.
+ * A failure is printed on the instance's console, as PV-GRUB would.
+ */
+static int pv_grub(struct compute *c, const struct instance *m, const char *idir,
+		   struct pvgrub_boot *boot, struct err *e)
+{
+	const char *root = NULL;
+	for (size_t i = 0; i < m->ndevices; i++)
+		if (!strcmp(m->devices[i].device_name, m->root_device_name) &&
+		    m->devices[i].volume_id[0])
+			root = m->devices[i].volume_id;
+	struct pv_reader r = { NULL, c->bs };
+	int ret = -1;
+	if (!root) {
+		err_set(e, 400, "InvalidParameterValue", "the root device is not an EBS volume");
+	} else if (volume_open(c->dir, root, &r.v, e) == 0) {
+		struct pvgrub_disk disk = { pv_read_volume, &r, volume_size(r.v) };
+		ret = pvgrub_load(&disk, pv_partitioned(m->kernel_id), idir, boot, e);
+		volume_close(r.v);
+	}
+	struct buf path = BUF_INIT;
+	buf_printf(&path, "%s/console.log", idir);
+	FILE *f = fopen(path.data, "w");
+	if (f) {
+		fprintf(f, "amibox PV-GRUB (%s, %s)\r\n", m->kernel_id,
+			pv_partitioned(m->kernel_id) ? "hd00" : "hd0");
+		if (ret == 0)
+			fprintf(f, "Booting '%s'\r\n  kernel %s\r\n", boot->title, boot->cmdline);
+		else
+			fprintf(f, "Error: %s\r\nPV-GRUB could not boot this instance.\r\n", e->message);
+		fclose(f);
+	}
+	buf_release(&path);
+	return ret;
+}
+
 static int boot_machine(struct compute *c, const struct instance *m, struct err *e)
 {
 	struct buf idir = BUF_INIT, path = BUF_INIT;
@@ -618,7 +685,7 @@ static int boot_machine(struct compute *c, const struct instance *m, struct err 
 				args_add(&a, "driver=file,node-name=disk%d,filename=%s", disk, path.data);
 			}
 			args_add(&a, "-device");
-			if (root)
+			if (root && !strcmp(m->virtualization_type, "hvm"))
 				args_add(&a, "virtio-blk-pci,drive=disk%d,bootindex=0", disk);
 			else
 				args_add(&a, "virtio-blk-pci,drive=disk%d", disk);
@@ -629,6 +696,27 @@ static int boot_machine(struct compute *c, const struct instance *m, struct err 
 	buf_reset(&path);
 	buf_printf(&path, "%s/console.log", idir.data);
 	unlink(path.data);
+	if (!strcmp(m->virtualization_type, "paravirtual")) {
+		struct pvgrub_boot boot;
+		if (pv_grub(c, m, idir.data, &boot, e) < 0)
+			goto out;
+		args_add(&a, "-kernel");
+		args_add(&a, "%s/kernel", idir.data);
+		args_add(&a, "-append");
+		args_add(&a, "%s", boot.cmdline);
+		if (boot.has_initrd) {
+			args_add(&a, "-initrd");
+			args_add(&a, "%s/initrd", idir.data);
+		}
+		/* The console keeps PV-GRUB's lines: QEMU appends after them. */
+		buf_reset(&path);
+		buf_printf(&path, "file,id=console,path=%s/console.log,append=on", idir.data);
+		for (size_t i = 0; i < a.n; i++)
+			if (!strncmp(a.v[i], "file,id=console,", 16)) {
+				free(a.v[i]);
+				a.v[i] = xstrdup(path.data);
+			}
+	}
 	buf_reset(&path);
 	buf_printf(&path, "%s/qemu.log", idir.data);
 	pid_t pid = spawn(a.v, path.data, NULL);

@@ -266,10 +266,51 @@ class Instances(unittest.TestCase):
                 time.sleep(0.1)
             self.ec2.deregister_image(ImageId=a)
 
+    # ---- paravirtual: amibox's PV-GRUB -----------------------------------
+
+    def register_pv(self, path, root):
+        snap = import_image(path)
+        return self.ec2.register_image(
+            Name="pv-%s" % uuid.uuid4().hex[:8], Architecture="x86_64", RootDeviceName=root,
+            BlockDeviceMappings=[{"DeviceName": root, "Ebs": {"SnapshotId": snap}}])["ImageId"]
+
+    def test_pv_boot_through_menu_lst(self):
+        for path, root, grub in ((os.environ["GUEST_PV"], "/dev/sda1", "hd0"),
+                                 (os.environ["GUEST_PV_PART"], "/dev/sda", "hd00")):
+            with self.subTest(grub=grub):
+                ami = self.register_pv(path, root)
+                img = self.ec2.describe_images(ImageIds=[ami])["Images"][0]
+                self.assertEqual(img["VirtualizationType"], "paravirtual")
+                # PV images run on previous-generation types only.
+                self.assertError("InvalidParameterCombination", self.ec2.run_instances,
+                                 ImageId=ami, InstanceType="m5.large", MinCount=1, MaxCount=1)
+                iid, _ = self.run_one(ami=ami, InstanceType="m1.small")
+                inst = self.wait_state(iid, "running")
+                self.assertEqual(inst["KernelId"], img["KernelId"])
+                out = self.wait_console(iid, "amibox pv guest:")
+                # The default entry has no kernel: GRUB's fallback boots, with its
+                # command line and initrd.
+                self.assertIn("PV-GRUB", out)
+                self.assertIn(grub, out)
+                self.assertIn("Booting 'amibox pv'", out)
+                self.assertIn("root=/dev/xvda1 ro console=ttyS0 amibox=pv modules=1", out)
+                self.terminate(iid)
+
+    def test_pv_without_menu_lst_fails_clearly(self):
+        ami = self.register_pv(os.environ["GUEST_PV_BROKEN"], "/dev/sda1")
+        iid, _ = self.run_one(ami=ami, InstanceType="m1.small")
+        inst = self.wait_state(iid, "terminated")
+        self.assertEqual(inst["StateReason"]["Code"], "Server.InternalError")
+        self.assertIn("menu.lst", inst["StateReason"]["Message"])
+        self.assertIn("menu.lst", self.console(iid))
+
     # ---- refusals and isolation ------------------------------------------
 
     def test_refusals(self):
         pv = self.register(self.halt_snap, "pv", virt="paravirtual")
+        self.assertError("InvalidParameterCombination", self.ec2.run_instances, ImageId=self.ami,
+                         InstanceType="t2.micro", MinCount=1, MaxCount=1,
+                         KernelId="aki-8016ac08fca646364")
         cases = [
             ("InvalidParameterCombination", dict(ImageId=pv, InstanceType="t2.micro")),
             ("InvalidParameterCombination", dict(ImageId=self.ami, InstanceType="t1.micro")),

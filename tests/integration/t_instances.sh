@@ -18,6 +18,42 @@ for kind in halt poweroff; do
   dd if="$TEST_DIR/boot.bin" of="$TEST_DIR/$kind.raw" conv=notrunc status=none
 done
 printf '\001' | dd of="$TEST_DIR/poweroff.raw" bs=1 seek=509 conv=notrunc status=none
+# A paravirtual guest: an ext2 file system with /boot/grub/menu.lst, a tiny
+# multiboot kernel that prints the command line PV-GRUB gave it, and an
+# initrd; unpartitioned (PV-GRUB hd0) and on a first MBR partition (hd00).
+command as --32 -o "$TEST_DIR/pvk.o" "$AMIBOX_SRC/tests/guests/pv_kernel.S"
+ld -m elf_i386 -N -Ttext 0x100000 -e _start --build-id=none -o "$TEST_DIR/pvk.elf" "$TEST_DIR/pvk.o" 2>/dev/null
+mkdir -p "$TEST_DIR/pvroot/boot/grub"
+cp "$TEST_DIR/pvk.elf" "$TEST_DIR/pvroot/boot/pvk"
+echo "initrd" >"$TEST_DIR/pvroot/boot/initrd.img"
+cat >"$TEST_DIR/pvroot/boot/grub/menu.lst" <<'MENU'
+# amibox test menu: the default entry is broken, the fallback boots
+default 0
+fallback 1
+timeout 3
+title broken
+root (hd0)
+kernel /boot/missing-kernel console=ttyS0
+title amibox pv
+root (hd0)
+kernel /boot/pvk root=/dev/xvda1 ro console=ttyS0 amibox=pv
+initrd /boot/initrd.img
+MENU
+mke2fs -q -t ext2 -d "$TEST_DIR/pvroot" "$TEST_DIR/pv.raw" 8M
+sed -i 's/(hd0)/(hd0,0)/' "$TEST_DIR/pvroot/boot/grub/menu.lst"
+mke2fs -q -t ext2 -d "$TEST_DIR/pvroot" "$TEST_DIR/pvpart.fs" 8M
+python3 - "$TEST_DIR/pvpart.raw" "$TEST_DIR/pvpart.fs" <<'PY'
+import struct, sys
+fs = open(sys.argv[2], "rb").read()
+mbr = bytearray(512)
+mbr[446:462] = bytes([0x80, 0, 0, 0, 0x83, 0, 0, 0]) + struct.pack("<II", 2048, len(fs) // 512)
+mbr[510:512] = b"\x55\xaa"
+with open(sys.argv[1], "wb") as f:
+    f.write(mbr + bytes(2048 * 512 - 512) + fs)
+PY
+mkdir -p "$TEST_DIR/nomenu"
+mke2fs -q -t ext2 -d "$TEST_DIR/nomenu" "$TEST_DIR/pvbroken.raw" 4M
+export GUEST_PV=$TEST_DIR/pv.raw GUEST_PV_PART=$TEST_DIR/pvpart.raw GUEST_PV_BROKEN=$TEST_DIR/pvbroken.raw
 export GUEST_HALT=$TEST_DIR/halt.raw GUEST_POWEROFF=$TEST_DIR/poweroff.raw DATA_DIR TEST_DIR AMIBOX_BIN
 "$PY_NEW" "$AMIBOX_SRC/tests/integration/boto3_instances.py"
 
