@@ -14,6 +14,7 @@ static const struct {
 	const char *name;
 	ec2_handler_fn fn;
 } ec2_actions[] = {
+	{ "AttachVolume", ec2_attach_volume },
 	{ "CopyImage", ec2_copy_image },
 	{ "CopySnapshot", ec2_copy_snapshot },
 	{ "CreateImage", ec2_create_image },
@@ -36,6 +37,7 @@ static const struct {
 	{ "DescribeTags", ec2_describe_tags },
 	{ "DescribeVolumes", ec2_describe_volumes },
 	{ "DescribeVolumesModifications", ec2_describe_volumes_modifications },
+	{ "DetachVolume", ec2_detach_volume },
 	{ "DisableImageDeprecation", ec2_disable_image_deprecation },
 	{ "EnableImageDeprecation", ec2_enable_image_deprecation },
 	{ "GetConsoleOutput", ec2_get_console_output },

@@ -231,6 +231,46 @@ out:
 	return ret;
 }
 
+/*
+ * Sends a QMP command and returns its answer's line in out (for queries);
+ * 0 when it answered "return".
+ */
+static int qmp_query(struct compute *c, const char *instance_id, const char *command,
+		     char *out, size_t cap)
+{
+	struct buf path = BUF_INIT;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int ret = -1;
+	instance_dir(c, instance_id, &path);
+	buf_append_str(&path, "/qmp.sock");
+	snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.data);
+	buf_release(&path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
+	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0 ||
+	    read_line(fd, out, cap, 5000) < 0 ||
+	    write(fd, caps, sizeof caps - 1) != (ssize_t)(sizeof caps - 1) ||
+	    read_line(fd, out, cap, 5000) < 0 ||
+	    write(fd, command, strlen(command)) != (ssize_t)strlen(command) ||
+	    write(fd, "\n", 1) != 1)
+		goto out;
+	for (int i = 0; i < 50; i++) {
+		if (read_line(fd, out, cap, 5000) < 0)
+			goto out;
+		if (strstr(out, "\"return\"")) {
+			ret = 0;
+			break;
+		}
+		if (strstr(out, "\"error\""))
+			break;
+	}
+out:
+	close(fd);
+	return ret;
+}
+
 /* ---- helper threads ----------------------------------------------------- */
 
 struct job {
@@ -377,6 +417,28 @@ out:
 	return ret;
 }
 
+/* Stops the nbdkit serving one volume of the instance. */
+static void stop_one_nbd(struct compute *c, const char *id, const char *volume_id)
+{
+	struct buf path = BUF_INIT;
+	long pid = 0;
+	instance_dir(c, id, &path);
+	buf_printf(&path, "/%s.pid", volume_id);
+	FILE *f = fopen(path.data, "r");
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	if (pid > 0 && process_mentions((pid_t)pid, volume_id)) {
+		kill((pid_t)pid, SIGTERM);
+		for (int i = 0; i < 100 && process_alive((pid_t)pid); i++)
+			usleep(10000);
+	}
+	unlink(path.data);
+	buf_release(&path);
+}
+
 /* ---- after the machine is gone ------------------------------------------ */
 
 int compute_delete_volume(struct compute *c, const char *volume_id, struct err *e)
@@ -443,6 +505,20 @@ static void finalize(struct compute *c, const char *id, const char *code,
 	if (catalog_instance_set_state(c->cat, id, final, code, message, &e) < 0 ||
 	    catalog_instance_set_pid(c->cat, id, 0, &e) < 0)
 		goto rollback;
+	/* A detach the guest never finished completes with the machine. */
+	for (size_t i = 0; !terminate && i < m.ndevices; i++) {
+		const struct instance_device *d = &m.devices[i];
+		struct volume_row v;
+		if (strcmp(d->status, "detaching") != 0)
+			continue;
+		if (catalog_volume_get(c->cat, d->volume_id, &v, &e) > 0) {
+			snprintf(v.state, sizeof v.state, "available");
+			if (catalog_volume_update(c->cat, &v, &e) < 0)
+				goto rollback;
+		}
+		if (catalog_instance_device_delete(c->cat, id, d->device_name, &e) < 0)
+			goto rollback;
+	}
 	if (terminate) {
 		/* Volumes that outlive the instance become available again. */
 		for (size_t i = 0; i < m.ndevices; i++) {
@@ -667,8 +743,16 @@ static int boot_machine(struct compute *c, const struct instance *m, struct err 
 				if (start_nbd(c, idir.data, d->volume_id, e) < 0)
 					goto out;
 				args_add(&a, "-blockdev");
-				args_add(&a, "driver=nbd,node-name=disk%d,server.type=unix,server.path=%s/%s.sock",
-					 disk, idir.data, d->volume_id);
+				args_add(&a, "driver=nbd,node-name=%s,server.type=unix,server.path=%s/%s.sock",
+					 d->volume_id, idir.data, d->volume_id);
+				args_add(&a, "-device");
+				if (root && !strcmp(m->virtualization_type, "hvm"))
+					args_add(&a, "virtio-blk-pci,drive=%s,id=dev-%s,bootindex=0",
+						 d->volume_id, d->volume_id);
+				else
+					args_add(&a, "virtio-blk-pci,drive=%s,id=dev-%s",
+						 d->volume_id, d->volume_id);
+				continue;
 			} else {
 				int n = atoi(d->virtual_name + strlen("ephemeral"));
 				buf_reset(&path);
@@ -829,6 +913,153 @@ void compute_shutdown(struct compute *c, const char *instance_id, int force)
 	job->force = force;
 	snprintf(job->id, sizeof job->id, "%s", instance_id);
 	run_detached(c, shutdown_thread, job);
+}
+
+/* Sets a device's status, or (status NULL) removes it and frees the volume. */
+static void device_settle(struct compute *c, const char *id, const char *volume_id,
+			  const char *status)
+{
+	struct instance m;
+	struct err e = ERR_INIT;
+	if (catalog_instance_get(c->cat, id, &m, &e) <= 0)
+		return;
+	for (size_t i = 0; i < m.ndevices; i++) {
+		struct instance_device *d = &m.devices[i];
+		if (strcmp(d->volume_id, volume_id) != 0 || catalog_begin(c->cat, &e) < 0)
+			continue;
+		int rc;
+		if (status) {
+			snprintf(d->status, sizeof d->status, "%s", status);
+			rc = catalog_instance_device_set(c->cat, id, d, (int)i, &e);
+		} else {
+			struct volume_row v;
+			rc = catalog_instance_device_delete(c->cat, id, d->device_name, &e);
+			if (rc == 0 && catalog_volume_get(c->cat, volume_id, &v, &e) > 0) {
+				snprintf(v.state, sizeof v.state, "available");
+				rc = catalog_volume_update(c->cat, &v, &e);
+			}
+		}
+		if (rc < 0)
+			catalog_rollback(c->cat);
+		else
+			catalog_commit(c->cat, &e);
+	}
+	if (err_is_set(&e))
+		log_warn("instance %s, volume %s: %s", id, volume_id, e.message);
+	instance_release(&m);
+}
+
+struct plug_job {
+	struct compute *c;
+	char id[ID_MAX];
+	char volume[ID_MAX];
+	int force;
+};
+
+static void *attach_thread(void *arg)
+{
+	struct plug_job *job = arg;
+	struct compute *c = job->c;
+	struct buf idir = BUF_INIT, cmd = BUF_INIT;
+	struct err e = ERR_INIT;
+	char answer[4096];
+	pthread_mutex_lock(&c->lock);
+	instance_dir(c, job->id, &idir);
+	buf_printf(&cmd, "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"nbd\","
+		   "\"node-name\":\"%s\",\"server\":{\"type\":\"unix\",\"path\":\"%s/%s.sock\"}}}",
+		   job->volume, idir.data, job->volume);
+	int ok = start_nbd(c, idir.data, job->volume, &e) == 0 &&
+		 qmp_query(c, job->id, cmd.data, answer, sizeof answer) == 0;
+	if (ok) {
+		buf_reset(&cmd);
+		buf_printf(&cmd, "{\"execute\":\"device_add\",\"arguments\":{\"driver\":"
+			   "\"virtio-blk-pci\",\"drive\":\"%s\",\"id\":\"dev-%s\"}}",
+			   job->volume, job->volume);
+		ok = qmp_query(c, job->id, cmd.data, answer, sizeof answer) == 0;
+	}
+	if (ok) {
+		device_settle(c, job->id, job->volume, "attached");
+	} else {
+		log_warn("instance %s: hot-plugging %s failed: %s", job->id, job->volume,
+			 err_is_set(&e) ? e.message : answer);
+		stop_one_nbd(c, job->id, job->volume);
+		device_settle(c, job->id, job->volume, NULL);
+	}
+	pthread_mutex_unlock(&c->lock);
+	buf_release(&idir);
+	buf_release(&cmd);
+	free(job);
+	thread_end(c);
+	return NULL;
+}
+
+static void *detach_thread(void *arg)
+{
+	struct plug_job *job = arg;
+	struct compute *c = job->c;
+	struct buf cmd = BUF_INIT;
+	char answer[8192];
+	buf_printf(&cmd, "{\"execute\":\"device_del\",\"arguments\":{\"id\":\"dev-%s\"}}",
+		   job->volume);
+	qmp_query(c, job->id, cmd.data, answer, sizeof answer);
+	/* Wait for the guest to let go of the device. */
+	int gone = 0;
+	for (int i = 0; i < c->opt.stop_grace_seconds * 10 && !gone && !job->force; i++) {
+		buf_reset(&cmd);
+		buf_printf(&cmd, "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/machine/peripheral\"}}");
+		if (qmp_query(c, job->id, cmd.data, answer, sizeof answer) == 0) {
+			char needle[64];
+			snprintf(needle, sizeof needle, "\"dev-%s\"", job->volume);
+			gone = strstr(answer, needle) == NULL;
+		}
+		if (!gone)
+			usleep(100000);
+	}
+	pthread_mutex_lock(&c->lock);
+	if (gone || job->force) {
+		buf_reset(&cmd);
+		buf_printf(&cmd, "{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":\"%s\"}}",
+			   job->volume);
+		qmp_query(c, job->id, cmd.data, answer, sizeof answer);
+		stop_one_nbd(c, job->id, job->volume);
+		device_settle(c, job->id, job->volume, NULL);
+	}
+	pthread_mutex_unlock(&c->lock);
+	buf_release(&cmd);
+	free(job);
+	thread_end(c);
+	return NULL;
+}
+
+static void plug(struct compute *c, const char *id, const char *volume, int force,
+		 void *(*fn)(void *))
+{
+	struct plug_job *job = xcalloc(1, sizeof *job);
+	job->c = c;
+	job->force = force;
+	snprintf(job->id, sizeof job->id, "%s", id);
+	snprintf(job->volume, sizeof job->volume, "%s", volume);
+	pthread_t t;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	thread_begin(c);
+	if (pthread_create(&t, &attr, fn, job) != 0) {
+		free(job);
+		thread_end(c);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+void compute_attach(struct compute *c, const char *instance_id, const char *volume_id)
+{
+	plug(c, instance_id, volume_id, 0, attach_thread);
+}
+
+void compute_detach(struct compute *c, const char *instance_id, const char *volume_id,
+		    int force)
+{
+	plug(c, instance_id, volume_id, force, detach_thread);
 }
 
 int compute_pause(struct compute *c, const char *instance_id, struct err *e)

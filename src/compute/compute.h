@@ -47,6 +47,20 @@ void compute_boot(struct compute *c, const char *instance_id);
  * instance without a machine makes its transition at once.  Asynchronous.
  */
 void compute_shutdown(struct compute *c, const char *instance_id, int force);
+/*
+ * Hot-plugs an attached volume (device row status "attaching") into the
+ * running machine, then marks it attached; asynchronous.
+ */
+void compute_attach(struct compute *c, const char *instance_id,
+		    const char *volume_id);
+/*
+ * Unplugs a volume (device row status "detaching") from the running
+ * machine: the guest is asked to let go (PCI unplug); when it has, or at
+ * once with force, the volume is detached and available again.  A guest
+ * that never lets go keeps it "detaching" until the instance stops.
+ */
+void compute_detach(struct compute *c, const char *instance_id,
+		    const char *volume_id, int force);
 /* Pauses a running machine's CPUs (its disks quiet down), or resumes it. */
 int compute_pause(struct compute *c, const char *instance_id, struct err *e);
 int compute_resume(struct compute *c, const char *instance_id, struct err *e);

@@ -266,6 +266,64 @@ class Instances(unittest.TestCase):
                 time.sleep(0.1)
             self.ec2.deregister_image(ImageId=a)
 
+    def test_attach_and_detach(self):
+        iid, _ = self.run_one()
+        self.wait_state(iid, "running")
+        vol = self.ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"]
+        a = self.ec2.attach_volume(VolumeId=vol, InstanceId=iid, Device="/dev/sdf")
+        self.assertEqual((a["State"], a["Device"], a["InstanceId"]), ("attaching", "/dev/sdf", iid))
+        waiter = self.ec2.get_waiter("volume_in_use")
+        waiter.wait(VolumeIds=[vol], WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+        for _ in range(100):
+            v = self.ec2.describe_volumes(VolumeIds=[vol])["Volumes"][0]
+            if v["Attachments"] and v["Attachments"][0]["State"] == "attached":
+                break
+            time.sleep(0.1)
+        self.assertEqual((v["State"], v["Attachments"][0]["State"], v["Attachments"][0]["InstanceId"],
+                          v["Attachments"][0]["DeleteOnTermination"]),
+                         ("in-use", "attached", iid, False))
+        # QEMU has the disk: a hot-plugged virtio device with the volume's node.
+        qmp = os.path.join(os.environ["DATA_DIR"], "instances", iid, "qmp.sock")
+        import socket, json
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(qmp)
+        f = s.makefile("rw")
+        f.readline()
+        f.write('{"execute":"qmp_capabilities"}\n'); f.flush(); f.readline()
+        f.write('{"execute":"query-block"}\n'); f.flush()
+        blocks = json.loads(f.readline())["return"]
+        s.close()
+        self.assertIn(vol, [b.get("inserted", {}).get("node-name") for b in blocks])
+        devs = [b["DeviceName"] for b in self.instance(iid)["BlockDeviceMappings"]]
+        self.assertEqual(sorted(devs), ["/dev/sdf", "/dev/xvda"])
+        self.assertError("VolumeInUse", self.ec2.delete_volume, VolumeId=vol)
+        self.assertError("InvalidParameterValue", self.ec2.attach_volume,
+                         VolumeId=self.ec2.create_volume(AvailabilityZone="us-east-1a",
+                                                         Size=1)["VolumeId"],
+                         InstanceId=iid, Device="/dev/sdf")
+        root = self.instance(iid)["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
+        self.assertError("OperationNotPermitted", self.ec2.detach_volume, VolumeId=root)
+        # The boot-sector guest ignores PCI unplug requests: Force takes it away.
+        d = self.ec2.detach_volume(VolumeId=vol, Force=True)
+        self.assertEqual(d["State"], "detaching")
+        self.ec2.get_waiter("volume_available").wait(
+            VolumeIds=[vol], WaiterConfig={"Delay": 1, "MaxAttempts": 20})
+        self.assertError("IncorrectState", self.ec2.detach_volume, VolumeId=vol)
+        # A stopped instance takes and gives up volumes at once.
+        self.ec2.stop_instances(InstanceIds=[iid], Force=True)
+        self.wait_state(iid, "stopped")
+        a = self.ec2.attach_volume(VolumeId=vol, InstanceId=iid, Device="/dev/sdg")
+        v = self.ec2.describe_volumes(VolumeIds=[vol])["Volumes"][0]
+        self.assertEqual(v["Attachments"][0]["State"], "attached")
+        self.ec2.start_instances(InstanceIds=[iid])
+        self.wait_state(iid, "running")
+        self.wait_console(iid, "boot 002")
+        self.terminate(iid)
+        # Attached after launch: DeleteOnTermination false, so it survives.
+        v = self.ec2.describe_volumes(VolumeIds=[vol])["Volumes"][0]
+        self.assertEqual((v["State"], v["Attachments"]), ("available", []))
+        self.ec2.delete_volume(VolumeId=vol)
+
     # ---- paravirtual: amibox's PV-GRUB -----------------------------------
 
     def register_pv(self, path, root):
