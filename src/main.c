@@ -33,6 +33,8 @@ int main(int argc, char **argv)
 		return cli_import(argc - 1, argv + 1);
 	if (!strcmp(command, "fsck"))
 		return cli_fsck(argc - 1, argv + 1);
+	if (!strcmp(command, "imds"))
+		return cli_imds(argc - 1, argv + 1);
 	fprintf(stderr, "amibox: unknown command '%s'\n", command);
 	main_usage(stderr);
 	return 2;

@@ -391,10 +391,7 @@ static int run_one(struct ec2_ctx *ctx, struct run_plan *p, const char *reservat
 	snprintf(m->key_name, sizeof m->key_name, "%s", p->key_name ? p->key_name : "");
 	snprintf(m->http_tokens, sizeof m->http_tokens, "%s", p->http_tokens ? p->http_tokens : "optional");
 	m->user_data = p->user_data ? xstrdup(p->user_data) : NULL;
-	unsigned h = 2166136261u;
-	for (const char *c = m->id; *c; c++)
-		h = (h ^ (unsigned char)*c) * 16777619u;
-	snprintf(m->private_ip, sizeof m->private_ip, "172.31.%u.%u", h % 250, 10 + (h >> 8) % 200);
+	compute_private_ip(m->id, m->private_ip);
 	m->devices = xcalloc(p->nbdm + 1, sizeof *m->devices);
 	for (size_t i = 0; i < p->nbdm; i++) {
 		const struct image_bdm *b = &p->bdm[i];

@@ -10,5 +10,6 @@ int cli_serve(int argc, char **argv);
 int cli_account(int argc, char **argv);
 int cli_import(int argc, char **argv);
 int cli_fsck(int argc, char **argv);
+int cli_imds(int argc, char **argv);
 
 #endif

@@ -96,6 +96,7 @@ int cli_serve(int argc, char **argv)
 	}
 	snprintf(srv.region, sizeof srv.region, "%s", region);
 	srv.data_dir = data;
+	snprintf(compute_opt.region, sizeof compute_opt.region, "%s", region);
 	snprintf(srv.zone, sizeof srv.zone, "%sa", region);
 
 	/* Block the signals before any thread starts, so only sigwait sees them. */

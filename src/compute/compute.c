@@ -38,6 +38,7 @@ struct compute {
 	struct volsnap *vs;
 	struct compute_options opt;
 	char *plugin;            /* nbdkit-amibox-plugin.so beside the binary */
+	char *exe;               /* this amibox binary, for the metadata service */
 	pthread_mutex_t lock;    /* one transition at a time */
 	pthread_mutex_t threads_lock;
 	pthread_cond_t threads_idle;
@@ -610,14 +611,13 @@ static void watch(struct compute *c, const char *id, pid_t pid)
 
 /* ---- boot --------------------------------------------------------------- */
 
-/* A private address from the ID: the guest's user-mode network uses it. */
-static void private_net(const char *id, unsigned *third, unsigned *fourth)
+void compute_private_ip(const char *instance_id, char out[16])
 {
 	unsigned h = 2166136261u;
-	for (const char *p = id; *p; p++)
+	for (const char *p = instance_id; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
-	*third = h % 250;
-	*fourth = 10 + (h >> 8) % 200;
+	/* 169.254.1.10 .. 169.254.168.249: clear of the metadata service's .169. */
+	snprintf(out, 16, "169.254.%u.%u", 1 + h % 168, 10 + (h >> 8) % 240);
 }
 
 /* Reads the root volume for PV-GRUB. */
@@ -705,8 +705,8 @@ static int boot_machine(struct compute *c, const struct instance *m, struct err 
 	}
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	int vcpus = type->vcpus < cores ? type->vcpus : (int)cores;
-	unsigned third, fourth;
-	private_net(m->id, &third, &fourth);
+	char ip[16];
+	compute_private_ip(m->id, ip);
 	args_add(&a, "qemu-system-x86_64");
 	args_add(&a, "-name");
 	args_add(&a, "amibox-%s", m->id);
@@ -726,9 +726,15 @@ static int boot_machine(struct compute *c, const struct instance *m, struct err 
 	args_add(&a, "chardev:console");
 	args_add(&a, "-qmp");
 	args_add(&a, "unix:%s/qmp.sock,server=on,wait=off", idir.data);
+	/*
+	 * User-mode networking, closed to the outside, on the link-local
+	 * network where the metadata service lives: the guest's connections to
+	 * 169.254.169.254:80 start `amibox imds` for this instance alone.
+	 */
 	args_add(&a, "-netdev");
-	args_add(&a, "user,id=net0,restrict=on,net=172.31.%u.0/24,dhcpstart=172.31.%u.%u",
-		 third, third, fourth);
+	args_add(&a, "user,id=net0,restrict=on,net=169.254.0.0/16,dhcpstart=%s,"
+		 "guestfwd=tcp:169.254.169.254:80-cmd:%s imds --data %s --instance %s --region %s",
+		 ip, c->exe, c->dir, m->id, c->opt.region);
 	args_add(&a, "-device");
 	args_add(&a, "virtio-net-pci,netdev=net0,romfile=");
 	/* The root device first, so that the BIOS boots it. */
@@ -1161,8 +1167,11 @@ int compute_start(const char *dir, struct catalog *cat, struct blockstore *bs,
 		struct buf p = BUF_INIT;
 		buf_printf(&p, "%s/nbdkit-amibox-plugin.so", exe);
 		c->plugin = buf_detach(&p);
+		buf_printf(&p, "%s/amibox", exe);
+		c->exe = buf_detach(&p);
 	} else {
 		c->plugin = xstrdup("nbdkit-amibox-plugin.so");
+		c->exe = xstrdup("amibox");
 	}
 	log_info("compute: %s, guests get %.3g of their type's memory",
 		 compute_kvm_usable() ? "KVM" : "TCG (no usable /dev/kvm)",
@@ -1191,6 +1200,7 @@ void compute_stop(struct compute *c)
 	pthread_mutex_destroy(&c->threads_lock);
 	pthread_cond_destroy(&c->threads_idle);
 	free(c->plugin);
+	free(c->exe);
 	free(c->dir);
 	free(c);
 }

@@ -29,6 +29,7 @@
 struct compute_options {
 	double memory_scale;   /* guest memory = type's memory * scale */
 	int stop_grace_seconds; /* ACPI power button, then the plug */
+	char region[64];        /* for the metadata service */
 };
 
 struct compute;
@@ -75,6 +76,12 @@ int compute_console(struct compute *c, const char *instance_id,
  */
 int compute_delete_volume(struct compute *c, const char *volume_id,
 			  struct err *e);
+
+/*
+ * The instance's private address: what its user-mode network's DHCP gives
+ * it, link-local like the metadata service it talks to.
+ */
+void compute_private_ip(const char *instance_id, char out[16]);
 
 /* Whether QEMU can use KVM here (for the log and the benchmarks). */
 int compute_kvm_usable(void);

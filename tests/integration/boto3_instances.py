@@ -324,6 +324,71 @@ class Instances(unittest.TestCase):
         self.assertEqual((v["State"], v["Attachments"]), ("available", []))
         self.ec2.delete_volume(VolumeId=vol)
 
+    def imds(self, iid, raw):
+        out = subprocess.run([os.environ["AMIBOX_BIN"], "imds", "--data", os.environ["DATA_DIR"],
+                              "--instance", iid], input=raw, capture_output=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return out.stdout
+
+    def test_metadata_service(self):
+        user_data = b"#!/bin/sh\necho configured\n"
+        iid, _ = self.run_one(UserData=user_data.decode(), InstanceType="m1.small",
+                              MetadataOptions={"HttpTokens": "optional"})
+        inst = self.wait_state(iid, "running")
+        # QEMU forwards the guest's 169.254.169.254:80 to this instance's service.
+        with open("/proc/%d/cmdline" % self.qemu_pid(iid), "rb") as f:
+            cmdline = f.read().replace(b"\0", b" ")
+        self.assertIn(b"guestfwd=tcp:169.254.169.254:80-cmd:", cmdline)
+        self.assertIn(("--instance %s" % iid).encode(), cmdline)
+        out = self.imds(iid, b"GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n"
+                             b"GET /latest/meta-data/ami-id HTTP/1.1\r\n\r\n"
+                             b"GET /latest/meta-data/placement/availability-zone HTTP/1.1\r\n\r\n"
+                             b"GET /latest/meta-data/local-ipv4 HTTP/1.1\r\n\r\n"
+                             b"GET /latest/meta-data/block-device-mapping/root HTTP/1.1\r\n\r\n"
+                             b"GET /latest/user-data HTTP/1.1\r\n\r\n"
+                             b"GET /latest/meta-data/nothing-here HTTP/1.1\r\n\r\n")
+        bodies = [part.split(b"\r\n\r\n", 1)[1] for part in out.split(b"HTTP/1.1 ")[1:]]
+        statuses = [int(part[:3]) for part in out.split(b"HTTP/1.1 ")[1:]]
+        self.assertEqual(statuses, [200, 200, 200, 200, 200, 200, 404])
+        self.assertEqual(bodies[0], iid.encode())
+        self.assertEqual(bodies[1], self.ami.encode())
+        self.assertEqual(bodies[2], b"us-east-1a")
+        self.assertEqual(bodies[3], inst["PrivateIpAddress"].encode())
+        self.assertEqual(bodies[4], b"/dev/xvda")
+        self.assertTrue(bodies[5].startswith(user_data))
+        # IMDSv2: a token from PUT opens the same data; a forged one is refused.
+        out = self.imds(iid, b"PUT /latest/api/token HTTP/1.1\r\n"
+                             b"X-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n")
+        token = out.split(b"\r\n\r\n", 1)[1]
+        out = self.imds(iid, b"GET /latest/meta-data/instance-type HTTP/1.1\r\n"
+                             b"X-aws-ec2-metadata-token: " + token + b"\r\n\r\n"
+                             b"GET /latest/meta-data/instance-type HTTP/1.1\r\n"
+                             b"X-aws-ec2-metadata-token: AAAA" + token[4:] + b"\r\n\r\n")
+        self.assertIn(b"200 OK", out.split(b"HTTP/1.1 ")[1])
+        self.assertTrue(out.split(b"HTTP/1.1 ")[1].endswith(b"m1.small"))
+        self.assertIn(b"401", out.split(b"HTTP/1.1 ")[2])
+        self.terminate(iid)
+        # HttpTokens=required: IMDSv1 requests are refused.
+        iid, _ = self.run_one(MetadataOptions={"HttpTokens": "required"})
+        self.assertEqual(self.instance(iid)["MetadataOptions"]["HttpTokens"], "required")
+        out = self.imds(iid, b"GET /latest/meta-data/instance-id HTTP/1.1\r\n\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 401"))
+        self.terminate(iid)
+
+    def qemu_pid(self, iid):
+        for _ in range(100):
+            for pid in os.listdir("/proc"):
+                if pid.isdigit():
+                    try:
+                        with open("/proc/%s/cmdline" % pid, "rb") as f:
+                            c = f.read()
+                    except OSError:
+                        continue
+                    if c.startswith(b"qemu-system") and ("amibox-" + iid).encode() in c:
+                        return int(pid)
+            time.sleep(0.1)
+        self.fail("no QEMU process for %s" % iid)
+
     # ---- paravirtual: amibox's PV-GRUB -----------------------------------
 
     def register_pv(self, path, root):
@@ -345,7 +410,7 @@ class Instances(unittest.TestCase):
                 iid, _ = self.run_one(ami=ami, InstanceType="m1.small")
                 inst = self.wait_state(iid, "running")
                 self.assertEqual(inst["KernelId"], img["KernelId"])
-                out = self.wait_console(iid, "amibox pv guest:")
+                out = self.wait_console(iid, " modules=1")
                 # The default entry has no kernel: GRUB's fallback boots, with its
                 # command line and initrd.
                 self.assertIn("PV-GRUB", out)

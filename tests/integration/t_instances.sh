@@ -39,9 +39,9 @@ root (hd0)
 kernel /boot/pvk root=/dev/xvda1 ro console=ttyS0 amibox=pv
 initrd /boot/initrd.img
 MENU
-mke2fs -q -t ext2 -d "$TEST_DIR/pvroot" "$TEST_DIR/pv.raw" 8M
+mke2fs -q -t ext2 -d "$TEST_DIR/pvroot" "$TEST_DIR/pv.raw" 8M >/dev/null
 sed -i 's/(hd0)/(hd0,0)/' "$TEST_DIR/pvroot/boot/grub/menu.lst"
-mke2fs -q -t ext2 -d "$TEST_DIR/pvroot" "$TEST_DIR/pvpart.fs" 8M
+mke2fs -q -t ext2 -d "$TEST_DIR/pvroot" "$TEST_DIR/pvpart.fs" 8M >/dev/null
 python3 - "$TEST_DIR/pvpart.raw" "$TEST_DIR/pvpart.fs" <<'PY'
 import struct, sys
 fs = open(sys.argv[2], "rb").read()
@@ -52,7 +52,7 @@ with open(sys.argv[1], "wb") as f:
     f.write(mbr + bytes(2048 * 512 - 512) + fs)
 PY
 mkdir -p "$TEST_DIR/nomenu"
-mke2fs -q -t ext2 -d "$TEST_DIR/nomenu" "$TEST_DIR/pvbroken.raw" 4M
+mke2fs -q -t ext2 -d "$TEST_DIR/nomenu" "$TEST_DIR/pvbroken.raw" 4M >/dev/null
 export GUEST_PV=$TEST_DIR/pv.raw GUEST_PV_PART=$TEST_DIR/pvpart.raw GUEST_PV_BROKEN=$TEST_DIR/pvbroken.raw
 export GUEST_HALT=$TEST_DIR/halt.raw GUEST_POWEROFF=$TEST_DIR/poweroff.raw DATA_DIR TEST_DIR AMIBOX_BIN
 "$PY_NEW" "$AMIBOX_SRC/tests/integration/boto3_instances.py"
