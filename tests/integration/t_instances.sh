@@ -76,4 +76,25 @@ for cli in "$AWS_V1" "$AWS_V2"; do
   as alice ec2 terminate-instances --instance-ids "$id" >/dev/null || fail "$cli: terminate"
   as alice ec2 wait instance-terminated --instance-ids "$id" || fail "$cli: wait terminated"
 done
+# A daemon restart: the running machine is found again and still obeys;
+# one that died meanwhile is reported stopped, not running.
+ec2() { "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
+keep=$(as alice ec2 run-instances --image-id "$ami" --instance-type t2.micro --count 1 --query 'Instances[0].InstanceId')
+gone=$(as alice ec2 run-instances --image-id "$ami" --instance-type t2.micro --count 1 --query 'Instances[0].InstanceId')
+as alice ec2 wait instance-running --instance-ids "$keep" "$gone" || fail "restart: not running"
+amibox_daemon_down
+pkill -KILL -f -- "amibox-$gone" || fail "restart: no machine for $gone"
+amibox_daemon_up
+got=$(as alice ec2 describe-instances --instance-ids "$keep" --query 'Reservations[0].Instances[0].State.Name')
+[ "$got" = running ] || fail "restart: $keep is '$got' after the restart"
+for _ in $(seq 1 100); do
+  got=$(as alice ec2 describe-instances --instance-ids "$gone" --query 'Reservations[0].Instances[0].[State.Name,StateReason.Code]')
+  [ "$got" = "stopped	Server.InternalError" ] && break
+  sleep 0.1
+done
+[ "$got" = "stopped	Server.InternalError" ] || fail "restart: the dead machine's instance is '$got'"
+as alice ec2 stop-instances --instance-ids "$keep" --force >/dev/null || fail "restart: stop"
+as alice ec2 wait instance-stopped --instance-ids "$keep" || fail "restart: the adopted machine did not stop"
+pgrep -f -- "amibox-$keep" >/dev/null && fail "restart: the machine of $keep still runs"
+as alice ec2 terminate-instances --instance-ids "$keep" "$gone" >/dev/null
 echo "t_instances: ok"
