@@ -8,7 +8,7 @@ AMIBOX_BIN=$(readlink -f "$build/amibox")
 src=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/amibox-bench.XXXXXX")
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pkill -KILL -f -- "$work/data/" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 200); do python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
@@ -180,3 +180,9 @@ head -c $((VOL_GIB << 30)) /dev/urandom >"$work/volume.raw"
 vsnap=$("$AMIBOX_BIN" import "$work/volume.raw" --endpoint-url "$EP" --no-progress)
 rm -f "$work/volume.raw"
 python3 "$src/bench/volumes.py" "$EP" "$data" "$(dirname "$AMIBOX_BIN")/nbdkit-amibox-plugin.so" "$vsnap" "$VOL_GIB"
+echo
+
+# ---- boot --------------------------------------------------------------------
+as --32 -o "$work/boot.o" "$src/tests/guests/hvm_boot.S"
+ld -m elf_i386 -Ttext 0x7c00 --oformat binary -o "$work/boot.bin" "$work/boot.o"
+python3 "$src/bench/boot.py" "$EP" "$AMIBOX_BIN" "$work/boot.bin" ${BENCH_BOOT_SIZES_MIB:-64 1024 4096}
