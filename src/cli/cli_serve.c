@@ -13,6 +13,7 @@
 #include "blockstore/blockstore.h"
 #include "blockstore/volsnap.h"
 #include "compute/compute.h"
+#include "compute/samples.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_snapshots.h"
 #include "cli/cli.h"
@@ -44,9 +45,12 @@ static int serve_default_account(struct catalog *cat, const char *listen,
 	}
 	printf("amibox: endpoint http://%s  region %s\n", listen, region);
 	printf("amibox: try it:\n"
-	       "  AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s \\\n"
-	       "  aws --endpoint-url http://%s --region %s ec2 describe-snapshots --owner-ids self\n",
-	       a.access_key, a.secret, listen, region);
+	       "  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_DEFAULT_REGION=%s\n"
+	       "  aws --endpoint-url http://%s ec2 describe-images --owners amazon\n"
+	       "  aws --endpoint-url http://%s ec2 run-instances --instance-type t2.micro --count 1 \\\n"
+	       "      --image-id $(aws --endpoint-url http://%s ec2 describe-images --owners amazon \\\n"
+	       "        --filters Name=name,Values=amibox-sample-hvm --query 'Images[0].ImageId' --output text)\n",
+	       a.access_key, a.secret, region, listen, listen, listen);
 	fflush(stdout);
 	return 0;
 }
@@ -112,6 +116,7 @@ int cli_serve(int argc, char **argv)
 			   sizeof srv.token_key, &e) < 0 ||
 	    blockstore_open(data, srv.cat, 1, &srv.bs, &e) < 0 ||
 	    volsnap_start(data, srv.cat, srv.bs, &srv.volsnap, &e) < 0 ||
+	    samples_install(data, srv.cat, srv.bs, &e) < 0 ||
 	    compute_start(data, srv.cat, srv.bs, srv.volsnap, &compute_opt, &srv.compute, &e) < 0 ||
 	    catalog_snapshot_expire(srv.cat, ids_now_ms(), &e) < 0 ||
 	    api_start(&srv, listen, &api, &e) < 0 ||

@@ -735,8 +735,10 @@ static int boot_machine(struct compute *c, const struct instance *m, struct err 
 	args_add(&a, "user,id=net0,restrict=on,net=169.254.0.0/16,dhcpstart=%s,"
 		 "guestfwd=tcp:169.254.169.254:80-cmd:%s imds --data %s --instance %s --region %s",
 		 ip, c->exe, c->dir, m->id, c->opt.region);
+	/* Enhanced networking (virtio) for HVM only; PV guests get an e1000. */
 	args_add(&a, "-device");
-	args_add(&a, "virtio-net-pci,netdev=net0,romfile=");
+	args_add(&a, "%s,netdev=net0,romfile=",
+		 !strcmp(m->virtualization_type, "hvm") ? "virtio-net-pci" : "e1000");
 	/* The root device first, so that the BIOS boots it. */
 	int disk = 0;
 	for (int pass = 0; pass < 2; pass++) {
@@ -816,8 +818,18 @@ static int boot_machine(struct compute *c, const struct instance *m, struct err 
 	}
 	if (catalog_begin(c->cat, e) < 0)
 		goto kill;
-	if (catalog_instance_set_pid(c->cat, m->id, pid, e) < 0 ||
-	    catalog_instance_set_state(c->cat, m->id, "running", NULL, NULL, e) < 0) {
+	/*
+	 * Running, unless a stop or terminate arrived meanwhile: then that
+	 * state stays, and its shutdown (queued behind this) finds the pid.
+	 */
+	struct instance now;
+	int got = catalog_instance_get(c->cat, m->id, &now, e);
+	int still_pending = got > 0 && !strcmp(now.state, "pending");
+	if (got > 0)
+		instance_release(&now);
+	if (got <= 0 || catalog_instance_set_pid(c->cat, m->id, pid, e) < 0 ||
+	    (still_pending &&
+	     catalog_instance_set_state(c->cat, m->id, "running", NULL, NULL, e) < 0)) {
 		catalog_rollback(c->cat);
 		goto kill;
 	}

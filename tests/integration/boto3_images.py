@@ -189,7 +189,8 @@ class Images(unittest.TestCase):
                                                   "Ebs": {"SnapshotId": self.snap}}])
         self.assertEqual(self.image(iid)["KernelId"], PV_GRUB[("x86_64", "hd00")])
         # The kernels themselves: public, owned by the alias amazon.
-        akis = self.bob.describe_images(Owners=["amazon"])["Images"]
+        akis = self.bob.describe_images(Owners=["amazon"], Filters=[
+            {"Name": "image-type", "Values": ["kernel"]}])["Images"]
         self.assertEqual(sorted(a["ImageId"] for a in akis), sorted(PV_GRUB.values()))
         for a in akis:
             self.assertEqual((a["ImageType"], a["ImageOwnerAlias"], a["Public"],

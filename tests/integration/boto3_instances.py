@@ -1,5 +1,5 @@
 """Instances through boto3: real QEMU machines booted from EBS-backed HVM
-images built here (tests/guests/hvm_boot.S: a boot sector that counts its
+images built here (guests/hvm_boot.S: a boot sector that counts its
 boots in sector 2 of its disk and prints the count on the serial console).
 
 Run by t_instances.sh; needs ENDPOINT, DATA_DIR, TEST_DIR, ALICE_*, BOB_*,
@@ -426,6 +426,23 @@ class Instances(unittest.TestCase):
         self.assertEqual(inst["StateReason"]["Code"], "Server.InternalError")
         self.assertIn("menu.lst", inst["StateReason"]["Message"])
         self.assertIn("menu.lst", self.console(iid))
+
+    def test_sample_images(self):
+        """The images every data directory starts with, launched by another account."""
+        for name, itype, text in (("amibox-sample-hvm", "t2.micro", "amibox hvm guest: boot 001"),
+                                  ("amibox-sample-pv", "m1.small", "amibox pv guest:")):
+            with self.subTest(name=name):
+                img = self.bob.describe_images(Owners=["amazon"], Filters=[
+                    {"Name": "name", "Values": [name]}])["Images"]
+                self.assertEqual(len(img), 1)
+                self.assertEqual((img[0]["Public"], img[0]["ImageOwnerAlias"]), (True, "amazon"))
+                iid, _ = self.run_one(ami=img[0]["ImageId"], ec2=self.bob, InstanceType=itype)
+                deadline = time.time() + 60
+                while text not in self.console(iid, self.bob) and time.time() < deadline:
+                    time.sleep(0.1)
+                self.assertIn(text, self.console(iid, self.bob))
+                self.bob.terminate_instances(InstanceIds=[iid])
+                self.wait_state(iid, "terminated", ec2=self.bob)
 
     # ---- refusals and isolation ------------------------------------------
 

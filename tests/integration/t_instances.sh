@@ -10,7 +10,7 @@ AMIBOX_SERVE_ARGS="--stop-grace 2"
 amibox_start
 
 # The guests: one that halts after printing, one that powers off.
-command as --32 -o "$TEST_DIR/boot.o" "$AMIBOX_SRC/tests/guests/hvm_boot.S"
+command as --32 -o "$TEST_DIR/boot.o" "$AMIBOX_SRC/guests/hvm_boot.S"
 ld -m elf_i386 -Ttext 0x7c00 --oformat binary -o "$TEST_DIR/boot.bin" "$TEST_DIR/boot.o"
 [ "$(stat -c %s "$TEST_DIR/boot.bin")" = 512 ] || fail "the boot sector is not 512 bytes"
 for kind in halt poweroff; do
@@ -21,7 +21,7 @@ printf '\001' | dd of="$TEST_DIR/poweroff.raw" bs=1 seek=509 conv=notrunc status
 # A paravirtual guest: an ext2 file system with /boot/grub/menu.lst, a tiny
 # multiboot kernel that prints the command line PV-GRUB gave it, and an
 # initrd; unpartitioned (PV-GRUB hd0) and on a first MBR partition (hd00).
-command as --32 -o "$TEST_DIR/pvk.o" "$AMIBOX_SRC/tests/guests/pv_kernel.S"
+command as --32 -o "$TEST_DIR/pvk.o" "$AMIBOX_SRC/guests/pv_kernel.S"
 ld -m elf_i386 -N -Ttext 0x100000 -e _start --build-id=none -o "$TEST_DIR/pvk.elf" "$TEST_DIR/pvk.o" 2>/dev/null
 mkdir -p "$TEST_DIR/pvroot/boot/grub"
 cp "$TEST_DIR/pvk.elf" "$TEST_DIR/pvroot/boot/pvk"
