@@ -2,7 +2,7 @@
 console byte, for EBS-backed images of growing size.  Prints Markdown.
 
 Usage: boot.py ENDPOINT AMIBOX_BIN BOOT_SECTOR SIZES_MIB...
-The image is the boot sector of tests/guests/hvm_boot.S followed by random
+The image is the boot sector of guests/hvm_boot.S followed by random
 data up to the size, so that every block is stored; an EBS-backed launch
 reads only the blocks the guest touches, so the time should stay flat.
 Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
