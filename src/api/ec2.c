@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "api/ec2_internal.h"
+#include "api/filter.h"
 #include "util/codec.h"
 
 static const struct {
@@ -311,4 +312,22 @@ fail:
 	if (!err_is_set(&e))
 		err_internal(&e, "the action failed without saying why");
 	ec2_error_response(req, &e);
+}
+
+int ec2_is_tag_filter(const char *name)
+{
+	return !strncmp(name, "tag:", 4) || !strcmp(name, "tag-key");
+}
+
+int ec2_tags_match(const struct query_filter *f, const struct tag_list *tags)
+{
+	int key_only = !strcmp(f->name, "tag-key");
+	for (size_t i = 0; i < tags->count; i++) {
+		if (key_only ? filter_match_any(f->values, f->nvalues, tags->items[i].key) :
+			       !strcmp(tags->items[i].key, f->name + 4) &&
+				       filter_match_any(f->values, f->nvalues,
+							tags->items[i].value))
+			return 1;
+	}
+	return 0;
 }

@@ -166,7 +166,7 @@ static int describe_filters_valid(const struct query_filter *f, size_t n,
 				  struct err *e)
 {
 	for (size_t i = 0; i < n; i++) {
-		int known = !strncmp(f[i].name, "tag:", 4) || !strcmp(f[i].name, "tag-key");
+		int known = ec2_is_tag_filter(f[i].name);
 		for (size_t k = 0; !known && k < sizeof describe_filter_names /
 						     sizeof describe_filter_names[0]; k++)
 			known = !strcmp(f[i].name, describe_filter_names[k]);
@@ -261,20 +261,6 @@ static const char *describe_field(const struct image *m, const char *name,
 	return NULL;
 }
 
-static int describe_tag_filter(const struct query_filter *f,
-			       const struct tag_list *tags)
-{
-	int key_only = !strcmp(f->name, "tag-key");
-	for (size_t i = 0; i < tags->count; i++) {
-		if (key_only ? filter_match_any(f->values, f->nvalues, tags->items[i].key) :
-			       !strcmp(tags->items[i].key, f->name + 4) &&
-				       filter_match_any(f->values, f->nvalues,
-							tags->items[i].value))
-			return 1;
-	}
-	return 0;
-}
-
 static int describe_filters_match(struct describe_images *d, const struct image *m,
 				  const struct tag_list *tags)
 {
@@ -282,8 +268,8 @@ static int describe_filters_match(struct describe_images *d, const struct image 
 	for (size_t i = 0; i < d->nfilters; i++) {
 		const struct query_filter *f = &d->filters[i];
 		int ok;
-		if (!strncmp(f->name, "tag:", 4) || !strcmp(f->name, "tag-key")) {
-			ok = describe_tag_filter(f, tags);
+		if (ec2_is_tag_filter(f->name)) {
+			ok = ec2_tags_match(f, tags);
 		} else if (!strncmp(f->name, "block-device-mapping.", 21)) {
 			ok = describe_bdm_match(f, m);
 		} else {

@@ -652,14 +652,8 @@ static int describe_match(struct describe_instances *d, const struct instance *m
 	for (size_t i = 0; i < d->nfilters; i++) {
 		const struct query_filter *f = &d->filters[i];
 		int ok;
-		if (!strncmp(f->name, "tag:", 4) || !strcmp(f->name, "tag-key")) {
-			ok = 0;
-			for (size_t t = 0; t < tags->count && !ok; t++)
-				ok = !strcmp(f->name, "tag-key") ?
-					     filter_match_any(f->values, f->nvalues, tags->items[t].key) :
-					     !strcmp(tags->items[t].key, f->name + 4) &&
-						     filter_match_any(f->values, f->nvalues,
-								      tags->items[t].value);
+		if (ec2_is_tag_filter(f->name)) {
+			ok = ec2_tags_match(f, tags);
 		} else if (!strncmp(f->name, "block-device-mapping.", 21)) {
 			ok = device_filter(f, m);
 		} else {
@@ -736,8 +730,7 @@ int ec2_describe_instances(struct ec2_ctx *ctx, struct err *e)
 	    ec2_page_read(ctx, 5, 1000, &page, e) < 0)
 		goto out;
 	for (size_t i = 0; i < d.nfilters; i++) {
-		int known = !strncmp(d.filters[i].name, "tag:", 4) ||
-			    !strcmp(d.filters[i].name, "tag-key");
+		int known = ec2_is_tag_filter(d.filters[i].name);
 		for (const char *const *p = instance_filters; *p && !known; p++)
 			known = !strcmp(*p, d.filters[i].name);
 		if (!known) {

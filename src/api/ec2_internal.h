@@ -50,6 +50,10 @@ int ec2_tag_specifications_for(struct ec2_ctx *ctx, const char *const *types,
 /* Counts UTF-8 characters (code points), not bytes. */
 size_t ec2_utf8_chars(const char *s);
 
+/* Filters on tags: "tag:KEY" (values match the value) and "tag-key". */
+int ec2_is_tag_filter(const char *name);
+int ec2_tags_match(const struct query_filter *f, const struct tag_list *tags);
+
 /* MaxResults / NextToken of a paginated Describe. */
 struct ec2_page {
 	long long max_results; /* 0 when not given */

@@ -93,23 +93,6 @@ static int describe_restorable_ok(struct describe_snapshots *d,
 	return 0;
 }
 
-static int describe_tag_filter(const struct query_filter *f,
-			       const struct tag_list *tags)
-{
-	int key_only = !strcmp(f->name, "tag-key");
-	const char *want = key_only ? NULL : f->name + 4;
-	for (size_t i = 0; i < tags->count; i++) {
-		if (key_only) {
-			if (filter_match_any(f->values, f->nvalues, tags->items[i].key))
-				return 1;
-		} else if (!strcmp(tags->items[i].key, want) &&
-			   filter_match_any(f->values, f->nvalues, tags->items[i].value)) {
-			return 1;
-		}
-	}
-	return 0;
-}
-
 /* The text a filter compares for s; NULL for filters that do not apply. */
 static const char *describe_field(const struct snapshot *s, const char *name,
 				  char *scratch, size_t cap)
@@ -154,7 +137,7 @@ static int describe_filters_valid(const struct query_filter *filters, size_t n,
 	struct snapshot probe = { 0 };
 	for (size_t i = 0; i < n; i++) {
 		const char *name = filters[i].name;
-		if (!strncmp(name, "tag:", 4) || !strcmp(name, "tag-key"))
+		if (ec2_is_tag_filter(name))
 			continue;
 		if (!describe_field(&probe, name, scratch, sizeof scratch))
 			return err_set(e, 400, "InvalidParameterValue",
@@ -170,8 +153,8 @@ static int describe_filters_match(struct describe_snapshots *d,
 	char scratch[ISO_TIME_MAX];
 	for (size_t i = 0; i < d->nfilters; i++) {
 		const struct query_filter *f = &d->filters[i];
-		if (!strncmp(f->name, "tag:", 4) || !strcmp(f->name, "tag-key")) {
-			if (!describe_tag_filter(f, tags))
+		if (ec2_is_tag_filter(f->name)) {
+			if (!ec2_tags_match(f, tags))
 				return 0;
 			continue;
 		}

@@ -242,7 +242,7 @@ static int filters_known(const struct query_filter *f, size_t n,
 			 const char *const *names, struct err *e)
 {
 	for (size_t i = 0; i < n; i++) {
-		int known = !strncmp(f[i].name, "tag:", 4) || !strcmp(f[i].name, "tag-key");
+		int known = ec2_is_tag_filter(f[i].name);
 		for (const char *const *p = names; !known && *p; p++)
 			known = !strcmp(f[i].name, *p);
 		if (!known)
@@ -287,18 +287,6 @@ static const char *volume_field(const struct volume_row *v, const char *name,
 	return NULL;
 }
 
-static int tags_match(const struct query_filter *f, const struct tag_list *tags)
-{
-	int key_only = !strcmp(f->name, "tag-key");
-	for (size_t i = 0; i < tags->count; i++)
-		if (key_only ? filter_match_any(f->values, f->nvalues, tags->items[i].key) :
-			       !strcmp(tags->items[i].key, f->name + 4) &&
-				       filter_match_any(f->values, f->nvalues,
-							tags->items[i].value))
-			return 1;
-	return 0;
-}
-
 static int describe_volume_one(struct describe_volumes *d, const struct volume_row *v)
 {
 	struct tag_list tags = { NULL, 0 };
@@ -310,8 +298,8 @@ static int describe_volume_one(struct describe_volumes *d, const struct volume_r
 	}
 	for (size_t i = 0; i < d->nfilters && match; i++) {
 		const struct query_filter *f = &d->filters[i];
-		if (!strncmp(f->name, "tag:", 4) || !strcmp(f->name, "tag-key")) {
-			match = tags_match(f, &tags);
+		if (ec2_is_tag_filter(f->name)) {
+			match = ec2_tags_match(f, &tags);
 		} else if (!strncmp(f->name, "attachment.", 11)) {
 			struct instance_device dev;
 			char instance_id[ID_MAX];

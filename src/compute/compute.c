@@ -192,46 +192,6 @@ static int read_line(int fd, char *line, size_t cap, int timeout_ms)
 	return 0;
 }
 
-/* Sends one QMP command (JSON text); 0 when QEMU answered "return". */
-static int qmp(struct compute *c, const char *instance_id, const char *command)
-{
-	struct buf path = BUF_INIT;
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	char line[4096];
-	int ret = -1;
-	instance_dir(c, instance_id, &path);
-	buf_append_str(&path, "/qmp.sock");
-	snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.data);
-	buf_release(&path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0 ||
-	    read_line(fd, line, sizeof line, 5000) < 0)
-		goto out;
-	static const char caps[] = "{\"execute\":\"qmp_capabilities\"}\n";
-	if (write(fd, caps, sizeof caps - 1) != (ssize_t)(sizeof caps - 1) ||
-	    read_line(fd, line, sizeof line, 5000) < 0 || !strstr(line, "\"return\""))
-		goto out;
-	if (write(fd, command, strlen(command)) != (ssize_t)strlen(command) ||
-	    write(fd, "\n", 1) != 1)
-		goto out;
-	/* Skip asynchronous events until the answer. */
-	for (int i = 0; i < 50; i++) {
-		if (read_line(fd, line, sizeof line, 5000) < 0)
-			goto out;
-		if (strstr(line, "\"return\"")) {
-			ret = 0;
-			break;
-		}
-		if (strstr(line, "\"error\""))
-			break;
-	}
-out:
-	close(fd);
-	return ret;
-}
-
 /*
  * Sends a QMP command and returns its answer's line in out (for queries);
  * 0 when it answered "return".
@@ -270,6 +230,13 @@ static int qmp_query(struct compute *c, const char *instance_id, const char *com
 out:
 	close(fd);
 	return ret;
+}
+
+/* Sends one QMP command (JSON text); 0 when QEMU answered "return". */
+static int qmp(struct compute *c, const char *instance_id, const char *command)
+{
+	char answer[4096];
+	return qmp_query(c, instance_id, command, answer, sizeof answer);
 }
 
 /* ---- helper threads ----------------------------------------------------- */
