@@ -60,7 +60,8 @@ static void serve_usage(FILE *out)
 	fprintf(out, "usage: amibox serve [--listen ADDR:PORT] [--data DIR] [--region NAME] [--quiet]\n"
 		     "                    [--memory-scale F] [--stop-grace SECONDS]\n"
 		     "  --memory-scale F    guests get F times their instance type's memory (0.125)\n"
-		     "  --stop-grace S      seconds a guest has to power off before it is cut (60)\n");
+		     "  --stop-grace S      seconds a guest has to power off before it is cut (60)\n"
+		     "  --accel auto|kvm|tcg  KVM when /dev/kvm works (auto), or force one\n");
 }
 
 int cli_serve(int argc, char **argv)
@@ -72,12 +73,14 @@ int cli_serve(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "memory-scale", required_argument, NULL, 'm' },
 		{ "stop-grace", required_argument, NULL, 'g' },
+		{ "accel", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = "127.0.0.1:8773", *data = "./var", *region = "us-east-1";
 	struct server srv = { 0 };
-	struct compute_options compute_opt = { .memory_scale = 0.125, .stop_grace_seconds = 60 };
+	struct compute_options compute_opt = { .memory_scale = 0.125, .stop_grace_seconds = 60,
+					       .accel = "auto" };
 	struct api_server *api = NULL;
 	struct err e = ERR_INIT;
 	int opt, status = 1;
@@ -89,12 +92,15 @@ int cli_serve(int argc, char **argv)
 		case 'q': srv.quiet = 1; break;
 		case 'm': compute_opt.memory_scale = atof(optarg); break;
 		case 'g': compute_opt.stop_grace_seconds = atoi(optarg); break;
+		case 'a': snprintf(compute_opt.accel, sizeof compute_opt.accel, "%.7s", optarg); break;
 		case 'h': serve_usage(stdout); return 0;
 		default: serve_usage(stderr); return 2;
 		}
 	}
 	if (optind != argc || strlen(region) > 40 || compute_opt.memory_scale <= 0 ||
-	    compute_opt.memory_scale > 1 || compute_opt.stop_grace_seconds < 0) {
+	    compute_opt.memory_scale > 1 || compute_opt.stop_grace_seconds < 0 ||
+	    (strcmp(compute_opt.accel, "auto") && strcmp(compute_opt.accel, "kvm") &&
+	     strcmp(compute_opt.accel, "tcg"))) {
 		serve_usage(stderr);
 		return 2;
 	}

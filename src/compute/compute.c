@@ -678,7 +678,9 @@ static int boot_machine(struct compute *c, const struct instance *m, struct err 
 	args_add(&a, "-name");
 	args_add(&a, "amibox-%s", m->id);
 	args_add(&a, "-machine");
-	args_add(&a, "pc,accel=%s", compute_kvm_usable() ? "kvm:tcg" : "tcg");
+	args_add(&a, "pc,accel=%s", !strcmp(c->opt.accel, "tcg") ? "tcg" :
+				      !strcmp(c->opt.accel, "kvm") ? "kvm" :
+				      compute_kvm_usable() ? "kvm:tcg" : "tcg");
 	args_add(&a, "-m");
 	args_add(&a, "%lld", instance_type_guest_mib(type, c->opt.memory_scale));
 	args_add(&a, "-smp");
@@ -702,10 +704,12 @@ static int boot_machine(struct compute *c, const struct instance *m, struct err 
 	args_add(&a, "user,id=net0,restrict=on,net=169.254.0.0/16,dhcpstart=%s,"
 		 "guestfwd=tcp:169.254.169.254:80-cmd:%s imds --data %s --instance %s --region %s",
 		 ip, c->exe, c->dir, m->id, c->opt.region);
-	/* Enhanced networking (virtio) for HVM only; PV guests get an e1000. */
+	/*
+	 * virtio-net, one queue: the user-mode backend has no multiqueue, so
+	 * enhanced networking (multiqueue, HVM only) needs a tap backend.
+	 */
 	args_add(&a, "-device");
-	args_add(&a, "%s,netdev=net0,romfile=",
-		 !strcmp(m->virtualization_type, "hvm") ? "virtio-net-pci" : "e1000");
+	args_add(&a, "virtio-net-pci,netdev=net0,romfile=");
 	/* The root device first, so that the BIOS boots it. */
 	int disk = 0;
 	for (int pass = 0; pass < 2; pass++) {
@@ -1153,6 +1157,7 @@ int compute_start(const char *dir, struct catalog *cat, struct blockstore *bs,
 		c->exe = xstrdup("amibox");
 	}
 	log_info("compute: %s, guests get %.3g of their type's memory",
+		 !strcmp(c->opt.accel, "tcg") ? "TCG (--accel tcg)" :
 		 compute_kvm_usable() ? "KVM" : "TCG (no usable /dev/kvm)",
 		 c->opt.memory_scale);
 	if (catalog_instance_each(cat, NULL, "", recover_one, c, e) < 0) {

@@ -30,6 +30,7 @@ struct compute_options {
 	double memory_scale;   /* guest memory = type's memory * scale */
 	int stop_grace_seconds; /* ACPI power button, then the plug */
 	char region[64];        /* for the metadata service */
+	char accel[8];          /* "auto" (KVM when usable, else TCG), "kvm", "tcg" */
 };
 
 struct compute;

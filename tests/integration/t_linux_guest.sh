@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# A real Linux guest: Debian's cloud kernel and busybox-static (downloaded
+# with apt-get download, unpacked with dpkg-deb -x, cached), on an ext2 root
+# with menu.lst, booted as a paravirtual instance through amibox's PV-GRUB.
+# Inside, the guest takes its address by DHCP and asks the metadata service
+# at 169.254.169.254 for its instance ID and user data, prints them, and
+# powers off.  TCG, so that it behaves the same on every host.
+. "$(dirname "$0")/lib.sh"
+command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86 is not installed (make deps)"
+
+cache=${AMIBOX_TEST_CACHE:-$HOME/.cache/amibox-test}
+mkdir -p "$cache"
+fetch() { # fetch PACKAGE: the .deb in the cache
+  local deb
+  deb=$(ls "$cache/$1"_*.deb 2>/dev/null | head -1)
+  if [ -z "$deb" ]; then
+    (cd "$cache" && apt-get download "$1" >/dev/null 2>&1) ||
+      { apt-get update -qq >/dev/null 2>&1 && (cd "$cache" && apt-get download "$1" >/dev/null); } ||
+      fail "cannot download $1"
+    deb=$(ls "$cache/$1"_*.deb | head -1)
+  fi
+  echo "$deb"
+}
+kernel_pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+[ -n "$kernel_pkg" ] || { apt-get update -qq >/dev/null 2>&1; kernel_pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'); }
+[ -n "$kernel_pkg" ] || fail "no Debian cloud kernel package found"
+dpkg-deb -x "$(fetch "$kernel_pkg")" "$TEST_DIR/kernel"
+dpkg-deb -x "$(fetch busybox-static)" "$TEST_DIR/busybox"
+busybox=$TEST_DIR/busybox/bin/busybox
+
+# The initrd: busybox, the virtio network modules, and /init.
+init=$TEST_DIR/initrd
+mkdir -p "$init/bin" "$init/lib/modules" "$init/proc" "$init/sys" "$init/dev" "$init/tmp"
+cp "$busybox" "$init/bin/busybox"
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net; do
+  f=$(find "$TEST_DIR/kernel/lib/modules" -name "$m.ko*" | head -1)
+  [ -n "$f" ] || continue # built into this kernel
+  case $f in
+    *.xz) xz -dc "$f" >"$init/lib/modules/$m.ko" ;;
+    *) cp "$f" "$init/lib/modules/$m.ko" ;;
+  esac
+done
+cat >"$init/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net; do
+  [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
+done
+ip link set lo up
+ip link set eth0 up
+udhcpc -q -n -t 10 -i eth0 -s /udhcpc.sh >/dev/null 2>&1
+imds() {
+  printf 'GET %s HTTP/1.0\r\nHost: 169.254.169.254\r\n\r\n' "$1" | nc 169.254.169.254 80 | sed '1,/^\r$/d'
+}
+echo "amibox linux guest: ip $(ip -4 addr show eth0 | sed -n 's/.*inet \([0-9.]*\).*/\1/p')"
+echo "amibox linux guest: instance-id $(imds /latest/meta-data/instance-id)"
+echo "amibox linux guest: user-data $(imds /latest/user-data)"
+poweroff -f
+INIT
+cat >"$init/udhcpc.sh" <<'DHCP'
+#!/bin/sh
+[ "$1" = bound ] && ifconfig "$interface" "$ip" netmask "$subnet"
+exit 0
+DHCP
+chmod +x "$init/init" "$init/udhcpc.sh"
+
+# The root file system PV-GRUB reads.
+root=$TEST_DIR/root
+mkdir -p "$root/boot/grub"
+cp "$TEST_DIR"/kernel/boot/vmlinuz-* "$root/boot/vmlinuz"
+(cd "$init" && find . | "$busybox" cpio -o -H newc 2>/dev/null | gzip) >"$root/boot/initrd.img"
+cat >"$root/boot/grub/menu.lst" <<'MENU'
+default 0
+timeout 1
+title Debian (amibox test)
+root (hd0)
+kernel /boot/vmlinuz console=ttyS0 quiet
+initrd /boot/initrd.img
+MENU
+size=$(( $(du -sm "$root" | cut -f1) + 8 ))
+mke2fs -q -t ext2 -d "$root" "$TEST_DIR/linux.raw" "${size}M" >/dev/null
+
+AMIBOX_SERVE_ARGS="--accel tcg --memory-scale 0.2 --stop-grace 5"
+amibox_start
+ec2() { "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
+snap=$(as alice "$AMIBOX_BIN" import "$TEST_DIR/linux.raw" --endpoint "$ENDPOINT" 2>/dev/null)
+ami=$(as alice ec2 register-image --name linux-guest --architecture x86_64 --root-device-name /dev/sda1 \
+  --block-device-mappings "DeviceName=/dev/sda1,Ebs={SnapshotId=$snap}" --query ImageId)
+id=$(as alice ec2 run-instances --image-id "$ami" --instance-type m1.small --count 1 \
+  --user-data "hello from user data" --query 'Instances[0].InstanceId')
+for _ in $(seq 1 180); do
+  out=$(as alice "$AWS_V1" --endpoint-url "$ENDPOINT" --output json ec2 get-console-output \
+    --instance-id "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Output",""))')
+  case $out in *"amibox linux guest: user-data"*) break ;; esac
+  sleep 1
+done
+echo "$out" | grep "amibox linux guest" || true
+ip=$(as alice ec2 describe-instances --instance-ids "$id" --query 'Reservations[0].Instances[0].PrivateIpAddress')
+echo "$out" | grep -q "amibox linux guest: ip $ip" || fail "the guest's address is not $ip"
+echo "$out" | grep -q "amibox linux guest: instance-id $id" || fail "the guest did not read its instance ID from IMDS"
+echo "$out" | grep -q "amibox linux guest: user-data hello from user data" || fail "the guest did not read its user data"
+# It powers off: stopped, by its own doing.
+for _ in $(seq 1 120); do
+  state=$(as alice ec2 describe-instances --instance-ids "$id" --query 'Reservations[0].Instances[0].[State.Name,StateReason.Code]')
+  [ "$state" = "stopped	Client.InstanceInitiatedShutdown" ] && break
+  sleep 0.5
+done
+[ "$state" = "stopped	Client.InstanceInitiatedShutdown" ] || fail "after poweroff the instance is '$state'"
+echo "t_linux_guest: ok"
