@@ -456,6 +456,17 @@ static int catalog_migrate(struct catalog *c, struct err *e)
 	sqlite3 *db = catalog_db(c, e);
 	if (!db)
 		return -1;
+	/*
+	 * Up to date: nothing to write, so no write lock.  (The NBD plugin and
+	 * the metadata service open the catalog while the daemon writes.)
+	 */
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW &&
+	    sqlite3_column_int(stmt, 0) == catalog_schema_version()) {
+		sqlite3_finalize(stmt);
+		return 0;
+	}
+	sqlite3_finalize(stmt);
 	for (;;) {
 		if (catalog_begin(c, e) < 0)
 			return -1;

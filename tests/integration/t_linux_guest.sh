@@ -95,6 +95,8 @@ for _ in $(seq 1 180); do
   out=$(as alice "$AWS_V1" --endpoint-url "$ENDPOINT" --output json ec2 get-console-output \
     --instance-id "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Output",""))')
   case $out in *"amibox linux guest: user-data"*) break ;; esac
+  state=$(as alice ec2 describe-instances --instance-ids "$id" --query 'Reservations[0].Instances[0].[State.Name,StateReason.Message]')
+  case $state in terminated*|stopped*) fail "the guest did not boot: $state" ;; esac
   sleep 1
 done
 echo "$out" | grep "amibox linux guest" || true
