@@ -344,14 +344,12 @@ static int start_nbd(struct compute *c, const char *idir,
 	buf_printf(&pids, "%s/nbd.pids", idir);
 	unlink(sock.data);
 	/*
-	 * nbdkit asks to die with the thread that started it; "setsid -f"
-	 * puts it under init instead, so that it outlives this thread and a
-	 * daemon restart.  Its own pidfile tells its pid.
+	 * nbdkit in the foreground ties itself to its parent (a parent-death
+	 * signal); in the background it forks, leaves its session and is
+	 * reparented to init, so it outlives the thread that started it and a
+	 * daemon restart.  Its pidfile, written once it listens, tells its pid.
 	 */
-	args_add(&a, "setsid");
-	args_add(&a, "-f");
 	args_add(&a, "nbdkit");
-	args_add(&a, "-f");
 	args_add(&a, "-U");
 	args_add(&a, "%s", sock.data);
 	args_add(&a, "-P");

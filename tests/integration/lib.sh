@@ -31,7 +31,7 @@ amibox_cleanup() {
     wait "$DAEMON_PID" 2>/dev/null || true
   fi
   amibox_sanitizer_check || status=1
-  rm -rf "$TEST_DIR"
+  [ -n "${AMIBOX_KEEP_TEST_DIR:-}" ] || rm -rf "$TEST_DIR"
   exit $status
 }
 trap amibox_cleanup EXIT
