@@ -49,15 +49,20 @@ class Nbd:
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0",
                    LD_PRELOAD=os.environ.get("NBD_PRELOAD", ""))
         pidfile = self.sock + ".pid"
-        self.proc = subprocess.Popen(
-            ["nbdkit", "-f", "-U", self.sock, "-P", pidfile, os.environ["NBD_PLUGIN"],
+        # In the background, as the daemon runs it: nbdkit forks, and writes
+        # its pidfile once it listens (up to 30 s: sanitizer builds are slow).
+        subprocess.run(
+            ["nbdkit", "-U", self.sock, "-P", pidfile, os.environ["NBD_PLUGIN"],
              "data=" + os.environ["DATA_DIR"], "volume=" + volume],
-            env=env, stderr=open(os.path.join(os.environ["TEST_DIR"], "nbdkit.log"), "a"))
-        # nbdkit writes its pidfile once it listens; up to 30 s (sanitizer
-        # builds start slowly).
+            env=env, stderr=open(os.path.join(os.environ["TEST_DIR"], "nbdkit.log"), "a"),
+            check=True, timeout=60)
+        self.pid = 0
         for _ in range(1500):
             if os.path.exists(pidfile) and os.path.getsize(pidfile) > 0:
-                break
+                with open(pidfile) as f:
+                    self.pid = int(f.read().strip() or 0)
+                if self.pid:
+                    break
             time.sleep(0.02)
         self.url = "nbd+unix:///?socket=" + self.sock
 
@@ -89,8 +94,14 @@ class Nbd:
         return data
 
     def close(self):
-        self.proc.terminate()
-        self.proc.wait(10)
+        if self.pid:
+            os.kill(self.pid, 15)
+            for _ in range(500):
+                try:
+                    os.kill(self.pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.01)
 
 
 class Volumes(unittest.TestCase):
