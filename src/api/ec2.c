@@ -281,8 +281,9 @@ void ec2_handle(struct request *req)
 		err_set(&e, 400, "MissingAction", "The request must contain the parameter Action.");
 		goto fail;
 	}
-	snprintf(req->action, sizeof req->action, "%s", action);
 	ec2_handler_fn fn = ec2_find(action);
+	/* Only a known action's name reaches the log, never the client's text. */
+	snprintf(req->action, sizeof req->action, "%s", fn ? action : "unknown");
 	if (!fn) {
 		err_set(&e, 400, "InvalidAction",
 			"The action %.64s is not valid for this web service.", action);

@@ -128,6 +128,11 @@ static int http_authenticate(struct request *req, char *service, size_t cap,
 	 */
 	const char *content_sha = http_header(req, "x-amz-content-sha256");
 	const char *payload_hash = content_sha;
+	/* Only a SHA-256 or UNSIGNED-PAYLOAD: anything else would unsign the body. */
+	if (content_sha && strcmp(content_sha, "UNSIGNED-PAYLOAD") != 0 &&
+	    (strlen(content_sha) != 64 || strspn(content_sha, "0123456789abcdefABCDEF") != 64))
+		return err_set(e, 400, "InvalidArgument",
+			       "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or a valid SHA-256 value.");
 	if (!content_sha || strlen(content_sha) == 64) {
 		codec_sha256(req->body ? req->body : "", req->body_len, req->body_hash);
 		req->body_hashed = 1;
@@ -145,6 +150,11 @@ static int http_authenticate(struct request *req, char *service, size_t cap,
 	if (!found)
 		return err_set(e, 401, "AuthFailure",
 			       "AWS was not able to validate the provided access credentials");
+	/* Credentials scoped to another region are refused, as AWS does. */
+	if (strcmp(auth.region, req->srv->region) != 0)
+		return err_set(e, 403, "SignatureDoesNotMatch",
+			       "Credential should be scoped to a valid region, not '%.32s'.",
+			       auth.region);
 	struct sigv4_request sreq = {
 		.method = req->method,
 		.path = req->path,

@@ -143,6 +143,22 @@ class Auth(unittest.TestCase):
         self.assertEqual(status // 100, 4, body)
         self.assertIn(ec2_error(body), ("XAmzContentSHA256Mismatch", "SignatureDoesNotMatch"))
 
+    def test_content_sha256_must_be_a_hash(self):
+        req = signed(self.DESCRIBE, headers={"X-Amz-Content-SHA256": "not-a-hash"})
+        status, _, body = send(*req)
+        self.assertEqual((status, ec2_error(body)), (400, "InvalidArgument"), body)
+
+    def test_other_region_scope(self):
+        req = AWSRequest(method="POST", url=ENDPOINT + "/", data=self.DESCRIBE,
+                         headers={"Content-Type": FORM})
+        SigV4Auth(ALICE, "ec2", "eu-west-1").add_auth(req)
+        self.assertEc2Error(("POST", "/", dict(req.headers.items()), self.DESCRIBE),
+                            403, "SignatureDoesNotMatch")
+
+    def test_action_text_never_reaches_the_log(self):
+        body = "Action=X%0Aforged-line&Version=2016-11-15"
+        self.assertEc2Error(signed(body), 400, "InvalidAction")
+
     def test_unknown_action_and_version(self):
         self.assertEc2Error(signed("Action=LaunchRocket&Version=2016-11-15"), 400, "InvalidAction")
         status, _, body = send(*signed("Version=2016-11-15"))

@@ -10,4 +10,5 @@ for secret in "$ALICE_SECRET" "$BOB_SECRET"; do
     fail "a secret access key reached the daemon's output"
   fi
 done
+grep -q "^forged-line" "$TEST_DIR/daemon.log" && fail "a client's text reached the log as a line of its own"
 echo "t_auth: ok"
