@@ -443,11 +443,11 @@ static void remove_ephemeral(struct compute *c, const char *id)
 
 /*
  * The machine is gone: the instance becomes stopped or terminated, as its
- * state (or, for a guest that powered off, its shutdown behaviour) says.
- * Called with c->lock held.
+ * state (or, for a guest that powered off, its shutdown behaviour) says;
+ * force_terminate for a launch that never ran.  Called with c->lock held.
  */
-static void finalize(struct compute *c, const char *id, const char *code,
-		     const char *message)
+static void finalize_as(struct compute *c, const char *id, const char *code,
+			const char *message, int force_terminate)
 {
 	struct instance m;
 	struct err e = ERR_INIT;
@@ -455,7 +455,7 @@ static void finalize(struct compute *c, const char *id, const char *code,
 		return;
 	stop_nbd(c, id);
 	remove_ephemeral(c, id); /* instance store data lives as long as the machine */
-	int terminate = !strcmp(m.state, "shutting-down") ||
+	int terminate = force_terminate || !strcmp(m.state, "shutting-down") ||
 			(strcmp(m.state, "stopping") != 0 &&
 			 !strcmp(m.shutdown_behavior, "terminate")) ||
 			!strcmp(m.root_device_type, "instance-store");
@@ -515,6 +515,12 @@ out:
 	if (err_is_set(&e))
 		log_warn("instance %s: %s", id, e.message);
 	instance_release(&m);
+}
+
+static void finalize(struct compute *c, const char *id, const char *code,
+		     const char *message)
+{
+	finalize_as(c, id, code, message, 0);
 }
 
 /* Waits for the machine's process to end, then finalizes the instance. */
@@ -831,16 +837,8 @@ static void *boot_thread(void *arg)
 		if (!strcmp(m.state, "pending") && boot_machine(c, &m, &e) < 0) {
 			log_warn("instance %s did not start: %s", m.id, e.message);
 			/* A launch that fails terminates; a start that fails stops. */
-			if (m.launch_ms == m.state_ms)
-				snprintf(m.shutdown_behavior, sizeof m.shutdown_behavior, "terminate");
-			struct err ignored = ERR_INIT;
-			if (catalog_begin(c->cat, &ignored) == 0) {
-				if (m.launch_ms == m.state_ms)
-					catalog_instance_set_text(c->cat, m.id, "shutdown_behavior",
-								  "terminate", &ignored);
-				catalog_commit(c->cat, &ignored);
-			}
-			finalize(c, m.id, "Server.InternalError", e.message);
+			finalize_as(c, m.id, "Server.InternalError", e.message,
+				    m.launch_ms == m.state_ms);
 		}
 		instance_release(&m);
 	}

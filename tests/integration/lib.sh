@@ -18,10 +18,8 @@ amibox_sanitizer_check() {
   fi
 }
 
-NBD_PIDS=()
 amibox_cleanup() {
   local status=$?
-  for pid in "${NBD_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   # Machines and NBD servers outlive the daemon by design: end this test's.
   if [ -d "$DATA_DIR" ]; then
     pkill -KILL -f -- "$DATA_DIR/" 2>/dev/null || true
@@ -54,7 +52,7 @@ PY_NEW=$(command -v python3)
 PY_DEBIAN=/usr/bin/python3
 
 amibox_daemon_up() {
-  "$AMIBOX_BIN" serve --listen "127.0.0.1:$PORT" --data "$DATA_DIR" --quiet ${AMIBOX_SERVE_ARGS:-} \
+  "$AMIBOX_BIN" serve --listen "127.0.0.1:$PORT" --data "$DATA_DIR" ${AMIBOX_SERVE_QUIET---quiet} ${AMIBOX_SERVE_ARGS:-} \
     >>"$TEST_DIR/daemon.out" 2>>"$TEST_DIR/daemon.log" &
   DAEMON_PID=$!
   for _ in $(seq 1 100); do
@@ -100,27 +98,11 @@ as() {
   AWS_ACCESS_KEY_ID=${!key_var} AWS_SECRET_ACCESS_KEY=${!secret_var} "$@"
 }
 
-# An ASan-built nbdkit plugin needs the sanitizer runtimes loaded first, also
-# when the daemon starts nbdkit for an instance.
-if [ -f "${NBD_PLUGIN:-$(dirname "$AMIBOX_BIN")/nbdkit-amibox-plugin.so}" ] &&
-   ldd "${NBD_PLUGIN:-$(dirname "$AMIBOX_BIN")/nbdkit-amibox-plugin.so}" | grep -q libasan; then
-  AMIBOX_NBDKIT_PRELOAD=$(ldd "${NBD_PLUGIN:-$(dirname "$AMIBOX_BIN")/nbdkit-amibox-plugin.so}" |
-    awk '/libasan|libubsan/ {print $3}' | tr '\n' ' ')
-  export AMIBOX_NBDKIT_PRELOAD
-fi
-
-# amibox_nbd VOLUME SOCKET: serves the volume over NBD with amibox's nbdkit
-# plugin (as the daemon will for instances), until the test ends.
+# The nbdkit plugin beside the binary.  An ASan-built one needs the sanitizer
+# runtimes loaded first, also when the daemon starts nbdkit for an instance.
 NBD_PLUGIN=${NBD_PLUGIN:-$(dirname "$AMIBOX_BIN")/nbdkit-amibox-plugin.so}
-amibox_nbd() {
-  local preload=
-  # An ASan-built plugin needs the sanitizer runtimes loaded first.
-  if ldd "$NBD_PLUGIN" | grep -q libasan; then
-    preload=$(ldd "$NBD_PLUGIN" | awk '/libasan|libubsan/ {print $3}' | tr '\n' ' ')
-  fi
-  LD_PRELOAD=$preload ASAN_OPTIONS=detect_leaks=0 \
-    nbdkit -f -U "$2" "$NBD_PLUGIN" data="$DATA_DIR" volume="$1" 2>>"$TEST_DIR/nbdkit.log" &
-  NBD_PIDS+=($!)
-  for _ in $(seq 1 100); do [ -S "$2" ] && return 0; sleep 0.05; done
-  cat "$TEST_DIR/nbdkit.log" >&2; fail "nbdkit did not start for $1"
-}
+AMIBOX_NBDKIT_PRELOAD=
+if [ -f "$NBD_PLUGIN" ] && ldd "$NBD_PLUGIN" | grep -q libasan; then
+  AMIBOX_NBDKIT_PRELOAD=$(ldd "$NBD_PLUGIN" | awk '/libasan|libubsan/ {print $3}' | tr '\n' ' ')
+fi
+export AMIBOX_NBDKIT_PRELOAD

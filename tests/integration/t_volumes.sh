@@ -6,10 +6,7 @@
 command -v nbdkit >/dev/null || fail "nbdkit is not installed (make deps)"
 [ -f "$NBD_PLUGIN" ] || fail "the nbdkit plugin was not built: $NBD_PLUGIN"
 amibox_start
-NBD_PRELOAD=
-if ldd "$NBD_PLUGIN" | grep -q libasan; then
-  NBD_PRELOAD=$(ldd "$NBD_PLUGIN" | awk '/libasan|libubsan/ {print $3}' | tr '\n' ' ')
-fi
+NBD_PRELOAD=$AMIBOX_NBDKIT_PRELOAD
 export DATA_DIR TEST_DIR NBD_PLUGIN NBD_PRELOAD
 "$PY_NEW" "$AMIBOX_SRC/tests/integration/boto3_volumes.py"
 
