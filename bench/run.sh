@@ -185,4 +185,4 @@ echo
 # ---- boot --------------------------------------------------------------------
 as --32 -o "$work/boot.o" "$src/guests/hvm_boot.S"
 ld -m elf_i386 -Ttext 0x7c00 --oformat binary -o "$work/boot.bin" "$work/boot.o"
-python3 "$src/bench/boot.py" "$EP" "$AMIBOX_BIN" "$work/boot.bin" ${BENCH_BOOT_SIZES_MIB:-64 1024 4096}
+AMIBOX_ACCEL_FILE="$data/accel" python3 "$src/bench/boot.py" "$EP" "$AMIBOX_BIN" "$work/boot.bin" ${BENCH_BOOT_SIZES_MIB:-64 1024 4096}

@@ -23,6 +23,7 @@
 #include "blockstore/volume.h"
 #include "catalog/catalog_instances.h"
 #include "catalog/catalog_volumes.h"
+#include "compute/accel.h"
 #include "compute/instance_types.h"
 #include "compute/pvgrub.h"
 #include "util/log.h"
@@ -39,6 +40,7 @@ struct compute {
 	struct compute_options opt;
 	char *plugin;            /* nbdkit-amibox-plugin.so beside the binary */
 	char *exe;               /* this amibox binary, for the metadata service */
+	struct accel *accel;     /* KVM or TCG */
 	pthread_mutex_t lock;    /* one transition at a time */
 	pthread_mutex_t threads_lock;
 	pthread_cond_t threads_idle;
@@ -80,15 +82,6 @@ static int process_mentions(pid_t pid, const char *needle)
 			buf[i] = ' ';
 	buf[n] = '\0';
 	return strstr(buf, needle) != NULL;
-}
-
-int compute_kvm_usable(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	close(fd);
-	return 1;
 }
 
 /*
@@ -682,9 +675,7 @@ static int boot_machine(struct compute *c, const struct instance *m, struct err 
 	args_add(&a, "-name");
 	args_add(&a, "amibox-%s", m->id);
 	args_add(&a, "-machine");
-	args_add(&a, "pc,accel=%s", !strcmp(c->opt.accel, "tcg") ? "tcg" :
-				      !strcmp(c->opt.accel, "kvm") ? "kvm" :
-				      compute_kvm_usable() ? "kvm:tcg" : "tcg");
+	args_add(&a, "pc,accel=%s", accel_get(c->accel));
 	args_add(&a, "-m");
 	args_add(&a, "%lld", instance_type_guest_mib(type, c->opt.memory_scale));
 	args_add(&a, "-smp");
@@ -1152,10 +1143,8 @@ int compute_start(const char *dir, struct catalog *cat, struct blockstore *bs,
 		c->plugin = xstrdup("nbdkit-amibox-plugin.so");
 		c->exe = xstrdup("amibox");
 	}
-	log_info("compute: %s, guests get %.3g of their type's memory",
-		 !strcmp(c->opt.accel, "tcg") ? "TCG (--accel tcg)" :
-		 compute_kvm_usable() ? "KVM" : "TCG (no usable /dev/kvm)",
-		 c->opt.memory_scale);
+	log_info("compute: guests get %.3g of their type's memory", c->opt.memory_scale);
+	c->accel = accel_start(c->dir, c->opt.accel);
 	if (catalog_instance_each(cat, NULL, "", recover_one, c, e) < 0) {
 		compute_stop(c);
 		return -1;
@@ -1176,6 +1165,7 @@ void compute_stop(struct compute *c)
 		pthread_cond_wait(&c->threads_idle, &c->threads_lock);
 	pthread_mutex_unlock(&c->threads_lock);
 	close(c->quit_fd);
+	accel_free(c->accel);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->threads_lock);
 	pthread_cond_destroy(&c->threads_idle);

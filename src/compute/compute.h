@@ -30,7 +30,7 @@ struct compute_options {
 	double memory_scale;   /* guest memory = type's memory * scale */
 	int stop_grace_seconds; /* ACPI power button, then the plug */
 	char region[64];        /* for the metadata service */
-	char accel[8];          /* "auto" (KVM when usable, else TCG), "kvm", "tcg" */
+	char accel[8];          /* "auto" (see compute/accel.h), "kvm", "tcg" */
 };
 
 struct compute;
@@ -83,8 +83,5 @@ int compute_delete_volume(struct compute *c, const char *volume_id,
  * it, link-local like the metadata service it talks to.
  */
 void compute_private_ip(const char *instance_id, char out[16]);
-
-/* Whether QEMU can use KVM here (for the log and the benchmarks). */
-int compute_kvm_usable(void);
 
 #endif

@@ -538,4 +538,4 @@ class Instances(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=1)
+    unittest.main(verbosity=int(os.environ.get("AMIBOX_TEST_VERBOSE", "1")))

@@ -52,7 +52,7 @@ PY_NEW=$(command -v python3)
 PY_DEBIAN=/usr/bin/python3
 
 amibox_daemon_up() {
-  "$AMIBOX_BIN" serve --listen "127.0.0.1:$PORT" --data "$DATA_DIR" ${AMIBOX_SERVE_QUIET---quiet} ${AMIBOX_SERVE_ARGS:-} \
+  "$AMIBOX_BIN" serve --listen "127.0.0.1:$PORT" --data "$DATA_DIR" ${AMIBOX_SERVE_QUIET---quiet} ${AMIBOX_SERVE_ARGS:-} ${AMIBOX_TEST_ACCEL:+--accel "$AMIBOX_TEST_ACCEL"} \
     >>"$TEST_DIR/daemon.out" 2>>"$TEST_DIR/daemon.log" &
   DAEMON_PID=$!
   for _ in $(seq 1 100); do

@@ -58,6 +58,20 @@ export GUEST_HALT=$TEST_DIR/halt.raw GUEST_POWEROFF=$TEST_DIR/poweroff.raw DATA_
 "$PY_NEW" "$AMIBOX_SRC/tests/integration/boto3_instances.py"
 
 snap=$(as alice "$AMIBOX_BIN" import "$GUEST_HALT" --endpoint "$ENDPOINT" 2>/dev/null)
+# Polls DescribeInstances until every instance is in the state (the CLI's
+# own waiters poll every 15 s; boto3_instances.py runs the waiters faster).
+wait_state() { # CLI STATE ID...
+  local cli=$1 want=$2 got=
+  shift 2
+  for _ in $(seq 1 300); do
+    got=$(as alice "$cli" --endpoint-url "$ENDPOINT" --output text ec2 describe-instances \
+      --instance-ids "$@" --query 'Reservations[].Instances[].State.Name' | tr -s '\t' ' ')
+    [ "$(echo "$got" | tr ' ' '\n' | sort -u)" = "$want" ] && return 0
+    sleep 0.2
+  done
+  echo "instances $* are '$got', not $want" >&2
+  return 1
+}
 for cli in "$AWS_V1" "$AWS_V2"; do
   ec2() { "$cli" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
   ami=$(as alice ec2 register-image --name "cli-$RANDOM$RANDOM" --architecture x86_64 \
@@ -65,7 +79,7 @@ for cli in "$AWS_V1" "$AWS_V2"; do
     --block-device-mappings "DeviceName=/dev/xvda,Ebs={SnapshotId=$snap}" --query ImageId)
   id=$(as alice ec2 run-instances --image-id "$ami" --instance-type t3.micro --count 1 \
     --query 'Instances[0].InstanceId')
-  as alice ec2 wait instance-running --instance-ids "$id" || fail "$cli: wait instance-running"
+  wait_state "$cli" running "$id" || fail "$cli: not running"
   for _ in $(seq 1 100); do
     out=$(as alice "$cli" --endpoint-url "$ENDPOINT" --output json ec2 get-console-output \
       --instance-id "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Output",""))')
@@ -74,14 +88,14 @@ for cli in "$AWS_V1" "$AWS_V2"; do
   done
   case $out in *"boot 001"*) ;; *) fail "$cli: console: '$out'" ;; esac
   as alice ec2 terminate-instances --instance-ids "$id" >/dev/null || fail "$cli: terminate"
-  as alice ec2 wait instance-terminated --instance-ids "$id" || fail "$cli: wait terminated"
+  wait_state "$cli" terminated "$id" || fail "$cli: not terminated"
 done
 # A daemon restart: the running machine is found again and still obeys;
 # one that died meanwhile is reported stopped, not running.
 ec2() { "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
 keep=$(as alice ec2 run-instances --image-id "$ami" --instance-type t2.micro --count 1 --query 'Instances[0].InstanceId')
 gone=$(as alice ec2 run-instances --image-id "$ami" --instance-type t2.micro --count 1 --query 'Instances[0].InstanceId')
-as alice ec2 wait instance-running --instance-ids "$keep" "$gone" || fail "restart: not running"
+wait_state "$AWS_V1" running "$keep" "$gone" || fail "restart: not running"
 amibox_daemon_down
 pkill -KILL -f -- "amibox-$gone" || fail "restart: no machine for $gone"
 amibox_daemon_up
@@ -94,7 +108,7 @@ for _ in $(seq 1 100); do
 done
 [ "$got" = "stopped	Server.InternalError" ] || fail "restart: the dead machine's instance is '$got'"
 as alice ec2 stop-instances --instance-ids "$keep" --force >/dev/null || fail "restart: stop"
-as alice ec2 wait instance-stopped --instance-ids "$keep" || fail "restart: the adopted machine did not stop"
+wait_state "$AWS_V1" stopped "$keep" || fail "restart: the adopted machine did not stop"
 pgrep -f -- "amibox-$keep" >/dev/null && fail "restart: the machine of $keep still runs"
 as alice ec2 terminate-instances --instance-ids "$keep" "$gone" >/dev/null
 echo "t_instances: ok"
