@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libmicrohttpd-dev libsqlite3-dev libzstd-dev libjansson-dev libxml2-dev
-  libssl-dev libcmocka-dev libcurl4-openssl-dev libext2fs-dev comerr-dev e2fsprogs
+  libssl-dev libcmocka-dev libcurl4-openssl-dev libext2fs-dev comerr-dev e2fsprogs zlib1g-dev
   qemu-utils qemu-system-x86 nbdkit nbdkit-plugin-dev sqlite3 curl
   awscli python3-boto3 wrk clang
 )

@@ -19,16 +19,18 @@
 
 #define API_MAX_QUERY_BODY (1024 * 1024)
 #define API_MAX_BLOCK_BODY (512 * 1024)
-#define API_MAX_HEADERS 8
+#define API_MAX_HEADERS 24
 
 struct volsnap;
 struct compute;
+struct objstore;
 
 struct server {
 	struct catalog *cat;
 	struct blockstore *bs;
 	struct volsnap *volsnap;      /* snapshots of volumes */
 	struct compute *compute;      /* virtual machines */
+	struct objstore *objstore;    /* S3 object bytes */
 	const char *data_dir;
 	char region[64];
 	char zone[72];
@@ -37,8 +39,8 @@ struct server {
 };
 
 struct api_header {
-	char name[64];
-	char value[192];
+	char name[128];
+	char value[2048]; /* S3's user metadata may fill 2 KB */
 };
 
 struct request {
@@ -48,6 +50,10 @@ struct request {
 	const char *path;  /* raw, %-encoded */
 	const char *query; /* raw query string, "" if none */
 	const char *(*header)(struct request *req, const char *name);
+	/* Calls fn for every header received, in order. */
+	void (*headers_each)(struct request *req,
+			     void (*fn)(void *ctx, const char *name, const char *value),
+			     void *ctx);
 	void *conn;        /* the HTTP library's connection */
 	const char *body;
 	size_t body_len;
@@ -63,6 +69,11 @@ struct request {
 	struct buf response;
 	const void *raw_body; /* when set, sent instead of response (borrowed) */
 	size_t raw_len;
+	/* When has_fd: the body is fd's bytes [fd_offset, fd_offset + fd_len); the
+	 * HTTP layer closes fd. */
+	int has_fd;
+	int fd;
+	unsigned long long fd_offset, fd_len;
 	struct api_header headers[API_MAX_HEADERS];
 	size_t nheaders;
 };
@@ -78,6 +89,22 @@ void ec2_handle(struct request *req);
 void ebs_error_response(struct request *req, const struct err *e);
 /* Runs an authenticated EBS direct API request. */
 void ebs_handle(struct request *req);
+
+/*
+ * S3 (s3.c): a call begins when the request's headers are in (it
+ * authenticates and routes then), takes the body as it arrives, and ends
+ * with the response filled in.
+ */
+struct s3_call;
+struct s3_call *s3_begin(struct request *req);
+/* 1 when the call is refused already (answer before reading the body). */
+int s3_refused(const struct s3_call *c);
+void s3_body(struct s3_call *c, const char *data, size_t len);
+void s3_end(struct s3_call *c);
+void s3_free(struct s3_call *c);
+/* Fills req's response with S3's <Error> document. */
+void s3_error_response(struct request *req, const struct err *e, const char *bucket,
+		       const char *key);
 
 /*
  * The HTTP server: starts listening on addr:port with a pool of worker

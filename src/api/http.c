@@ -37,6 +37,11 @@ struct http_request {
 	int too_large;
 	int started;
 	long long start_us;
+	/* S3: the call runs from the end of the headers to the end of the body. */
+	struct request *s3req;
+	struct s3_call *s3;
+	char *s3path;
+	int s3_answered;
 };
 
 void api_add_header(struct request *req, const char *name, const char *value)
@@ -77,6 +82,14 @@ static void http_completed(void *cls, struct MHD_Connection *conn,
 		return;
 	free(hr->uri);
 	buf_release(&hr->body);
+	s3_free(hr->s3);
+	if (hr->s3req) {
+		if (hr->s3req->has_fd)
+			close(hr->s3req->fd);
+		buf_release(&hr->s3req->response);
+		free(hr->s3req);
+	}
+	free(hr->s3path);
 	free(hr);
 	*con_cls = NULL;
 }
@@ -84,6 +97,28 @@ static void http_completed(void *cls, struct MHD_Connection *conn,
 static const char *http_header(struct request *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+struct http_each {
+	void (*fn)(void *ctx, const char *name, const char *value);
+	void *ctx;
+};
+
+static enum MHD_Result http_each_header(void *cls, enum MHD_ValueKind kind,
+					const char *key, const char *value)
+{
+	(void)kind;
+	struct http_each *each = cls;
+	each->fn(each->ctx, key, value ? value : "");
+	return MHD_YES;
+}
+
+static void http_headers_each(struct request *req,
+			      void (*fn)(void *ctx, const char *name, const char *value),
+			      void *ctx)
+{
+	struct http_each each = { fn, ctx };
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_each_header, &each);
 }
 
 static const char *http_sigv4_header(void *ctx, const char *name)
@@ -198,7 +233,14 @@ static enum MHD_Result http_send(struct MHD_Connection *conn,
 				 struct request *req)
 {
 	struct MHD_Response *resp;
-	if (req->raw_body)
+	if (req->has_fd) {
+		/* MHD owns the descriptor from here on, also on failure. */
+		int fd = req->fd;
+		req->has_fd = 0;
+		resp = MHD_create_response_from_fd_at_offset64(req->fd_len, fd, req->fd_offset);
+		if (!resp)
+			close(fd);
+	} else if (req->raw_body)
 		resp = MHD_create_response_from_buffer(req->raw_len,
 						       (void *)req->raw_body,
 						       MHD_RESPMEM_MUST_COPY);
@@ -220,6 +262,58 @@ static enum MHD_Result http_send(struct MHD_Connection *conn,
 	return ret;
 }
 
+/*
+ * S3 requests: path-style, signed for the "s3" scope or with S3's older
+ * signature, or anonymous on a path other than "/" and the EBS routes.
+ */
+static int http_is_s3(struct MHD_Connection *conn, const char *uri)
+{
+	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	if (auth)
+		return !strncmp(auth, "AWS ", 4) || strstr(auth, "/s3/aws4_request") != NULL;
+	return !(uri[0] == '/' && (uri[1] == '\0' || uri[1] == '?')) && !http_is_ebs_path(uri);
+}
+
+static void http_log(struct api_server *api, struct http_request *hr, struct request *req)
+{
+	if (!api->srv->quiet)
+		log_info("request action=%s account=%s status=%d duration_ms=%.3f",
+			 req->action[0] ? req->action : "-",
+			 req->account.id[0] ? req->account.id : "-", req->status,
+			 (double)(http_now_us() - hr->start_us) / 1000.0);
+}
+
+/* The first call of an S3 request: its headers are in; the call begins. */
+static void http_s3_begin(struct api_server *api, struct http_request *hr,
+			  struct MHD_Connection *conn, const char *method)
+{
+	struct request *req = xcalloc(1, sizeof *req);
+	req->srv = api->srv;
+	req->method = method;
+	req->conn = conn;
+	req->header = http_header;
+	req->headers_each = http_headers_each;
+	req->status = 200;
+	ids_uuid(req->request_id);
+	const char *q = strchr(hr->uri, '?');
+	hr->s3path = q ? xstrndup(hr->uri, (size_t)(q - hr->uri)) : xstrdup(hr->uri);
+	req->path = hr->s3path;
+	req->query = q ? q + 1 : "";
+	hr->s3req = req;
+	hr->s3 = s3_begin(req);
+}
+
+/* Ends an S3 call and queues its response. */
+static enum MHD_Result http_s3_end(struct api_server *api, struct http_request *hr,
+				   struct MHD_Connection *conn)
+{
+	hr->s3_answered = 1;
+	s3_end(hr->s3);
+	enum MHD_Result ret = http_send(conn, hr->s3req);
+	http_log(api, hr, hr->s3req);
+	return ret;
+}
+
 static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 				    const char *url, const char *method,
 				    const char *version, const char *upload_data,
@@ -231,6 +325,24 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 	(void)version;
 	if (!hr)
 		return MHD_NO;
+	if (hr->s3) {
+		if (*upload_data_size) {
+			if (!hr->s3_answered)
+				s3_body(hr->s3, upload_data, *upload_data_size);
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		return hr->s3_answered ? MHD_YES : http_s3_end(api, hr, conn);
+	}
+	if (!hr->started && http_is_s3(conn, hr->uri)) {
+		hr->started = 1;
+		http_s3_begin(api, hr, conn, method);
+		/* A refused upload that waits for 100 Continue is answered now. */
+		const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
+		if (s3_refused(hr->s3) && expect && !strcasecmp(expect, "100-continue"))
+			return http_s3_end(api, hr, conn);
+		return MHD_YES;
+	}
 	if (!hr->started) {
 		const char *q = strchr(hr->uri, '?');
 		size_t plen = q ? (size_t)(q - hr->uri) : strlen(hr->uri);
@@ -267,6 +379,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 	req.method = method;
 	req.conn = conn;
 	req.header = http_header;
+	req.headers_each = http_headers_each;
 	req.status = 200;
 	ids_uuid(req.request_id);
 	const char *q = strchr(hr->uri, '?');
@@ -288,11 +401,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 		http_dispatch(&req);
 	}
 	enum MHD_Result ret = http_send(conn, &req);
-	if (!api->srv->quiet)
-		log_info("request action=%s account=%s status=%d duration_ms=%.3f",
-			 req.action[0] ? req.action : "-",
-			 req.account.id[0] ? req.account.id : "-", req.status,
-			 (double)(http_now_us() - hr->start_us) / 1000.0);
+	http_log(api, hr, &req);
 	buf_release(&req.response);
 	free(path);
 	return ret;

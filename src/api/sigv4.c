@@ -1033,3 +1033,8 @@ int sigv4_verify(const struct sigv4_request *req, const struct sigv4_auth *auth,
 		return err_set(e, 403, SIGV4_MISMATCH, SIGV4_MISMATCH_MESSAGE);
 	return 0;
 }
+
+int sigv4_parse_http_date(const char *s, int64_t *epoch)
+{
+	return sigv4_parse_rfc1123(s, epoch);
+}

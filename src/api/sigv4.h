@@ -15,6 +15,7 @@
 #define AMIBOX_API_SIGV4_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "util/buf.h"
@@ -88,5 +89,11 @@ int sigv4_verify(const struct sigv4_request *req, const struct sigv4_auth *auth,
 int sigv4_sign(const struct sigv4_request *req, const struct sigv4_auth *auth,
 	       const char *secret, const char *amz_date, char signature[65],
 	       struct err *e);
+
+/*
+ * Parses an RFC 1123 date ("Mon, 23 Nov 2026 20:34:39 GMT", also with a
+ * numeric zone such as "-0000") into seconds since the epoch; -1 if malformed.
+ */
+int sigv4_parse_http_date(const char *s, int64_t *epoch);
 
 #endif

@@ -40,9 +40,21 @@ struct xmlw *xmlw_new_plain(const char *root)
 	return xmlw_open(root);
 }
 
+struct xmlw *xmlw_new_ns(const char *root, const char *ns)
+{
+	struct xmlw *w = xmlw_open(root);
+	xmlTextWriterWriteAttribute(w->writer, BAD_CAST "xmlns", BAD_CAST ns);
+	return w;
+}
+
 void xmlw_start(struct xmlw *w, const char *name)
 {
 	xmlTextWriterStartElement(w->writer, BAD_CAST name);
+}
+
+void xmlw_attribute(struct xmlw *w, const char *name, const char *value)
+{
+	xmlTextWriterWriteAttribute(w->writer, BAD_CAST name, BAD_CAST value);
 }
 
 void xmlw_end(struct xmlw *w)

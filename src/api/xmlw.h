@@ -24,8 +24,12 @@ struct xmlw;
 struct xmlw *xmlw_new(const char *root, const char *request_id);
 /* A bare document with root (no namespace, no requestId): errors, S3. */
 struct xmlw *xmlw_new_plain(const char *root);
+/* A document whose root carries the namespace ns (S3's, IAM's). */
+struct xmlw *xmlw_new_ns(const char *root, const char *ns);
 void xmlw_start(struct xmlw *w, const char *name);
 void xmlw_end(struct xmlw *w);
+/* An attribute of the element just started. */
+void xmlw_attribute(struct xmlw *w, const char *name, const char *value);
 void xmlw_text(struct xmlw *w, const char *name, const char *value);
 /* Writes the element only when value is non-NULL. */
 void xmlw_text_opt(struct xmlw *w, const char *name, const char *value);

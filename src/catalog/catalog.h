@@ -68,6 +68,8 @@ int catalog_account_by_key(struct catalog *c, const char *access_key,
 			   struct account *out, struct err *e);
 int catalog_account_by_name(struct catalog *c, const char *name,
 			    struct account *out, struct err *e);
+int catalog_account_by_id(struct catalog *c, const char *account_id,
+			  struct account *out, struct err *e);
 /* 1 if an account with that 12-digit ID exists, 0 if not, -1 on error. */
 int catalog_account_exists(struct catalog *c, const char *account_id,
 			   struct err *e);

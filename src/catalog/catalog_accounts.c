@@ -110,6 +110,15 @@ int catalog_account_by_name(struct catalog *c, const char *name,
 	return catalog_account_one(c, sql, name, out, e);
 }
 
+int catalog_account_by_id(struct catalog *c, const char *account_id,
+			  struct account *out, struct err *e)
+{
+	static const char sql[] =
+		"SELECT account_id, name, access_key, secret, created_ms"
+		" FROM accounts WHERE account_id = ?1";
+	return catalog_account_one(c, sql, account_id, out, e);
+}
+
 int catalog_account_exists(struct catalog *c, const char *account_id,
 			   struct err *e)
 {

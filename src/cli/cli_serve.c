@@ -14,6 +14,7 @@
 #include "blockstore/volsnap.h"
 #include "compute/compute.h"
 #include "compute/samples.h"
+#include "objstore/objstore.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_snapshots.h"
 #include "cli/cli.h"
@@ -121,6 +122,8 @@ int cli_serve(int argc, char **argv)
 	    catalog_secret(srv.cat, "ebs-token-key", srv.token_key,
 			   sizeof srv.token_key, &e) < 0 ||
 	    blockstore_open(data, srv.cat, 1, &srv.bs, &e) < 0 ||
+	    objstore_open(data, &srv.objstore, &e) < 0 ||
+	    objstore_sweep(srv.objstore, srv.cat, &e) < 0 ||
 	    volsnap_start(data, srv.cat, srv.bs, &srv.volsnap, &e) < 0 ||
 	    samples_install(data, srv.cat, srv.bs, &e) < 0 ||
 	    compute_start(data, srv.cat, srv.bs, srv.volsnap, &compute_opt, &srv.compute, &e) < 0 ||
@@ -148,6 +151,7 @@ out:
 	compute_stop(srv.compute);
 	volsnap_stop(srv.volsnap);
 	blockstore_close(srv.bs);
+	objstore_close(srv.objstore);
 	catalog_close(srv.cat);
 	return status;
 }

@@ -1,0 +1,806 @@
+/*
+ * s3: the object store's API (path-style S3 over REST-XML).
+ *
+ * A call lives from the end of the request's headers to the end of its
+ * body.  s3_begin() authenticates from the headers, routes by method, path
+ * and sub-resource, and checks what can be checked before the body (the
+ * bucket, the caller's rights, the upload, the ACL header), so that a
+ * refusal never waits for, or stores, a body.  Bodies of objects and parts
+ * go to a spool file as they arrive (through the aws-chunked decoder when
+ * the client streams); small XML bodies are gathered in memory.  s3_end()
+ * verifies what the client declared about the body and runs the operation.
+ *
+ * Rights (the classic ACL model): a bucket's owner does everything with it
+ * and its objects; canned ACLs grant the rest: public-read(-write) to
+ * everyone, authenticated-read to every account, bucket-owner-read and
+ * bucket-owner-full-control to the bucket's owner; aws-exec-read and
+ * ec2-bundle-read let the EC2 service read a bundle (for registration and
+ * launch).  Only an object's owner reads or changes its ACL.
+ */
+#include <libxml/parser.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "api/s3_internal.h"
+#include "util/codec.h"
+#include "util/ids.h"
+#include "util/log.h"
+
+/* ---- responses ---------------------------------------------------------- */
+
+struct xmlw *s3_doc(const char *root)
+{
+	return xmlw_new_ns(root, S3_NAMESPACE);
+}
+
+void s3_send_doc(struct s3_call *c, struct xmlw *w)
+{
+	buf_reset(&c->req->response);
+	xmlw_finish(w, &c->req->response);
+	c->req->content_type = "application/xml";
+}
+
+void s3_owner(struct s3_call *c, struct xmlw *w, const char *element, const char *account_id)
+{
+	struct account a;
+	struct err ignored = ERR_INIT;
+	int found = catalog_account_by_id(c->req->srv->cat, account_id, &a, &ignored);
+	xmlw_start(w, element);
+	xmlw_text(w, "ID", account_id);
+	xmlw_text(w, "DisplayName", found > 0 ? a.name : account_id);
+	xmlw_end(w);
+}
+
+void s3_http_date(long long epoch_ms, char out[40])
+{
+	time_t t = (time_t)(epoch_ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+void s3_error_response(struct request *req, const struct err *e, const char *bucket,
+		       const char *key)
+{
+	struct xmlw *w = xmlw_new_plain("Error");
+	xmlw_text(w, "Code", e->code);
+	xmlw_text(w, "Message", e->message);
+	if (key && *key)
+		xmlw_text(w, "Key", key);
+	else if (bucket && *bucket)
+		xmlw_text(w, "BucketName", bucket);
+	xmlw_text(w, "RequestId", req->request_id);
+	buf_reset(&req->response);
+	xmlw_finish(w, &req->response);
+	req->status = e->status;
+	req->content_type = "application/xml";
+	req->nheaders = 0;
+	req->has_fd = 0;
+	api_add_header(req, "x-amz-request-id", req->request_id);
+}
+
+/* ---- rights ------------------------------------------------------------- */
+
+static int access_denied(struct err *e)
+{
+	return err_set(e, 403, "AccessDenied", "Access Denied");
+}
+
+/* Whether a canned ACL lets a caller who is not the owner read. */
+static int acl_grants_read(const char *acl, int anonymous)
+{
+	if (!strcmp(acl, "public-read") || !strcmp(acl, "public-read-write"))
+		return 1;
+	return !anonymous && !strcmp(acl, "authenticated-read");
+}
+
+int s3_bucket_access(struct s3_call *c, const struct bucket_row *b, enum s3_access want,
+		     struct err *e)
+{
+	int anonymous = c->auth.anonymous;
+	if (!anonymous && !strcmp(b->owner_id, c->req->account.id))
+		return 0;
+	if (want == S3_READ && acl_grants_read(b->acl, anonymous))
+		return 0;
+	if (want == S3_WRITE && !strcmp(b->acl, "public-read-write"))
+		return 0;
+	return access_denied(e);
+}
+
+int s3_load_bucket(struct s3_call *c, struct err *e)
+{
+	int found = catalog_bucket_get(c->req->srv->cat, c->bucket, &c->bucket_row, e);
+	if (found < 0)
+		return -1;
+	if (!found)
+		return err_set(e, 404, "NoSuchBucket", "The specified bucket does not exist");
+	return 0;
+}
+
+int s3_object_readable(struct s3_call *c, const struct object_row *o)
+{
+	int anonymous = c->auth.anonymous;
+	const char *me = c->req->account.id;
+	if (!anonymous && (!strcmp(o->owner_id, me) || !strcmp(c->bucket_row.owner_id, me)))
+		return 1;
+	return acl_grants_read(o->acl, anonymous);
+}
+
+static const char *const canned_acls[] = {
+	"private", "public-read", "public-read-write", "authenticated-read",
+	"aws-exec-read", "bucket-owner-read", "bucket-owner-full-control",
+	"log-delivery-write", "ec2-bundle-read",
+};
+
+int s3_canned_acl(struct s3_call *c, char acl[32], struct err *e)
+{
+	const char *given = c->req->header(c->req, "x-amz-acl");
+	if (!given) {
+		snprintf(acl, 32, "private");
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof canned_acls / sizeof *canned_acls; i++) {
+		if (!strcmp(given, canned_acls[i])) {
+			snprintf(acl, 32, "%s", given);
+			return 0;
+		}
+	}
+	return err_set(e, 400, "InvalidArgument", "The canned ACL '%.64s' is not valid.", given);
+}
+
+struct meta_ctx {
+	char *out;
+	size_t len, total;
+	int too_large;
+};
+
+static void collect_meta(void *ctx, const char *name, const char *value)
+{
+	struct meta_ctx *m = ctx;
+	if (strncasecmp(name, "x-amz-meta-", 11) != 0)
+		return;
+	size_t nlen = strlen(name + 11), vlen = strlen(value);
+	m->total += nlen + vlen;
+	if (m->total > S3_META_LIMIT || m->len + nlen + vlen + 3 >= S3_META_MAX ||
+	    nlen > S3_META_NAME_MAX || strchr(value, '\n')) {
+		m->too_large = 1;
+		return;
+	}
+	for (size_t i = 0; i < nlen; i++) {
+		char ch = name[11 + i];
+		m->out[m->len++] = (ch >= 'A' && ch <= 'Z') ? (char)(ch - 'A' + 'a') : ch;
+	}
+	m->out[m->len++] = ':';
+	memcpy(m->out + m->len, value, vlen);
+	m->len += vlen;
+	m->out[m->len++] = '\n';
+	m->out[m->len] = '\0';
+}
+
+int s3_collect_metadata(struct s3_call *c, char out[S3_META_MAX], struct err *e)
+{
+	struct meta_ctx m = { .out = out };
+	out[0] = '\0';
+	c->req->headers_each(c->req, collect_meta, &m);
+	if (m.too_large)
+		return err_set(e, 400, "MetadataTooLarge",
+			       "Your metadata headers exceed the maximum allowed metadata size.");
+	return 0;
+}
+
+/* ---- request bodies ----------------------------------------------------- */
+
+static int spool_sink(void *ctx, const void *data, size_t len, struct err *e)
+{
+	struct s3_call *c = ctx;
+	if (objstore_spool_size(c->spool) + len > S3_MAX_OBJECT)
+		return err_set(e, 400, "EntityTooLarge",
+			       "Your proposed upload exceeds the maximum allowed size");
+	return objstore_spool_write(c->spool, data, len, e);
+}
+
+static const struct {
+	const char *header;
+	enum objstore_checksum which;
+	const char *name;
+} checksum_headers[] = {
+	{ "x-amz-checksum-crc32", OBJSTORE_CRC32, "CRC32" },
+	{ "x-amz-checksum-crc32c", OBJSTORE_CRC32C, "CRC32C" },
+	{ "x-amz-checksum-sha1", OBJSTORE_SHA1, "SHA1" },
+};
+
+int s3_spool_body(struct s3_call *c, struct err *e)
+{
+	const char *length = c->req->header(c->req, "content-length");
+	const char *te = c->req->header(c->req, "transfer-encoding");
+	if (!length && !te)
+		return err_set(e, 411, "MissingContentLength",
+			       "You must provide the Content-Length HTTP header.");
+	const char *md5 = c->req->header(c->req, "content-md5");
+	if (md5) {
+		struct buf raw = BUF_INIT;
+		int bad = codec_unbase64(md5, strlen(md5), &raw) < 0 || raw.len != 16;
+		buf_release(&raw);
+		if (bad)
+			return err_set(e, 400, "InvalidDigest",
+				       "The Content-MD5 you specified was invalid.");
+	}
+	const char *trailer = c->req->header(c->req, "x-amz-trailer");
+	for (size_t i = 0; i < sizeof checksum_headers / sizeof *checksum_headers; i++)
+		if (c->req->header(c->req, checksum_headers[i].header) ||
+		    (trailer && !strcasecmp(trailer, checksum_headers[i].header)))
+			c->checksums |= checksum_headers[i].which;
+	if (c->auth.payload == S3_PAYLOAD_STREAMING_SIGNED ||
+	    c->auth.payload == S3_PAYLOAD_STREAMING_UNSIGNED_TRAILER) {
+		if (!c->req->header(c->req, "x-amz-decoded-content-length"))
+			return err_set(e, 411, "MissingContentLength",
+				       "You must provide the x-amz-decoded-content-length header.");
+		c->chunked = s3_chunked_new(&c->auth, spool_sink, c);
+	}
+	if (objstore_spool_begin(c->store, c->checksums, &c->spool, e) < 0)
+		return -1;
+	c->body_mode = S3_BODY_SPOOL;
+	return 0;
+}
+
+int s3_spool_finish(struct s3_call *c, char file[S3_FILE_MAX], char etag[48],
+		    struct err *e)
+{
+	unsigned char md5[16], sha[32];
+	if (c->chunked && s3_chunked_finish(c->chunked, e) < 0)
+		return -1;
+	objstore_spool_md5(c->spool, md5);
+	objstore_spool_sha256(c->spool, sha);
+	if (c->auth.payload == S3_PAYLOAD_SHA256 && memcmp(sha, c->auth.payload_sha256, 32) != 0)
+		return err_set(e, 400, "XAmzContentSHA256Mismatch",
+			       "The provided 'x-amz-content-sha256' header does not match what "
+			       "was computed.");
+	const char *decoded = c->req->header(c->req, "x-amz-decoded-content-length");
+	if (c->chunked && strtoull(decoded, NULL, 10) != objstore_spool_size(c->spool))
+		return err_set(e, 400, "IncompleteBody",
+			       "You did not provide the number of bytes specified by the "
+			       "x-amz-decoded-content-length header.");
+	const char *declared_md5 = c->req->header(c->req, "content-md5");
+	if (declared_md5) {
+		struct buf raw = BUF_INIT;
+		codec_unbase64(declared_md5, strlen(declared_md5), &raw);
+		int good = raw.len == 16 && memcmp(raw.data, md5, 16) == 0;
+		buf_release(&raw);
+		if (!good)
+			return err_set(e, 400, "BadDigest",
+				       "The Content-MD5 you specified did not match what we received.");
+	}
+	for (size_t i = 0; i < sizeof checksum_headers / sizeof *checksum_headers; i++) {
+		const char *want = c->req->header(c->req, checksum_headers[i].header);
+		if (!want && c->chunked)
+			want = s3_chunked_trailer(c->chunked, checksum_headers[i].header);
+		if (!want)
+			continue;
+		char got[64];
+		objstore_spool_checksum(c->spool, checksum_headers[i].which, got);
+		if (strcmp(want, got) != 0)
+			return err_set(e, 400, "BadDigest",
+				       "The %s you specified did not match the calculated checksum.",
+				       checksum_headers[i].name);
+	}
+	const char *sha256 = c->req->header(c->req, "x-amz-checksum-sha256");
+	if (!sha256 && c->chunked)
+		sha256 = s3_chunked_trailer(c->chunked, "x-amz-checksum-sha256");
+	if (sha256) {
+		struct buf b64 = BUF_INIT;
+		codec_base64(sha, 32, &b64);
+		int good = !strcmp(b64.data, sha256);
+		buf_release(&b64);
+		if (!good)
+			return err_set(e, 400, "BadDigest",
+				       "The SHA256 you specified did not match the calculated checksum.");
+	}
+	codec_hex(md5, 16, etag);
+	struct objstore_spool *sp = c->spool;
+	c->spool = NULL;
+	return objstore_spool_commit(sp, file, e);
+}
+
+/* ---- buckets ------------------------------------------------------------ */
+
+/* S3's rules for new bucket names. */
+static int bucket_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+	if (len < 3 || len > 63)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char ch = name[i];
+		int ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+			 ch == '-';
+		if (!ok)
+			return 0;
+	}
+	if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9')) ||
+	    !((name[len - 1] >= 'a' && name[len - 1] <= 'z') ||
+	      (name[len - 1] >= '0' && name[len - 1] <= '9')))
+		return 0;
+	if (strstr(name, "..") || strstr(name, ".-") || strstr(name, "-.") ||
+	    !strncmp(name, "xn--", 4) || (len > 8 && !strcmp(name + len - 8, "-s3alias")))
+		return 0;
+	int a, b, d, f;
+	char tail;
+	if (sscanf(name, "%d.%d.%d.%d%c", &a, &b, &d, &f, &tail) == 4)
+		return 0; /* formatted as an IP address */
+	return 1;
+}
+
+/* The LocationConstraint of a CreateBucketConfiguration body, if any. */
+static int location_constraint(struct s3_call *c, char out[64], struct err *e)
+{
+	out[0] = '\0';
+	if (c->xml.len == 0)
+		return 0;
+	xmlDocPtr doc = xmlReadMemory(c->xml.data, (int)c->xml.len, NULL, NULL,
+				      XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (!root || strcmp((const char *)root->name, "CreateBucketConfiguration") != 0) {
+		xmlFreeDoc(doc);
+		return err_set(e, 400, "MalformedXML",
+			       "The XML you provided was not well-formed or did not validate "
+			       "against our published schema");
+	}
+	for (xmlNodePtr n = root->children; n; n = n->next) {
+		if (n->type == XML_ELEMENT_NODE &&
+		    !strcmp((const char *)n->name, "LocationConstraint")) {
+			xmlChar *text = xmlNodeGetContent(n);
+			snprintf(out, 64, "%s", text ? (const char *)text : "");
+			xmlFree(text);
+		}
+	}
+	xmlFreeDoc(doc);
+	return 0;
+}
+
+static int create_bucket(struct s3_call *c, struct err *e)
+{
+	char location[64];
+	struct bucket_row b = { 0 }, existing;
+	if (location_constraint(c, location, e) < 0)
+		return -1;
+	if (location[0] && strcmp(location, c->req->srv->region) != 0)
+		return err_set(e, 400, "IllegalLocationConstraintException",
+			       "The %s location constraint is incompatible for the region "
+			       "specific endpoint this request was sent to.", location);
+	snprintf(b.name, sizeof b.name, "%s", c->bucket);
+	snprintf(b.owner_id, sizeof b.owner_id, "%s", c->req->account.id);
+	if (s3_canned_acl(c, b.acl, e) < 0)
+		return -1;
+	b.create_ms = ids_now_ms();
+	int taken = catalog_bucket_create(c->req->srv->cat, &b, &existing, e);
+	if (taken < 0)
+		return -1;
+	if (taken) {
+		if (!strcmp(existing.owner_id, c->req->account.id))
+			return err_set(e, 409, "BucketAlreadyOwnedByYou",
+				       "Your previous request to create the named bucket succeeded "
+				       "and you already own it.");
+		return err_set(e, 409, "BucketAlreadyExists",
+			       "The requested bucket name is not available. The bucket namespace "
+			       "is shared by all users of the system. Please select a different "
+			       "name and try again.");
+	}
+	struct buf location_header = BUF_INIT;
+	buf_printf(&location_header, "/%s", c->bucket);
+	api_add_header(c->req, "Location", location_header.data);
+	buf_release(&location_header);
+	return 0;
+}
+
+static int head_bucket(struct s3_call *c, struct err *e)
+{
+	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_READ, e) < 0)
+		return -1;
+	api_add_header(c->req, "x-amz-bucket-region", c->req->srv->region);
+	return 0;
+}
+
+static int delete_bucket(struct s3_call *c, struct err *e)
+{
+	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_OWNER, e) < 0 ||
+	    catalog_bucket_delete(c->req->srv->cat, c->bucket, e) < 0)
+		return -1;
+	c->req->status = 204;
+	return 0;
+}
+
+static int bucket_location(struct s3_call *c, struct err *e)
+{
+	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_OWNER, e) < 0)
+		return -1;
+	const char *region = c->req->srv->region;
+	/* The region is the root's text ("" for us-east-1, as AWS answers). */
+	buf_reset(&c->req->response);
+	buf_printf(&c->req->response,
+		   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		   "<LocationConstraint xmlns=\"%s\">%s</LocationConstraint>\n", S3_NAMESPACE,
+		   strcmp(region, "us-east-1") ? region : "");
+	c->req->content_type = "application/xml";
+	return 0;
+}
+
+struct list_buckets {
+	struct xmlw *w;
+};
+
+static int list_one_bucket(void *ctx, const struct bucket_row *b)
+{
+	struct list_buckets *l = ctx;
+	xmlw_start(l->w, "Bucket");
+	xmlw_text(l->w, "Name", b->name);
+	xmlw_time(l->w, "CreationDate", b->create_ms);
+	xmlw_end(l->w);
+	return 0;
+}
+
+static int list_buckets(struct s3_call *c, struct err *e)
+{
+	if (c->auth.anonymous)
+		return access_denied(e);
+	struct list_buckets l = { s3_doc("ListAllMyBucketsResult") };
+	s3_owner(c, l.w, "Owner", c->req->account.id);
+	xmlw_start(l.w, "Buckets");
+	if (catalog_bucket_each(c->req->srv->cat, c->req->account.id, list_one_bucket, &l, e) < 0) {
+		xmlw_free(l.w);
+		return -1;
+	}
+	xmlw_end(l.w);
+	s3_send_doc(c, l.w);
+	return 0;
+}
+
+/* ---- ACLs --------------------------------------------------------------- */
+
+static void grant(struct xmlw *w, const char *type, const char *id_or_uri,
+		  const char *display, const char *permission)
+{
+	xmlw_start(w, "Grant");
+	xmlw_start(w, "Grantee");
+	xmlw_attribute(w, "xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance");
+	xmlw_attribute(w, "xsi:type", type);
+	if (!strcmp(type, "Group")) {
+		xmlw_text(w, "URI", id_or_uri);
+	} else {
+		xmlw_text(w, "ID", id_or_uri);
+		if (display)
+			xmlw_text(w, "DisplayName", display);
+	}
+	xmlw_end(w);
+	xmlw_text(w, "Permission", permission);
+	xmlw_end(w);
+}
+
+/* An AccessControlPolicy for a canned ACL. */
+static void acl_document(struct s3_call *c, const char *owner_id, const char *bucket_owner,
+			 const char *acl)
+{
+	struct xmlw *w = s3_doc("AccessControlPolicy");
+	s3_owner(c, w, "Owner", owner_id);
+	xmlw_start(w, "AccessControlList");
+	grant(w, "CanonicalUser", owner_id, NULL, "FULL_CONTROL");
+	static const char all_users[] = "http://acs.amazonaws.com/groups/global/AllUsers";
+	if (!strcmp(acl, "public-read") || !strcmp(acl, "public-read-write"))
+		grant(w, "Group", all_users, NULL, "READ");
+	if (!strcmp(acl, "public-read-write"))
+		grant(w, "Group", all_users, NULL, "WRITE");
+	if (!strcmp(acl, "authenticated-read"))
+		grant(w, "Group", "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+		      NULL, "READ");
+	if (!strcmp(acl, "aws-exec-read") || !strcmp(acl, "ec2-bundle-read"))
+		grant(w, "CanonicalUser", S3_EC2_READER_ID, "za-team", "READ");
+	if (bucket_owner && strcmp(bucket_owner, owner_id) != 0 &&
+	    (!strcmp(acl, "bucket-owner-read") || !strcmp(acl, "bucket-owner-full-control")))
+		grant(w, "CanonicalUser", bucket_owner, NULL,
+		      !strcmp(acl, "bucket-owner-read") ? "READ" : "FULL_CONTROL");
+	xmlw_end(w);
+	s3_send_doc(c, w);
+}
+
+/* PutBucketAcl / PutObjectAcl: canned ACLs (x-amz-acl) only. */
+static int new_acl(struct s3_call *c, char acl[32], struct err *e)
+{
+	if (!c->req->header(c->req, "x-amz-acl")) {
+		if (c->xml.len || c->req->header(c->req, "x-amz-grant-read") ||
+		    c->req->header(c->req, "x-amz-grant-full-control"))
+			return err_set(e, 501, "NotImplemented",
+				       "amibox takes canned ACLs (x-amz-acl) only.");
+		return err_set(e, 400, "MissingSecurityHeader",
+			       "Your request was missing a required header: x-amz-acl");
+	}
+	return s3_canned_acl(c, acl, e);
+}
+
+static int bucket_acl(struct s3_call *c, struct err *e)
+{
+	char acl[32];
+	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_OWNER, e) < 0)
+		return -1;
+	if (!strcmp(c->req->method, "GET")) {
+		acl_document(c, c->bucket_row.owner_id, NULL, c->bucket_row.acl);
+		return 0;
+	}
+	if (new_acl(c, acl, e) < 0)
+		return -1;
+	return catalog_bucket_set_acl(c->req->srv->cat, c->bucket, acl, e);
+}
+
+static int object_acl(struct s3_call *c, struct err *e)
+{
+	struct object_row *o = xmalloc(sizeof *o);
+	char acl[32];
+	int ret = -1;
+	int found = s3_load_bucket(c, e) < 0 ? -1 :
+		    catalog_object_get(c->req->srv->cat, c->bucket, c->key, o, e);
+	if (found == 0)
+		err_set(e, 404, "NoSuchKey", "The specified key does not exist.");
+	if (found <= 0)
+		goto out;
+	if (c->auth.anonymous || strcmp(o->owner_id, c->req->account.id) != 0) {
+		access_denied(e);
+		goto out;
+	}
+	if (!strcmp(c->req->method, "GET")) {
+		acl_document(c, o->owner_id, c->bucket_row.owner_id, o->acl);
+		ret = 0;
+	} else if (new_acl(c, acl, e) == 0) {
+		ret = catalog_object_set_acl(c->req->srv->cat, c->bucket, c->key, acl, e);
+	}
+out:
+	free(o);
+	return ret;
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+static int not_implemented(struct s3_call *c, struct err *e)
+{
+	(void)c;
+	return err_set(e, 501, "NotImplemented",
+		       "A header or query you provided implies functionality that is not "
+		       "implemented.");
+}
+
+/* Sub-resources amibox does not serve: refused rather than mistaken for another call. */
+static const char *const unserved[] = {
+	"cors", "encryption", "lifecycle", "logging", "notification", "policy",
+	"replication", "requestPayment", "tagging", "torrent", "versioning", "versions",
+	"website", "object-lock", "retention", "legal-hold", "ownershipControls",
+	"publicAccessBlock", "accelerate", "analytics", "inventory", "metrics",
+	"intelligent-tiering", "restore", "select", "attributes",
+};
+
+/* Picks the operation; sets c->run and what the body needs. */
+static int route(struct s3_call *c, struct err *e)
+{
+	const char *m = c->req->method;
+	int get = !strcmp(m, "GET"), head = !strcmp(m, "HEAD"), put = !strcmp(m, "PUT"),
+	    post = !strcmp(m, "POST"), del = !strcmp(m, "DELETE");
+	struct query *q = &c->q;
+	for (size_t i = 0; i < sizeof unserved / sizeof *unserved; i++)
+		if (query_get(q, unserved[i])) {
+			c->run = not_implemented;
+			return 0;
+		}
+	if (!c->bucket[0]) {
+		if (get) {
+			c->run = list_buckets;
+			return 0;
+		}
+		return err_set(e, 405, "MethodNotAllowed",
+			       "The specified method is not allowed against this resource.");
+	}
+	int acl = query_get(q, "acl") != NULL;
+	if (!c->key) {
+		if (acl && (get || put)) {
+			c->run = bucket_acl;
+			c->body_mode = put ? S3_BODY_XML : S3_BODY_NONE;
+		} else if (get && query_get(q, "location")) {
+			c->run = bucket_location;
+		} else if (get && query_get(q, "uploads")) {
+			c->run = s3_list_uploads;
+		} else if (get) {
+			c->run = s3_list_objects;
+		} else if (head) {
+			c->run = head_bucket;
+		} else if (put) {
+			c->run = create_bucket;
+			c->body_mode = S3_BODY_XML;
+		} else if (del) {
+			c->run = delete_bucket;
+		} else if (post && query_get(q, "delete")) {
+			c->run = s3_delete_objects;
+			c->body_mode = S3_BODY_XML;
+		} else {
+			return err_set(e, 405, "MethodNotAllowed",
+				       "The specified method is not allowed against this resource.");
+		}
+		return 0;
+	}
+	const char *upload = query_get(q, "uploadId");
+	if (acl && (get || put)) {
+		c->run = object_acl;
+		c->body_mode = put ? S3_BODY_XML : S3_BODY_NONE;
+	} else if (put && upload && query_get(q, "partNumber")) {
+		if (c->req->header(c->req, "x-amz-copy-source")) {
+			c->run = not_implemented;
+			return 0;
+		}
+		c->run = s3_upload_part;
+		return s3_upload_part_begin(c, e);
+	} else if (put && c->req->header(c->req, "x-amz-copy-source")) {
+		c->run = s3_copy_object;
+	} else if (put) {
+		c->run = s3_put_object;
+		return s3_put_object_begin(c, e);
+	} else if ((get || head) && !upload) {
+		c->run = s3_get_object;
+	} else if (get && upload) {
+		c->run = s3_list_parts;
+	} else if (del && upload) {
+		c->run = s3_abort_upload;
+	} else if (del) {
+		c->run = s3_delete_object;
+	} else if (post && query_get(q, "uploads")) {
+		c->run = s3_create_upload;
+	} else if (post && upload) {
+		c->run = s3_complete_upload;
+		c->body_mode = S3_BODY_XML;
+	} else {
+		return err_set(e, 405, "MethodNotAllowed",
+			       "The specified method is not allowed against this resource.");
+	}
+	return 0;
+}
+
+/* Whether s is well-formed UTF-8 (S3 keys must be). */
+static int utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		int extra = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 :
+			    (*p & 0xf8) == 0xf0 ? 3 : -1;
+		if (extra < 0 || (extra == 1 && *p < 0xc2) || (extra == 3 && *p > 0xf4))
+			return 0;
+		unsigned cp = *p & (0x3f >> extra);
+		p++;
+		for (int i = 0; i < extra; i++, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (*p & 0x3f);
+		}
+		if ((extra == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return 0;
+	}
+	return 1;
+}
+
+/* Splits the raw path into the decoded bucket and key. */
+static int parse_path(struct s3_call *c, struct err *e)
+{
+	const char *p = c->req->path;
+	if (*p != '/')
+		return err_set(e, 400, "InvalidURI", "Couldn't parse the specified URI.");
+	p++;
+	const char *slash = strchr(p, '/');
+	size_t blen = slash ? (size_t)(slash - p) : strlen(p);
+	struct buf b = BUF_INIT;
+	if (codec_uri_decode(p, blen, 0, &b) < 0 || (b.data && memchr(b.data, '\0', b.len))) {
+		buf_release(&b);
+		return err_set(e, 400, "InvalidURI", "Couldn't parse the specified URI.");
+	}
+	if (b.len >= sizeof c->bucket) {
+		buf_release(&b);
+		return err_set(e, 400, "InvalidBucketName", "The specified bucket is not valid.");
+	}
+	snprintf(c->bucket, sizeof c->bucket, "%s", b.data ? b.data : "");
+	buf_release(&b);
+	if (!slash || !slash[1])
+		return 0;
+	const char *k = slash + 1;
+	if (codec_uri_decode(k, strlen(k), 0, &b) < 0 || (b.data && memchr(b.data, '\0', b.len))) {
+		buf_release(&b);
+		return err_set(e, 400, "InvalidURI", "Couldn't parse the specified URI.");
+	}
+	if (b.len > S3_KEY_MAX) {
+		buf_release(&b);
+		return err_set(e, 400, "KeyTooLongError", "Your key is too long");
+	}
+	c->key = buf_detach(&b);
+	if (!utf8_valid(c->key))
+		return err_set(e, 400, "InvalidURI", "The key is not valid UTF-8.");
+	return 0;
+}
+
+struct s3_call *s3_begin(struct request *req)
+{
+	struct s3_call *c = xcalloc(1, sizeof *c);
+	c->req = req;
+	c->store = req->srv->objstore;
+	snprintf(req->action, sizeof req->action, "s3");
+	struct err *e = &c->err;
+	if (query_parse(req->query, strlen(req->query), &c->q, e) < 0 ||
+	    s3_authenticate(req, &c->auth, e) < 0 || parse_path(c, e) < 0)
+		return c;
+	if (c->bucket[0] && !c->key && !strcmp(req->method, "PUT") && !query_get(&c->q, "acl") &&
+	    !bucket_name_valid(c->bucket)) {
+		err_set(e, 400, "InvalidBucketName", "The specified bucket is not valid.");
+		return c;
+	}
+	if (route(c, e) < 0)
+		return c;
+	return c;
+}
+
+int s3_refused(const struct s3_call *c)
+{
+	return err_is_set(&c->err);
+}
+
+void s3_body(struct s3_call *c, const char *data, size_t len)
+{
+	if (err_is_set(&c->err))
+		return; /* a refused call's body is read and dropped */
+	switch (c->body_mode) {
+	case S3_BODY_NONE:
+		if (len)
+			err_set(&c->err, 400, "UnexpectedContent",
+				"This request does not support content");
+		break;
+	case S3_BODY_XML:
+		if (c->xml.len + len > S3_MAX_XML_BODY)
+			err_set(&c->err, 400, "MaxMessageLengthExceeded",
+				"Your request was too big.");
+		else
+			buf_append(&c->xml, data, len);
+		break;
+	case S3_BODY_SPOOL:
+		if (c->chunked)
+			s3_chunked_feed(c->chunked, data, len, &c->err);
+		else
+			spool_sink(c, data, len, &c->err);
+		break;
+	}
+}
+
+void s3_end(struct s3_call *c)
+{
+	struct request *req = c->req;
+	struct err *e = &c->err;
+	if (!err_is_set(e) && c->body_mode == S3_BODY_XML && c->auth.payload == S3_PAYLOAD_SHA256) {
+		unsigned char sha[32];
+		codec_sha256(c->xml.data ? c->xml.data : "", c->xml.len, sha);
+		if (memcmp(sha, c->auth.payload_sha256, 32) != 0)
+			err_set(e, 400, "XAmzContentSHA256Mismatch",
+				"The provided 'x-amz-content-sha256' header does not match what "
+				"was computed.");
+	}
+	if (!err_is_set(e) && c->run && c->run(c, e) == 0) {
+		api_add_header(req, "x-amz-request-id", req->request_id);
+		return;
+	}
+	if (!err_is_set(e))
+		err_internal(e, "the request failed");
+	s3_error_response(req, e, c->bucket, c->key);
+}
+
+void s3_free(struct s3_call *c)
+{
+	if (!c)
+		return;
+	query_release(&c->q);
+	free(c->key);
+	buf_release(&c->xml);
+	objstore_spool_abort(c->spool);
+	s3_chunked_free(c->chunked);
+	free(c->upload);
+	free(c);
+}

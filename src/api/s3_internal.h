@@ -1,0 +1,98 @@
+/*
+ * s3_internal: what the S3 files share (s3.c: the call's life cycle,
+ * routing, errors, buckets and ACLs; s3_objects.c: objects and listings;
+ * s3_multipart.c: multipart uploads).
+ */
+#ifndef AMIBOX_API_S3_INTERNAL_H
+#define AMIBOX_API_S3_INTERNAL_H
+
+#include "api/api.h"
+#include "api/query.h"
+#include "api/s3_auth.h"
+#include "api/xmlw.h"
+#include "catalog/catalog_s3.h"
+#include "objstore/objstore.h"
+
+#define S3_NAMESPACE "http://s3.amazonaws.com/doc/2006-03-01/"
+#define S3_MAX_XML_BODY (2 * 1024 * 1024)
+#define S3_MAX_OBJECT (5ULL << 30)      /* one PUT, as AWS */
+#define S3_MIN_PART (5 * 1024 * 1024)   /* every part but the last */
+#define S3_MAX_PARTS 10000
+#define S3_META_LIMIT 2048              /* user metadata, as AWS */
+#define S3_META_NAME_MAX 100            /* one x-amz-meta-NAME's NAME */
+/* The canonical user EC2 reads bundles as (aws-exec-read, ec2-bundle-read). */
+#define S3_EC2_READER_ID "6aa5a366c34c1cbe25dc49211496e913e0351eb0e8c37aa3477e40942ec6b97c"
+
+enum s3_body_mode { S3_BODY_NONE, S3_BODY_XML, S3_BODY_SPOOL };
+
+struct s3_call {
+	struct request *req;
+	struct objstore *store;
+	struct s3_auth auth;
+	struct query q;
+	char bucket[S3_BUCKET_MAX];
+	char *key;                /* decoded; NULL at the bucket or service level */
+	int (*run)(struct s3_call *c, struct err *e); /* the operation */
+	struct err err;           /* a refusal found before or during the body */
+	/* The body. */
+	enum s3_body_mode body_mode;
+	struct buf xml;
+	struct objstore_spool *spool;
+	struct s3_chunked *chunked;
+	unsigned checksums;       /* x-amz-checksum-* to verify */
+	/* Found at the start, for the operation. */
+	struct bucket_row bucket_row;
+	struct upload_row *upload;
+	int part_number;
+};
+
+/* ---- helpers (s3.c) ----------------------------------------------------- */
+
+/* Whether the caller may do what is asked with the bucket (see s3.c). */
+enum s3_access { S3_READ, S3_WRITE, S3_OWNER };
+int s3_bucket_access(struct s3_call *c, const struct bucket_row *b, enum s3_access want,
+		     struct err *e);
+/* Reads the bucket of the call into c->bucket_row; NoSuchBucket if absent. */
+int s3_load_bucket(struct s3_call *c, struct err *e);
+/* Whether the caller may read the object (its ACL, the bucket's owner). */
+int s3_object_readable(struct s3_call *c, const struct object_row *o);
+/* A canned ACL name from x-amz-acl (default private); InvalidArgument if unknown. */
+int s3_canned_acl(struct s3_call *c, char acl[32], struct err *e);
+/* "name:value\n" lines of the x-amz-meta-* headers; MetadataTooLarge. */
+int s3_collect_metadata(struct s3_call *c, char out[S3_META_MAX], struct err *e);
+/* Starts spooling the body (object or part). */
+int s3_spool_body(struct s3_call *c, struct err *e);
+/*
+ * Checks the spooled body against what the client declared (payload hash,
+ * Content-MD5, decoded length, x-amz-checksum-*); then commits it.
+ */
+int s3_spool_finish(struct s3_call *c, char file[S3_FILE_MAX], char etag[48],
+		    struct err *e);
+/* "Wed, 12 Oct 2009 17:50:00 GMT" */
+void s3_http_date(long long epoch_ms, char out[40]);
+/* A response document in S3's namespace. */
+struct xmlw *s3_doc(const char *root);
+void s3_send_doc(struct s3_call *c, struct xmlw *w);
+/* Appends <Owner><ID/><DisplayName/></Owner> for an account. */
+void s3_owner(struct s3_call *c, struct xmlw *w, const char *element, const char *account_id);
+
+/* ---- operations --------------------------------------------------------- */
+
+int s3_list_objects(struct s3_call *c, struct err *e);
+int s3_put_object(struct s3_call *c, struct err *e);
+int s3_copy_object(struct s3_call *c, struct err *e);
+int s3_get_object(struct s3_call *c, struct err *e);
+int s3_delete_object(struct s3_call *c, struct err *e);
+int s3_delete_objects(struct s3_call *c, struct err *e);
+/* The start of PutObject: may the caller write here? Spool the body. */
+int s3_put_object_begin(struct s3_call *c, struct err *e);
+
+int s3_create_upload(struct s3_call *c, struct err *e);
+int s3_upload_part_begin(struct s3_call *c, struct err *e);
+int s3_upload_part(struct s3_call *c, struct err *e);
+int s3_complete_upload(struct s3_call *c, struct err *e);
+int s3_abort_upload(struct s3_call *c, struct err *e);
+int s3_list_parts(struct s3_call *c, struct err *e);
+int s3_list_uploads(struct s3_call *c, struct err *e);
+
+#endif

@@ -1,0 +1,421 @@
+/* s3_multipart: multipart uploads (create, parts, complete, abort, list parts). */
+#include <libxml/parser.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/s3_internal.h"
+#include "util/codec.h"
+#include "util/ids.h"
+
+static int no_such_upload(struct err *e)
+{
+	return err_set(e, 404, "NoSuchUpload",
+		       "The specified upload does not exist. The upload ID may be invalid, or "
+		       "the upload may have been aborted or completed.");
+}
+
+int s3_create_upload(struct s3_call *c, struct err *e)
+{
+	struct upload_row *u = xcalloc(1, sizeof *u);
+	int ret = -1;
+	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_WRITE, e) < 0 ||
+	    s3_canned_acl(c, u->acl, e) < 0 || s3_collect_metadata(c, u->metadata, e) < 0)
+		goto out;
+	if (!c->key[0]) {
+		err_set(e, 400, "InvalidArgument", "An object key must not be empty.");
+		goto out;
+	}
+	unsigned char random[24];
+	codec_random(random, sizeof random);
+	codec_hex(random, sizeof random, u->id);
+	snprintf(u->bucket, sizeof u->bucket, "%s", c->bucket);
+	snprintf(u->key, sizeof u->key, "%s", c->key);
+	snprintf(u->owner_id, sizeof u->owner_id, "%s",
+		 c->auth.anonymous ? c->bucket_row.owner_id : c->req->account.id);
+	const char *type = c->req->header(c->req, "content-type");
+	snprintf(u->content_type, sizeof u->content_type, "%s", type ? type : "");
+	u->create_ms = ids_now_ms();
+	if (catalog_upload_create(c->req->srv->cat, u, e) < 0)
+		goto out;
+	struct xmlw *w = s3_doc("InitiateMultipartUploadResult");
+	xmlw_text(w, "Bucket", c->bucket);
+	xmlw_text(w, "Key", c->key);
+	xmlw_text(w, "UploadId", u->id);
+	s3_send_doc(c, w);
+	ret = 0;
+out:
+	free(u);
+	return ret;
+}
+
+/* Loads the call's upload: it must exist, be for this bucket and key, and be the caller's. */
+static int load_upload(struct s3_call *c, struct err *e)
+{
+	const char *id = query_get(&c->q, "uploadId");
+	if (s3_load_bucket(c, e) < 0)
+		return -1;
+	c->upload = xcalloc(1, sizeof *c->upload);
+	int found = id && strlen(id) < sizeof c->upload->id ?
+			    catalog_upload_get(c->req->srv->cat, id, c->upload, e) : 0;
+	if (found < 0)
+		return -1;
+	if (!found || strcmp(c->upload->bucket, c->bucket) != 0 ||
+	    strcmp(c->upload->key, c->key) != 0)
+		return no_such_upload(e);
+	int mine = !c->auth.anonymous && (!strcmp(c->upload->owner_id, c->req->account.id) ||
+					  !strcmp(c->bucket_row.owner_id, c->req->account.id));
+	if (!mine)
+		return err_set(e, 403, "AccessDenied", "Access Denied");
+	return 0;
+}
+
+int s3_upload_part_begin(struct s3_call *c, struct err *e)
+{
+	const char *number = query_get(&c->q, "partNumber");
+	char *end;
+	long n = strtol(number, &end, 10);
+	if (*end || end == number || n < 1 || n > S3_MAX_PARTS)
+		return err_set(e, 400, "InvalidArgument",
+			       "Part number must be an integer between 1 and 10000, inclusive");
+	c->part_number = (int)n;
+	if (load_upload(c, e) < 0)
+		return -1;
+	return s3_spool_body(c, e);
+}
+
+int s3_upload_part(struct s3_call *c, struct err *e)
+{
+	struct part_row p = { .number = c->part_number, .modified_ms = ids_now_ms() };
+	char old[S3_FILE_MAX];
+	p.size = (long long)objstore_spool_size(c->spool);
+	if (s3_spool_finish(c, p.file, p.etag, e) < 0)
+		return -1;
+	if (catalog_part_put(c->req->srv->cat, c->upload->id, &p, old, e) < 0) {
+		objstore_unlink(c->store, p.file);
+		return -1;
+	}
+	objstore_unlink(c->store, old);
+	char quoted[56];
+	snprintf(quoted, sizeof quoted, "\"%s\"", p.etag);
+	api_add_header(c->req, "ETag", quoted);
+	return 0;
+}
+
+static void unlink_all(struct s3_call *c, char **files, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		objstore_unlink(c->store, files[i]);
+		free(files[i]);
+	}
+	free(files);
+}
+
+static int malformed_xml(struct err *e)
+{
+	return err_set(e, 400, "MalformedXML",
+		       "The XML you provided was not well-formed or did not validate against "
+		       "our published schema");
+}
+
+static int invalid_part(struct err *e)
+{
+	return err_set(e, 400, "InvalidPart",
+		       "One or more of the specified parts could not be found.  The part may "
+		       "not have been uploaded, or the specified entity tag may not match the "
+		       "part's entity tag.");
+}
+
+struct wanted {
+	int number;
+	char etag[48];
+};
+
+/* Reads <CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>... */
+static int wanted_parts(struct s3_call *c, struct wanted **out, size_t *count, struct err *e)
+{
+	xmlDocPtr doc = xmlReadMemory(c->xml.data ? c->xml.data : "", (int)c->xml.len, NULL, NULL,
+				      XML_PARSE_NONET);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+	struct wanted *w = NULL;
+	size_t n = 0;
+	int ret = -1;
+	if (!root || strcmp((const char *)root->name, "CompleteMultipartUpload") != 0) {
+		malformed_xml(e);
+		goto out;
+	}
+	for (xmlNodePtr p = root->children; p; p = p->next) {
+		if (p->type != XML_ELEMENT_NODE || strcmp((const char *)p->name, "Part") != 0)
+			continue;
+		if (n == S3_MAX_PARTS) {
+			malformed_xml(e);
+			goto out;
+		}
+		w = xrealloc(w, (n + 1) * sizeof *w);
+		struct wanted *one = &w[n++];
+		memset(one, 0, sizeof *one);
+		one->number = -1;
+		for (xmlNodePtr k = p->children; k; k = k->next) {
+			if (k->type != XML_ELEMENT_NODE)
+				continue;
+			xmlChar *text = xmlNodeGetContent(k);
+			const char *t = text ? (const char *)text : "";
+			if (!strcmp((const char *)k->name, "PartNumber")) {
+				char *end;
+				long v = strtol(t, &end, 10);
+				one->number = (*end || end == t || v < 1 || v > S3_MAX_PARTS) ? -1 : (int)v;
+			} else if (!strcmp((const char *)k->name, "ETag")) {
+				/* Quoted or not, as clients send either. */
+				size_t len = strlen(t);
+				if (len >= 2 && t[0] == '"' && t[len - 1] == '"')
+					snprintf(one->etag, sizeof one->etag, "%.*s", (int)(len - 2), t + 1);
+				else
+					snprintf(one->etag, sizeof one->etag, "%s", t);
+			}
+			xmlFree(text);
+		}
+		if (one->number < 0 || !one->etag[0]) {
+			malformed_xml(e);
+			goto out;
+		}
+	}
+	if (n == 0) {
+		malformed_xml(e);
+		goto out;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if (w[i].number <= w[i - 1].number) {
+			err_set(e, 400, "InvalidPartOrder",
+				"The list of parts was not in ascending order. The parts list must "
+				"be specified in order by part number.");
+			goto out;
+		}
+	}
+	*out = w;
+	*count = n;
+	w = NULL;
+	ret = 0;
+out:
+	free(w);
+	xmlFreeDoc(doc);
+	return ret;
+}
+
+int s3_complete_upload(struct s3_call *c, struct err *e)
+{
+	struct wanted *w = NULL;
+	struct part_row *parts = NULL;
+	size_t nwanted = 0, nparts = 0;
+	char **files = NULL;
+	struct object_row *o = xcalloc(1, sizeof *o);
+	int ret = -1;
+	if (load_upload(c, e) < 0 || wanted_parts(c, &w, &nwanted, e) < 0 ||
+	    catalog_parts(c->req->srv->cat, c->upload->id, &parts, &nparts, e) < 0)
+		goto out;
+	files = xcalloc(nwanted, sizeof *files);
+	EVP_MD_CTX *md5 = EVP_MD_CTX_new();
+	if (!md5 || EVP_DigestInit_ex(md5, EVP_md5(), NULL) != 1)
+		abort();
+	long long size = 0;
+	size_t j = 0;
+	for (size_t i = 0; i < nwanted; i++) {
+		while (j < nparts && parts[j].number < w[i].number)
+			j++;
+		unsigned char raw[16];
+		if (j == nparts || parts[j].number != w[i].number ||
+		    strcasecmp(parts[j].etag, w[i].etag) != 0 || codec_unhex(parts[j].etag, raw, 16) < 0) {
+			EVP_MD_CTX_free(md5);
+			invalid_part(e);
+			goto out;
+		}
+		if (i + 1 < nwanted && parts[j].size < S3_MIN_PART) {
+			EVP_MD_CTX_free(md5);
+			err_set(e, 400, "EntityTooSmall",
+				"Your proposed upload is smaller than the minimum allowed object size.");
+			goto out;
+		}
+		EVP_DigestUpdate(md5, raw, 16);
+		files[i] = parts[j].file;
+		size += parts[j].size;
+	}
+	unsigned char digest[16], whole[16];
+	EVP_DigestFinal_ex(md5, digest, NULL);
+	EVP_MD_CTX_free(md5);
+	snprintf(o->bucket, sizeof o->bucket, "%s", c->bucket);
+	snprintf(o->key, sizeof o->key, "%s", c->key);
+	snprintf(o->owner_id, sizeof o->owner_id, "%s", c->upload->owner_id);
+	snprintf(o->content_type, sizeof o->content_type, "%s", c->upload->content_type);
+	snprintf(o->metadata, sizeof o->metadata, "%s", c->upload->metadata);
+	snprintf(o->acl, sizeof o->acl, "%s", c->upload->acl);
+	o->size = size;
+	o->modified_ms = ids_now_ms();
+	char hex[33];
+	codec_hex(digest, 16, hex);
+	snprintf(o->etag, sizeof o->etag, "%.32s-%d", hex, (int)nwanted);
+	if (objstore_concat(c->store, files, nwanted, o->file, whole, e) < 0)
+		goto out;
+	char **gone = NULL;
+	size_t ngone = 0;
+	if (catalog_upload_finish(c->req->srv->cat, c->upload->id, o, &gone, &ngone, e) < 0) {
+		objstore_unlink(c->store, o->file);
+		goto out;
+	}
+	unlink_all(c, gone, ngone);
+	struct xmlw *x = s3_doc("CompleteMultipartUploadResult");
+	const char *host = c->req->header(c->req, "host");
+	struct buf location = BUF_INIT;
+	buf_printf(&location, "http://%s/%s/", host ? host : "localhost", c->bucket);
+	codec_uri_encode(c->key, strlen(c->key), 1, &location);
+	xmlw_text(x, "Location", location.data);
+	buf_release(&location);
+	xmlw_text(x, "Bucket", c->bucket);
+	xmlw_text(x, "Key", c->key);
+	char quoted[56];
+	snprintf(quoted, sizeof quoted, "\"%s\"", o->etag);
+	xmlw_text(x, "ETag", quoted);
+	s3_send_doc(c, x);
+	ret = 0;
+out:
+	free(w);
+	free(parts);
+	free(files);
+	free(o);
+	return ret;
+}
+
+int s3_abort_upload(struct s3_call *c, struct err *e)
+{
+	char **gone = NULL;
+	size_t ngone = 0;
+	if (load_upload(c, e) < 0 ||
+	    catalog_upload_finish(c->req->srv->cat, c->upload->id, NULL, &gone, &ngone, e) < 0)
+		return -1;
+	unlink_all(c, gone, ngone);
+	c->req->status = 204;
+	return 0;
+}
+
+int s3_list_parts(struct s3_call *c, struct err *e)
+{
+	struct part_row *parts = NULL;
+	size_t nparts = 0;
+	if (load_upload(c, e) < 0 ||
+	    catalog_parts(c->req->srv->cat, c->upload->id, &parts, &nparts, e) < 0)
+		return -1;
+	const char *max_text = query_get(&c->q, "max-parts");
+	const char *marker_text = query_get(&c->q, "part-number-marker");
+	long max = max_text ? strtol(max_text, NULL, 10) : 1000;
+	long marker = marker_text ? strtol(marker_text, NULL, 10) : 0;
+	if (max < 0 || max > 1000)
+		max = 1000;
+	struct xmlw *w = s3_doc("ListPartsResult");
+	xmlw_text(w, "Bucket", c->bucket);
+	xmlw_text(w, "Key", c->key);
+	xmlw_text(w, "UploadId", c->upload->id);
+	s3_owner(c, w, "Initiator", c->upload->owner_id);
+	s3_owner(c, w, "Owner", c->upload->owner_id);
+	xmlw_text(w, "StorageClass", "STANDARD");
+	xmlw_int(w, "PartNumberMarker", marker);
+	long shown = 0, last = marker;
+	int truncated = 0;
+	for (size_t i = 0; i < nparts; i++) {
+		if (parts[i].number <= marker)
+			continue;
+		if (shown == max) {
+			truncated = 1;
+			break;
+		}
+		shown++;
+		last = parts[i].number;
+	}
+	xmlw_int(w, "NextPartNumberMarker", last);
+	xmlw_int(w, "MaxParts", max);
+	xmlw_bool(w, "IsTruncated", truncated);
+	for (size_t i = 0; i < nparts; i++) {
+		if (parts[i].number <= marker || parts[i].number > last)
+			continue;
+		xmlw_start(w, "Part");
+		xmlw_int(w, "PartNumber", parts[i].number);
+		xmlw_time(w, "LastModified", parts[i].modified_ms);
+		char quoted[56];
+		snprintf(quoted, sizeof quoted, "\"%s\"", parts[i].etag);
+		xmlw_text(w, "ETag", quoted);
+		xmlw_int(w, "Size", parts[i].size);
+		xmlw_end(w);
+	}
+	free(parts);
+	s3_send_doc(c, w);
+	return 0;
+}
+
+int s3_list_uploads(struct s3_call *c, struct err *e)
+{
+	struct upload_row *u = NULL;
+	size_t n = 0;
+	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_OWNER, e) < 0 ||
+	    catalog_uploads(c->req->srv->cat, c->bucket, &u, &n, e) < 0)
+		return -1;
+	const char *prefix = query_get(&c->q, "prefix") ? query_get(&c->q, "prefix") : "";
+	const char *key_marker = query_get(&c->q, "key-marker");
+	const char *id_marker = query_get(&c->q, "upload-id-marker");
+	const char *max_text = query_get(&c->q, "max-uploads");
+	long max = max_text ? strtol(max_text, NULL, 10) : 1000;
+	if (max < 0 || max > 1000)
+		max = 1000;
+	struct xmlw *w = s3_doc("ListMultipartUploadsResult");
+	xmlw_text(w, "Bucket", c->bucket);
+	xmlw_text(w, "KeyMarker", key_marker ? key_marker : "");
+	xmlw_text(w, "UploadIdMarker", id_marker ? id_marker : "");
+	size_t plen = strlen(prefix);
+	long shown = 0;
+	int truncated = 0;
+	const struct upload_row *last = NULL;
+	size_t first = 0;
+	/* Past the markers: later keys, or the marker key's uploads after the ID marker. */
+	for (; key_marker && first < n; first++) {
+		int cmp = strcmp(u[first].key, key_marker);
+		if (cmp > 0)
+			break;
+		if (cmp == 0 && id_marker && *id_marker) {
+			size_t k = first;
+			while (k < n && !strcmp(u[k].key, key_marker) && strcmp(u[k].id, id_marker) != 0)
+				k++;
+			if (k < n && !strcmp(u[k].key, key_marker)) {
+				first = k + 1;
+				break;
+			}
+		}
+	}
+	for (size_t i = first; i < n; i++) {
+		if (strncmp(u[i].key, prefix, plen) != 0)
+			continue;
+		if (shown == max) {
+			truncated = 1;
+			break;
+		}
+		shown++;
+		last = &u[i];
+	}
+	xmlw_text(w, "NextKeyMarker", truncated && last ? last->key : "");
+	xmlw_text(w, "NextUploadIdMarker", truncated && last ? last->id : "");
+	xmlw_int(w, "MaxUploads", max);
+	xmlw_bool(w, "IsTruncated", truncated);
+	shown = 0;
+	for (size_t i = first; i < n && shown < max; i++) {
+		if (strncmp(u[i].key, prefix, plen) != 0)
+			continue;
+		shown++;
+		xmlw_start(w, "Upload");
+		xmlw_text(w, "Key", u[i].key);
+		xmlw_text(w, "UploadId", u[i].id);
+		s3_owner(c, w, "Initiator", u[i].owner_id);
+		s3_owner(c, w, "Owner", u[i].owner_id);
+		xmlw_text(w, "StorageClass", "STANDARD");
+		xmlw_time(w, "Initiated", u[i].create_ms);
+		xmlw_end(w);
+	}
+	free(u);
+	s3_send_doc(c, w);
+	return 0;
+}

@@ -1,0 +1,643 @@
+/* s3_objects: PutObject, CopyObject, GetObject/HeadObject, deletes, listings. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libxml/parser.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "api/s3_internal.h"
+#include "util/codec.h"
+#include "util/ids.h"
+#include "util/log.h"
+
+static int no_such_key(struct err *e)
+{
+	return err_set(e, 404, "NoSuchKey", "The specified key does not exist.");
+}
+
+/* ---- PutObject ---------------------------------------------------------- */
+
+int s3_put_object_begin(struct s3_call *c, struct err *e)
+{
+	char acl[32], meta[S3_META_MAX];
+	if (!c->key[0])
+		return err_set(e, 400, "InvalidArgument", "An object key must not be empty.");
+	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_WRITE, e) < 0 ||
+	    s3_canned_acl(c, acl, e) < 0 || s3_collect_metadata(c, meta, e) < 0)
+		return -1;
+	const char *length = c->req->header(c->req, "content-length");
+	if (length && !c->req->header(c->req, "x-amz-decoded-content-length") &&
+	    strtoull(length, NULL, 10) > S3_MAX_OBJECT)
+		return err_set(e, 400, "EntityTooLarge",
+			       "Your proposed upload exceeds the maximum allowed size");
+	return s3_spool_body(c, e);
+}
+
+/* Fills an object row from the request's headers (content type, metadata, ACL). */
+static int object_from_request(struct s3_call *c, struct object_row *o, struct err *e)
+{
+	memset(o, 0, sizeof *o);
+	snprintf(o->bucket, sizeof o->bucket, "%s", c->bucket);
+	snprintf(o->key, sizeof o->key, "%s", c->key);
+	snprintf(o->owner_id, sizeof o->owner_id, "%s",
+		 c->auth.anonymous ? c->bucket_row.owner_id : c->req->account.id);
+	const char *type = c->req->header(c->req, "content-type");
+	snprintf(o->content_type, sizeof o->content_type, "%s", type ? type : "");
+	o->modified_ms = ids_now_ms();
+	if (s3_canned_acl(c, o->acl, e) < 0 || s3_collect_metadata(c, o->metadata, e) < 0)
+		return -1;
+	return 0;
+}
+
+static void etag_header(struct request *req, const char *etag)
+{
+	char quoted[56];
+	snprintf(quoted, sizeof quoted, "\"%s\"", etag);
+	api_add_header(req, "ETag", quoted);
+}
+
+int s3_put_object(struct s3_call *c, struct err *e)
+{
+	struct object_row *o = xmalloc(sizeof *o);
+	char old[S3_FILE_MAX];
+	int ret = -1;
+	if (object_from_request(c, o, e) < 0)
+		goto out;
+	o->size = (long long)objstore_spool_size(c->spool);
+	if (s3_spool_finish(c, o->file, o->etag, e) < 0)
+		goto out;
+	if (catalog_object_put(c->req->srv->cat, o, old, e) < 0) {
+		objstore_unlink(c->store, o->file);
+		goto out;
+	}
+	objstore_unlink(c->store, old);
+	etag_header(c->req, o->etag);
+	ret = 0;
+out:
+	free(o);
+	return ret;
+}
+
+/* ---- CopyObject --------------------------------------------------------- */
+
+int s3_copy_object(struct s3_call *c, struct err *e)
+{
+	const char *source = c->req->header(c->req, "x-amz-copy-source");
+	struct buf decoded = BUF_INIT;
+	struct object_row *src = xmalloc(sizeof *src), *o = xmalloc(sizeof *o);
+	struct bucket_row src_bucket;
+	int ret = -1;
+	const char *q = strchr(source, '?');
+	if (codec_uri_decode(source, q ? (size_t)(q - source) : strlen(source), 0, &decoded) < 0 ||
+	    !decoded.data) {
+		err_set(e, 400, "InvalidArgument", "Invalid copy source encoding.");
+		goto out;
+	}
+	const char *s = decoded.data[0] == '/' ? decoded.data + 1 : decoded.data;
+	const char *slash = strchr(s, '/');
+	if (!slash || slash == s || !slash[1] || (size_t)(slash - s) >= sizeof src_bucket.name) {
+		err_set(e, 400, "InvalidArgument",
+			"Copy Source must mention the source bucket and key: sourcebucket/sourcekey.");
+		goto out;
+	}
+	char bucket_name[S3_BUCKET_MAX];
+	snprintf(bucket_name, sizeof bucket_name, "%.*s", (int)(slash - s), s);
+	int found = catalog_bucket_get(c->req->srv->cat, bucket_name, &src_bucket, e);
+	if (found == 0)
+		err_set(e, 404, "NoSuchBucket", "The specified bucket does not exist");
+	if (found <= 0)
+		goto out;
+	found = catalog_object_get(c->req->srv->cat, bucket_name, slash + 1, src, e);
+	if (found == 0)
+		no_such_key(e);
+	if (found <= 0)
+		goto out;
+	struct bucket_row dest_bucket;
+	if (s3_load_bucket(c, e) < 0)
+		goto out;
+	dest_bucket = c->bucket_row;
+	c->bucket_row = src_bucket;
+	int readable = s3_object_readable(c, src);
+	c->bucket_row = dest_bucket;
+	if (!readable) {
+		err_set(e, 403, "AccessDenied", "Access Denied");
+		goto out;
+	}
+	if (s3_bucket_access(c, &c->bucket_row, S3_WRITE, e) < 0 ||
+	    object_from_request(c, o, e) < 0)
+		goto out;
+	const char *directive = c->req->header(c->req, "x-amz-metadata-directive");
+	if (!directive || !strcmp(directive, "COPY")) {
+		if (!strcmp(src->bucket, o->bucket) && !strcmp(src->key, o->key)) {
+			err_set(e, 400, "InvalidRequest",
+				"This copy request is illegal because it is trying to copy an object "
+				"to itself without changing the object's metadata.");
+			goto out;
+		}
+		snprintf(o->content_type, sizeof o->content_type, "%s", src->content_type);
+		snprintf(o->metadata, sizeof o->metadata, "%s", src->metadata);
+	} else if (strcmp(directive, "REPLACE") != 0) {
+		err_set(e, 400, "InvalidArgument", "Unknown metadata directive.");
+		goto out;
+	}
+	unsigned char md5[16];
+	char *files[1] = { src->file };
+	if (objstore_concat(c->store, files, 1, o->file, md5, e) < 0)
+		goto out;
+	o->size = src->size;
+	codec_hex(md5, 16, o->etag);
+	char old[S3_FILE_MAX];
+	if (catalog_object_put(c->req->srv->cat, o, old, e) < 0) {
+		objstore_unlink(c->store, o->file);
+		goto out;
+	}
+	objstore_unlink(c->store, old);
+	struct xmlw *w = s3_doc("CopyObjectResult");
+	xmlw_time(w, "LastModified", o->modified_ms);
+	char quoted[56];
+	snprintf(quoted, sizeof quoted, "\"%s\"", o->etag);
+	xmlw_text(w, "ETag", quoted);
+	s3_send_doc(c, w);
+	ret = 0;
+out:
+	buf_release(&decoded);
+	free(src);
+	free(o);
+	return ret;
+}
+
+/* ---- GetObject / HeadObject --------------------------------------------- */
+
+/*
+ * Parses "bytes=a-b", "bytes=a-", "bytes=-n" against size.  0 with the
+ * range, 1 when the header is to be ignored (several ranges, not bytes),
+ * -1 when unsatisfiable.
+ */
+static int parse_range(const char *h, long long size, long long *first, long long *last)
+{
+	if (strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+		return 1;
+	h += 6;
+	char *end;
+	if (*h == '-') {
+		long long n = strtoll(h + 1, &end, 10);
+		if (*end || end == h + 1 || n < 0)
+			return 1;
+		if (n == 0 || size == 0)
+			return -1;
+		*first = n >= size ? 0 : size - n;
+		*last = size - 1;
+		return 0;
+	}
+	long long a = strtoll(h, &end, 10);
+	if (end == h || *end != '-' || a < 0)
+		return 1;
+	const char *b = end + 1;
+	long long z = size - 1;
+	if (*b) {
+		z = strtoll(b, &end, 10);
+		if (*end || z < a)
+			return 1;
+	}
+	if (a >= size)
+		return -1;
+	*first = a;
+	*last = z >= size ? size - 1 : z;
+	return 0;
+}
+
+/* Whether an If-Match / If-None-Match list names the ETag. */
+static int etag_listed(const char *list, const char *etag)
+{
+	if (!strcmp(list, "*"))
+		return 1;
+	size_t n = strlen(etag);
+	for (const char *p = list; (p = strstr(p, etag)); p += n)
+		if ((p == list || p[-1] == '"' || p[-1] == ' ' || p[-1] == ',') &&
+		    (p[n] == '\0' || p[n] == '"' || p[n] == ',' || p[n] == ' '))
+			return 1;
+	return 0;
+}
+
+int s3_get_object(struct s3_call *c, struct err *e)
+{
+	struct object_row *o = xmalloc(sizeof *o);
+	struct buf path = BUF_INIT;
+	int ret = -1;
+	if (s3_load_bucket(c, e) < 0)
+		goto out;
+	int found = catalog_object_get(c->req->srv->cat, c->bucket, c->key, o, e);
+	if (found < 0)
+		goto out;
+	if (!found) {
+		/* Who may not list the bucket learns nothing about its keys. */
+		if (s3_bucket_access(c, &c->bucket_row, S3_READ, e) == 0)
+			no_such_key(e);
+		goto out;
+	}
+	if (!s3_object_readable(c, o)) {
+		err_set(e, 403, "AccessDenied", "Access Denied");
+		goto out;
+	}
+	struct request *req = c->req;
+	char quoted[56], date[40];
+	snprintf(quoted, sizeof quoted, "\"%s\"", o->etag);
+	s3_http_date(o->modified_ms, date);
+	const char *if_match = req->header(req, "if-match");
+	const char *if_none = req->header(req, "if-none-match");
+	if (if_match && !etag_listed(if_match, o->etag)) {
+		err_set(e, 412, "PreconditionFailed",
+			"At least one of the pre-conditions you specified did not hold");
+		goto out;
+	}
+	api_add_header(req, "ETag", quoted);
+	api_add_header(req, "Last-Modified", date);
+	if (if_none && etag_listed(if_none, o->etag)) {
+		req->status = 304;
+		ret = 0;
+		goto out;
+	}
+	api_add_header(req, "Accept-Ranges", "bytes");
+	req->content_type = NULL;
+	api_add_header(req, "Content-Type",
+		       o->content_type[0] ? o->content_type : "binary/octet-stream");
+	for (char *line = o->metadata; *line;) {
+		char *nl = strchr(line, '\n'), *colon = strchr(line, ':');
+		if (!nl || !colon || colon > nl)
+			break;
+		*nl = '\0';
+		*colon = '\0';
+		char name[128];
+		snprintf(name, sizeof name, "x-amz-meta-%.*s", S3_META_NAME_MAX, line);
+		api_add_header(req, name, colon + 1);
+		line = nl + 1;
+	}
+	long long first = 0, last = o->size - 1;
+	const char *range = req->header(req, "range");
+	if (range) {
+		int r = parse_range(range, o->size, &first, &last);
+		if (r < 0) {
+			err_set(e, 416, "InvalidRange", "The requested range is not satisfiable");
+			goto out;
+		}
+		if (r == 0) {
+			char content_range[96];
+			snprintf(content_range, sizeof content_range, "bytes %lld-%lld/%lld", first,
+				 last, o->size);
+			api_add_header(req, "Content-Range", content_range);
+			req->status = 206;
+		} else {
+			first = 0;
+			last = o->size - 1;
+		}
+	}
+	if (o->size > 0) {
+		objstore_path(c->store, o->file, &path);
+		int fd = open(path.data, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			err_internal(e, "reading %s: %s", path.data, strerror(errno));
+			goto out;
+		}
+		req->has_fd = 1;
+		req->fd = fd;
+		req->fd_offset = (unsigned long long)first;
+		req->fd_len = (unsigned long long)(last - first + 1);
+	}
+	ret = 0;
+out:
+	buf_release(&path);
+	free(o);
+	return ret;
+}
+
+/* ---- deletes ------------------------------------------------------------ */
+
+int s3_delete_object(struct s3_call *c, struct err *e)
+{
+	char old[S3_FILE_MAX];
+	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_WRITE, e) < 0 ||
+	    catalog_object_delete(c->req->srv->cat, c->bucket, c->key, old, e) < 0)
+		return -1;
+	objstore_unlink(c->store, old);
+	c->req->status = 204;
+	return 0;
+}
+
+static int malformed_xml(struct err *e)
+{
+	return err_set(e, 400, "MalformedXML",
+		       "The XML you provided was not well-formed or did not validate against "
+		       "our published schema");
+}
+
+/* The text of the first child element of n called name, or NULL (xmlFree it). */
+static xmlChar *child_text(xmlNodePtr n, const char *name)
+{
+	for (xmlNodePtr k = n->children; k; k = k->next)
+		if (k->type == XML_ELEMENT_NODE && !strcmp((const char *)k->name, name))
+			return xmlNodeGetContent(k);
+	return NULL;
+}
+
+int s3_delete_objects(struct s3_call *c, struct err *e)
+{
+	const char *md5 = c->req->header(c->req, "content-md5");
+	if (md5) {
+		unsigned char want[16];
+		struct buf raw = BUF_INIT;
+		EVP_Digest(c->xml.data ? c->xml.data : "", c->xml.len, want, NULL, EVP_md5(), NULL);
+		int good = codec_unbase64(md5, strlen(md5), &raw) == 0 && raw.len == 16 &&
+			   !memcmp(raw.data, want, 16);
+		buf_release(&raw);
+		if (!good)
+			return err_set(e, 400, "BadDigest",
+				       "The Content-MD5 you specified did not match what we received.");
+	}
+	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_WRITE, e) < 0)
+		return -1;
+	xmlDocPtr doc = xmlReadMemory(c->xml.data ? c->xml.data : "", (int)c->xml.len, NULL, NULL,
+				      XML_PARSE_NONET);
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (!root || strcmp((const char *)root->name, "Delete") != 0) {
+		xmlFreeDoc(doc);
+		return malformed_xml(e);
+	}
+	size_t count = 0;
+	for (xmlNodePtr n = root->children; n; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, "Object"))
+			count++;
+	if (count == 0 || count > 1000) {
+		xmlFreeDoc(doc);
+		return malformed_xml(e);
+	}
+	xmlChar *quiet_text = child_text(root, "Quiet");
+	int quiet = quiet_text && !strcasecmp((const char *)quiet_text, "true");
+	xmlFree(quiet_text);
+	struct xmlw *w = s3_doc("DeleteResult");
+	for (xmlNodePtr n = root->children; n; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "Object") != 0)
+			continue;
+		xmlChar *key = child_text(n, "Key");
+		struct err one = ERR_INIT;
+		char old[S3_FILE_MAX] = "";
+		if (!key || !key[0] || strlen((const char *)key) > S3_KEY_MAX)
+			err_set(&one, 400, "InvalidArgument", "The key is not valid.");
+		else if (catalog_object_delete(c->req->srv->cat, c->bucket, (const char *)key,
+					       old, &one) == 0)
+			objstore_unlink(c->store, old);
+		if (err_is_set(&one)) {
+			xmlw_start(w, "Error");
+			xmlw_text(w, "Key", key ? (const char *)key : "");
+			xmlw_text(w, "Code", one.code);
+			xmlw_text(w, "Message", one.message);
+			xmlw_end(w);
+		} else if (!quiet) {
+			xmlw_start(w, "Deleted");
+			xmlw_text(w, "Key", (const char *)key);
+			xmlw_end(w);
+		}
+		xmlFree(key);
+	}
+	xmlFreeDoc(doc);
+	s3_send_doc(c, w);
+	return 0;
+}
+
+/* ---- ListObjects (v1) and ListObjectsV2 --------------------------------- */
+
+/*
+ * The smallest string greater than every string that starts with s, or
+ * NULL when there is none (s empty or all 0xff).  Caller frees.
+ */
+static char *successor(const char *s)
+{
+	size_t n = strlen(s);
+	while (n && (unsigned char)s[n - 1] == 0xff)
+		n--;
+	if (!n)
+		return NULL;
+	char *out = xstrndup(s, n);
+	out[n - 1] = (char)((unsigned char)out[n - 1] + 1);
+	return out;
+}
+
+struct entry {
+	char *text;     /* a key, or a common prefix */
+	int is_prefix;
+	struct object_row *row;
+};
+
+struct lister {
+	const char *prefix, *delimiter;
+	size_t prefix_len;
+	int max;
+	struct entry *entries;
+	int count;
+	int truncated;
+	char *jump;     /* restart inclusive here (past a common prefix) */
+	char *last_key; /* restart exclusive after here */
+};
+
+static int list_one(void *ctx, const struct object_row *o)
+{
+	struct lister *l = ctx;
+	if (l->count == l->max) {
+		l->truncated = 1;
+		return 1;
+	}
+	free(l->last_key);
+	l->last_key = xstrdup(o->key);
+	if (l->delimiter && *l->delimiter) {
+		const char *d = strstr(o->key + l->prefix_len, l->delimiter);
+		if (d) {
+			size_t len = (size_t)(d - o->key) + strlen(l->delimiter);
+			struct entry *en = &l->entries[l->count++];
+			en->text = xstrndup(o->key, len);
+			en->is_prefix = 1;
+			l->jump = successor(en->text);
+			if (!l->jump) /* nothing can follow this prefix */
+				l->jump = xstrdup("\xff\xff\xff\xff");
+			return 1;
+		}
+	}
+	struct entry *en = &l->entries[l->count++];
+	en->text = xstrdup(o->key);
+	en->row = xmalloc(sizeof *en->row);
+	*en->row = *o;
+	return 0;
+}
+
+/* Continuation tokens: "0" + key (resume after it) or "1" + key (resume at it), base64. */
+static void make_token(const char *kind, const char *key, struct buf *out)
+{
+	struct buf raw = BUF_INIT;
+	buf_printf(&raw, "%s%s", kind, key);
+	codec_base64((const unsigned char *)raw.data, raw.len, out);
+	buf_release(&raw);
+}
+
+static void list_text(struct xmlw *w, const char *name, const char *value, int url)
+{
+	if (!url) {
+		xmlw_text(w, name, value);
+		return;
+	}
+	struct buf b = BUF_INIT;
+	codec_uri_encode(value, strlen(value), 1, &b);
+	xmlw_text(w, name, b.data ? b.data : "");
+	buf_release(&b);
+}
+
+int s3_list_objects(struct s3_call *c, struct err *e)
+{
+	struct query *q = &c->q;
+	int v2 = query_get(q, "list-type") && !strcmp(query_get(q, "list-type"), "2");
+	const char *prefix = query_get(q, "prefix") ? query_get(q, "prefix") : "";
+	const char *delimiter = query_get(q, "delimiter");
+	const char *encoding = query_get(q, "encoding-type");
+	const char *max_text = query_get(q, "max-keys");
+	const char *token = v2 ? query_get(q, "continuation-token") : NULL;
+	const char *start_after = v2 ? query_get(q, "start-after") : query_get(q, "marker");
+	int fetch_owner = !v2 || (query_get(q, "fetch-owner") &&
+				  !strcmp(query_get(q, "fetch-owner"), "true"));
+	if (encoding && strcmp(encoding, "url") != 0)
+		return err_set(e, 400, "InvalidArgument", "Invalid Encoding Method specified in Request");
+	int url = encoding != NULL;
+	long max = 1000;
+	if (max_text) {
+		char *end;
+		max = strtol(max_text, &end, 10);
+		if (*end || end == max_text || max < 0)
+			return err_set(e, 400, "InvalidArgument",
+				       "Provided max-keys not an integer or within integer range");
+		if (max > 1000)
+			max = 1000;
+	}
+	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_READ, e) < 0)
+		return -1;
+
+	/* Where to start: after the token's key, StartAfter/Marker, or at the prefix. */
+	char *from = xstrdup(prefix);
+	int inclusive = 1;
+	if (token) {
+		struct buf raw = BUF_INIT;
+		if (codec_unbase64(token, strlen(token), &raw) < 0 || raw.len < 1 ||
+		    (raw.data[0] != '0' && raw.data[0] != '1') || memchr(raw.data, '\0', raw.len)) {
+			buf_release(&raw);
+			free(from);
+			return err_set(e, 400, "InvalidArgument",
+				       "The continuation token provided is incorrect");
+		}
+		free(from);
+		from = xstrdup(raw.data + 1);
+		inclusive = raw.data[0] == '1';
+		buf_release(&raw);
+	} else if (start_after && strcmp(start_after, prefix) >= 0) {
+		free(from);
+		from = xstrdup(start_after);
+		inclusive = 0;
+	}
+	char *below = successor(prefix);
+	struct lister l = { .prefix = prefix, .delimiter = delimiter,
+			    .prefix_len = strlen(prefix), .max = (int)max };
+	l.entries = xcalloc((size_t)max + 1, sizeof *l.entries);
+	int ret = -1;
+	while (!l.truncated) {
+		if (l.max == 0)
+			break;
+		int batch = 100;
+		int n = catalog_object_scan(c->req->srv->cat, c->bucket, from, inclusive, below,
+					    batch, list_one, &l, e);
+		if (n < 0)
+			goto out;
+		if (l.jump) {
+			free(from);
+			from = l.jump;
+			l.jump = NULL;
+			inclusive = 1;
+			continue;
+		}
+		if (l.truncated || n < batch)
+			break;
+		free(from);
+		from = xstrdup(l.last_key);
+		inclusive = 0;
+	}
+
+	struct xmlw *w = s3_doc("ListBucketResult");
+	xmlw_text(w, "Name", c->bucket);
+	list_text(w, "Prefix", prefix, url);
+	if (v2) {
+		if (start_after)
+			list_text(w, "StartAfter", start_after, url);
+		if (token)
+			xmlw_text(w, "ContinuationToken", token);
+	} else {
+		list_text(w, "Marker", start_after ? start_after : "", url);
+	}
+	if (delimiter)
+		list_text(w, "Delimiter", delimiter, url);
+	if (encoding)
+		xmlw_text(w, "EncodingType", encoding);
+	xmlw_int(w, "MaxKeys", max);
+	if (v2)
+		xmlw_int(w, "KeyCount", l.count);
+	xmlw_bool(w, "IsTruncated", l.truncated);
+	if (l.truncated && l.count > 0) {
+		struct entry *last = &l.entries[l.count - 1];
+		if (v2) {
+			struct buf next = BUF_INIT;
+			if (last->is_prefix) {
+				char *s = successor(last->text);
+				make_token("1", s ? s : "\xff\xff\xff\xff", &next);
+				free(s);
+			} else {
+				make_token("0", last->text, &next);
+			}
+			xmlw_text(w, "NextContinuationToken", next.data);
+			buf_release(&next);
+		} else if (delimiter) {
+			list_text(w, "NextMarker", last->text, url);
+		}
+	}
+	for (int i = 0; i < l.count; i++) {
+		struct entry *en = &l.entries[i];
+		if (en->is_prefix)
+			continue;
+		xmlw_start(w, "Contents");
+		list_text(w, "Key", en->text, url);
+		xmlw_time(w, "LastModified", en->row->modified_ms);
+		char quoted[56];
+		snprintf(quoted, sizeof quoted, "\"%s\"", en->row->etag);
+		xmlw_text(w, "ETag", quoted);
+		xmlw_int(w, "Size", en->row->size);
+		if (fetch_owner)
+			s3_owner(c, w, "Owner", en->row->owner_id);
+		xmlw_text(w, "StorageClass", "STANDARD");
+		xmlw_end(w);
+	}
+	for (int i = 0; i < l.count; i++) {
+		if (!l.entries[i].is_prefix)
+			continue;
+		xmlw_start(w, "CommonPrefixes");
+		list_text(w, "Prefix", l.entries[i].text, url);
+		xmlw_end(w);
+	}
+	s3_send_doc(c, w);
+	ret = 0;
+out:
+	for (int i = 0; i < l.count; i++) {
+		free(l.entries[i].text);
+		free(l.entries[i].row);
+	}
+	free(l.entries);
+	free(l.jump);
+	free(l.last_key);
+	free(from);
+	free(below);
+	return ret;
+}
