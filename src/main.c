@@ -14,6 +14,11 @@ static void main_usage(FILE *out)
 		"  account    create, list or delete accounts\n"
 		"  import     import a disk image as a completed snapshot\n"
 		"  fsck       verify the block store against the catalog\n"
+		"  bundle-image     make an instance-store bundle of an image file\n"
+		"  upload-bundle    upload a bundle to a bucket\n"
+		"  download-bundle  download a bundle from a bucket\n"
+		"  unbundle         turn a bundle back into its image file\n"
+		"  ec2-cert         print the cloud's certificate for bundlers\n"
 		"\n"
 		"Run 'amibox <command> --help' for a command's options.\n");
 }
@@ -33,6 +38,10 @@ int main(int argc, char **argv)
 		return cli_import(argc - 1, argv + 1);
 	if (!strcmp(command, "fsck"))
 		return cli_fsck(argc - 1, argv + 1);
+	if (!strcmp(command, "bundle-image") || !strcmp(command, "unbundle") ||
+	    !strcmp(command, "upload-bundle") || !strcmp(command, "download-bundle") ||
+	    !strcmp(command, "ec2-cert"))
+		return cli_bundle(argc - 1, argv + 1);
 	if (!strcmp(command, "imds"))
 		return cli_imds(argc - 1, argv + 1);
 	fprintf(stderr, "amibox: unknown command '%s'\n", command);

@@ -90,6 +90,18 @@ void ebs_error_response(struct request *req, const struct err *e);
 /* Runs an authenticated EBS direct API request. */
 void ebs_handle(struct request *req);
 
+/* IAM (iam.c): signing certificates, Query protocol. */
+void iam_handle(struct request *req);
+void iam_error_response(struct request *req, const struct err *e);
+struct signing_cert;
+/*
+ * Checks a PEM certificate and adds it to the account (also `amibox
+ * account add-cert`); out gets its ID.  MalformedCertificate,
+ * DuplicateCertificate, LimitExceeded.
+ */
+int iam_upload_certificate(struct catalog *cat, const char *account_id, const char *pem,
+			   struct signing_cert *out, struct err *e);
+
 /*
  * S3 (s3.c): a call begins when the request's headers are in (it
  * authenticates and routes then), takes the body as it arrives, and ends

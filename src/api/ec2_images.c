@@ -476,24 +476,27 @@ int ec2_register_image(struct ec2_ctx *ctx, struct err *e)
 			sizeof m.uefi_data - 1);
 		goto out;
 	}
-	if (location) {
-		err_set(e, 400, "UnsupportedOperation",
-			"Instance-store-backed images (ImageLocation %.128s) need amibox's object store, which this version does not have yet; register an EBS-backed image from snapshots instead.",
-			location);
+	/* Instance-store-backed: the bundle is read and checked first. */
+	struct bundle_facts facts = { 0 };
+	if (location && ec2_bundle_facts(ctx, location, &facts, e) < 0)
 		goto out;
-	}
 	if (ec2_read_bdm(ctx, "BlockDeviceMapping", &m.bdm, &m.nbdm, e) < 0)
 		goto out;
-	if (!m.nbdm) {
+	if (!m.nbdm && !location) {
 		err_set(e, 400, "MissingParameter",
 			"The request must contain the parameter ImageLocation or a BlockDeviceMapping for the root device");
 		goto out;
 	}
-	snprintf(m.architecture, sizeof m.architecture, "%s", arch ? arch : "i386");
+	snprintf(m.architecture, sizeof m.architecture, "%s",
+		 arch ? arch : facts.architecture[0] ? facts.architecture : "i386");
 	snprintf(m.virtualization_type, sizeof m.virtualization_type, "%s",
 		 virt ? virt : "paravirtual");
 	snprintf(m.root_device_name, sizeof m.root_device_name, "%s",
-		 root && *root ? root : "/dev/sda1");
+		 root && *root ? root : facts.root_device[0] ? facts.root_device : "/dev/sda1");
+	if (!kernel && facts.kernel_id[0])
+		kernel = facts.kernel_id;
+	if (!ramdisk && facts.ramdisk_id[0])
+		ramdisk = facts.ramdisk_id;
 	int pv = !strcmp(m.virtualization_type, "paravirtual");
 	/* The root device: an EBS volume from a snapshot, at most 16 TiB. */
 	const struct image_bdm *rootdev = NULL;
@@ -501,21 +504,32 @@ int ec2_register_image(struct ec2_ctx *ctx, struct err *e)
 		if (!strcmp(device_base(m.bdm[i].device_name),
 			    device_base(m.root_device_name)))
 			rootdev = &m.bdm[i];
-	if (!rootdev) {
+	if (location) {
+		/* The bundle is the root; the mapping may add ephemeral and EBS disks. */
+		if (rootdev && (rootdev->ebs || rootdev->virtual_name[0])) {
+			err_set(e, 400, "InvalidBlockDeviceMapping",
+				"The root device %s of an instance-store image comes from its bundle.",
+				rootdev->device_name);
+			goto out;
+		}
+		if (ec2_bundle_add_ephemerals(&m, &facts, e) < 0 ||
+		    ec2_check_bdm_snapshots(ctx, m.bdm, m.nbdm, &pending, e) < 0)
+			goto out;
+	} else if (!rootdev) {
 		err_set(e, 400, "InvalidBlockDeviceMapping",
 			"The root device name %.64s is not among the block device mappings.",
 			m.root_device_name);
 		goto out;
 	}
-	if (!rootdev->ebs || !rootdev->snapshot_id[0]) {
+	if (!location && (!rootdev->ebs || !rootdev->snapshot_id[0])) {
 		err_set(e, 400, "InvalidBlockDeviceMapping",
 			"The root device %s must be an EBS volume from a snapshot.",
 			rootdev->device_name);
 		goto out;
 	}
-	if (ec2_check_bdm_snapshots(ctx, m.bdm, m.nbdm, &pending, e) < 0)
+	if (!location && ec2_check_bdm_snapshots(ctx, m.bdm, m.nbdm, &pending, e) < 0)
 		goto out;
-	if (rootdev->volume_size > IMAGE_ROOT_MAX_GIB) {
+	if (!location && rootdev->volume_size > IMAGE_ROOT_MAX_GIB) {
 		err_set(e, 400, "InvalidBlockDeviceMapping",
 			"The root device of an EBS-backed image is at most %d GiB.",
 			IMAGE_ROOT_MAX_GIB);
@@ -554,16 +568,20 @@ int ec2_register_image(struct ec2_ctx *ctx, struct err *e)
 		goto out;
 	if (ec2_tag_specifications(ctx, "image", &tags, e) < 0)
 		goto out;
-	ids_resource("ami", m.id);
+	const char *type = location ? facts.type : "machine";
+	int boot_image = strcmp(type, "machine") != 0;
+	ids_resource(!strcmp(type, "kernel") ? "aki" : !strcmp(type, "ramdisk") ? "ari" : "ami",
+		     m.id);
 	snprintf(m.owner_id, sizeof m.owner_id, "%s", ctx->account);
 	snprintf(m.name, sizeof m.name, "%s", name);
 	m.has_description = description != NULL;
 	snprintf(m.description, sizeof m.description, "%s", description ? description : "");
-	snprintf(m.image_type, sizeof m.image_type, "machine");
+	snprintf(m.image_type, sizeof m.image_type, "%s", type);
 	snprintf(m.state, sizeof m.state, "%s", pending ? "pending" : "available");
-	snprintf(m.root_device_type, sizeof m.root_device_type, "ebs");
+	snprintf(m.root_device_type, sizeof m.root_device_type, "%s",
+		 location ? "instance-store" : "ebs");
 	snprintf(m.kernel_id, sizeof m.kernel_id, "%s",
-		 kernel ? kernel : pv ? pv_grub_kernel(m.architecture, m.root_device_name) : "");
+		 kernel ? kernel : pv && !boot_image ? pv_grub_kernel(m.architecture, m.root_device_name) : "");
 	snprintf(m.ramdisk_id, sizeof m.ramdisk_id, "%s", ramdisk ? ramdisk : "");
 	snprintf(m.boot_mode, sizeof m.boot_mode, "%s", boot ? boot : "");
 	snprintf(m.sriov_net_support, sizeof m.sriov_net_support, "%s", sriov ? sriov : "");
@@ -572,7 +590,10 @@ int ec2_register_image(struct ec2_ctx *ctx, struct err *e)
 	snprintf(m.uefi_data, sizeof m.uefi_data, "%s", uefi ? uefi : "");
 	snprintf(m.hypervisor, sizeof m.hypervisor, "xen");
 	/* EC2 shows an EBS-backed image's location as owner/name. */
-	snprintf(m.image_location, sizeof m.image_location, "%s/%s", m.owner_id, m.name);
+	if (location)
+		snprintf(m.image_location, sizeof m.image_location, "%s", location);
+	else
+		snprintf(m.image_location, sizeof m.image_location, "%s/%s", m.owner_id, m.name);
 	m.creation_ms = ids_now_ms();
 	if (catalog_begin(ctx->srv->cat, e) < 0)
 		goto out;
@@ -715,7 +736,7 @@ int ec2_copy_image(struct ec2_ctx *ctx, struct err *e)
 		goto out;
 	if (strcmp(src.root_device_type, "ebs") != 0) {
 		err_set(e, 400, "UnsupportedOperation",
-			"Copying instance-store-backed image %s needs amibox's object store, which this version does not have yet.",
+			"amibox does not copy instance-store-backed images (%s) yet: bundle the image again under the new name.",
 			source_id);
 		goto out;
 	}

@@ -331,9 +331,11 @@ static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 	}
 	snprintf(p->kernel_id, sizeof p->kernel_id, "%s", kernel ? kernel : p->img.kernel_id);
 	snprintf(p->ramdisk_id, sizeof p->ramdisk_id, "%s", ramdisk ? ramdisk : p->img.ramdisk_id);
-	if (strcmp(p->img.root_device_type, "ebs") != 0)
-		return err_set(e, 400, "UnsupportedOperation",
-			       "Instance-store-backed images need amibox's object store, which this version does not have yet.");
+	int instance_store = !strcmp(p->img.root_device_type, "instance-store");
+	if (instance_store && p->type->disks == 0)
+		return err_set(e, 400, "InvalidParameterCombination",
+			       "The instance type '%s' has no instance storage; instance-store-backed image %s launches on a type that has some (m1, m2, m3, c1, c3, hs1, ...).",
+			       p->type->name, image_id);
 	/* The mapping: snapshots visible, sizes right, a root device. */
 	if (run_mapping(ctx, &p->img, &p->bdm, &p->nbdm, e) < 0 ||
 	    ec2_check_bdm_snapshots(ctx, p->bdm, p->nbdm, NULL, e) < 0)
@@ -349,13 +351,17 @@ static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 					       "Snapshot %s of the mapping is not completed.", b->snapshot_id);
 		}
 		if (!strcmp(b->device_name, p->img.root_device_name)) {
+			if (instance_store)
+				return err_set(e, 400, "InvalidBlockDeviceMapping",
+					       "The root device %s of an instance-store-backed image comes from its bundle.",
+					       b->device_name);
 			if (!b->ebs)
 				return err_set(e, 400, "InvalidBlockDeviceMapping",
 					       "The root device %s must stay an EBS volume.", b->device_name);
 			root = 1;
 		}
 	}
-	if (!root)
+	if (!root && !instance_store)
 		return err_set(e, 400, "InvalidBlockDeviceMapping",
 			       "The launch would have no root device (%s).", p->img.root_device_name);
 	static const char *const types[] = { "instance", "volume" };
@@ -393,6 +399,14 @@ static int run_one(struct ec2_ctx *ctx, struct run_plan *p, const char *reservat
 	m->user_data = p->user_data ? xstrdup(p->user_data) : NULL;
 	compute_private_ip(m->id, m->private_ip);
 	m->devices = xcalloc(p->nbdm + 1, sizeof *m->devices);
+	if (!strcmp(p->img.root_device_type, "instance-store")) {
+		/* The root: the bundle, unpacked into the instance store before boot. */
+		struct instance_device *d = &m->devices[m->ndevices++];
+		snprintf(d->device_name, sizeof d->device_name, "%s", p->img.root_device_name);
+		snprintf(d->virtual_name, sizeof d->virtual_name, "root");
+		d->attach_ms = now;
+		snprintf(d->status, sizeof d->status, "attached");
+	}
 	for (size_t i = 0; i < p->nbdm; i++) {
 		const struct image_bdm *b = &p->bdm[i];
 		struct instance_device *d = &m->devices[m->ndevices];

@@ -139,6 +139,28 @@ int ec2_read_bdm(struct ec2_ctx *ctx, const char *prefix,
  */
 int ec2_check_bdm_snapshots(struct ec2_ctx *ctx, struct image_bdm *bdm,
 			    size_t n, int *pending, struct err *e);
+
+/* ---- instance-store images (ec2_bundles.c) ----------------------------- */
+
+/* What RegisterImage takes from a checked bundle's manifest. */
+struct bundle_facts {
+	char type[16];            /* machine, kernel, ramdisk */
+	char architecture[16];
+	char kernel_id[ID_MAX];
+	char ramdisk_id[ID_MAX];
+	char root_device[IMAGE_DEVICE_MAX];
+	struct image_bdm ephemerals[16];
+	size_t nephemerals;
+};
+
+/*
+ * Reads and checks the bundle at location for the caller (bundle_store.h:
+ * access, signature, cloud key, size, every part's digest); fills facts.
+ */
+int ec2_bundle_facts(struct ec2_ctx *ctx, const char *location, struct bundle_facts *facts,
+		     struct err *e);
+/* Adds the manifest's ephemeral mappings the request did not map itself. */
+int ec2_bundle_add_ephemerals(struct image *m, const struct bundle_facts *facts, struct err *e);
 /*
  * A volume type with its IOPS and throughput (filling gp3's defaults):
  * 400 InvalidParameterValue / InvalidParameterCombination as EBS has them.

@@ -185,8 +185,10 @@ static int http_authenticate(struct request *req, char *service, size_t cap,
 	if (!found)
 		return err_set(e, 401, "AuthFailure",
 			       "AWS was not able to validate the provided access credentials");
-	/* Credentials scoped to another region are refused, as AWS does. */
-	if (strcmp(auth.region, req->srv->region) != 0)
+	/* Credentials scoped to another region are refused, as AWS does
+	 * (IAM is global: its clients sign for us-east-1). */
+	if (strcmp(auth.region, req->srv->region) != 0 &&
+	    !(strcmp(auth.service, "iam") == 0 && strcmp(auth.region, "us-east-1") == 0))
 		return err_set(e, 403, "SignatureDoesNotMatch",
 			       "Credential should be scoped to a valid region, not '%.32s'.",
 			       auth.region);
@@ -211,13 +213,19 @@ static void http_dispatch(struct request *req)
 	char service[32] = "";
 	int is_ebs = http_is_ebs_path(req->path);
 	if (http_authenticate(req, service, sizeof service, &e) < 0) {
+		int is_iam = !strcmp(service, "iam") && !is_ebs;
 		snprintf(req->action, sizeof req->action, "%s",
-			 is_ebs ? "ebs" : "ec2");
-		http_error(req, is_ebs, &e);
+			 is_ebs ? "ebs" : is_iam ? "iam" : "ec2");
+		if (is_iam)
+			iam_error_response(req, &e);
+		else
+			http_error(req, is_ebs, &e);
 		return;
 	}
 	if (!strcmp(service, "ec2") && !is_ebs) {
 		ec2_handle(req);
+	} else if (!strcmp(service, "iam") && !is_ebs) {
+		iam_handle(req);
 	} else if (!strcmp(service, "ebs") && is_ebs) {
 		ebs_handle(req);
 	} else {

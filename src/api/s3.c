@@ -340,7 +340,8 @@ static int location_constraint(struct s3_call *c, char out[64], struct err *e)
 	if (c->xml.len == 0)
 		return 0;
 	xmlDocPtr doc = xmlReadMemory(c->xml.data, (int)c->xml.len, NULL, NULL,
-				      XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+				      XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR |
+					      XML_PARSE_NOWARNING);
 	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
 	if (!root || strcmp((const char *)root->name, "CreateBucketConfiguration") != 0) {
 		xmlFreeDoc(doc);

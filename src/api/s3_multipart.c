@@ -136,7 +136,7 @@ struct wanted {
 static int wanted_parts(struct s3_call *c, struct wanted **out, size_t *count, struct err *e)
 {
 	xmlDocPtr doc = xmlReadMemory(c->xml.data ? c->xml.data : "", (int)c->xml.len, NULL, NULL,
-				      XML_PARSE_NONET);
+				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
 	struct wanted *w = NULL;
 	size_t n = 0;

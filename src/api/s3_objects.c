@@ -360,7 +360,7 @@ int s3_delete_objects(struct s3_call *c, struct err *e)
 	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_WRITE, e) < 0)
 		return -1;
 	xmlDocPtr doc = xmlReadMemory(c->xml.data ? c->xml.data : "", (int)c->xml.len, NULL, NULL,
-				      XML_PARSE_NONET);
+				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
 	if (!root || strcmp((const char *)root->name, "Delete") != 0) {
 		xmlFreeDoc(doc);

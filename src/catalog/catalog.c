@@ -328,6 +328,16 @@ static const char *const catalog_migrations[] = {
 	"  modified_ms INTEGER NOT NULL,"
 	"  file TEXT NOT NULL,"
 	"  PRIMARY KEY (upload_id, part_number)) WITHOUT ROWID;",
+	/* 6: X.509 signing certificates (IAM), which bundle manifests are signed with. */
+	"CREATE TABLE signing_certificates ("
+	"  certificate_id TEXT PRIMARY KEY,"
+	"  account_id TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  upload_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE UNIQUE INDEX signing_certificates_account"
+	"  ON signing_certificates(account_id, fingerprint);",
 };
 
 int catalog_schema_version(void)

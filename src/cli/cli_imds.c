@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "catalog/catalog.h"
+#include "catalog/catalog_images.h"
 #include "catalog/catalog_instances.h"
 #include "catalog/catalog_snapshots.h"
 #include "cli/cli.h"
@@ -112,7 +113,14 @@ static int metadata(struct imds *m, const char *path, struct buf *out)
 	} else if (!strcmp(path, "ami-launch-index")) {
 		buf_printf(out, "%d", i->launch_index);
 	} else if (!strcmp(path, "ami-manifest-path")) {
-		buf_append_str(out, "(unknown)");
+		/* The bundle's manifest for an instance-store image, as EC2 gives it. */
+		struct image img;
+		struct err ignored = ERR_INIT;
+		int found = !strcmp(i->root_device_type, "instance-store") &&
+			    catalog_image_get(m->cat, i->image_id, &img, &ignored) > 0;
+		buf_append_str(out, found ? img.image_location : "(unknown)");
+		if (found)
+			image_release(&img);
 	} else if (!strcmp(path, "instance-id")) {
 		buf_append_str(out, i->id);
 	} else if (!strcmp(path, "instance-type")) {

@@ -25,22 +25,16 @@
 #include "blockstore/blockstore.h"
 #include "catalog/catalog.h"
 #include "cli/cli.h"
+#include "cli/cli_client.h"
 #include "util/buf.h"
 #include "util/codec.h"
 #include "util/ids.h"
 
 #define IMPORT_THREADS 4
 
-struct import_client {
-	char endpoint[256]; /* http://host:port, no trailing slash */
-	char host[256];     /* host:port, as the Host header */
-	char access_key[129];
-	char secret[129];
-	char region[64];
-};
 
 struct import_job {
-	const struct import_client *client;
+	const struct cli_client *client;
 	const char *snapshot_id;
 	int fd;
 	long long blocks;        /* in the image */
@@ -83,7 +77,7 @@ static const char *import_header_lookup(void *ctx, const char *name)
  * Sends one signed request; the response body lands in http->response.
  * Returns the HTTP status, or -1 if no answer came.
  */
-static long import_send(struct import_http *http, const struct import_client *c,
+static long import_send(struct import_http *http, const struct cli_client *c,
 			const char *method, const char *path,
 			struct curl_slist *headers, const void *body,
 			size_t body_len, char *error, size_t error_cap)
@@ -312,7 +306,7 @@ static int import_to_raw(const char *file, char *tmp, size_t cap, char *error,
 	return 0;
 }
 
-static int import_start(struct import_http *http, const struct import_client *c,
+static int import_start(struct import_http *http, const struct cli_client *c,
 			long long gib, const char *description, char *snapshot_id,
 			char *error, size_t cap)
 {
@@ -371,52 +365,6 @@ static int import_complete(struct import_http *http, struct import_job *job,
 	return status == 202 ? 0 : -1;
 }
 
-/* Endpoint and credentials: flags, then the AWS environment, then --data. */
-static int import_client_setup(struct import_client *c, const char *endpoint,
-			       const char *data, const char *account_name,
-			       char *error, size_t cap)
-{
-	const char *region = getenv("AWS_REGION") ? getenv("AWS_REGION") :
-			     getenv("AWS_DEFAULT_REGION");
-	const char *key = getenv("AWS_ACCESS_KEY_ID");
-	const char *secret = getenv("AWS_SECRET_ACCESS_KEY");
-	if (!endpoint)
-		endpoint = getenv("AWS_ENDPOINT_URL_EBS") ? getenv("AWS_ENDPOINT_URL_EBS") :
-			   getenv("AWS_ENDPOINT_URL") ? getenv("AWS_ENDPOINT_URL") :
-							"http://127.0.0.1:8773";
-	snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
-	size_t len = strlen(c->endpoint);
-	while (len && c->endpoint[len - 1] == '/')
-		c->endpoint[--len] = '\0';
-	if (strncmp(c->endpoint, "http://", 7) != 0) {
-		snprintf(error, cap, "the endpoint must be an http:// URL");
-		return -1;
-	}
-	snprintf(c->host, sizeof c->host, "%s", c->endpoint + 7);
-	snprintf(c->region, sizeof c->region, "%s", region ? region : "us-east-1");
-	if (key && secret && !account_name) {
-		snprintf(c->access_key, sizeof c->access_key, "%s", key);
-		snprintf(c->secret, sizeof c->secret, "%s", secret);
-		return 0;
-	}
-	/* No credentials in the environment: the named account of --data. */
-	struct catalog *cat = NULL;
-	struct account a;
-	struct err e = ERR_INIT;
-	int found = catalog_open(data, &cat, &e) < 0 ? -1 :
-		    catalog_account_by_name(cat, account_name ? account_name : "default",
-					    &a, &e);
-	catalog_close(cat);
-	if (found <= 0) {
-		snprintf(error, cap,
-			 "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name an account of --data with --account");
-		return -1;
-	}
-	snprintf(c->access_key, sizeof c->access_key, "%s", a.access_key);
-	snprintf(c->secret, sizeof c->secret, "%s", a.secret);
-	return 0;
-}
-
 static void import_usage(FILE *out)
 {
 	fprintf(out,
@@ -441,7 +389,7 @@ int cli_import(int argc, char **argv)
 	const char *account_name = NULL;
 	int opt, no_progress = 0, status = 1;
 	char error[512] = "", tmp[512] = "", snapshot_id[ID_MAX] = "";
-	struct import_client client;
+	struct cli_client client;
 	struct import_job job = { .client = &client, .fd = -1 };
 	struct import_http http = { 0 };
 	pthread_t threads[IMPORT_THREADS];
@@ -464,7 +412,7 @@ int cli_import(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_mutex_init(&job.lock, NULL);
 	http.curl = curl_easy_init();
-	if (import_client_setup(&client, endpoint, data, account_name, error,
+	if (cli_client_setup(&client, "AWS_ENDPOINT_URL_EBS", endpoint, data, account_name, error,
 				sizeof error) < 0 ||
 	    import_to_raw(file, tmp, sizeof tmp, error, sizeof error) < 0)
 		goto out;

@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "blockstore/blockstore.h"
 #include "blockstore/volsnap.h"
+#include "bundle/keys.h"
 #include "compute/compute.h"
 #include "compute/samples.h"
 #include "objstore/objstore.h"
@@ -123,10 +124,12 @@ int cli_serve(int argc, char **argv)
 			   sizeof srv.token_key, &e) < 0 ||
 	    blockstore_open(data, srv.cat, 1, &srv.bs, &e) < 0 ||
 	    objstore_open(data, &srv.objstore, &e) < 0 ||
+	    keys_cloud_ensure(data, &e) < 0 ||
 	    objstore_sweep(srv.objstore, srv.cat, &e) < 0 ||
 	    volsnap_start(data, srv.cat, srv.bs, &srv.volsnap, &e) < 0 ||
 	    samples_install(data, srv.cat, srv.bs, &e) < 0 ||
-	    compute_start(data, srv.cat, srv.bs, srv.volsnap, &compute_opt, &srv.compute, &e) < 0 ||
+	    compute_start(data, srv.cat, srv.bs, srv.volsnap, srv.objstore, &compute_opt,
+			  &srv.compute, &e) < 0 ||
 	    catalog_snapshot_expire(srv.cat, ids_now_ms(), &e) < 0 ||
 	    api_start(&srv, listen, &api, &e) < 0 ||
 	    serve_default_account(srv.cat, listen, region, &e) < 0) {

@@ -24,6 +24,7 @@
 #include "catalog/catalog_instances.h"
 #include "catalog/catalog_volumes.h"
 #include "compute/accel.h"
+#include "compute/instance_store.h"
 #include "compute/instance_types.h"
 #include "compute/pvgrub.h"
 #include "util/log.h"
@@ -41,6 +42,7 @@ struct compute {
 	char *plugin;            /* nbdkit-amibox-plugin.so beside the binary */
 	char *exe;               /* this amibox binary, for the metadata service */
 	struct accel *accel;     /* KVM or TCG */
+	struct objstore *objstore; /* bundles of instance-store images */
 	pthread_mutex_t lock;    /* one transition at a time */
 	pthread_mutex_t threads_lock;
 	pthread_cond_t threads_idle;
@@ -431,6 +433,13 @@ static void remove_ephemeral(struct compute *c, const char *id)
 		buf_printf(&path, "/ephemeral%d.img", i);
 		unlink(path.data);
 	}
+	/* An instance-store root goes with the machine too. */
+	buf_reset(&path);
+	instance_dir(c, id, &path);
+	buf_printf(&path, "/%s", INSTANCE_STORE_ROOT);
+	unlink(path.data);
+	buf_append_str(&path, ".part");
+	unlink(path.data);
 	buf_release(&path);
 }
 
@@ -606,6 +615,24 @@ static int pv_read_volume(void *ctx, void *buf, size_t len, uint64_t offset)
 	return 0;
 }
 
+/* An instance-store root, read for PV-GRUB. */
+static int pv_read_file(void *ctx, void *buf, size_t len, uint64_t offset)
+{
+	int fd = *(int *)ctx;
+	unsigned char *out = buf;
+	while (len) {
+		ssize_t n = pread(fd, out, len, (off_t)offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		out += n;
+		offset += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 /* The PV-GRUB AKIs for a partitioned first disk ("hd00"). */
 static int pv_partitioned(const char *kernel_id)
 {
@@ -621,13 +648,31 @@ static int pv_grub(struct compute *c, const struct instance *m, const char *idir
 		   struct pvgrub_boot *boot, struct err *e)
 {
 	const char *root = NULL;
-	for (size_t i = 0; i < m->ndevices; i++)
-		if (!strcmp(m->devices[i].device_name, m->root_device_name) &&
-		    m->devices[i].volume_id[0])
+	int store_root = 0;
+	for (size_t i = 0; i < m->ndevices; i++) {
+		if (strcmp(m->devices[i].device_name, m->root_device_name) != 0)
+			continue;
+		if (m->devices[i].volume_id[0])
 			root = m->devices[i].volume_id;
+		store_root |= !strcmp(m->devices[i].virtual_name, "root");
+	}
 	struct pv_reader r = { NULL, c->bs };
 	int ret = -1;
-	if (!root) {
+	if (store_root) {
+		struct buf file = BUF_INIT;
+		buf_printf(&file, "%s/%s", idir, INSTANCE_STORE_ROOT);
+		int fd = open(file.data, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			err_internal(e, "opening the instance store: %s", strerror(errno));
+		} else {
+			struct pvgrub_disk disk = { pv_read_file, &fd, (uint64_t)st.st_size };
+			ret = pvgrub_load(&disk, pv_partitioned(m->kernel_id), idir, boot, e);
+		}
+		if (fd >= 0)
+			close(fd);
+		buf_release(&file);
+	} else if (!root) {
 		err_set(e, 400, "InvalidParameterValue", "the root device is not an EBS volume");
 	} else if (volume_open(c->dir, root, &r.v, e) == 0) {
 		struct pvgrub_disk disk = { pv_read_volume, &r, volume_size(r.v) };
@@ -727,6 +772,16 @@ static int boot_machine(struct compute *c, const struct instance *m, struct err 
 					args_add(&a, "virtio-blk-pci,drive=%s,id=dev-%s",
 						 d->volume_id, d->volume_id);
 				continue;
+			} else if (!strcmp(d->virtual_name, "root")) {
+				/* The unpacked bundle (instance_store.h). */
+				buf_reset(&path);
+				buf_printf(&path, "%s/%s", idir.data, INSTANCE_STORE_ROOT);
+				if (access(path.data, R_OK) < 0) {
+					err_internal(e, "the instance store has no root: %s", strerror(errno));
+					goto out;
+				}
+				args_add(&a, "-blockdev");
+				args_add(&a, "driver=file,node-name=disk%d,filename=%s", disk, path.data);
 			} else {
 				int n = atoi(d->virtual_name + strlen("ephemeral"));
 				buf_reset(&path);
@@ -823,8 +878,34 @@ static void *boot_thread(void *arg)
 	struct compute *c = job->c;
 	struct instance m;
 	struct err e = ERR_INIT;
-	pthread_mutex_lock(&c->lock);
+	/*
+	 * An instance-store root is unpacked first, outside the lock (it takes
+	 * time in proportion to the image); the instance stays pending.
+	 */
+	int fetch_failed = 0;
 	if (catalog_instance_get(c->cat, job->id, &m, &e) > 0) {
+		if (!strcmp(m.state, "pending") && !strcmp(m.root_device_type, "instance-store")) {
+			struct buf idir = BUF_INIT, root = BUF_INIT;
+			instance_dir(c, m.id, &idir);
+			buf_printf(&root, "%s/%s", idir.data, INSTANCE_STORE_ROOT);
+			if (access(root.data, R_OK) < 0 &&
+			    instance_store_fetch(c->cat, c->objstore, c->dir, &m, idir.data, &e) < 0)
+				fetch_failed = 1;
+			buf_release(&idir);
+			buf_release(&root);
+		}
+		instance_release(&m);
+	}
+	pthread_mutex_lock(&c->lock);
+	if (fetch_failed) {
+		struct err ignored = ERR_INIT;
+		log_warn("instance %s did not start: %s", job->id, e.message);
+		if (catalog_instance_get(c->cat, job->id, &m, &ignored) > 0) {
+			if (!strcmp(m.state, "pending"))
+				finalize_as(c, m.id, "Client.InternalError", e.message, 1);
+			instance_release(&m);
+		}
+	} else if (catalog_instance_get(c->cat, job->id, &m, &e) > 0) {
 		if (!strcmp(m.state, "pending") && boot_machine(c, &m, &e) < 0) {
 			log_warn("instance %s did not start: %s", m.id, e.message);
 			/* A launch that fails terminates; a start that fails stops. */
@@ -1112,10 +1193,11 @@ static int recover_one(void *ctx, const struct instance *m)
 }
 
 int compute_start(const char *dir, struct catalog *cat, struct blockstore *bs,
-		  struct volsnap *vs, const struct compute_options *options,
-		  struct compute **out, struct err *e)
+		  struct volsnap *vs, struct objstore *store,
+		  const struct compute_options *options, struct compute **out, struct err *e)
 {
 	struct compute *c = xcalloc(1, sizeof *c);
+	c->objstore = store;
 	char exe[4096];
 	c->dir = realpath(dir, NULL);
 	if (!c->dir)

@@ -23,6 +23,7 @@
 #include "blockstore/blockstore.h"
 #include "blockstore/volsnap.h"
 #include "catalog/catalog.h"
+#include "objstore/objstore.h"
 #include "util/buf.h"
 #include "util/err.h"
 
@@ -36,8 +37,8 @@ struct compute_options {
 struct compute;
 
 int compute_start(const char *dir, struct catalog *cat, struct blockstore *bs,
-		  struct volsnap *vs, const struct compute_options *options,
-		  struct compute **out, struct err *e);
+		  struct volsnap *vs, struct objstore *store,
+		  const struct compute_options *options, struct compute **out, struct err *e);
 /* Stops the threads; the virtual machines keep running. */
 void compute_stop(struct compute *c);
 

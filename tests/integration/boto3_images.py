@@ -261,10 +261,10 @@ class Images(unittest.TestCase):
         for code, kw in cases:
             with self.subTest(code=code, kw=kw):
                 self.assertError(code, self.register, ec2=self.raw, **kw)
-        # Instance-store registration waits for the object store: refused, not faked.
-        msg = self.assertError("UnsupportedOperation", self.ec2.register_image,
+        # A manifest that is not there (t_bundles tests the real ones).
+        msg = self.assertError("InvalidManifest", self.ec2.register_image,
                                Name=unique("s3"), ImageLocation="bucket/img.manifest.xml")
-        self.assertIn("object store", msg)
+        self.assertIn("bucket/img.manifest.xml", msg)
         self.assertError("MissingParameter", self.ec2.register_image, Name=unique("none"))
         self.assertEqual(self.image_count(), before)
 

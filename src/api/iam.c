@@ -1,0 +1,218 @@
+/*
+ * iam: the part of IAM amibox serves, X.509 signing certificates
+ * (UploadSigningCertificate, ListSigningCertificates,
+ * UpdateSigningCertificate, DeleteSigningCertificate), because
+ * RegisterImage verifies a bundle's manifest against them.  Query protocol,
+ * IAM's response and error documents.  amibox has no IAM users: an account
+ * is its own (root) user, and a UserName, when given, must be its name.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/query.h"
+#include "api/xmlw.h"
+#include "bundle/keys.h"
+#include "catalog/catalog_certs.h"
+#include "util/codec.h"
+#include "util/ids.h"
+
+#define IAM_NAMESPACE "https://iam.amazonaws.com/doc/2010-05-08/"
+#define IAM_MAX_CERT_BODY 16384
+
+struct iam_ctx {
+	struct request *req;
+	struct query q;
+	struct xmlw *w;
+};
+
+int iam_upload_certificate(struct catalog *cat, const char *account_id, const char *pem,
+			   struct signing_cert *out, struct err *e)
+{
+	size_t len = strlen(pem);
+	if (len == 0 || len > IAM_MAX_CERT_BODY)
+		return err_set(e, 400, "MalformedCertificate",
+			       "The certificate body must be a PEM certificate of at most 16384 "
+			       "characters.");
+	EVP_PKEY *key = keys_cert_text(pem, len, e);
+	if (!key)
+		return -1;
+	EVP_PKEY_free(key);
+	memset(out, 0, sizeof *out);
+	if (keys_cert_fingerprint(pem, len, out->fingerprint, e) < 0)
+		return -1;
+	/* 32 characters of [A-Z0-9], as IAM's certificate IDs. */
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char random[32];
+	codec_random(random, sizeof random);
+	for (int i = 0; i < 32; i++)
+		out->id[i] = alphabet[random[i] % 36];
+	snprintf(out->account_id, sizeof out->account_id, "%s", account_id);
+	snprintf(out->status, sizeof out->status, "Active");
+	out->upload_ms = ids_now_ms();
+	out->body = (char *)pem;
+	int rc = catalog_cert_add(cat, out, e);
+	out->body = NULL;
+	return rc;
+}
+
+/* The caller's own name, or NoSuchEntity for any other UserName. */
+static int user_check(struct iam_ctx *x, struct err *e)
+{
+	const char *user = query_get(&x->q, "UserName");
+	if (user && strcmp(user, x->req->account.name) != 0)
+		return err_set(e, 404, "NoSuchEntity", "The user with name %.64s cannot be found.",
+			       user);
+	return 0;
+}
+
+static void write_cert(struct iam_ctx *x, const char *element, const struct signing_cert *c,
+		       const char *body)
+{
+	xmlw_start(x->w, element);
+	xmlw_text(x->w, "UserName", x->req->account.name);
+	xmlw_text(x->w, "CertificateId", c->id);
+	xmlw_text(x->w, "CertificateBody", body);
+	xmlw_text(x->w, "Status", c->status);
+	xmlw_time(x->w, "UploadDate", c->upload_ms);
+	xmlw_end(x->w);
+}
+
+static int upload(struct iam_ctx *x, struct err *e)
+{
+	const char *body = query_get(&x->q, "CertificateBody");
+	if (!body)
+		return err_set(e, 400, "ValidationError",
+			       "1 validation error detected: Value null at 'certificateBody' failed "
+			       "to satisfy constraint: Member must not be null");
+	struct signing_cert cert;
+	if (user_check(x, e) < 0 ||
+	    iam_upload_certificate(x->req->srv->cat, x->req->account.id, body, &cert, e) < 0)
+		return -1;
+	write_cert(x, "Certificate", &cert, body);
+	return 0;
+}
+
+static int list(struct iam_ctx *x, struct err *e)
+{
+	struct signing_cert *certs = NULL;
+	size_t n = 0;
+	if (user_check(x, e) < 0 ||
+	    catalog_certs(x->req->srv->cat, x->req->account.id, &certs, &n, e) < 0)
+		return -1;
+	xmlw_start(x->w, "Certificates");
+	for (size_t i = 0; i < n; i++)
+		write_cert(x, "member", &certs[i], certs[i].body);
+	xmlw_end(x->w);
+	xmlw_bool(x->w, "IsTruncated", 0);
+	catalog_certs_free(certs, n);
+	return 0;
+}
+
+static const char *certificate_id(struct iam_ctx *x, struct err *e)
+{
+	const char *id = query_get(&x->q, "CertificateId");
+	if (!id || strlen(id) < 24 || strlen(id) > 128) {
+		err_set(e, 400, "ValidationError",
+			"1 validation error detected: Value at 'certificateId' failed to satisfy "
+			"constraint: Member must have length between 24 and 128");
+		return NULL;
+	}
+	return id;
+}
+
+static int delete(struct iam_ctx *x, struct err *e)
+{
+	const char *id = certificate_id(x, e);
+	if (!id || user_check(x, e) < 0)
+		return -1;
+	return catalog_cert_delete(x->req->srv->cat, x->req->account.id, id, e);
+}
+
+static int update(struct iam_ctx *x, struct err *e)
+{
+	const char *id = certificate_id(x, e);
+	const char *status = query_get(&x->q, "Status");
+	if (!id || user_check(x, e) < 0)
+		return -1;
+	if (!status || (strcmp(status, "Active") && strcmp(status, "Inactive")))
+		return err_set(e, 400, "ValidationError",
+			       "1 validation error detected: Value at 'status' failed to satisfy "
+			       "constraint: Member must satisfy enum value set: [Active, Inactive]");
+	return catalog_cert_set_status(x->req->srv->cat, x->req->account.id, id, status, e);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct iam_ctx *x, struct err *e);
+	int has_result;
+} iam_actions[] = {
+	{ "DeleteSigningCertificate", delete, 0 },
+	{ "ListSigningCertificates", list, 1 },
+	{ "UpdateSigningCertificate", update, 0 },
+	{ "UploadSigningCertificate", upload, 1 },
+};
+
+void iam_error_response(struct request *req, const struct err *e)
+{
+	struct xmlw *w = xmlw_new_ns("ErrorResponse", IAM_NAMESPACE);
+	xmlw_start(w, "Error");
+	xmlw_text(w, "Type", e->status >= 500 ? "Receiver" : "Sender");
+	xmlw_text(w, "Code", e->code);
+	xmlw_text(w, "Message", e->message);
+	xmlw_end(w);
+	xmlw_text(w, "RequestId", req->request_id);
+	buf_reset(&req->response);
+	xmlw_finish(w, &req->response);
+	req->status = e->status ? e->status : 500;
+	req->content_type = "text/xml";
+}
+
+void iam_handle(struct request *req)
+{
+	struct iam_ctx x = { .req = req };
+	struct err e = ERR_INIT;
+	const char *params = req->body_len ? req->body : req->query;
+	size_t len = req->body_len ? req->body_len : strlen(req->query);
+	snprintf(req->action, sizeof req->action, "iam");
+	if (query_parse(params, len, &x.q, &e) < 0)
+		goto fail;
+	const char *action = query_get(&x.q, "Action");
+	size_t i = 0;
+	for (; action && i < sizeof iam_actions / sizeof *iam_actions; i++)
+		if (!strcmp(action, iam_actions[i].name))
+			break;
+	if (!action || i == sizeof iam_actions / sizeof *iam_actions) {
+		err_set(&e, 400, "InvalidAction",
+			"Could not find operation %.64s for version 2010-05-08",
+			action ? action : "(none)");
+		goto fail;
+	}
+	snprintf(req->action, sizeof req->action, "%s", action);
+	char root[96];
+	snprintf(root, sizeof root, "%sResponse", action);
+	x.w = xmlw_new_ns(root, IAM_NAMESPACE);
+	if (iam_actions[i].has_result) {
+		snprintf(root, sizeof root, "%sResult", action);
+		xmlw_start(x.w, root);
+	}
+	if (iam_actions[i].fn(&x, &e) < 0)
+		goto fail;
+	if (iam_actions[i].has_result)
+		xmlw_end(x.w);
+	xmlw_start(x.w, "ResponseMetadata");
+	xmlw_text(x.w, "RequestId", req->request_id);
+	xmlw_end(x.w);
+	xmlw_finish(x.w, &req->response);
+	req->status = 200;
+	req->content_type = "text/xml";
+	query_release(&x.q);
+	return;
+fail:
+	xmlw_free(x.w);
+	query_release(&x.q);
+	if (!err_is_set(&e))
+		err_internal(&e, "the action failed without saying why");
+	iam_error_response(req, &e);
+}
