@@ -14,6 +14,9 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 wait_port() { for _ in $(seq 1 200); do python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 seconds() { python3 -c "import time; print(time.time())"; }
 SIZE_MIB=${BENCH_IMAGE_MIB:-1024}
+# BENCH_SECTIONS="bundle boot" runs only those (import snapshots images volumes bundle boot).
+want() { [ -z "${BENCH_SECTIONS:-}" ] || [[ " $BENCH_SECTIONS " == *" $1 "* ]]; }
+declare -A rate
 DURATION=${BENCH_SECONDS:-10}
 
 echo "# amibox benchmarks"
@@ -35,6 +38,7 @@ export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENT
 EP=http://127.0.0.1:$P
 
 # ---- import throughput -------------------------------------------------------
+if want import; then
 echo "## Import of a ${SIZE_MIB} MiB raw image"
 echo
 echo "| image | sha256sum MB/s | amibox import MB/s | ratio |"
@@ -74,7 +78,10 @@ PY
 echo
 rm -f "$work"/*.raw
 
+fi
+
 # ---- DescribeSnapshots requests/s -------------------------------------------
+if want snapshots; then
 creds=$("$AMIBOX_BIN" account create bench-describe --data "$data" --json)
 export AWS_ACCESS_KEY_ID=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccessKeyId"])')
 export AWS_SECRET_ACCESS_KEY=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["SecretAccessKey"])')
@@ -92,7 +99,6 @@ echo "## DescribeSnapshots (Owner=self, 20 snapshots), signed, ${DURATION}s per 
 echo
 echo "| server | connections | requests/s | p50 latency | p99 latency |"
 echo "|---|---|---|---|---|"
-declare -A rate
 for target in amibox moto; do
   url=$EP; [ $target = moto ] && url=http://127.0.0.1:$M
   for c in 1 16; do
@@ -115,7 +121,10 @@ print("amibox / moto: %.0fx at 1 connection, %.0fx at 16." % (a1 / m1, a16 / m16
 PY
 echo
 
+fi
+
 # ---- DescribeImages as the catalogue grows -----------------------------------
+if want images; then
 owner=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccountId"])')
 snap=$(aws --endpoint-url "$EP" ec2 describe-snapshots --owner-ids self --max-results 5 \
   --query 'Snapshots[0].SnapshotId' --output text)
@@ -174,7 +183,10 @@ echo
 echo "amibox / moto for DescribeImages by ID: ${rate[img1]}x at 1 connection, ${rate[img16]}x at 16."
 echo
 
+fi
+
 # ---- volumes -----------------------------------------------------------------
+if want volumes; then
 VOL_GIB=${BENCH_VOLUME_GIB:-4}
 head -c $((VOL_GIB << 30)) /dev/urandom >"$work/volume.raw"
 vsnap=$("$AMIBOX_BIN" import "$work/volume.raw" --endpoint-url "$EP" --no-progress)
@@ -182,7 +194,59 @@ rm -f "$work/volume.raw"
 python3 "$src/bench/volumes.py" "$EP" "$data" "$(dirname "$AMIBOX_BIN")/nbdkit-amibox-plugin.so" "$vsnap" "$VOL_GIB"
 echo
 
+fi
+
+# ---- bundles -----------------------------------------------------------------
+# A user certificate for bundling; the daemon's account verifies with it.
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=bench -keyout "$work/user.key" \
+  -out "$work/user.pem" 2>/dev/null
+bench_account=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccountId"])')
+bench_name=$("$AMIBOX_BIN" account list --data "$data" --json |
+  python3 -c "import json,sys; print([a['Name'] for a in map(json.loads, sys.stdin) if a['AccountId'] == '$bench_account'][0])")
+"$AMIBOX_BIN" account add-cert "$bench_name" "$work/user.pem" --data "$data" >/dev/null
+"$AMIBOX_BIN" ec2-cert --data "$data" >"$work/cloud.pem"
+export BENCH_ACCOUNT_ID=$bench_account BENCH_USER_CERT=$work/user.pem BENCH_USER_KEY=$work/user.key \
+  BENCH_CLOUD_CERT=$work/cloud.pem
+if want bundle; then
+BUNDLE_MIB=${BENCH_BUNDLE_MIB:-1024}
+echo "## Bundling a ${BUNDLE_MIB} MiB image (half random, half zeros)"
+echo
+head -c $((BUNDLE_MIB << 19)) /dev/urandom >"$work/bundle.raw"
+truncate -s $((BUNDLE_MIB << 20)) "$work/bundle.raw"
+cat "$work/bundle.raw" >/dev/null
+mkdir -p "$work/b1" "$work/b2" "$work/b3"
+key=$(openssl rand -hex 16); iv=$(openssl rand -hex 16)
+t0=$(seconds)
+gzip -c "$work/bundle.raw" | openssl enc -e -aes-128-cbc -K "$key" -iv "$iv" >"$work/b1/ref.enc"
+t1=$(seconds)
+"$AMIBOX_BIN" bundle-image --image "$work/bundle.raw" --prefix bench --cert "$work/user.pem" \
+  --privatekey "$work/user.key" --user "$bench_account" --ec2cert "$work/cloud.pem" \
+  --destination "$work/b2" --no-progress >/dev/null
+t2=$(seconds)
+openssl enc -d -aes-128-cbc -K "$key" -iv "$iv" <"$work/b1/ref.enc" | gunzip >"$work/b3/ref.raw"
+t3=$(seconds)
+"$AMIBOX_BIN" unbundle --manifest "$work/b2/bench.manifest.xml" --privatekey "$work/user.key" \
+  --destination "$work/b3" --no-progress >/dev/null
+t4=$(seconds)
+cmp -s "$work/bundle.raw" "$work/b3/bench" || { echo "unbundle differs" >&2; exit 1; }
+python3 - "$t0" "$t1" "$t2" "$t3" "$t4" "$BUNDLE_MIB" <<'PY'
+import sys
+t0, t1, t2, t3, t4, mib = map(float, sys.argv[1:7])
+mb = mib * 1.048576
+print("| direction | gzip + openssl enc MB/s | amibox MB/s | ratio |")
+print("|---|---|---|---|")
+print("| bundle (tar, SHA-1, gzip, AES-128-CBC, parts, digests, signature) | %.0f | %.0f | %.0f%% |"
+      % (mb / (t1 - t0), mb / (t2 - t1), 100 * (t1 - t0) / (t2 - t1)))
+print("| unbundle (every digest checked) | %.0f | %.0f | %.0f%% |"
+      % (mb / (t3 - t2), mb / (t4 - t3), 100 * (t3 - t2) / (t4 - t3)))
+PY
+echo
+rm -rf "$work/b1" "$work/b2" "$work/b3" "$work/bundle.raw"
+fi
+
 # ---- boot --------------------------------------------------------------------
+if want boot; then
 as --32 -o "$work/boot.o" "$src/guests/hvm_boot.S"
 ld -m elf_i386 -Ttext 0x7c00 --oformat binary -o "$work/boot.bin" "$work/boot.o"
 AMIBOX_ACCEL_FILE="$data/accel" python3 "$src/bench/boot.py" "$EP" "$AMIBOX_BIN" "$work/boot.bin" ${BENCH_BOOT_SIZES_MIB:-64 1024 4096}
+fi

@@ -511,8 +511,8 @@ static int new_acl(struct s3_call *c, char acl[32], struct err *e)
 	if (!c->req->header(c->req, "x-amz-acl")) {
 		if (c->xml.len || c->req->header(c->req, "x-amz-grant-read") ||
 		    c->req->header(c->req, "x-amz-grant-full-control"))
-			return err_set(e, 501, "NotImplemented",
-				       "amibox takes canned ACLs (x-amz-acl) only.");
+			return err_set(e, 400, "NotImplemented",
+				       "amibox takes canned ACLs (x-amz-acl) only.");  /* see not_implemented */
 		return err_set(e, 400, "MissingSecurityHeader",
 			       "Your request was missing a required header: x-amz-acl");
 	}
@@ -561,10 +561,14 @@ out:
 
 /* ---- routing ------------------------------------------------------------ */
 
+/*
+ * S3 answers these with 501; amibox with 400, because a classic bundle
+ * uploader retries any 5xx with a body it cannot rewind, and hangs.
+ */
 static int not_implemented(struct s3_call *c, struct err *e)
 {
 	(void)c;
-	return err_set(e, 501, "NotImplemented",
+	return err_set(e, 400, "NotImplemented",
 		       "A header or query you provided implies functionality that is not "
 		       "implemented.");
 }

@@ -212,6 +212,20 @@ class Bundles(unittest.TestCase):
         self.assertIn("PV-GRUB", out)
         self.ec2.terminate_instances(InstanceIds=[iid])
 
+    def test_ustar_bundle_without_machine_configuration(self):
+        dest = os.path.join(WORK, "ustar")
+        os.makedirs(dest, exist_ok=True)
+        manifest = pybundle.bundle(os.environ["GUEST_HVM"], "ustar", self.cert, self.key,
+                                   self.alice, self.cloud, dest, tar_format="ustar",
+                                   machine_configuration=False)
+        ami = self.register(self.upload(manifest), VirtualizationType="hvm")
+        img = self.ec2.describe_images(ImageIds=[ami])["Images"][0]
+        self.assertEqual((img["RootDeviceName"], img["Architecture"]), ("/dev/sda1", "i386"))
+        iid = self.ec2.run_instances(ImageId=ami, InstanceType="c3.large", MinCount=1,
+                                     MaxCount=1)["Instances"][0]["InstanceId"]
+        self.console(iid, "boot 001")
+        self.ec2.terminate_instances(InstanceIds=[iid])
+
     def test_kernel_bundles_register_as_akis(self):
         kernel = os.path.join(WORK, "vmlinuz")
         with open(kernel, "wb") as f:

@@ -29,6 +29,16 @@ amibox_cleanup() {
     wait "$DAEMON_PID" 2>/dev/null || true
   fi
   amibox_sanitizer_check || status=1
+  if [ "$status" -ne 0 ]; then
+    # What CI shows of a failure: the daemon's last lines and the machines' logs.
+    echo "---- daemon.log (last 30 lines)" >&2
+    tail -n 30 "$TEST_DIR/daemon.log" >&2 2>/dev/null || true
+    for f in "$DATA_DIR"/instances/*/nbdkit.log "$DATA_DIR"/instances/*/qemu.log; do
+      [ -s "$f" ] || continue
+      echo "---- $f (last 15 lines)" >&2
+      tail -n 15 "$f" >&2
+    done
+  fi
   [ -n "${AMIBOX_KEEP_TEST_DIR:-}" ] || rm -rf "$TEST_DIR"
   exit $status
 }
@@ -102,7 +112,10 @@ as() {
 # runtimes loaded first, also when the daemon starts nbdkit for an instance.
 NBD_PLUGIN=${NBD_PLUGIN:-$(dirname "$AMIBOX_BIN")/nbdkit-amibox-plugin.so}
 AMIBOX_NBDKIT_PRELOAD=
-if [ -f "$NBD_PLUGIN" ] && ldd "$NBD_PLUGIN" | grep -q libasan; then
-  AMIBOX_NBDKIT_PRELOAD=$(ldd "$NBD_PLUGIN" | awk '/libasan|libubsan/ {print $3}' | tr '\n' ' ')
-fi
+# (ldd's output is read whole: `ldd | grep -q` under pipefail fails whenever
+# grep exits before ldd has written its last line, and the preload went missing.)
+plugin_libs=$([ -f "$NBD_PLUGIN" ] && ldd "$NBD_PLUGIN" || true)
+case $plugin_libs in
+  *libasan*) AMIBOX_NBDKIT_PRELOAD=$(echo "$plugin_libs" | awk '/libasan|libubsan/ {print $3}' | tr '\n' ' ') ;;
+esac
 export AMIBOX_NBDKIT_PRELOAD

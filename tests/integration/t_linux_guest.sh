@@ -101,9 +101,9 @@ for _ in $(seq 1 180); do
 done
 echo "$out" | grep "amibox linux guest" || true
 ip=$(as alice ec2 describe-instances --instance-ids "$id" --query 'Reservations[0].Instances[0].PrivateIpAddress')
-echo "$out" | grep -q "amibox linux guest: ip $ip" || fail "the guest's address is not $ip"
-echo "$out" | grep -q "amibox linux guest: instance-id $id" || fail "the guest did not read its instance ID from IMDS"
-echo "$out" | grep -q "amibox linux guest: user-data hello from user data" || fail "the guest did not read its user data"
+grep -q "amibox linux guest: ip $ip" <<<"$out" || fail "the guest's address is not $ip"
+grep -q "amibox linux guest: instance-id $id" <<<"$out" || fail "the guest did not read its instance ID from IMDS"
+grep -q "amibox linux guest: user-data hello from user data" <<<"$out" || fail "the guest did not read its user data"
 # It powers off: stopped, by its own doing.
 for _ in $(seq 1 120); do
   state=$(as alice ec2 describe-instances --instance-ids "$id" --query 'Reservations[0].Instances[0].[State.Name,StateReason.Code]')
