@@ -10,7 +10,8 @@
  *                      the command line PV-GRUB gave it
  *
  * Both guests are assembled at build time from the sources in guests/ and
- * embedded.
+ * embedded.  A third, amibox-sample-linux, is a real Linux (see below),
+ * published on any start where this host has a kernel and busybox-static.
  * The PV file system is made with mke2fs -d (e2fsprogs); without it, only
  * the HVM sample is published.
  */
@@ -18,12 +19,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "catalog/catalog_images.h"
 #include "catalog/catalog_snapshots.h"
@@ -135,6 +139,40 @@ static int write_file(const char *path, const void *data, size_t len)
 	return ok ? 0 : -1;
 }
 
+/*
+ * An ext2 file system of size_mib MiB holding the tree at root, made by
+ * mke2fs -d at image, read into memory (caller frees); NULL without mke2fs.
+ */
+static unsigned char *make_ext2(const char *root, const char *image, int size_mib, size_t *len)
+{
+	char size[16];
+	snprintf(size, sizeof size, "%dM", size_mib);
+	char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext2", "-d", (char *)root,
+			 (char *)image, size, NULL };
+	unsigned char *data = NULL;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 1);
+		dup2(null, 2);
+		execvp("mke2fs", argv);
+		execv("/sbin/mke2fs", argv);
+		_exit(127);
+	}
+	int status = 0;
+	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0) {
+		FILE *f = fopen(image, "rb");
+		if (f) {
+			size_t cap = (size_t)size_mib << 20;
+			data = xmalloc(cap);
+			*len = fread(data, 1, cap, f);
+			fclose(f);
+		}
+	}
+	return data;
+}
+
 /* The PV sample's disk: an ext2 file system made by mke2fs -d; NULL without it. */
 static unsigned char *sample_pv_disk(const char *dir, size_t *len)
 {
@@ -158,27 +196,7 @@ static unsigned char *sample_pv_disk(const char *dir, size_t *len)
 	buf_printf(&kernel, "%s/boot/amibox-sample", root.data);
 	if (write_file(path.data, menu, sizeof menu - 1) == 0 &&
 	    write_file(kernel.data, sample_pv_kernel, sample_pv_kernel_len) == 0) {
-		char *argv[] = { "mke2fs", "-q", "-F", "-t", "ext2", "-d", root.data,
-				 image.data, "2M", NULL };
-		pid_t pid = fork();
-		if (pid == 0) {
-			int null = open("/dev/null", O_RDWR);
-			dup2(null, 1);
-			dup2(null, 2);
-			execvp("mke2fs", argv);
-			execv("/sbin/mke2fs", argv);
-			_exit(127);
-		}
-		int status = 0;
-		if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-		    WEXITSTATUS(status) == 0) {
-			FILE *f = fopen(image.data, "rb");
-			if (f) {
-				data = xmalloc(2 << 20);
-				*len = fread(data, 1, 2 << 20, f);
-				fclose(f);
-			}
-		}
+		data = make_ext2(root.data, image.data, 2, len);
 	}
 	unlink(kernel.data);
 	unlink(path.data);
@@ -197,8 +215,8 @@ static unsigned char *sample_pv_disk(const char *dir, size_t *len)
 	return data;
 }
 
-int samples_install(const char *dir, struct catalog *cat, struct blockstore *bs,
-		    struct err *e)
+static int samples_tiny(const char *dir, struct catalog *cat, struct blockstore *bs,
+			struct err *e)
 {
 	struct image existing;
 	char snap[ID_MAX];
@@ -232,4 +250,323 @@ int samples_install(const char *dir, struct catalog *cat, struct blockstore *bs,
 			    "paravirtual", "/dev/sda1", "aki-8016ac08fca646364", snap, e) < 0)
 		return -1;
 	return 0;
+}
+
+/* ---- the Linux sample ---------------------------------------------------- */
+
+/*
+ * amibox-sample-linux: a paravirtual image of a real Linux, made when this
+ * host has a Debian kernel (/boot/vmlinuz-*, its modules in /lib/modules)
+ * and a static busybox (busybox-static); AMIBOX_SAMPLE_KERNEL,
+ * AMIBOX_SAMPLE_MODULES and AMIBOX_SAMPLE_BUSYBOX name others.  Its initrd
+ * is busybox and the virtio network modules; /init takes an address by
+ * DHCP, reads its instance ID, type and user data from the metadata
+ * service, prints them, runs user data that starts with "#!", and stays up.
+ */
+
+#define LINUX_SAMPLE "amibox-sample-linux"
+
+static const char linux_init[] =
+	"#!/bin/busybox sh\n"
+	"/bin/busybox --install -s /bin\n"
+	"mount -t proc proc /proc\n"
+	"mount -t sysfs sys /sys\n"
+	"mount -t devtmpfs dev /dev\n"
+	"for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \\\n"
+	"    failover net_failover virtio_net; do\n"
+	"  [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null\n"
+	"done\n"
+	"ip link set lo up\n"
+	"ip link set eth0 up\n"
+	"udhcpc -q -n -t 10 -i eth0 -s /udhcpc.sh >/dev/null 2>&1\n"
+	"imds() {\n"
+	"  printf 'GET %s HTTP/1.0\\r\\nHost: 169.254.169.254\\r\\n\\r\\n' \"$1\" |\n"
+	"    nc 169.254.169.254 80 >/tmp/imds 2>/dev/null\n"
+	"  head -1 /tmp/imds | grep -q ' 200 ' && sed '1,/^\\r$/d' /tmp/imds\n"
+	"}\n"
+	"echo \"amibox linux sample: $(uname -sr) on $(imds /latest/meta-data/instance-id)\" \\\n"
+	"  \"($(imds /latest/meta-data/instance-type)), address $(imds /latest/meta-data/local-ipv4)\"\n"
+	"if imds /latest/user-data >/tmp/user-data && [ -s /tmp/user-data ]; then\n"
+	"  if head -c 2 /tmp/user-data | grep -q '#!'; then\n"
+	"    echo 'amibox linux sample: running the user data'\n"
+	"    chmod +x /tmp/user-data && /tmp/user-data\n"
+	"  else\n"
+	"    echo \"amibox linux sample: user data: $(cat /tmp/user-data)\"\n"
+	"  fi\n"
+	"fi\n"
+	"echo 'amibox linux sample: up; stop or terminate the instance to end it'\n"
+	"while true; do sleep 3600; done\n";
+
+static const char linux_udhcpc[] =
+	"#!/bin/sh\n"
+	"[ \"$1\" = bound ] && ifconfig \"$interface\" \"$ip\" netmask \"$subnet\"\n"
+	"exit 0\n";
+
+static const char *const linux_modules[] = {
+	"virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev",
+	"virtio_pci", "failover", "net_failover", "virtio_net",
+};
+
+/* Whether path is an ELF executable without a program interpreter (static). */
+static int elf_static(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char h[64];
+	int ok = 0;
+	if (f && fread(h, 1, 64, f) == 64 && !memcmp(h, "\177ELF", 4) && h[4] == 2 && h[5] == 1) {
+		uint64_t phoff = 0;
+		for (int i = 7; i >= 0; i--)
+			phoff = (phoff << 8) | h[32 + i];
+		unsigned phentsize = h[54] | (unsigned)h[55] << 8, phnum = h[56] | (unsigned)h[57] << 8;
+		ok = phentsize >= 4;
+		for (unsigned i = 0; ok && i < phnum; i++) {
+			unsigned char type[4];
+			if (fseek(f, (long)(phoff + (uint64_t)i * phentsize), SEEK_SET) != 0 ||
+			    fread(type, 1, 4, f) != 4)
+				ok = 0;
+			else if (type[0] == 3 && !type[1] && !type[2] && !type[3])
+				ok = 0; /* PT_INTERP: dynamically linked */
+		}
+	}
+	if (f)
+		fclose(f);
+	return ok;
+}
+
+static int read_all(const char *path, struct buf *out)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_append(out, chunk, n);
+	int bad = ferror(f);
+	fclose(f);
+	return bad ? -1 : 0;
+}
+
+/* A module's bytes: NAME.ko as it is, or NAME.ko.xz / .zst through xz / zstd. */
+static int module_bytes(const char *modules, const char *name, struct buf *out)
+{
+	static const char *const kinds[][2] = {
+		{ ".ko", NULL }, { ".ko.xz", "xz" }, { ".ko.zst", "zstd" },
+	};
+	struct buf cmd = BUF_INIT;
+	int ret = -1;
+	for (size_t k = 0; k < 3 && ret < 0; k++) {
+		buf_reset(&cmd);
+		buf_printf(&cmd, "find '%s' -name '%s%s' 2>/dev/null | head -1", modules, name,
+			   kinds[k][0]);
+		FILE *p = popen(cmd.data, "r");
+		char path[1024] = "";
+		if (p) {
+			if (!fgets(path, sizeof path, p))
+				path[0] = '\0';
+			pclose(p);
+		}
+		path[strcspn(path, "\n")] = '\0';
+		if (!path[0] || strchr(path, '\''))
+			continue;
+		if (!kinds[k][1]) {
+			ret = read_all(path, out);
+			continue;
+		}
+		buf_reset(&cmd);
+		buf_printf(&cmd, "%s -dc '%s' 2>/dev/null", kinds[k][1], path);
+		p = popen(cmd.data, "r");
+		if (!p)
+			continue;
+		char chunk[65536];
+		size_t n;
+		while ((n = fread(chunk, 1, sizeof chunk, p)) > 0)
+			buf_append(out, chunk, n);
+		ret = pclose(p) == 0 && out->len ? 0 : -1;
+	}
+	buf_release(&cmd);
+	return ret;
+}
+
+/* One newc cpio entry. */
+static void cpio_add(struct buf *out, const char *name, unsigned mode, const void *data,
+		     size_t len)
+{
+	static unsigned ino = 1;
+	size_t namesize = strlen(name) + 1;
+	buf_printf(out, "070701%08X%08X%08X%08X%08X%08X%08zX%08X%08X%08X%08X%08zX%08X", ino++,
+		   mode, 0u, 0u, (mode & 040000) ? 2u : 1u, 0u, len, 0u, 0u, 0u, 0u, namesize, 0u);
+	buf_append(out, name, namesize);
+	while (out->len % 4)
+		buf_append_char(out, '\0');
+	if (len)
+		buf_append(out, data, len);
+	while (out->len % 4)
+		buf_append_char(out, '\0');
+}
+
+static int gzip_buf(const struct buf *in, struct buf *out)
+{
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	if (deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return -1;
+	buf_reserve(out, deflateBound(&z, in->len));
+	z.next_in = (unsigned char *)in->data;
+	z.avail_in = (uInt)in->len;
+	z.next_out = (unsigned char *)out->data + out->len;
+	z.avail_out = (uInt)deflateBound(&z, in->len);
+	int rc = deflate(&z, Z_FINISH);
+	out->len += z.total_out;
+	deflateEnd(&z);
+	return rc == Z_STREAM_END ? 0 : -1;
+}
+
+/* The newest /boot/vmlinuz-*, and its version; 0 if none. */
+static int host_kernel(char *path, size_t cap, char *version, size_t vcap)
+{
+	glob_t g;
+	int found = 0;
+	if (glob("/boot/vmlinuz-*", 0, NULL, &g) == 0) {
+		for (size_t i = g.gl_pathc; i-- > 0 && !found;) {
+			if (access(g.gl_pathv[i], R_OK) == 0) {
+				snprintf(path, cap, "%s", g.gl_pathv[i]);
+				snprintf(version, vcap, "%s", g.gl_pathv[i] + strlen("/boot/vmlinuz-"));
+				found = 1;
+			}
+		}
+	}
+	globfree(&g);
+	return found;
+}
+
+static int sample_linux(const char *dir, struct catalog *cat, struct blockstore *bs,
+			struct err *e)
+{
+	struct image existing;
+	int found = catalog_image_by_name(cat, AMAZON_ACCOUNT_ID, LINUX_SAMPLE, &existing, e);
+	if (found < 0)
+		return -1;
+	if (found) {
+		image_release(&existing);
+		return 0;
+	}
+	char kernel[1024] = "", version[256] = "", modules[1024], busybox[1024] = "";
+	const char *given = getenv("AMIBOX_SAMPLE_KERNEL");
+	if (given)
+		snprintf(kernel, sizeof kernel, "%s", given);
+	else
+		host_kernel(kernel, sizeof kernel, version, sizeof version);
+	if (getenv("AMIBOX_SAMPLE_MODULES"))
+		snprintf(modules, sizeof modules, "%s", getenv("AMIBOX_SAMPLE_MODULES"));
+	else
+		snprintf(modules, sizeof modules, "/lib/modules/%s", version);
+	const char *candidates[] = { getenv("AMIBOX_SAMPLE_BUSYBOX"), "/bin/busybox",
+				     "/usr/bin/busybox" };
+	for (size_t i = 0; i < 3 && !busybox[0]; i++)
+		if (candidates[i] && elf_static(candidates[i]))
+			snprintf(busybox, sizeof busybox, "%s", candidates[i]);
+	if (!kernel[0] || access(kernel, R_OK) < 0 || !busybox[0]) {
+		log_info("no Linux kernel (linux-image) or static busybox (busybox-static) here: "
+			 "the Linux sample image is not published");
+		return 0;
+	}
+	struct buf cpio = BUF_INIT, initrd = BUF_INIT, bytes = BUF_INIT, root = BUF_INIT,
+		   path = BUF_INIT, image = BUF_INIT;
+	unsigned char *disk = NULL;
+	size_t len = 0;
+	int ret = 0;
+	static const char *const dirs[] = { "bin", "dev", "lib", "lib/modules", "proc", "sys", "tmp" };
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+		cpio_add(&cpio, dirs[i], 040755, NULL, 0);
+	const char *why = "cannot read busybox";
+	if (read_all(busybox, &bytes) < 0)
+		goto skip;
+	cpio_add(&cpio, "bin/busybox", 0100755, bytes.data, bytes.len);
+	cpio_add(&cpio, "init", 0100755, linux_init, sizeof linux_init - 1);
+	cpio_add(&cpio, "udhcpc.sh", 0100755, linux_udhcpc, sizeof linux_udhcpc - 1);
+	for (size_t i = 0; i < sizeof linux_modules / sizeof *linux_modules; i++) {
+		buf_reset(&bytes);
+		if (module_bytes(modules, linux_modules[i], &bytes) < 0)
+			continue; /* built into this kernel */
+		buf_reset(&path);
+		buf_printf(&path, "lib/modules/%s.ko", linux_modules[i]);
+		cpio_add(&cpio, path.data, 0100644, bytes.data, bytes.len);
+	}
+	cpio_add(&cpio, "TRAILER!!!", 0, NULL, 0);
+	why = "cannot compress the initrd";
+	if (gzip_buf(&cpio, &initrd) < 0)
+		goto skip;
+	/* The root file system: kernel, initrd and menu.lst for PV-GRUB. */
+	buf_printf(&root, "%s/samples-linux.tmp", dir);
+	mkdir(root.data, 0700);
+	buf_reset(&path);
+	buf_printf(&path, "%s/boot", root.data);
+	mkdir(path.data, 0700);
+	buf_append_str(&path, "/grub");
+	mkdir(path.data, 0700);
+	static const char menu[] =
+		"# amibox sample: a Debian kernel and busybox\n"
+		"default 0\ntimeout 1\n"
+		"title amibox linux sample\n"
+		"root (hd0)\n"
+		"kernel /boot/vmlinuz console=ttyS0 quiet\n"
+		"initrd /boot/initrd.img\n";
+	struct buf k = BUF_INIT;
+	int written = read_all(kernel, &k) == 0;
+	buf_reset(&path);
+	buf_printf(&path, "%s/boot/vmlinuz", root.data);
+	written = written && write_file(path.data, k.data, k.len) == 0;
+	size_t size_mib = (k.len + initrd.len) / (1 << 20) + 8;
+	buf_release(&k);
+	buf_reset(&path);
+	buf_printf(&path, "%s/boot/initrd.img", root.data);
+	written = written && write_file(path.data, initrd.data, initrd.len) == 0;
+	buf_reset(&path);
+	buf_printf(&path, "%s/boot/grub/menu.lst", root.data);
+	written = written && write_file(path.data, menu, sizeof menu - 1) == 0;
+	buf_printf(&image, "%s/linux.img", dir);
+	why = written ? "mke2fs failed" : "cannot write the root file system's files";
+	if (written)
+		disk = make_ext2(root.data, image.data, (int)size_mib, &len);
+	unlink(image.data);
+	static const char *const files[] = { "/boot/vmlinuz", "/boot/initrd.img",
+					     "/boot/grub/menu.lst", "/boot/grub", "/boot", "" };
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		buf_reset(&path);
+		buf_printf(&path, "%s%s", root.data, files[i]);
+		if (unlink(path.data) < 0)
+			rmdir(path.data);
+	}
+	if (!disk)
+		goto skip;
+	char snap[ID_MAX], description[512];
+	snprintf(description, sizeof description,
+		 "amibox sample: Linux %.200s with busybox; prints its instance's metadata and "
+		 "runs #! user data", version[0] ? version : "(given kernel)");
+	if (sample_snapshot(cat, bs, disk, len, snap, e) < 0 ||
+	    sample_register(cat, LINUX_SAMPLE, description, "paravirtual", "/dev/sda1",
+			    "aki-8016ac08fca646364", snap, e) < 0)
+		ret = -1;
+	goto out;
+skip:
+	log_warn("the Linux sample image could not be made from %s and %s (%s); it is not "
+		 "published", kernel, busybox, why);
+out:
+	free(disk);
+	buf_release(&cpio);
+	buf_release(&initrd);
+	buf_release(&bytes);
+	buf_release(&root);
+	buf_release(&path);
+	buf_release(&image);
+	return ret;
+}
+
+int samples_install(const char *dir, struct catalog *cat, struct blockstore *bs,
+		    struct err *e)
+{
+	if (samples_tiny(dir, cat, bs, e) < 0)
+		return -1;
+	return sample_linux(dir, cat, bs, e);
 }

@@ -84,6 +84,11 @@ size=$(( $(du -sm "$root" | cut -f1) + 8 ))
 mke2fs -q -t ext2 -d "$root" "$TEST_DIR/linux.raw" "${size}M" >/dev/null
 
 AMIBOX_SERVE_ARGS="--accel tcg --memory-scale 0.2 --stop-grace 5"
+# The same kernel and busybox make the daemon's Linux sample image.
+AMIBOX_SAMPLE_KERNEL=$(ls "$TEST_DIR"/kernel/boot/vmlinuz-* | head -1)
+AMIBOX_SAMPLE_MODULES=$(ls -d "$TEST_DIR"/kernel/lib/modules/* | head -1)
+AMIBOX_SAMPLE_BUSYBOX=$busybox
+export AMIBOX_SAMPLE_KERNEL AMIBOX_SAMPLE_MODULES AMIBOX_SAMPLE_BUSYBOX
 amibox_start
 ec2() { "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
 snap=$(as alice "$AMIBOX_BIN" import "$TEST_DIR/linux.raw" --endpoint "$ENDPOINT" 2>/dev/null)
@@ -111,4 +116,20 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 [ "$state" = "stopped	Client.InstanceInitiatedShutdown" ] || fail "after poweroff the instance is '$state'"
+# The daemon's Linux sample: public under amazon, it prints its metadata and
+# runs user data that is a script.
+sample=$(as bob ec2 describe-images --owners amazon --filters Name=name,Values=amibox-sample-linux \
+  --query 'Images[0].ImageId')
+case $sample in ami-*) ;; *) fail "no Linux sample image: '$sample'" ;; esac
+id=$(as bob ec2 run-instances --image-id "$sample" --instance-type m1.small --count 1 \
+  --user-data $'#!/bin/sh\necho "sample ran user data on $(uname -m)"' --query 'Instances[0].InstanceId')
+for _ in $(seq 1 180); do
+  out=$(as bob "$AWS_V1" --endpoint-url "$ENDPOINT" --output json ec2 get-console-output \
+    --instance-id "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Output",""))')
+  case $out in *"amibox linux sample: up"*) break ;; esac
+  sleep 1
+done
+grep -q "amibox linux sample: Linux .* on $id (m1.small)" <<<"$out" || fail "the sample did not print its metadata: $out"
+grep -q "sample ran user data on x86_64" <<<"$out" || fail "the sample did not run its user data: $out"
+as bob ec2 terminate-instances --instance-ids "$id" >/dev/null
 echo "t_linux_guest: ok"
