@@ -13,16 +13,26 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* One UTF-8 character on: '?' and '*' step by characters. */
+static const char *next(const char *t)
+{
+	for (t++; (*t & 0xc0) == 0x80; t++)
+		;
+	return t;
+}
+
 /* Reference: plain recursion (exponential in general, fine for tiny inputs). */
 static int reference_match(const char *p, const char *t)
 {
 	if (*p == '\0')
 		return *t == '\0';
 	if (*p == '*')
-		return reference_match(p + 1, t) || (*t && reference_match(p, t + 1));
+		return reference_match(p + 1, t) || (*t && reference_match(p, next(t)));
 	if (*p == '\\' && p[1])
 		return *t == p[1] && reference_match(p + 2, t + 1);
-	if (*t && (*p == '?' || *p == *t))
+	if (*t && *p == '?')
+		return reference_match(p + 1, next(t));
+	if (*t && *p == *t)
 		return reference_match(p + 1, t + 1);
 	return 0;
 }

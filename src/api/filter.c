@@ -1,6 +1,15 @@
 /* filter: wildcard matching for Describe filters (see filter.h). */
 #include "api/filter.h"
 
+/* The next character after t: '?' and '*' count UTF-8 characters, not bytes. */
+static const char *next_char(const char *t)
+{
+	t++;
+	while ((*t & 0xc0) == 0x80)
+		t++;
+	return t;
+}
+
 /*
  * Greedy matching with one backtrack point (the last '*'): linear for the
  * patterns people write, and never exponential, because a later '*' makes
@@ -22,7 +31,11 @@ int filter_match(const char *pattern, const char *text)
 				t++;
 				continue;
 			}
-		} else if (*p && (*p == '?' || *p == *t)) {
+		} else if (*p == '?') {
+			p++;
+			t = next_char(t);
+			continue;
+		} else if (*p && *p == *t) {
 			p++;
 			t++;
 			continue;
@@ -30,7 +43,7 @@ int filter_match(const char *pattern, const char *text)
 		if (!star_p)
 			return 0;
 		p = star_p;
-		t = ++star_t;
+		t = star_t = next_char(star_t);
 	}
 	while (*p == '*')
 		p++;

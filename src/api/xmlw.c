@@ -63,10 +63,59 @@ void xmlw_end(struct xmlw *w)
 	xmlTextWriterFullEndElement(w->writer);
 }
 
+/*
+ * The length of the UTF-8 character at p if it is one XML 1.0 allows (tab,
+ * newline, carriage return, U+0020..U+D7FF, U+E000..U+FFFD, U+10000..
+ * U+10FFFF), else 0.
+ */
+static size_t xml_char(const unsigned char *p)
+{
+	if (p[0] < 0x80)
+		return p[0] >= 0x20 || p[0] == '\t' || p[0] == '\n' || p[0] == '\r';
+	int extra = (p[0] & 0xe0) == 0xc0 ? 1 : (p[0] & 0xf0) == 0xe0 ? 2 :
+		    (p[0] & 0xf8) == 0xf0 ? 3 : -1;
+	if (extra < 0)
+		return 0;
+	unsigned cp = p[0] & (0x3f >> extra);
+	for (int i = 1; i <= extra; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	static const unsigned least[] = { 0, 0x80, 0x800, 0x10000 };
+	if (cp < least[extra] || (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe ||
+	    cp == 0xffff || cp > 0x10ffff)
+		return 0;
+	return (size_t)extra + 1;
+}
+
 void xmlw_text(struct xmlw *w, const char *name, const char *value)
 {
-	xmlTextWriterWriteElement(w->writer, BAD_CAST name,
-				  BAD_CAST(value ? value : ""));
+	const unsigned char *v = (const unsigned char *)(value ? value : "");
+	size_t i = 0, n;
+	while (v[i] && (n = xml_char(v + i)) > 0)
+		i += n;
+	if (!v[i]) {
+		xmlTextWriterWriteElement(w->writer, BAD_CAST name, BAD_CAST v);
+		return;
+	}
+	/*
+	 * A byte that is not an XML character (a control character, broken
+	 * UTF-8) would make the whole response unreadable: it becomes U+FFFD.
+	 */
+	struct buf clean = BUF_INIT;
+	for (i = 0; v[i];) {
+		n = xml_char(v + i);
+		if (n) {
+			buf_append(&clean, v + i, n);
+			i += n;
+		} else {
+			buf_append_str(&clean, "\xef\xbf\xbd");
+			i++;
+		}
+	}
+	xmlTextWriterWriteElement(w->writer, BAD_CAST name, BAD_CAST clean.data);
+	buf_release(&clean);
 }
 
 void xmlw_text_opt(struct xmlw *w, const char *name, const char *value)

@@ -71,13 +71,16 @@ static void test_escapes(void **state)
 	assert_true(filter_match("a\\", "a\\")); /* a trailing backslash is literal */
 }
 
-static void test_utf8_bytes(void **state)
+static void test_utf8(void **state)
 {
 	(void)state;
 	assert_true(filter_match("caf*", "caf\xc3\xa9"));
 	assert_true(filter_match("caf\xc3\xa9", "caf\xc3\xa9"));
-	assert_false(filter_match("caf?", "caf\xc3\xa9")); /* '?' is one byte */
-	assert_true(filter_match("caf??", "caf\xc3\xa9"));
+	/* '?' is one character, however many bytes it takes in UTF-8. */
+	assert_true(filter_match("caf?", "caf\xc3\xa9"));
+	assert_false(filter_match("caf??", "caf\xc3\xa9"));
+	assert_true(filter_match("?", "\xf0\x9f\x99\x82"));
+	assert_true(filter_match("*?x", "\xe2\x82\xacx"));
 }
 
 static void test_any(void **state)
@@ -120,7 +123,7 @@ int main(void)
 		cmocka_unit_test(test_star),
 		cmocka_unit_test(test_question),
 		cmocka_unit_test(test_escapes),
-		cmocka_unit_test(test_utf8_bytes),
+		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_any),
 		cmocka_unit_test(test_pathological),
 	};

@@ -88,6 +88,26 @@ static void test_escaping(void **state)
 	buf_release(&out);
 }
 
+/* Bytes XML 1.0 cannot carry become U+FFFD; the document stays readable. */
+static void test_unwritable_characters(void **state)
+{
+	(void)state;
+	struct buf out = BUF_INIT;
+	struct xmlw *w = xmlw_new_plain("Response");
+	xmlw_text(w, "Control", "a\x01" "b\x1f");
+	xmlw_text(w, "Broken", "x\xc3(y\xff");
+	xmlw_text(w, "Surrogate", "\xed\xa0\x80!");
+	xmlw_text(w, "Fine", "tab\there \xf0\x9f\x99\x82 \xe2\x82\xac");
+	xmlDocPtr doc = finish_and_parse(w, &out);
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	assert_text(child(root, "Control"), "a\xef\xbf\xbd" "b\xef\xbf\xbd");
+	assert_text(child(root, "Broken"), "x\xef\xbf\xbd(y\xef\xbf\xbd");
+	assert_text(child(root, "Surrogate"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd!");
+	assert_text(child(root, "Fine"), "tab\there \xf0\x9f\x99\x82 \xe2\x82\xac");
+	xmlFreeDoc(doc);
+	buf_release(&out);
+}
+
 static void test_scalars(void **state)
 {
 	(void)state;
@@ -140,6 +160,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_envelope),
 		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_unwritable_characters),
 		cmocka_unit_test(test_scalars),
 		cmocka_unit_test(test_finish_closes_open_elements),
 	};
