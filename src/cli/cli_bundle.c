@@ -24,7 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/sigv4.h"
 #include "bundle/bundle.h"
 #include "bundle/keys.h"
 #include "bundle/manifest.h"
@@ -369,22 +368,6 @@ struct s3c {
 	long status;
 };
 
-static size_t s3c_write(char *data, size_t size, size_t n, void *ctx)
-{
-	buf_append(ctx, data, size * n);
-	return size * n;
-}
-
-static const char *s3c_header(void *ctx, const char *name)
-{
-	struct curl_slist *h = ctx;
-	size_t n = strlen(name);
-	for (; h; h = h->next)
-		if (!strncasecmp(h->data, name, n) && h->data[n] == ':')
-			return h->data + n + 1 + (h->data[n + 1] == ' ');
-	return NULL;
-}
-
 /* The URI path of bucket/key, each segment encoded once. */
 static void s3c_path(const char *bucket, const char *key, struct buf *out)
 {
@@ -396,73 +379,16 @@ static void s3c_path(const char *bucket, const char *key, struct buf *out)
 	}
 }
 
-/* One SigV4 (s3) request; extra is a header line or NULL.  The status, or -1. */
+/* One SigV4 (s3) request with the body's SHA-256; acl a signed x-amz-acl header or NULL. */
 static long s3c_send(struct s3c *s, const char *method, const char *path, const char *query,
-		     const char *extra, const void *body, size_t len, char *error, size_t cap)
+		     const char *acl, const void *body, size_t len, char *error, size_t cap)
 {
-	struct cli_client *c = &s->client;
-	char amz_date[17], line[2048], signature[65], hash[65];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
+	char hash[65];
 	codec_sha256_hex(body ? body : "", len, hash);
-	struct curl_slist *headers = NULL;
-	snprintf(line, sizeof line, "Host: %s", c->host);
-	headers = curl_slist_append(headers, line);
-	snprintf(line, sizeof line, "X-Amz-Date: %s", amz_date);
-	headers = curl_slist_append(headers, line);
-	snprintf(line, sizeof line, "X-Amz-Content-SHA256: %s", hash);
-	headers = curl_slist_append(headers, line);
-	const char *signed_list = "host;x-amz-content-sha256;x-amz-date";
-	if (extra) {
-		headers = curl_slist_append(headers, extra);
-		signed_list = "host;x-amz-acl;x-amz-content-sha256;x-amz-date";
-	}
-	struct sigv4_auth auth = { 0 };
-	snprintf(auth.access_key, sizeof auth.access_key, "%s", c->access_key);
-	snprintf(auth.date, sizeof auth.date, "%.8s", amz_date);
-	snprintf(auth.region, sizeof auth.region, "%s", c->region);
-	snprintf(auth.service, sizeof auth.service, "s3");
-	snprintf(auth.signed_headers, sizeof auth.signed_headers, "%s", signed_list);
-	struct sigv4_request sreq = { .method = method, .path = path, .query = query,
-				      .header = s3c_header, .header_ctx = headers,
-				      .payload_hash = hash };
-	struct err e = ERR_INIT;
-	if (sigv4_sign(&sreq, &auth, c->secret, amz_date, signature, &e) < 0) {
-		snprintf(error, cap, "signing failed: %s", e.message);
-		curl_slist_free_all(headers);
-		return -1;
-	}
-	snprintf(line, sizeof line,
-		 "Authorization: AWS4-HMAC-SHA256 Credential=%s/%s/%s/s3/aws4_request, "
-		 "SignedHeaders=%s, Signature=%s", auth.access_key, auth.date, auth.region,
-		 signed_list, signature);
-	headers = curl_slist_append(headers, line);
-	headers = curl_slist_append(headers, "Expect:");
-	struct buf url = BUF_INIT;
-	buf_printf(&url, "%s%s%s%s", c->endpoint, path, *query ? "?" : "", query);
-	buf_reset(&s->response);
-	curl_easy_reset(s->curl);
-	curl_easy_setopt(s->curl, CURLOPT_URL, url.data);
-	curl_easy_setopt(s->curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, s3c_write);
-	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &s->response);
-	if (!strcmp(method, "HEAD"))
-		curl_easy_setopt(s->curl, CURLOPT_NOBODY, 1L);
-	if (!strcmp(method, "PUT") || !strcmp(method, "POST")) {
-		curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, body ? body : "");
-		curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	}
-	CURLcode rc = curl_easy_perform(s->curl);
-	curl_slist_free_all(headers);
-	buf_release(&url);
-	if (rc != CURLE_OK) {
-		snprintf(error, cap, "cannot reach %s: %s", c->endpoint, curl_easy_strerror(rc));
-		return -1;
-	}
-	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->status);
+	struct curl_slist *headers = acl ? curl_slist_append(NULL, acl) : NULL;
+	s->status = cli_client_send(&s->client, s->curl, "s3", method, path, query, headers,
+				    acl ? "x-amz-acl" : NULL, hash, body, len, &s->response, error,
+				    cap);
 	if (s->status >= 300) {
 		const char *text = buf_str(&s->response);
 		const char *msg = strstr(text, "<Message>");

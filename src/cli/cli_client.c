@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <strings.h>
+#include <time.h>
+
+#include "api/sigv4.h"
 #include "catalog/catalog.h"
 
 /* Endpoint and credentials: flags, then the AWS environment, then --data. */
@@ -55,3 +59,87 @@ int cli_client_setup(struct cli_client *c, const char *service_endpoint_var,
 	return 0;
 }
 
+
+static size_t client_write(char *data, size_t size, size_t n, void *ctx)
+{
+	buf_append(ctx, data, size * n);
+	return size * n;
+}
+
+static const char *client_header(void *ctx, const char *name)
+{
+	struct curl_slist *h = ctx;
+	size_t n = strlen(name);
+	for (; h; h = h->next)
+		if (!strncasecmp(h->data, name, n) && h->data[n] == ':')
+			return h->data + n + 1 + (h->data[n + 1] == ' ');
+	return NULL;
+}
+
+long cli_client_send(const struct cli_client *c, CURL *curl, const char *service,
+		     const char *method, const char *path, const char *query,
+		     struct curl_slist *headers, const char *signed_extra,
+		     const char *payload_hash, const void *body, size_t len,
+		     struct buf *response, char *error, size_t cap)
+{
+	char amz_date[17], line[2048], signature[65];
+	time_t now = time(NULL);
+	struct tm tm;
+	struct err e = ERR_INIT;
+	gmtime_r(&now, &tm);
+	strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
+	snprintf(line, sizeof line, "Host: %s", c->host);
+	headers = curl_slist_append(headers, line);
+	snprintf(line, sizeof line, "X-Amz-Date: %s", amz_date);
+	headers = curl_slist_append(headers, line);
+	snprintf(line, sizeof line, "X-Amz-Content-SHA256: %s", payload_hash);
+	headers = curl_slist_append(headers, line);
+	struct sigv4_auth auth = { 0 };
+	snprintf(auth.access_key, sizeof auth.access_key, "%s", c->access_key);
+	snprintf(auth.date, sizeof auth.date, "%.8s", amz_date);
+	snprintf(auth.region, sizeof auth.region, "%s", c->region);
+	snprintf(auth.service, sizeof auth.service, "%s", service);
+	/* Signed headers in order: host, [signed_extra], x-amz-content-sha256, x-amz-date. */
+	snprintf(auth.signed_headers, sizeof auth.signed_headers, "host;%s%sx-amz-content-sha256;x-amz-date",
+		 signed_extra ? signed_extra : "", signed_extra ? ";" : "");
+	struct sigv4_request sreq = {
+		.method = method, .path = path, .query = query,
+		.header = client_header, .header_ctx = headers, .payload_hash = payload_hash,
+	};
+	if (sigv4_sign(&sreq, &auth, c->secret, amz_date, signature, &e) < 0) {
+		snprintf(error, cap, "signing failed: %.200s", e.message);
+		curl_slist_free_all(headers);
+		return -1;
+	}
+	snprintf(line, sizeof line,
+		 "Authorization: AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, "
+		 "SignedHeaders=%s, Signature=%s", auth.access_key, auth.date, auth.region,
+		 service, auth.signed_headers, signature);
+	headers = curl_slist_append(headers, line);
+	headers = curl_slist_append(headers, "Expect:");
+	struct buf url = BUF_INIT;
+	buf_printf(&url, "%s%s%s%s", c->endpoint, path, *query ? "?" : "", query);
+	buf_reset(response);
+	curl_easy_reset(curl);
+	curl_easy_setopt(curl, CURLOPT_URL, url.data);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, client_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, response);
+	if (!strcmp(method, "HEAD"))
+		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+	else if (strcmp(method, "GET") != 0) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+	CURLcode rc = curl_easy_perform(curl);
+	curl_slist_free_all(headers);
+	buf_release(&url);
+	if (rc != CURLE_OK) {
+		snprintf(error, cap, "cannot reach %s: %s", c->endpoint, curl_easy_strerror(rc));
+		return -1;
+	}
+	long status = 0;
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	return status;
+}

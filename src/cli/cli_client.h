@@ -5,7 +5,10 @@
 #ifndef AMIBOX_CLI_CLI_CLIENT_H
 #define AMIBOX_CLI_CLI_CLIENT_H
 
+#include <curl/curl.h>
 #include <stddef.h>
+
+#include "util/buf.h"
 
 struct cli_client {
 	char endpoint[256]; /* http://host:port, no trailing slash */
@@ -24,5 +27,21 @@ struct cli_client {
 int cli_client_setup(struct cli_client *c, const char *service_endpoint_var,
 		     const char *endpoint, const char *data, const char *account_name,
 		     char *error, size_t cap);
+
+/*
+ * Sends one request signed with SigV4 for service: Host, X-Amz-Date and
+ * X-Amz-Content-SHA256 (payload_hash: a hex SHA-256 or UNSIGNED-PAYLOAD)
+ * are added and signed, and so is the header named signed_extra (one of
+ * headers, or NULL; its name must sort between "host" and "x-amz-content-
+ * sha256", as x-amz-acl does); the other lines of headers go unsigned.  headers
+ * is consumed.  path is the encoded path, query the encoded query or "".
+ * The response body lands in response.  Returns the HTTP status, or -1 with
+ * a message in error when no answer came.
+ */
+long cli_client_send(const struct cli_client *c, CURL *curl, const char *service,
+		     const char *method, const char *path, const char *query,
+		     struct curl_slist *headers, const char *signed_extra,
+		     const char *payload_hash, const void *body, size_t len,
+		     struct buf *response, char *error, size_t cap);
 
 #endif

@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/sigv4.h"
 #include "blockstore/blockstore.h"
 #include "catalog/catalog.h"
 #include "cli/cli.h"
@@ -57,22 +56,6 @@ struct import_http {
 	long status;
 };
 
-static size_t import_write_cb(char *data, size_t size, size_t n, void *ctx)
-{
-	buf_append(ctx, data, size * n);
-	return size * n;
-}
-
-static const char *import_header_lookup(void *ctx, const char *name)
-{
-	struct curl_slist *h = ctx;
-	size_t n = strlen(name);
-	for (; h; h = h->next)
-		if (!strncasecmp(h->data, name, n) && h->data[n] == ':')
-			return h->data + n + 1 + (h->data[n + 1] == ' ');
-	return NULL;
-}
-
 /*
  * Sends one signed request; the response body lands in http->response.
  * Returns the HTTP status, or -1 if no answer came.
@@ -82,70 +65,12 @@ static long import_send(struct import_http *http, const struct cli_client *c,
 			struct curl_slist *headers, const void *body,
 			size_t body_len, char *error, size_t error_cap)
 {
-	char amz_date[17], header[2048], signature[65];
-	time_t now = time(NULL);
-	struct tm tm;
-	struct err e = ERR_INIT;
-	gmtime_r(&now, &tm);
-	strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
-	snprintf(header, sizeof header, "Host: %s", c->host);
-	headers = curl_slist_append(headers, header);
-	snprintf(header, sizeof header, "X-Amz-Date: %s", amz_date);
-	headers = curl_slist_append(headers, header);
-	headers = curl_slist_append(headers, "X-Amz-Content-SHA256: UNSIGNED-PAYLOAD");
-	struct sigv4_auth auth = { 0 };
-	snprintf(auth.access_key, sizeof auth.access_key, "%s", c->access_key);
-	snprintf(auth.date, sizeof auth.date, "%.8s", amz_date);
-	snprintf(auth.region, sizeof auth.region, "%s", c->region);
-	snprintf(auth.service, sizeof auth.service, "ebs");
-	snprintf(auth.signed_headers, sizeof auth.signed_headers,
-		 "host;x-amz-content-sha256;x-amz-date");
 	const char *q = strchr(path, '?');
 	char raw_path[512];
 	snprintf(raw_path, sizeof raw_path, "%.*s", q ? (int)(q - path) : (int)strlen(path), path);
-	struct sigv4_request sreq = {
-		.method = method, .path = raw_path, .query = q ? q + 1 : "",
-		.header = import_header_lookup, .header_ctx = headers,
-		.payload_hash = "UNSIGNED-PAYLOAD",
-	};
-	if (sigv4_sign(&sreq, &auth, c->secret, amz_date, signature, &e) < 0) {
-		snprintf(error, error_cap, "signing failed: %.200s", e.message);
-		curl_slist_free_all(headers);
-		return -1;
-	}
-	snprintf(header, sizeof header,
-		 "Authorization: AWS4-HMAC-SHA256 Credential=%s/%s/%s/ebs/aws4_request, "
-		 "SignedHeaders=%s, Signature=%s",
-		 auth.access_key, auth.date, auth.region, auth.signed_headers, signature);
-	headers = curl_slist_append(headers, header);
-	headers = curl_slist_append(headers, "Expect:");
-	char url[1024];
-	snprintf(url, sizeof url, "%s%s", c->endpoint, path);
-	buf_reset(&http->response);
-	curl_easy_setopt(http->curl, CURLOPT_URL, url);
-	curl_easy_setopt(http->curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(http->curl, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(http->curl, CURLOPT_WRITEFUNCTION, import_write_cb);
-	curl_easy_setopt(http->curl, CURLOPT_WRITEDATA, &http->response);
-	if (body) {
-		curl_easy_setopt(http->curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(http->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-	} else {
-		curl_easy_setopt(http->curl, CURLOPT_POSTFIELDS, NULL);
-		curl_easy_setopt(http->curl, CURLOPT_HTTPGET, strcmp(method, "GET") == 0);
-		if (strcmp(method, "GET") != 0) {
-			curl_easy_setopt(http->curl, CURLOPT_POSTFIELDS, "");
-			curl_easy_setopt(http->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
-		}
-	}
-	CURLcode rc = curl_easy_perform(http->curl);
-	curl_slist_free_all(headers);
-	if (rc != CURLE_OK) {
-		snprintf(error, error_cap, "cannot reach %s: %s", c->endpoint,
-			 curl_easy_strerror(rc));
-		return -1;
-	}
-	curl_easy_getinfo(http->curl, CURLINFO_RESPONSE_CODE, &http->status);
+	http->status = cli_client_send(c, http->curl, "ebs", method, raw_path, q ? q + 1 : "",
+				       headers, NULL, "UNSIGNED-PAYLOAD", body, body_len,
+				       &http->response, error, error_cap);
 	if (http->status >= 300) {
 		json_t *o = json_loadb(buf_str(&http->response), http->response.len, 0, NULL);
 		json_t *m = o ? json_object_get(o, "Message") : NULL;
