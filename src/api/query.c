@@ -12,7 +12,11 @@
 static int query_param_cmp(const void *a, const void *b)
 {
 	const struct query_param *pa = a, *pb = b;
-	return strcmp(pa->name, pb->name);
+	int c = strcmp(pa->name, pb->name);
+	/* qsort is not stable: the request's order breaks ties explicitly. */
+	if (c == 0)
+		c = pa->order < pb->order ? -1 : pa->order > pb->order;
+	return c;
 }
 
 void query_release(struct query *q)
@@ -64,7 +68,7 @@ int query_parse(const char *text, size_t len, struct query *q, struct err *e)
 		}
 		const char *eq = memchr(start, '=', plen);
 		size_t nlen = eq ? (size_t)(eq - start) : plen;
-		struct query_param p = { NULL, NULL };
+		struct query_param p = { NULL, NULL, q->count };
 		if (query_decode_part(start, nlen, QUERY_MAX_NAME, &p.name, e) < 0 ||
 		    query_decode_part(eq ? eq + 1 : start + plen,
 				      eq ? plen - nlen - 1 : 0, QUERY_MAX_VALUE,
@@ -91,7 +95,7 @@ const char *query_get(const struct query *q, const char *name)
 		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(q->params[mid].name, name);
 		if (c == 0) {
-			/* With duplicates, the first one sent in sort order wins. */
+			/* With duplicates, the first one sent wins. */
 			while (mid > 0 && !strcmp(q->params[mid - 1].name, name))
 				mid--;
 			return q->params[mid].value;

@@ -25,6 +25,7 @@
 struct query_param {
 	char *name;
 	char *value;
+	size_t order;  /* position in the request: the first of a repeated name wins */
 };
 
 struct query {

@@ -93,7 +93,11 @@ void ids_uuid(char out[37])
 
 void ids_iso_time(long long epoch_ms, char out[ISO_TIME_MAX])
 {
-	time_t secs = (time_t)(epoch_ms / 1000);
+	/* Floor division: -1 ms is 23:59:59.999 of 1969-12-31, not 00:00:00.-1. */
+	long long ms = epoch_ms % 1000;
+	time_t secs = (time_t)(epoch_ms / 1000 - (ms < 0));
+	if (ms < 0)
+		ms += 1000;
 	struct tm tm;
 	gmtime_r(&secs, &tm);
 	/* Years past 9999 cannot occur here; the casts tell the compiler so. */
@@ -101,7 +105,7 @@ void ids_iso_time(long long epoch_ms, char out[ISO_TIME_MAX])
 		 (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
 		 (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
 		 (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u,
-		 (unsigned)(epoch_ms % 1000) % 1000u);
+		 (unsigned)ms % 1000u);
 }
 
 long long ids_now_ms(void)

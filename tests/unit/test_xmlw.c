@@ -119,6 +119,7 @@ static void test_scalars(void **state)
 	xmlw_bool(w, "no", 0);
 	xmlw_time(w, "startTime", 1704164645123LL);
 	xmlw_time(w, "epoch", 0);
+	xmlw_time(w, "before", -1);
 	xmlw_text_opt(w, "absent", NULL);
 	xmlw_text_opt(w, "present", "p");
 	xmlDocPtr doc = finish_and_parse(w, &out);
@@ -129,6 +130,7 @@ static void test_scalars(void **state)
 	assert_text(child(root, "no"), "false");
 	assert_text(child(root, "startTime"), "2024-01-02T03:04:05.123Z");
 	assert_text(child(root, "epoch"), "1970-01-01T00:00:00.000Z");
+	assert_text(child(root, "before"), "1969-12-31T23:59:59.999Z");
 	assert_null(child(root, "absent"));
 	assert_text(child(root, "present"), "p");
 	xmlFreeDoc(doc);
