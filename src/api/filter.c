@@ -1,7 +1,12 @@
 /* filter: wildcard matching for Describe filters (see filter.h). */
 #include "api/filter.h"
 
-/* The next character after t: '?' and '*' count UTF-8 characters, not bytes. */
+/*
+ * The next character after t: '?' matches one UTF-8 character, not one
+ * byte.  ('*' still steps by bytes: what it matches is any byte sequence,
+ * and stepping by characters would break the single-backtrack search,
+ * since a literal can end inside a character.)
+ */
 static const char *next_char(const char *t)
 {
 	t++;
@@ -43,7 +48,7 @@ int filter_match(const char *pattern, const char *text)
 		if (!star_p)
 			return 0;
 		p = star_p;
-		t = star_t = next_char(star_t);
+		t = ++star_t;
 	}
 	while (*p == '*')
 		p++;
