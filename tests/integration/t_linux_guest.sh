@@ -96,12 +96,21 @@ ami=$(as alice ec2 register-image --name linux-guest --architecture x86_64 --roo
   --block-device-mappings "DeviceName=/dev/sda1,Ebs={SnapshotId=$snap}" --query ImageId)
 id=$(as alice ec2 run-instances --image-id "$ami" --instance-type m1.small --count 1 \
   --user-data "hello from user data" --query 'Instances[0].InstanceId')
+console() {
+  as "$1" "$AWS_V1" --endpoint-url "$ENDPOINT" --output json ec2 get-console-output \
+    --instance-id "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Output",""))'
+}
 for _ in $(seq 1 180); do
-  out=$(as alice "$AWS_V1" --endpoint-url "$ENDPOINT" --output json ec2 get-console-output \
-    --instance-id "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Output",""))')
+  out=$(console alice "$id")
   case $out in *"amibox linux guest: user-data"*) break ;; esac
   state=$(as alice ec2 describe-instances --instance-ids "$id" --query 'Reservations[0].Instances[0].[State.Name,StateReason.Message]')
-  case $state in terminated*|stopped*) fail "the guest did not boot: $state" ;; esac
+  case $state in
+    terminated*|stopped*)
+      # It may have printed and powered off between the two calls.
+      out=$(console alice "$id")
+      case $out in *"amibox linux guest: user-data"*) break ;; esac
+      fail "the guest did not boot: $state" ;;
+  esac
   sleep 1
 done
 echo "$out" | grep "amibox linux guest" || true
@@ -124,8 +133,7 @@ case $sample in ami-*) ;; *) fail "no Linux sample image: '$sample'" ;; esac
 id=$(as bob ec2 run-instances --image-id "$sample" --instance-type m1.small --count 1 \
   --user-data $'#!/bin/sh\necho "sample ran user data on $(uname -m)"' --query 'Instances[0].InstanceId')
 for _ in $(seq 1 180); do
-  out=$(as bob "$AWS_V1" --endpoint-url "$ENDPOINT" --output json ec2 get-console-output \
-    --instance-id "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Output",""))')
+  out=$(console bob "$id")
   case $out in *"amibox linux sample: up"*) break ;; esac
   sleep 1
 done
