@@ -43,6 +43,20 @@ void s3_send_doc(struct s3_call *c, struct xmlw *w)
 	c->req->content_type = "application/xml";
 }
 
+void s3_etag_header(struct request *req, const char *etag)
+{
+	char quoted[56];
+	snprintf(quoted, sizeof quoted, "\"%s\"", etag);
+	api_add_header(req, "ETag", quoted);
+}
+
+void s3_etag_element(struct xmlw *w, const char *etag)
+{
+	char quoted[56];
+	snprintf(quoted, sizeof quoted, "\"%s\"", etag);
+	xmlw_text(w, "ETag", quoted);
+}
+
 void s3_owner(struct s3_call *c, struct xmlw *w, const char *element, const char *account_id)
 {
 	struct account a;

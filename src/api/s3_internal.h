@@ -73,6 +73,9 @@ void s3_http_date(long long epoch_ms, char out[40]);
 /* A response document in S3's namespace. */
 struct xmlw *s3_doc(const char *root);
 void s3_send_doc(struct s3_call *c, struct xmlw *w);
+/* The ETag, quoted as S3 sends it: as a response header, and as <ETag>. */
+void s3_etag_header(struct request *req, const char *etag);
+void s3_etag_element(struct xmlw *w, const char *etag);
 /* Appends <Owner><ID/><DisplayName/></Owner> for an account. */
 void s3_owner(struct s3_call *c, struct xmlw *w, const char *element, const char *account_id);
 

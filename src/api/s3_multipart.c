@@ -97,9 +97,7 @@ int s3_upload_part(struct s3_call *c, struct err *e)
 		return -1;
 	}
 	objstore_unlink(c->store, old);
-	char quoted[56];
-	snprintf(quoted, sizeof quoted, "\"%s\"", p.etag);
-	api_add_header(c->req, "ETag", quoted);
+	s3_etag_header(c->req, p.etag);
 	return 0;
 }
 
@@ -271,9 +269,7 @@ int s3_complete_upload(struct s3_call *c, struct err *e)
 	buf_release(&location);
 	xmlw_text(x, "Bucket", c->bucket);
 	xmlw_text(x, "Key", c->key);
-	char quoted[56];
-	snprintf(quoted, sizeof quoted, "\"%s\"", o->etag);
-	xmlw_text(x, "ETag", quoted);
+	s3_etag_element(x, o->etag);
 	s3_send_doc(c, x);
 	ret = 0;
 out:
@@ -338,9 +334,7 @@ int s3_list_parts(struct s3_call *c, struct err *e)
 		xmlw_start(w, "Part");
 		xmlw_int(w, "PartNumber", parts[i].number);
 		xmlw_time(w, "LastModified", parts[i].modified_ms);
-		char quoted[56];
-		snprintf(quoted, sizeof quoted, "\"%s\"", parts[i].etag);
-		xmlw_text(w, "ETag", quoted);
+		s3_etag_element(w, parts[i].etag);
 		xmlw_int(w, "Size", parts[i].size);
 		xmlw_end(w);
 	}

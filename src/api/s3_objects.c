@@ -53,13 +53,6 @@ static int object_from_request(struct s3_call *c, struct object_row *o, struct e
 	return 0;
 }
 
-static void etag_header(struct request *req, const char *etag)
-{
-	char quoted[56];
-	snprintf(quoted, sizeof quoted, "\"%s\"", etag);
-	api_add_header(req, "ETag", quoted);
-}
-
 int s3_put_object(struct s3_call *c, struct err *e)
 {
 	struct object_row *o = xmalloc(sizeof *o);
@@ -75,7 +68,7 @@ int s3_put_object(struct s3_call *c, struct err *e)
 		goto out;
 	}
 	objstore_unlink(c->store, old);
-	etag_header(c->req, o->etag);
+	s3_etag_header(c->req, o->etag);
 	ret = 0;
 out:
 	free(o);
@@ -158,9 +151,7 @@ int s3_copy_object(struct s3_call *c, struct err *e)
 	objstore_unlink(c->store, old);
 	struct xmlw *w = s3_doc("CopyObjectResult");
 	xmlw_time(w, "LastModified", o->modified_ms);
-	char quoted[56];
-	snprintf(quoted, sizeof quoted, "\"%s\"", o->etag);
-	xmlw_text(w, "ETag", quoted);
+	s3_etag_element(w, o->etag);
 	s3_send_doc(c, w);
 	ret = 0;
 out:
@@ -244,8 +235,7 @@ int s3_get_object(struct s3_call *c, struct err *e)
 		goto out;
 	}
 	struct request *req = c->req;
-	char quoted[56], date[40];
-	snprintf(quoted, sizeof quoted, "\"%s\"", o->etag);
+	char date[40];
 	s3_http_date(o->modified_ms, date);
 	const char *if_match = req->header(req, "if-match");
 	const char *if_none = req->header(req, "if-none-match");
@@ -254,7 +244,7 @@ int s3_get_object(struct s3_call *c, struct err *e)
 			"At least one of the pre-conditions you specified did not hold");
 		goto out;
 	}
-	api_add_header(req, "ETag", quoted);
+	s3_etag_header(req, o->etag);
 	api_add_header(req, "Last-Modified", date);
 	if (if_none && etag_listed(if_none, o->etag)) {
 		req->status = 304;
@@ -611,9 +601,7 @@ int s3_list_objects(struct s3_call *c, struct err *e)
 		xmlw_start(w, "Contents");
 		list_text(w, "Key", en->text, url);
 		xmlw_time(w, "LastModified", en->row->modified_ms);
-		char quoted[56];
-		snprintf(quoted, sizeof quoted, "\"%s\"", en->row->etag);
-		xmlw_text(w, "ETag", quoted);
+		s3_etag_element(w, en->row->etag);
 		xmlw_int(w, "Size", en->row->size);
 		if (fetch_owner)
 			s3_owner(c, w, "Owner", en->row->owner_id);
