@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "api/s3_auth.h"
+#include "s3/auth.h"
 #include "bundle/manifest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,11 +1,11 @@
 /*
  * api: the HTTP front of the daemon and the request object its handlers see.
  *
- * One port serves every service.  A request is read whole (bodies are
- * bounded), authenticated with SigV4, routed by its credential scope's
- * service to that service's handler (ec2.c, ebs.c), and answered with the
- * service's own success and error formats.  Handlers fill struct request's
- * response fields; the HTTP layer sends them with x-amzn-RequestId.
+ * One port serves every service.  The front (http.c) asks the table of
+ * services (struct api_service, filled in src/services.c) which one a
+ * request belongs to, authenticates it (SigV4) or lets the service do so,
+ * and hands it over.  Services fill struct request's response fields; the
+ * front sends them with x-amzn-RequestId.  The front names no service.
  */
 #ifndef AMIBOX_API_API_H
 #define AMIBOX_API_API_H
@@ -80,51 +80,71 @@ struct request {
 
 void api_add_header(struct request *req, const char *name, const char *value);
 
-/* Fills req's response with an EC2 <Response><Errors> document. */
-void ec2_error_response(struct request *req, const struct err *e);
-/* Runs an authenticated EC2 Query request (form body or query string). */
-void ec2_handle(struct request *req);
-
-/* Fills req's response with an EBS JSON error and x-amzn-ErrorType. */
-void ebs_error_response(struct request *req, const struct err *e);
-/* Runs an authenticated EBS direct API request. */
-void ebs_handle(struct request *req);
-
-/* IAM (iam.c): signing certificates, Query protocol. */
-void iam_handle(struct request *req);
-void iam_error_response(struct request *req, const struct err *e);
-struct signing_cert;
-/*
- * Checks a PEM certificate and adds it to the account (also `amibox
- * account add-cert`); out gets its ID.  MalformedCertificate,
- * DuplicateCertificate, LimitExceeded.
- */
-int iam_upload_certificate(struct catalog *cat, const char *account_id, const char *pem,
-			   struct signing_cert *out, struct err *e);
+/* ---- the table of services ---------------------------------------------- */
 
 /*
- * S3 (s3.c): a call begins when the request's headers are in (it
- * authenticates and routes then), takes the body as it arrives, and ends
- * with the response filled in.
+ * What the front knows of a request when it picks a service: its headers
+ * are in, its body is not.  scope_service is the SigV4 credential scope's
+ * service ("ec2", "s3", ...), read but not yet verified; "" when the
+ * request is not signed with SigV4 in its Authorization header.
  */
-struct s3_call;
-struct s3_call *s3_begin(struct request *req);
-/* 1 when the call is refused already (answer before reading the body). */
-int s3_refused(const struct s3_call *c);
-void s3_body(struct s3_call *c, const char *data, size_t len);
-void s3_end(struct s3_call *c);
-void s3_free(struct s3_call *c);
-/* Fills req's response with S3's <Error> document. */
-void s3_error_response(struct request *req, const struct err *e, const char *bucket,
-		       const char *key);
+struct api_route {
+	const char *method;
+	const char *path;          /* raw, %-encoded, without the query */
+	const char *query;         /* raw query string, "" if none */
+	const char *authorization; /* the Authorization header, NULL if none */
+	const char *scope_service;
+};
+
+/* How a service answers api_service.claim. */
+enum api_claim {
+	API_CLAIM_NONE = 0, /* not this service's request */
+	API_CLAIM_PATH = 1, /* this service's path: it answers the request's errors */
+	API_CLAIM_FULL = 2, /* this service's path and signature: it serves it */
+};
+
+/*
+ * One AWS service on the daemon's port.  The front asks every service of
+ * the table to claim a request, takes the strongest claim (the first of
+ * equals, in table order; the table's first service when none claims), and
+ * then drives the service in one of two ways:
+ *
+ *  - buffered (handle set): the front reads the body, at most
+ *    body_limit(route) bytes, verifies the signature against the
+ *    account's secret, and calls handle with req->account set, only for a
+ *    full claim (otherwise it answers InvalidAction in the service's
+ *    format).  Errors before handle are written with error_response.
+ *  - streaming (begin set): the service authenticates itself from the
+ *    headers; begin is called when they are in, body as the body arrives,
+ *    end to fill in the response, free always.  When refused(call) after
+ *    begin, a client that waits for 100 Continue is answered at once.
+ *
+ * name is the credential scope's service and the log's name for calls
+ * that do not get as far as an action.  A global service (IAM) also takes
+ * credentials scoped to us-east-1, whatever the daemon's region.
+ */
+struct api_service {
+	const char *name;
+	int global;
+	enum api_claim (*claim)(const struct api_route *route);
+	void (*error_response)(struct request *req, const struct err *e);
+	size_t (*body_limit)(const struct api_route *route);
+	void (*handle)(struct request *req);
+	void *(*begin)(struct request *req);
+	int (*refused)(void *call);
+	void (*body)(void *call, const char *data, size_t len);
+	void (*end)(void *call);
+	void (*free)(void *call);
+};
 
 /*
  * The HTTP server: starts listening on addr:port with a pool of worker
  * threads; api_stop() waits for requests in flight and closes the socket.
  */
 struct api_server;
-int api_start(struct server *srv, const char *listen_addr,
-	      struct api_server **out, struct err *e);
+/* services: the table, NULL-terminated, borrowed for the server's life. */
+int api_start(struct server *srv, const struct api_service *const *services,
+	      const char *listen_addr, struct api_server **out, struct err *e);
 void api_stop(struct api_server *api);
 
 #endif

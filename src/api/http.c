@@ -1,11 +1,11 @@
 /*
  * http: the daemon's HTTP server (libmicrohttpd), authentication and routing.
  *
- * Each request is gathered whole, within a size limit chosen from its path
- * (EBS block uploads may carry one block; everything else is a Query form),
- * then authenticated with SigV4 and handed to its service.  Failures before a
- * service is chosen are answered in the format the path implies: JSON for
- * the EBS routes (/snapshots...), EC2 XML otherwise.
+ * When a request's headers are in, every service of the table is asked to
+ * claim it (api.h).  A streaming service (S3) takes the call from there; for
+ * the others the body is gathered whole, within the chosen service's limit,
+ * authenticated with SigV4 and handed to it.  Failures before a service
+ * takes over are answered in the chosen service's format.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -27,6 +27,7 @@
 struct api_server {
 	struct MHD_Daemon *daemon;
 	struct server *srv;
+	const struct api_service *const *services;
 };
 
 /* Per-connection request state, created by the URI callback. */
@@ -37,11 +38,14 @@ struct http_request {
 	int too_large;
 	int started;
 	long long start_us;
-	/* S3: the call runs from the end of the headers to the end of the body. */
-	struct request *s3req;
-	struct s3_call *s3;
-	char *s3path;
-	int s3_answered;
+	const struct api_service *service; /* chosen when the headers are in */
+	int full_claim;
+	/* A streaming service's call runs from the end of the headers to the
+	 * end of the body. */
+	struct request *sreq;
+	void *call;
+	char *spath;
+	int answered;
 };
 
 void api_add_header(struct request *req, const char *name, const char *value)
@@ -82,14 +86,15 @@ static void http_completed(void *cls, struct MHD_Connection *conn,
 		return;
 	free(hr->uri);
 	buf_release(&hr->body);
-	s3_free(hr->s3);
-	if (hr->s3req) {
-		if (hr->s3req->has_fd)
-			close(hr->s3req->fd);
-		buf_release(&hr->s3req->response);
-		free(hr->s3req);
+	if (hr->call)
+		hr->service->free(hr->call);
+	if (hr->sreq) {
+		if (hr->sreq->has_fd)
+			close(hr->sreq->fd);
+		buf_release(&hr->sreq->response);
+		free(hr->sreq);
 	}
-	free(hr->s3path);
+	free(hr->spath);
 	free(hr);
 	*con_cls = NULL;
 }
@@ -126,26 +131,12 @@ static const char *http_sigv4_header(void *ctx, const char *name)
 	return http_header(ctx, name);
 }
 
-static int http_is_ebs_path(const char *path)
-{
-	return !strncmp(path, "/snapshots", 10) &&
-	       (path[10] == '\0' || path[10] == '/' || path[10] == '?');
-}
-
-static void http_error(struct request *req, int is_ebs, const struct err *e)
-{
-	if (is_ebs)
-		ebs_error_response(req, e);
-	else
-		ec2_error_response(req, e);
-}
-
 /*
  * Authenticates req.  On failure fills e (AWS's code and status) and
  * returns -1; on success req->account is the caller and *service the
  * credential scope's service.
  */
-static int http_authenticate(struct request *req, char *service, size_t cap,
+static int http_authenticate(struct request *req, const struct api_service *service,
 			     struct err *e)
 {
 	struct sigv4_auth auth;
@@ -156,7 +147,6 @@ static int http_authenticate(struct request *req, char *service, size_t cap,
 			       "Request is missing Authentication Token.");
 	if (sigv4_parse_authorization(authorization, &auth, e) < 0)
 		return -1;
-	snprintf(service, cap, "%s", auth.service);
 	/*
 	 * The payload hash is the x-amz-content-sha256 header's when sent
 	 * (UNSIGNED-PAYLOAD included); a hex hash there must match the body.
@@ -186,9 +176,9 @@ static int http_authenticate(struct request *req, char *service, size_t cap,
 		return err_set(e, 401, "AuthFailure",
 			       "AWS was not able to validate the provided access credentials");
 	/* Credentials scoped to another region are refused, as AWS does
-	 * (IAM is global: its clients sign for us-east-1). */
+	 * (a global service's clients sign for us-east-1). */
 	if (strcmp(auth.region, req->srv->region) != 0 &&
-	    !(strcmp(auth.service, "iam") == 0 && strcmp(auth.region, "us-east-1") == 0))
+	    !(service->global && strcmp(auth.region, "us-east-1") == 0))
 		return err_set(e, 403, "SignatureDoesNotMatch",
 			       "Credential should be scoped to a valid region, not '%.32s'.",
 			       auth.region);
@@ -207,34 +197,29 @@ static int http_authenticate(struct request *req, char *service, size_t cap,
 	return 0;
 }
 
-static void http_dispatch(struct request *req)
+/* Authenticates a buffered request and runs it, or answers its error. */
+static void http_dispatch(struct http_request *hr, struct request *req)
 {
 	struct err e = ERR_INIT;
-	char service[32] = "";
-	int is_ebs = http_is_ebs_path(req->path);
-	if (http_authenticate(req, service, sizeof service, &e) < 0) {
-		int is_iam = !strcmp(service, "iam") && !is_ebs;
-		snprintf(req->action, sizeof req->action, "%s",
-			 is_ebs ? "ebs" : is_iam ? "iam" : "ec2");
-		if (is_iam)
-			iam_error_response(req, &e);
-		else
-			http_error(req, is_ebs, &e);
+	const struct api_service *service = hr->service;
+	snprintf(req->action, sizeof req->action, "%s", service->name);
+	if (http_authenticate(req, service, &e) < 0) {
+		service->error_response(req, &e);
 		return;
 	}
-	if (!strcmp(service, "ec2") && !is_ebs) {
-		ec2_handle(req);
-	} else if (!strcmp(service, "iam") && !is_ebs) {
-		iam_handle(req);
-	} else if (!strcmp(service, "ebs") && is_ebs) {
-		ebs_handle(req);
-	} else {
-		snprintf(req->action, sizeof req->action, "%s", service);
+	if (!hr->full_claim) {
+		char scope[32] = "";
+		struct sigv4_auth auth;
+		struct err ignored = ERR_INIT;
+		if (sigv4_parse_authorization(http_header(req, "Authorization"), &auth,
+					      &ignored) == 0)
+			snprintf(scope, sizeof scope, "%s", auth.service);
 		err_set(&e, 400, "InvalidAction",
-			"The service '%.31s' is not served at %.64s.", service,
-			req->path);
-		http_error(req, is_ebs, &e);
+			"The service '%.31s' is not served at %.64s.", scope, req->path);
+		service->error_response(req, &e);
+		return;
 	}
+	service->handle(req);
 }
 
 static enum MHD_Result http_send(struct MHD_Connection *conn,
@@ -271,15 +256,41 @@ static enum MHD_Result http_send(struct MHD_Connection *conn,
 }
 
 /*
- * S3 requests: path-style, signed for the "s3" scope or with S3's older
- * signature, or anonymous on a path other than "/" and the EBS routes.
+ * Picks the service for a request whose headers are in: the strongest
+ * claim, the first of equals; the table's first service when none claims.
  */
-static int http_is_s3(struct MHD_Connection *conn, const char *uri)
+static void http_route(struct api_server *api, struct http_request *hr,
+		       struct MHD_Connection *conn, const char *method)
 {
-	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-	if (auth)
-		return !strncmp(auth, "AWS ", 4) || strstr(auth, "/s3/aws4_request") != NULL;
-	return !(uri[0] == '/' && (uri[1] == '\0' || uri[1] == '?')) && !http_is_ebs_path(uri);
+	struct sigv4_auth auth;
+	struct err ignored = ERR_INIT;
+	const char *q = strchr(hr->uri, '?');
+	char *path = q ? xstrndup(hr->uri, (size_t)(q - hr->uri)) : xstrdup(hr->uri);
+	const char *authorization =
+		MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+	struct api_route route = {
+		.method = method,
+		.path = path,
+		.query = q ? q + 1 : "",
+		.authorization = authorization,
+		.scope_service = "",
+	};
+	if (authorization && !strncmp(authorization, "AWS4-", 5) &&
+	    sigv4_parse_authorization(authorization, &auth, &ignored) == 0)
+		route.scope_service = auth.service;
+	enum api_claim best = API_CLAIM_NONE;
+	hr->service = api->services[0];
+	for (size_t i = 0; api->services[i]; i++) {
+		enum api_claim claim = api->services[i]->claim(&route);
+		if (claim > best) {
+			best = claim;
+			hr->service = api->services[i];
+		}
+	}
+	hr->full_claim = best == API_CLAIM_FULL;
+	hr->limit = hr->service->body_limit ? hr->service->body_limit(&route) :
+					       API_MAX_QUERY_BODY;
+	free(path);
 }
 
 static void http_log(struct api_server *api, struct http_request *hr, struct request *req)
@@ -291,9 +302,9 @@ static void http_log(struct api_server *api, struct http_request *hr, struct req
 			 (double)(http_now_us() - hr->start_us) / 1000.0);
 }
 
-/* The first call of an S3 request: its headers are in; the call begins. */
-static void http_s3_begin(struct api_server *api, struct http_request *hr,
-			  struct MHD_Connection *conn, const char *method)
+/* A streaming service's request: its headers are in; the call begins. */
+static void http_stream_begin(struct api_server *api, struct http_request *hr,
+			      struct MHD_Connection *conn, const char *method)
 {
 	struct request *req = xcalloc(1, sizeof *req);
 	req->srv = api->srv;
@@ -304,21 +315,22 @@ static void http_s3_begin(struct api_server *api, struct http_request *hr,
 	req->status = 200;
 	ids_uuid(req->request_id);
 	const char *q = strchr(hr->uri, '?');
-	hr->s3path = q ? xstrndup(hr->uri, (size_t)(q - hr->uri)) : xstrdup(hr->uri);
-	req->path = hr->s3path;
+	hr->spath = q ? xstrndup(hr->uri, (size_t)(q - hr->uri)) : xstrdup(hr->uri);
+	req->path = hr->spath;
 	req->query = q ? q + 1 : "";
-	hr->s3req = req;
-	hr->s3 = s3_begin(req);
+	snprintf(req->action, sizeof req->action, "%s", hr->service->name);
+	hr->sreq = req;
+	hr->call = hr->service->begin(req);
 }
 
-/* Ends an S3 call and queues its response. */
-static enum MHD_Result http_s3_end(struct api_server *api, struct http_request *hr,
-				   struct MHD_Connection *conn)
+/* Ends a streaming call and queues its response. */
+static enum MHD_Result http_stream_end(struct api_server *api, struct http_request *hr,
+				       struct MHD_Connection *conn)
 {
-	hr->s3_answered = 1;
-	s3_end(hr->s3);
-	enum MHD_Result ret = http_send(conn, hr->s3req);
-	http_log(api, hr, hr->s3req);
+	hr->answered = 1;
+	hr->service->end(hr->call);
+	enum MHD_Result ret = http_send(conn, hr->sreq);
+	http_log(api, hr, hr->sreq);
 	return ret;
 }
 
@@ -333,29 +345,27 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 	(void)version;
 	if (!hr)
 		return MHD_NO;
-	if (hr->s3) {
+	if (hr->call) {
 		if (*upload_data_size) {
-			if (!hr->s3_answered)
-				s3_body(hr->s3, upload_data, *upload_data_size);
+			if (!hr->answered)
+				hr->service->body(hr->call, upload_data, *upload_data_size);
 			*upload_data_size = 0;
 			return MHD_YES;
 		}
-		return hr->s3_answered ? MHD_YES : http_s3_end(api, hr, conn);
+		return hr->answered ? MHD_YES : http_stream_end(api, hr, conn);
 	}
-	if (!hr->started && http_is_s3(conn, hr->uri)) {
+	if (!hr->started)
+		http_route(api, hr, conn, method);
+	if (!hr->started && hr->service->begin) {
 		hr->started = 1;
-		http_s3_begin(api, hr, conn, method);
+		http_stream_begin(api, hr, conn, method);
 		/* A refused upload that waits for 100 Continue is answered now. */
 		const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
-		if (s3_refused(hr->s3) && expect && !strcasecmp(expect, "100-continue"))
-			return http_s3_end(api, hr, conn);
+		if (hr->service->refused(hr->call) && expect && !strcasecmp(expect, "100-continue"))
+			return http_stream_end(api, hr, conn);
 		return MHD_YES;
 	}
 	if (!hr->started) {
-		const char *q = strchr(hr->uri, '?');
-		size_t plen = q ? (size_t)(q - hr->uri) : strlen(hr->uri);
-		hr->limit = http_is_ebs_path(hr->uri) && plen > 10 ?
-				    API_MAX_BLOCK_BODY : API_MAX_QUERY_BODY;
 		hr->started = 1;
 		/* Reserve a declared body once, rather than growing it by copies. */
 		const char *length = MHD_lookup_connection_value(
@@ -398,15 +408,12 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 	req.body_len = hr->body.len;
 	if (hr->too_large) {
 		struct err e = ERR_INIT;
-		snprintf(req.action, sizeof req.action, "%s",
-			 http_is_ebs_path(path) ? "ebs" : "ec2");
-		err_set_reason(&e, 413, http_is_ebs_path(path) ? "ValidationException" :
-								 "RequestEntityTooLarge",
-			       "INVALID_DATA_LENGTH",
+		snprintf(req.action, sizeof req.action, "%s", hr->service->name);
+		err_set_reason(&e, 413, "RequestEntityTooLarge", "INVALID_DATA_LENGTH",
 			       "The request body is larger than %zu bytes.", hr->limit);
-		http_error(&req, http_is_ebs_path(path), &e);
+		hr->service->error_response(&req, &e);
 	} else {
-		http_dispatch(&req);
+		http_dispatch(hr, &req);
 	}
 	enum MHD_Result ret = http_send(conn, &req);
 	http_log(api, hr, &req);
@@ -435,8 +442,8 @@ static int http_parse_listen(const char *listen_addr, struct sockaddr_in *sa,
 	return 0;
 }
 
-int api_start(struct server *srv, const char *listen_addr,
-	      struct api_server **out, struct err *e)
+int api_start(struct server *srv, const struct api_service *const *services,
+	      const char *listen_addr, struct api_server **out, struct err *e)
 {
 	struct sockaddr_in sa;
 	if (http_parse_listen(listen_addr, &sa, e) < 0)
@@ -449,6 +456,7 @@ int api_start(struct server *srv, const char *listen_addr,
 		threads = 16;
 	struct api_server *api = xcalloc(1, sizeof *api);
 	api->srv = srv;
+	api->services = services;
 	api->daemon = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, http_handler, api,

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "iam/iam.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_certs.h"
 #include "cli/cli.h"

@@ -19,6 +19,7 @@
 #include "catalog/catalog.h"
 #include "catalog/catalog_snapshots.h"
 #include "cli/cli.h"
+#include "services.h"
 #include "util/ids.h"
 #include "util/log.h"
 
@@ -131,7 +132,7 @@ int cli_serve(int argc, char **argv)
 	    compute_start(data, srv.cat, srv.bs, srv.volsnap, srv.objstore, &compute_opt,
 			  &srv.compute, &e) < 0 ||
 	    catalog_snapshot_expire(srv.cat, ids_now_ms(), &e) < 0 ||
-	    api_start(&srv, listen, &api, &e) < 0 ||
+	    api_start(&srv, amibox_services, listen, &api, &e) < 0 ||
 	    serve_default_account(srv.cat, listen, region, &e) < 0) {
 		fprintf(stderr, "amibox: %s\n", e.message);
 		goto out;

@@ -21,6 +21,8 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+import cases  # records each case for make check
+
 ENDPOINT = os.environ["ENDPOINT"]
 HOST, PORT = urllib.parse.urlparse(ENDPOINT).hostname, urllib.parse.urlparse(ENDPOINT).port
 ALICE = Credentials(os.environ["ALICE_KEY"], os.environ["ALICE_SECRET"])
@@ -270,4 +272,4 @@ class EbsErrors(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=1)
+    cases.main(verbosity=1)

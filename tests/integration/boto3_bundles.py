@@ -22,6 +22,8 @@ from botocore.exceptions import ClientError
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pybundle  # noqa: E402
 
+import cases  # records each case for make check
+
 ENDPOINT = os.environ["ENDPOINT"]
 CONFIG = Config(retries={"max_attempts": 1}, region_name="us-east-1",
                 s3={"addressing_style": "path"})
@@ -309,4 +311,4 @@ class Bundles(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=int(os.environ.get("AMIBOX_TEST_VERBOSE", "1")))
+    cases.main(verbosity=int(os.environ.get("AMIBOX_TEST_VERBOSE", "1")))

@@ -16,6 +16,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+import cases  # records each case for make check
+
 ENDPOINT = os.environ["ENDPOINT"]
 CONFIG = Config(retries={"max_attempts": 1}, region_name="us-east-1")
 
@@ -538,4 +540,4 @@ class Instances(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=int(os.environ.get("AMIBOX_TEST_VERBOSE", "1")))
+    cases.main(verbosity=int(os.environ.get("AMIBOX_TEST_VERBOSE", "1")))

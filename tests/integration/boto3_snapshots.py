@@ -14,6 +14,8 @@ import botocore
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+import cases  # records each case for make check
+
 ENDPOINT = os.environ["ENDPOINT"]
 BLOCK = 512 * 1024
 CONFIG = Config(retries={"max_attempts": 1}, region_name="us-east-1")
@@ -308,4 +310,4 @@ class Snapshots(unittest.TestCase):
 
 if __name__ == "__main__":
     print("boto3", boto3.__version__, "botocore", botocore.__version__, file=sys.stderr)
-    unittest.main(verbosity=2)
+    cases.main(verbosity=2)

@@ -29,6 +29,12 @@ amibox_cleanup() {
     wait "$DAEMON_PID" 2>/dev/null || true
   fi
   amibox_sanitizer_check || status=1
+  # A script that dies on a check's line (set -e) failed that check.
+  if [ "$status" -ne 0 ] && [ -n "$AMIBOX_CASE_LINE" ]; then
+    amibox_case_record fail "$AMIBOX_CASE_LINE"
+    AMIBOX_CASE_LINE=
+  fi
+  amibox_case_settle
   if [ "$status" -ne 0 ]; then
     # What CI shows of a failure: the daemon's last lines and the machines' logs.
     echo "---- daemon.log (last 30 lines)" >&2
@@ -44,7 +50,13 @@ amibox_cleanup() {
 }
 trap amibox_cleanup EXIT
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
+fail() {
+  echo "FAIL: $*" >&2
+  # The check that failed is the one on the line that called fail.
+  amibox_case_record fail "${BASH_LINENO[0]}"
+  AMIBOX_CASE_LINE=
+  exit 1
+}
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -119,3 +131,37 @@ case $plugin_libs in
   *libasan*) AMIBOX_NBDKIT_PRELOAD=$(echo "$plugin_libs" | awk '/libasan|libubsan/ {print $3}' | tr '\n' ' ') ;;
 esac
 export AMIBOX_NBDKIT_PRELOAD
+
+# ---- counting checks ----------------------------------------------------
+# `make check` counts every check, not every script.  A check is a line of
+# the test script that calls `fail` (`cond || fail ...`, `if ...; then fail
+# ...`): each time the script runs such a line and goes on to another line
+# without failing, that is one passed check (a loop counts each time round);
+# fail() records the failed one.  Records go to $AMIBOX_CASES_FILE as
+# "pass t_x.sh:LINE" / "fail t_x.sh:LINE" (set by scripts/run-tests.sh).
+AMIBOX_CASE_SCRIPT=$(basename "$0")
+AMIBOX_CASE_LINE=
+mapfile -t AMIBOX_CASE_SOURCE <"$0"
+amibox_case_record() {
+  [ -n "${AMIBOX_CASES_FILE:-}" ] || return 0
+  echo "$1 $AMIBOX_CASE_SCRIPT:$2" >>"$AMIBOX_CASES_FILE"
+}
+amibox_case_settle() {
+  [ -z "$AMIBOX_CASE_LINE" ] || amibox_case_record pass "$AMIBOX_CASE_LINE"
+  AMIBOX_CASE_LINE=
+}
+amibox_case_step() {
+  local line=$1 text next
+  [ "$line" != "$AMIBOX_CASE_LINE" ] || return 0
+  amibox_case_settle
+  text=${AMIBOX_CASE_SOURCE[line - 1]:-}
+  next=${AMIBOX_CASE_SOURCE[line]:-}
+  case $text in
+    *"|| fail "*|*"&& fail "*|*"then fail "*|*"; fail "*|*") fail "*) AMIBOX_CASE_LINE=$line ;;
+    *then) [[ $next =~ ^[[:space:]]*fail[[:space:]] ]] && AMIBOX_CASE_LINE=$line ;;
+  esac
+  return 0
+}
+# From here on, the trap sees only the test script's own top-level lines
+# (functions and subshells do not inherit it).
+trap 'amibox_case_step "$LINENO"' DEBUG

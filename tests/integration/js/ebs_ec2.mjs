@@ -9,6 +9,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 
 import {
@@ -99,14 +100,22 @@ async function sendExpectError(client, command, names, what) {
 }
 
 const results = [];
+// Each step is one case for `make check` (scripts/run-tests.sh).
+function record(verdict, name) {
+  if (process.env.AMIBOX_CASES_FILE) {
+    appendFileSync(process.env.AMIBOX_CASES_FILE, `${verdict} ebs_ec2.mjs:${name}\n`);
+  }
+}
 async function step(name, fn) {
   const t0 = Date.now();
   try {
     await fn();
     results.push({ name, ok: true });
+    record('pass', name);
     console.log(`ok   - ${name} (${Date.now() - t0} ms)`);
   } catch (err) {
     results.push({ name, ok: false, err });
+    record('fail', name);
     console.log(`FAIL - ${name}`);
     const msg = (err && (err.stack || err.message)) || String(err);
     console.log(msg.split('\n').map((l) => '       ' + l).join('\n'));

@@ -1,5 +1,5 @@
 /*
- * s3_auth: who sent an S3 request, decided from its headers alone, so that
+ * s3/auth.h: who sent an S3 request, decided from its headers alone, so that
  * a refused upload is answered before its body is read (and an
  * Expect: 100-continue client never sends it).
  *
@@ -17,8 +17,8 @@
  * bytes as they arrive, checking each chunk's signature against the chain
  * that starts at the request's own signature.
  */
-#ifndef AMIBOX_API_S3_AUTH_H
-#define AMIBOX_API_S3_AUTH_H
+#ifndef AMIBOX_S3_AUTH_H
+#define AMIBOX_S3_AUTH_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* s3_objects: PutObject, CopyObject, GetObject/HeadObject, deletes, listings. */
+/* s3/objects.c: PutObject, CopyObject, GetObject/HeadObject, deletes, listings. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libxml/parser.h>
@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "api/s3_internal.h"
+#include "s3/internal.h"
 #include "util/codec.h"
 #include "util/ids.h"
 #include "util/log.h"

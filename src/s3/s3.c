@@ -24,7 +24,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "api/s3_internal.h"
+#include "s3/internal.h"
+#include "s3/s3.h"
 #include "util/codec.h"
 #include "util/ids.h"
 #include "util/log.h"
@@ -76,8 +77,8 @@ void s3_http_date(long long epoch_ms, char out[40])
 	strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-void s3_error_response(struct request *req, const struct err *e, const char *bucket,
-		       const char *key)
+static void s3_error_response(struct request *req, const struct err *e,
+			      const char *bucket, const char *key)
 {
 	struct xmlw *w = xmlw_new_plain("Error");
 	xmlw_text(w, "Code", e->code);
@@ -739,7 +740,7 @@ static int parse_path(struct s3_call *c, struct err *e)
 	return 0;
 }
 
-struct s3_call *s3_begin(struct request *req)
+static void *s3_begin(struct request *req)
 {
 	struct s3_call *c = xcalloc(1, sizeof *c);
 	c->req = req;
@@ -759,13 +760,15 @@ struct s3_call *s3_begin(struct request *req)
 	return c;
 }
 
-int s3_refused(const struct s3_call *c)
+static int s3_refused(void *call)
 {
+	const struct s3_call *c = call;
 	return err_is_set(&c->err);
 }
 
-void s3_body(struct s3_call *c, const char *data, size_t len)
+static void s3_body(void *call, const char *data, size_t len)
 {
+	struct s3_call *c = call;
 	if (err_is_set(&c->err))
 		return; /* a refused call's body is read and dropped */
 	switch (c->body_mode) {
@@ -790,8 +793,9 @@ void s3_body(struct s3_call *c, const char *data, size_t len)
 	}
 }
 
-void s3_end(struct s3_call *c)
+static void s3_end(void *call)
 {
+	struct s3_call *c = call;
 	struct request *req = c->req;
 	struct err *e = &c->err;
 	if (!err_is_set(e) && c->body_mode == S3_BODY_XML && c->auth.payload == S3_PAYLOAD_SHA256) {
@@ -811,8 +815,9 @@ void s3_end(struct s3_call *c)
 	s3_error_response(req, e, c->bucket, c->key);
 }
 
-void s3_free(struct s3_call *c)
+static void s3_free(void *call)
 {
+	struct s3_call *c = call;
 	if (!c)
 		return;
 	query_release(&c->q);
@@ -823,3 +828,33 @@ void s3_free(struct s3_call *c)
 	free(c->upload);
 	free(c);
 }
+
+/*
+ * S3 takes what is signed for its scope or with its older signature, and
+ * anonymous requests on any path but "/" (public objects and buckets).
+ */
+static enum api_claim s3_claim(const struct api_route *route)
+{
+	const char *auth = route->authorization;
+	if (auth)
+		return !strncmp(auth, "AWS ", 4) || !strcmp(route->scope_service, "s3") ?
+			       API_CLAIM_FULL : API_CLAIM_NONE;
+	return strcmp(route->path, "/") != 0 ? API_CLAIM_PATH : API_CLAIM_NONE;
+}
+
+/* Errors before a call begins (an oversized header, say). */
+static void s3_service_error(struct request *req, const struct err *e)
+{
+	s3_error_response(req, e, "", NULL);
+}
+
+const struct api_service s3_service = {
+	.name = "s3",
+	.claim = s3_claim,
+	.error_response = s3_service_error,
+	.begin = s3_begin,
+	.refused = s3_refused,
+	.body = s3_body,
+	.end = s3_end,
+	.free = s3_free,
+};

@@ -1,5 +1,5 @@
 /*
- * ec2_instance_attributes: Describe/ModifyInstanceAttribute.
+ * ec2/instance_attributes.c: Describe/ModifyInstanceAttribute.
  *
  * The seed's rule: an EBS-backed instance's type, kernel, RAM disk and user
  * data change only while it is stopped (IncorrectInstanceState otherwise);
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/ec2_internal.h"
+#include "ec2/internal.h"
 #include "catalog/catalog_instances.h"
 #include "compute/instance_types.h"
 #include "util/codec.h"

@@ -1,7 +1,7 @@
 /*
- * ec2_images: the life of an AMI: RegisterImage, DeregisterImage, CopyImage,
+ * ec2/images.c: the life of an AMI: RegisterImage, DeregisterImage, CopyImage,
  * Enable/DisableImageDeprecation and the image attributes (launch
- * permissions among them).  DescribeImages is in ec2_images_describe.c.
+ * permissions among them).  DescribeImages is in images_describe.c.
  *
  * Launch permissions are the seed's three kinds: implicit (the owner),
  * explicit (account IDs) and public (the group "all").  An image the caller
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/ec2_internal.h"
+#include "ec2/internal.h"
 #include "catalog/catalog_images.h"
 #include "util/ids.h"
 

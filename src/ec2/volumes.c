@@ -1,5 +1,5 @@
 /*
- * ec2_volumes: CreateVolume, DescribeVolumes, DeleteVolume, ModifyVolume,
+ * ec2/volumes.c: CreateVolume, DescribeVolumes, DeleteVolume, ModifyVolume,
  * DescribeVolumesModifications and CreateSnapshot (of a volume).
  *
  * A volume from a snapshot is created in O(1): two files and a row; its
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/ec2_internal.h"
+#include "ec2/internal.h"
 #include "api/filter.h"
 #include "blockstore/volsnap.h"
 #include "blockstore/volume.h"

@@ -1,5 +1,5 @@
 /*
- * ec2_images_describe: DescribeImages.
+ * ec2/images_describe.c: DescribeImages.
  *
  * Which images a request sees:
  *  - ImageId.N: exactly those, each of which the caller must be allowed to
@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/ec2_internal.h"
+#include "ec2/internal.h"
 #include "api/filter.h"
 #include "catalog/catalog_images.h"
 #include "util/ids.h"

@@ -1,9 +1,9 @@
-/* ec2_bundles: RegisterImage's instance-store side (see ec2_internal.h). */
+/* ec2/bundles.c: RegisterImage's instance-store side (see internal.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/ec2_internal.h"
+#include "ec2/internal.h"
 #include "bundle/bundle_store.h"
 
 /* "sda1" → "/dev/sda1"; "/dev/sdb" stays. */

@@ -1,11 +1,11 @@
-/* s3_multipart: multipart uploads (create, parts, complete, abort, list parts). */
+/* s3/multipart.c: multipart uploads (create, parts, complete, abort, list parts). */
 #include <libxml/parser.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/s3_internal.h"
+#include "s3/internal.h"
 #include "util/codec.h"
 #include "util/ids.h"
 

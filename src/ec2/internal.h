@@ -1,13 +1,14 @@
 /*
- * ec2_internal: what the EC2 Query handlers share (ec2.c and ec2_*.c).
+ * ec2/internal.h: what the EC2 Query handlers share (ec2.c and the
+ * file of each resource).
  *
  * A handler reads parameters from ctx->q, checks them all before it changes
  * anything, writes its response document into ctx->w (created by ec2.c with
  * the action's Response root and the requestId), and returns 0; or returns -1
  * with e set, and ec2.c answers with the error document instead.
  */
-#ifndef AMIBOX_API_EC2_INTERNAL_H
-#define AMIBOX_API_EC2_INTERNAL_H
+#ifndef AMIBOX_EC2_INTERNAL_H
+#define AMIBOX_EC2_INTERNAL_H
 
 #include "api/api.h"
 #include "api/query.h"
@@ -140,7 +141,7 @@ int ec2_read_bdm(struct ec2_ctx *ctx, const char *prefix,
 int ec2_check_bdm_snapshots(struct ec2_ctx *ctx, struct image_bdm *bdm,
 			    size_t n, int *pending, struct err *e);
 
-/* ---- instance-store images (ec2_bundles.c) ----------------------------- */
+/* ---- instance-store images (bundles.c) --------------------------------- */
 
 /* What RegisterImage takes from a checked bundle's manifest. */
 struct bundle_facts {

@@ -1,5 +1,5 @@
 /*
- * ec2_image_attributes: Describe/Modify/ResetImageAttribute.
+ * ec2/image_attributes.c: Describe/Modify/ResetImageAttribute.
  *
  * Reading: launchPermission is the owner's alone; the other attributes can
  * be read by anyone who may launch the image.  Changing: only the owner,
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/ec2_internal.h"
+#include "ec2/internal.h"
 #include "catalog/catalog_images.h"
 #include "util/ids.h"
 

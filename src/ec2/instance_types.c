@@ -1,12 +1,12 @@
 /*
- * ec2_instance_types: DescribeInstanceTypes from the built-in table
+ * ec2/instance_types.c: DescribeInstanceTypes from the built-in table
  * (src/compute/instance_types.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/ec2_internal.h"
+#include "ec2/internal.h"
 #include "api/filter.h"
 #include "compute/instance_types.h"
 

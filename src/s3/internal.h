@@ -1,14 +1,14 @@
 /*
- * s3_internal: what the S3 files share (s3.c: the call's life cycle,
- * routing, errors, buckets and ACLs; s3_objects.c: objects and listings;
- * s3_multipart.c: multipart uploads).
+ * s3/internal.h: what the S3 files share (s3.c: the call's life cycle,
+ * routing, errors, buckets and ACLs; objects.c: objects and listings;
+ * multipart.c: multipart uploads).
  */
-#ifndef AMIBOX_API_S3_INTERNAL_H
-#define AMIBOX_API_S3_INTERNAL_H
+#ifndef AMIBOX_S3_INTERNAL_H
+#define AMIBOX_S3_INTERNAL_H
 
 #include "api/api.h"
 #include "api/query.h"
-#include "api/s3_auth.h"
+#include "s3/auth.h"
 #include "api/xmlw.h"
 #include "catalog/catalog_s3.h"
 #include "objstore/objstore.h"

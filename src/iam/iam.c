@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "iam/iam.h"
 #include "api/query.h"
 #include "api/xmlw.h"
 #include "bundle/keys.h"
@@ -154,7 +155,7 @@ static const struct {
 	{ "UploadSigningCertificate", upload, 1 },
 };
 
-void iam_error_response(struct request *req, const struct err *e)
+static void iam_error_response(struct request *req, const struct err *e)
 {
 	struct xmlw *w = xmlw_new_ns("ErrorResponse", IAM_NAMESPACE);
 	xmlw_start(w, "Error");
@@ -169,7 +170,7 @@ void iam_error_response(struct request *req, const struct err *e)
 	req->content_type = "text/xml";
 }
 
-void iam_handle(struct request *req)
+static void iam_handle(struct request *req)
 {
 	struct iam_ctx x = { .req = req };
 	struct err e = ERR_INIT;
@@ -216,3 +217,25 @@ fail:
 		err_internal(&e, "the action failed without saying why");
 	iam_error_response(req, &e);
 }
+
+static enum api_claim iam_claim(const struct api_route *route)
+{
+	return !strcmp(route->path, "/") && !strcmp(route->scope_service, "iam") ?
+		       API_CLAIM_FULL : API_CLAIM_NONE;
+}
+
+static size_t iam_body_limit(const struct api_route *route)
+{
+	(void)route;
+	return API_MAX_QUERY_BODY;
+}
+
+/* IAM is global: its clients sign for us-east-1 whatever the region. */
+const struct api_service iam_service = {
+	.name = "iam",
+	.global = 1,
+	.claim = iam_claim,
+	.error_response = iam_error_response,
+	.body_limit = iam_body_limit,
+	.handle = iam_handle,
+};

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/ec2_internal.h"
+#include "ec2/ec2.h"
+#include "ec2/internal.h"
 #include "api/filter.h"
 #include "util/codec.h"
 
@@ -56,7 +57,7 @@ static const struct {
 	{ "TerminateInstances", ec2_terminate_instances },
 };
 
-void ec2_error_response(struct request *req, const struct err *e)
+static void ec2_error_response(struct request *req, const struct err *e)
 {
 	struct xmlw *w = xmlw_new_plain("Response");
 	xmlw_start(w, "Errors");
@@ -266,7 +267,7 @@ static ec2_handler_fn ec2_find(const char *action)
 	return NULL;
 }
 
-void ec2_handle(struct request *req)
+static void ec2_handle(struct request *req)
 {
 	struct ec2_ctx ctx = { .req = req, .srv = req->srv, .account = req->account.id };
 	struct err e = ERR_INIT;
@@ -332,3 +333,28 @@ int ec2_tags_match(const struct query_filter *f, const struct tag_list *tags)
 	}
 	return 0;
 }
+
+/*
+ * EC2 answers Query requests at "/": those signed for its scope, and the
+ * unsigned ones (their errors, MissingAuthenticationToken, are EC2's).
+ */
+static enum api_claim ec2_claim(const struct api_route *route)
+{
+	if (strcmp(route->path, "/") != 0)
+		return API_CLAIM_NONE;
+	return !strcmp(route->scope_service, "ec2") ? API_CLAIM_FULL : API_CLAIM_PATH;
+}
+
+static size_t ec2_body_limit(const struct api_route *route)
+{
+	(void)route;
+	return API_MAX_QUERY_BODY;
+}
+
+const struct api_service ec2_service = {
+	.name = "ec2",
+	.claim = ec2_claim,
+	.error_response = ec2_error_response,
+	.body_limit = ec2_body_limit,
+	.handle = ec2_handle,
+};

@@ -1,5 +1,5 @@
 /*
- * ec2_snapshots: the EC2 snapshot actions: DescribeSnapshots, DeleteSnapshot,
+ * ec2/snapshots.c: the EC2 snapshot actions: DescribeSnapshots, DeleteSnapshot,
  * CopySnapshot and the createVolumePermission attribute.
  *
  * Visibility: an account sees its own snapshots, those it was granted
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/ec2_internal.h"
+#include "ec2/internal.h"
 #include "api/filter.h"
 #include "util/ids.h"
 

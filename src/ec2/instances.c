@@ -1,5 +1,5 @@
 /*
- * ec2_instances: RunInstances, DescribeInstances, Start/Stop/Reboot/
+ * ec2/instances.c: RunInstances, DescribeInstances, Start/Stop/Reboot/
  * TerminateInstances and GetConsoleOutput.
  *
  * Each handler checks everything, records the state that starts the
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/ec2_internal.h"
+#include "ec2/internal.h"
 #include "api/filter.h"
 #include "blockstore/volume.h"
 #include "catalog/catalog_instances.h"

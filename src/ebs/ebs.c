@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "api/api.h"
+#include "ebs/ebs.h"
 #include "blockstore/blockstore.h"
 #include "catalog/catalog_snapshots.h"
 #include "util/codec.h"
@@ -23,10 +24,13 @@
 #define EBS_TOKEN_TTL_SECONDS (24 * 3600)
 #define EBS_MAX_VOLUME_GIB 65536
 
-void ebs_error_response(struct request *req, const struct err *e)
+static void ebs_error_response(struct request *req, const struct err *e)
 {
 	json_t *body = json_object();
 	const char *type = e->code[0] ? e->code : "InternalServerException";
+	/* EBS reports an oversized body as a validation failure, with a reason. */
+	if (e->status == 413)
+		type = "ValidationException";
 	json_object_set_new(body, "Message", json_string(e->message));
 	if (e->reason[0])
 		json_object_set_new(body, "Reason", json_string(e->reason));
@@ -745,7 +749,7 @@ static size_t ebs_segments(const char *path, char seg[4][96])
 	return *p ? 99 : n;
 }
 
-void ebs_handle(struct request *req)
+static void ebs_handle(struct request *req)
 {
 	struct err e = ERR_INIT;
 	char seg[4][96];
@@ -787,3 +791,30 @@ void ebs_handle(struct request *req)
 		ebs_error_response(req, &e);
 	}
 }
+
+/* "/snapshots" and below: EBS's, whoever signed it (other scopes are refused in EBS's format). */
+static int ebs_is_path(const char *path)
+{
+	return !strncmp(path, "/snapshots", 10) && (path[10] == '\0' || path[10] == '/');
+}
+
+static enum api_claim ebs_claim(const struct api_route *route)
+{
+	if (!ebs_is_path(route->path))
+		return API_CLAIM_NONE;
+	return !strcmp(route->scope_service, "ebs") ? API_CLAIM_FULL : API_CLAIM_PATH;
+}
+
+/* PutSnapshotBlock (below /snapshots/ID/blocks/N) carries one block. */
+static size_t ebs_body_limit(const struct api_route *route)
+{
+	return strlen(route->path) > 10 ? API_MAX_BLOCK_BODY : API_MAX_QUERY_BODY;
+}
+
+const struct api_service ebs_service = {
+	.name = "ebs",
+	.claim = ebs_claim,
+	.error_response = ebs_error_response,
+	.body_limit = ebs_body_limit,
+	.handle = ebs_handle,
+};

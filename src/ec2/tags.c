@@ -1,5 +1,5 @@
 /*
- * ec2_tags: CreateTags, DeleteTags, DescribeTags.
+ * ec2/tags.c: CreateTags, DeleteTags, DescribeTags.
  *
  * A resource is found by its ID's prefix; the caller must own it.  Another
  * account's private resource answers as a missing one.  Snapshots and
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/ec2_internal.h"
+#include "ec2/internal.h"
 #include "api/filter.h"
 #include "catalog/catalog_instances.h"
 #include "catalog/catalog_volumes.h"

@@ -1,5 +1,5 @@
 /*
- * ec2_attach: AttachVolume and DetachVolume.
+ * ec2/attach.c: AttachVolume and DetachVolume.
  *
  * States as on EC2: attaching -> attached -> detaching -> detached.  A
  * stopped instance takes or gives up a volume at once; a running one gets
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/ec2_internal.h"
+#include "ec2/internal.h"
 #include "catalog/catalog_instances.h"
 #include "catalog/catalog_volumes.h"
 #include "compute/compute.h"

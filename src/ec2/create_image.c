@@ -1,5 +1,5 @@
 /*
- * ec2_create_image: CreateImage from an EBS-backed instance, in one call.
+ * ec2/create_image.c: CreateImage from an EBS-backed instance, in one call.
  *
  * Every EBS volume of the instance is snapshotted at one point in time
  * (src/blockstore/volsnap.c); the image maps those snapshots with the
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/ec2_internal.h"
+#include "ec2/internal.h"
 #include "blockstore/volsnap.h"
 #include "catalog/catalog_instances.h"
 #include "catalog/catalog_volumes.h"

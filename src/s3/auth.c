@@ -1,5 +1,5 @@
-/* s3_auth: S3 request authentication and aws-chunked bodies (see s3_auth.h). */
-#include "api/s3_auth.h"
+/* s3/auth.c: S3 request authentication and aws-chunked bodies (see auth.h). */
+#include "s3/auth.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

@@ -1,0 +1,15 @@
+/* services: the table of services (see services.h). */
+#include "services.h"
+
+#include "ebs/ebs.h"
+#include "ec2/ec2.h"
+#include "iam/iam.h"
+#include "s3/s3.h"
+
+const struct api_service *const amibox_services[] = {
+	&ec2_service, /* first: the Query errors of unclaimed requests are EC2's */
+	&ebs_service, /* before S3: anonymous requests below /snapshots are EBS's */
+	&iam_service,
+	&s3_service,
+	NULL,
+};
