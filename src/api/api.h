@@ -63,6 +63,8 @@ struct request {
 	struct account account;
 	char request_id[37];
 	char action[64];   /* for the log line */
+	char access_key[24]; /* the key it was signed with, for the log (api_note_access_key) */
+	char error_code[64]; /* AWS's code when it failed, for the log */
 	/* The response. */
 	int status;
 	const char *content_type;
@@ -79,6 +81,15 @@ struct request {
 };
 
 void api_add_header(struct request *req, const char *name, const char *value);
+/*
+ * Notes the access key a request was signed with, for the log line; a value
+ * that does not look like an access key (it could be a secret pasted in the
+ * wrong place) is noted as "malformed" instead.
+ */
+void api_note_access_key(struct request *req, const char *access_key);
+/* Notes a failure's code for the log line; services call it when they
+ * write an error document. */
+void api_note_error(struct request *req, const struct err *e);
 
 /* ---- the table of services ---------------------------------------------- */
 

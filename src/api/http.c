@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/query.h"
+#include "api/sigv2.h"
 #include "api/sigv4.h"
 #include "util/codec.h"
 #include "util/ids.h"
@@ -55,6 +57,22 @@ void api_add_header(struct request *req, const char *name, const char *value)
 	struct api_header *h = &req->headers[req->nheaders++];
 	snprintf(h->name, sizeof h->name, "%s", name);
 	snprintf(h->value, sizeof h->value, "%s", value);
+}
+
+void api_note_access_key(struct request *req, const char *access_key)
+{
+	size_t len = strlen(access_key);
+	int plausible = len >= 16 && len <= 20 &&
+			strspn(access_key, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == len;
+	snprintf(req->access_key, sizeof req->access_key, "%s",
+		 plausible ? access_key : "malformed");
+}
+
+void api_note_error(struct request *req, const struct err *e)
+{
+	/* Codes are AWS's own words; anything else is not logged as sent. */
+	size_t len = strspn(e->code, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.");
+	snprintf(req->error_code, sizeof req->error_code, "%.*s", (int)len, e->code);
 }
 
 static long long http_now_us(void)
@@ -132,6 +150,56 @@ static const char *http_sigv4_header(void *ctx, const char *name)
 }
 
 /*
+ * A request without an Authorization header may sign its Query parameters
+ * with Signature Version 2 (classic EC2 clients); else it is unsigned.
+ */
+static int http_authenticate_query(struct request *req, struct err *e)
+{
+	struct query params;
+	const char *content_type = http_header(req, "Content-Type");
+	int form = req->body_len && content_type &&
+		   !strncasecmp(content_type, "application/x-www-form-urlencoded", 33);
+	const char *text = form ? req->body : req->query;
+	size_t len = form ? req->body_len : strlen(req->query);
+	if (query_parse(text, len, &params, e) < 0)
+		return -1;
+	int ret = -1;
+	if (!sigv2_is_signed(&params)) {
+		err_set(e, 403, "MissingAuthenticationToken",
+			"Request is missing Authentication Token.");
+		goto out;
+	}
+	const char *key = sigv2_access_key(&params);
+	if (!key || !*key) {
+		err_set(e, 400, "MissingParameter",
+			"The request must contain the parameter AWSAccessKeyId.");
+		goto out;
+	}
+	api_note_access_key(req, key);
+	int found = catalog_account_by_key(req->srv->cat, key, &req->account, e);
+	if (found <= 0) {
+		if (found == 0)
+			err_set(e, 401, "AuthFailure",
+				"AWS was not able to validate the provided access credentials");
+		goto out;
+	}
+	struct sigv2_request sreq = {
+		.method = req->method,
+		.host = http_header(req, "Host"),
+		.path = req->path,
+		.params = &params,
+	};
+	if (sigv2_verify(&sreq, req->account.secret, time(NULL), e) < 0) {
+		req->account.id[0] = '\0';
+		goto out;
+	}
+	ret = 0;
+out:
+	query_release(&params);
+	return ret;
+}
+
+/*
  * Authenticates req.  On failure fills e (AWS's code and status) and
  * returns -1; on success req->account is the caller and *service the
  * credential scope's service.
@@ -143,10 +211,10 @@ static int http_authenticate(struct request *req, const struct api_service *serv
 	char body_hash[2 * SHA256_LEN + 1];
 	const char *authorization = http_header(req, "Authorization");
 	if (!authorization)
-		return err_set(e, 403, "MissingAuthenticationToken",
-			       "Request is missing Authentication Token.");
+		return http_authenticate_query(req, e);
 	if (sigv4_parse_authorization(authorization, &auth, e) < 0)
 		return -1;
+	api_note_access_key(req, auth.access_key);
 	/*
 	 * The payload hash is the x-amz-content-sha256 header's when sent
 	 * (UNSIGNED-PAYLOAD included); a hex hash there must match the body.
@@ -295,11 +363,19 @@ static void http_route(struct api_server *api, struct http_request *hr,
 
 static void http_log(struct api_server *api, struct http_request *hr, struct request *req)
 {
-	if (!api->srv->quiet)
-		log_info("request action=%s account=%s status=%d duration_ms=%.3f",
-			 req->action[0] ? req->action : "-",
-			 req->account.id[0] ? req->account.id : "-", req->status,
-			 (double)(http_now_us() - hr->start_us) / 1000.0);
+	if (api->srv->quiet)
+		return;
+	double ms = (double)(http_now_us() - hr->start_us) / 1000.0;
+	const char *action = req->action[0] ? req->action : "-";
+	const char *account = req->account.id[0] ? req->account.id : "-";
+	if (req->status < 400)
+		log_info("request action=%s account=%s status=%d duration_ms=%.3f", action,
+			 account, req->status, ms);
+	else
+		log_info("request action=%s account=%s status=%d duration_ms=%.3f error=%s "
+			 "access_key=%s", action, account, req->status, ms,
+			 req->error_code[0] ? req->error_code : "-",
+			 req->access_key[0] ? req->access_key : "-");
 }
 
 /* A streaming service's request: its headers are in; the call begins. */

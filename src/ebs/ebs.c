@@ -26,6 +26,7 @@
 
 static void ebs_error_response(struct request *req, const struct err *e)
 {
+	api_note_error(req, e);
 	json_t *body = json_object();
 	const char *type = e->code[0] ? e->code : "InternalServerException";
 	/* EBS reports an oversized body as a validation failure, with a reason. */

@@ -59,6 +59,7 @@ static const struct {
 
 static void ec2_error_response(struct request *req, const struct err *e)
 {
+	api_note_error(req, e);
 	struct xmlw *w = xmlw_new_plain("Response");
 	xmlw_start(w, "Errors");
 	xmlw_start(w, "Error");
@@ -283,8 +284,13 @@ static void ec2_handle(struct request *req)
 		goto fail;
 	}
 	ec2_handler_fn fn = ec2_find(action);
-	/* Only a known action's name reaches the log, never the client's text. */
-	snprintf(req->action, sizeof req->action, "%s", fn ? action : "unknown");
+	/* The log gets the action's name as far as it is letters and digits,
+	 * bounded: a client's text never forms a log line of its own. */
+	size_t name_len = strspn(action, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
+	snprintf(req->action, sizeof req->action, "%.*s", (int)(name_len > 48 ? 48 : name_len),
+		 action);
+	if (!req->action[0])
+		snprintf(req->action, sizeof req->action, "malformed");
 	if (!fn) {
 		err_set(&e, 400, "InvalidAction",
 			"The action %.64s is not valid for this web service.", action);
@@ -335,14 +341,17 @@ int ec2_tags_match(const struct query_filter *f, const struct tag_list *tags)
 }
 
 /*
- * EC2 answers Query requests at "/": those signed for its scope, and the
- * unsigned ones (their errors, MissingAuthenticationToken, are EC2's).
+ * EC2 answers Query requests at "/": those signed for its scope, and those
+ * without an Authorization header, whose parameters may carry a Signature
+ * Version 2 signature (classic clients); the front verifies either.
  */
 static enum api_claim ec2_claim(const struct api_route *route)
 {
 	if (strcmp(route->path, "/") != 0)
 		return API_CLAIM_NONE;
-	return !strcmp(route->scope_service, "ec2") ? API_CLAIM_FULL : API_CLAIM_PATH;
+	if (!route->authorization || !strcmp(route->scope_service, "ec2"))
+		return API_CLAIM_FULL;
+	return API_CLAIM_PATH;
 }
 
 static size_t ec2_body_limit(const struct api_route *route)

@@ -157,6 +157,7 @@ static const struct {
 
 static void iam_error_response(struct request *req, const struct err *e)
 {
+	api_note_error(req, e);
 	struct xmlw *w = xmlw_new_ns("ErrorResponse", IAM_NAMESPACE);
 	xmlw_start(w, "Error");
 	xmlw_text(w, "Type", e->status >= 500 ? "Receiver" : "Sender");
