@@ -59,6 +59,7 @@ def first_bytes(ami, instance_type):
 
 
 rows = []
+hvm_ebs = {}
 work = tempfile.mkdtemp()
 for mib in sizes:
     path = os.path.join(work, "boot-%d.raw" % mib)
@@ -79,6 +80,7 @@ for mib in sizes:
                              BlockDeviceMappings=[{"DeviceName": "/dev/xvda",
                                                    "Ebs": {"SnapshotId": snap}}])["ImageId"]
     ebs = first_bytes(ami, "t2.micro")
+    hvm_ebs[mib] = ebs
     # The same image as an instance-store AMI: bundle, upload, register, launch.
     dest = os.path.join(work, "bundle-%d" % mib)
     os.makedirs(dest)
@@ -114,3 +116,25 @@ print("\n".join(rows))
 print()
 print("The seed's figures for EC2: EBS-backed usually under 1 minute; instance-store-backed")
 print("usually under 5 minutes.")
+
+# Paravirtual from EBS: the daemon's Linux sample boots through PV-GRUB,
+# which reads menu.lst, the kernel and the initrd from the root volume in
+# small pieces before QEMU starts.
+sample = ec2.describe_images(Owners=["amazon"], Filters=[
+    {"Name": "name", "Values": ["amibox-sample-linux"]}])["Images"]
+print()
+print("## RunInstances to the first console byte, paravirtual from EBS (%s)" % accelerator())
+print()
+if not sample:
+    print("(no Linux sample: the host had no Debian kernel and busybox-static)")
+else:
+    size = sample[0]["BlockDeviceMappings"][0]["Ebs"]["VolumeSize"]
+    pv = first_bytes(sample[0]["ImageId"], "m1.small")
+    smallest = min(hvm_ebs) if hvm_ebs else None
+    print("| image | RunInstances to first console byte | HVM from EBS (%s MiB image) | ratio |"
+          % smallest)
+    print("|---|---|---|---|")
+    hvm = hvm_ebs.get(smallest)
+    print("| amibox-sample-linux (%d GiB volume, Debian cloud kernel + initrd via PV-GRUB) "
+          "| %.2f s | %s | %s |" % (size, pv, "%.2f s" % hvm if hvm else "-",
+                                   "%.1fx" % (pv / hvm) if hvm else "-"))

@@ -25,6 +25,12 @@ echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinf
 echo
 
 # ---- the daemon --------------------------------------------------------------
+# With Debian's kernel and busybox at hand, the daemon publishes its Linux
+# sample (paravirtual), which the boot section launches from EBS.
+if want boot && pieces=$("$src/scripts/linux-pieces.sh" "$work/linux" 2>/dev/null); then
+  eval "$pieces"
+  export AMIBOX_SAMPLE_KERNEL AMIBOX_SAMPLE_MODULES AMIBOX_SAMPLE_BUSYBOX
+fi
 data=$work/data
 mkdir -p "$data"
 P=$(port)

@@ -36,8 +36,18 @@ struct volume {
 	unsigned char *map;          /* VOLUME_MAP_BYTES, shared */
 	struct volume_header *hdr;
 	unsigned char *flags;
-	long long cached_index;      /* the snapshot block in cache, -1 none */
-	unsigned char *cache;        /* BLOCK_SIZE */
+	/*
+	 * Decoded snapshot blocks, least recently used first out: readers
+	 * that come back to the same blocks in small pieces (PV-GRUB through
+	 * libext2fs, a guest's file system through NBD) decompress and verify
+	 * each block once, not once per piece.
+	 */
+	struct volume_cached {
+		long long index;        /* -1: empty */
+		unsigned long long used; /* v->cache_clock when last read */
+		unsigned char *data;    /* BLOCK_SIZE, allocated on first use */
+	} cache[VOLUME_CACHE_BLOCKS];
+	unsigned long long cache_clock;
 	unsigned char *scratch;      /* BLOCK_SIZE */
 };
 
@@ -218,7 +228,8 @@ int volume_open(const char *dir, const char *id, struct volume **out,
 	for (size_t i = 0; i < VOLUME_SEGMENTS; i++)
 		v->seg_fd[i] = -1;
 	v->map_fd = -1;
-	v->cached_index = -1;
+	for (size_t i = 0; i < VOLUME_CACHE_BLOCKS; i++)
+		v->cache[i].index = -1;
 	volume_paths(dir, id, &vdir, &map);
 	v->dir = buf_detach(&vdir);
 	v->map_fd = open(map.data, O_RDWR);
@@ -240,7 +251,6 @@ int volume_open(const char *dir, const char *id, struct volume **out,
 		err_internal(e, "volume %s: its map is not an amibox volume map", id);
 		goto fail;
 	}
-	v->cache = xmalloc(BLOCK_SIZE);
 	v->scratch = xmalloc(BLOCK_SIZE);
 	*out = v;
 	return 0;
@@ -261,7 +271,8 @@ void volume_close(struct volume *v)
 	free(v->dir);
 	if (v->map_fd >= 0)
 		close(v->map_fd);
-	free(v->cache);
+	for (size_t i = 0; i < VOLUME_CACHE_BLOCKS; i++)
+		free(v->cache[i].data);
 	free(v->scratch);
 	free(v);
 }
@@ -284,19 +295,34 @@ static int volume_in_data(const struct volume *v, uint64_t i)
 	       (__atomic_load_n(&v->flags[i], __ATOMIC_ACQUIRE) & VOLUME_FLAG_PRESENT);
 }
 
-/* The map snapshot's block i into v->cache (kept for the next call). */
-static int volume_base_block(struct volume *v, struct blockstore *bs,
-			     uint64_t i, struct err *e)
+/*
+ * The map snapshot's block i, decoded and verified, from the cache or into
+ * it (evicting the least recently used); NULL with e set on failure.  The
+ * base snapshot never changes, so a cached block stays true.
+ */
+static const unsigned char *volume_base_block(struct volume *v, struct blockstore *bs,
+					      uint64_t i, struct err *e)
 {
 	unsigned char hash[32];
-	if (v->cached_index == (long long)i)
-		return 0;
-	v->cached_index = -1;
-	if (blockstore_get_block(bs, v->hdr->base_snapshot, (long long)i, v->cache,
+	struct volume_cached *slot = &v->cache[0];
+	for (size_t k = 0; k < VOLUME_CACHE_BLOCKS; k++) {
+		struct volume_cached *c = &v->cache[k];
+		if (c->index == (long long)i) {
+			c->used = ++v->cache_clock;
+			return c->data;
+		}
+		if (c->used < slot->used)
+			slot = c;
+	}
+	slot->index = -1;
+	if (!slot->data)
+		slot->data = xmalloc(BLOCK_SIZE);
+	if (blockstore_get_block(bs, v->hdr->base_snapshot, (long long)i, slot->data,
 				 hash, e) < 0)
-		return -1;
-	v->cached_index = (long long)i;
-	return 0;
+		return NULL;
+	slot->index = (long long)i;
+	slot->used = ++v->cache_clock;
+	return slot->data;
 }
 
 static int volume_check_range(const struct volume *v, uint32_t count,
@@ -338,10 +364,12 @@ int volume_read(struct volume *v, struct blockstore *bs, void *buf,
 		if (volume_in_data(v, i)) {
 			if (volume_pread(v, out, n, offset) < 0)
 				ret = volume_errno(e, "reading", "");
-		} else if (volume_base_block(v, bs, i, e) < 0) {
-			ret = -1;
 		} else {
-			memcpy(out, v->cache + within, n);
+			const unsigned char *block = volume_base_block(v, bs, i, e);
+			if (block)
+				memcpy(out, block + within, n);
+			else
+				ret = -1;
 		}
 		out += n;
 		offset += n;
@@ -360,11 +388,8 @@ static int volume_materialise(struct volume *v, struct blockstore *bs,
 			      struct err *e)
 {
 	const unsigned char *content = whole;
-	if (!content) {
-		if (volume_base_block(v, bs, i, e) < 0)
-			return -1;
-		content = v->cache;
-	}
+	if (!content && !(content = volume_base_block(v, bs, i, e)))
+		return -1;
 	if (volume_pwrite(v, content, BLOCK_SIZE, i * BLOCK_SIZE, 1) < 0)
 		return err_internal(e, "writing a volume block: %s", strerror(errno));
 	__atomic_or_fetch(&v->flags[i], VOLUME_FLAG_PRESENT, __ATOMIC_RELEASE);

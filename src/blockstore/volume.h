@@ -41,6 +41,8 @@
 #include "util/ids.h"
 
 #define VOLUME_MAX_GIB 16384
+/* Decoded snapshot blocks an open volume keeps (8 MiB). */
+#define VOLUME_CACHE_BLOCKS 16
 #define VOLUME_FLAG_PRESENT 0x01
 #define VOLUME_FLAG_CHANGED 0x02
 

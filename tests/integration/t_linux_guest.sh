@@ -8,25 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86 is not installed (make deps)"
 
-cache=${AMIBOX_TEST_CACHE:-$HOME/.cache/amibox-test}
-mkdir -p "$cache"
-fetch() { # fetch PACKAGE: the .deb in the cache
-  local deb
-  deb=$(ls "$cache/$1"_*.deb 2>/dev/null | head -1)
-  if [ -z "$deb" ]; then
-    (cd "$cache" && apt-get download "$1" >/dev/null 2>&1) ||
-      { apt-get update -qq >/dev/null 2>&1 && (cd "$cache" && apt-get download "$1" >/dev/null); } ||
-      fail "cannot download $1"
-    deb=$(ls "$cache/$1"_*.deb | head -1)
-  fi
-  echo "$deb"
-}
-kernel_pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-[ -n "$kernel_pkg" ] || { apt-get update -qq >/dev/null 2>&1; kernel_pkg=$(apt-cache depends linux-image-cloud-amd64 | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'); }
-[ -n "$kernel_pkg" ] || fail "no Debian cloud kernel package found"
-dpkg-deb -x "$(fetch "$kernel_pkg")" "$TEST_DIR/kernel"
-dpkg-deb -x "$(fetch busybox-static)" "$TEST_DIR/busybox"
-busybox=$TEST_DIR/busybox/bin/busybox
+pieces=$("$AMIBOX_SRC/scripts/linux-pieces.sh" "$TEST_DIR") || fail "cannot get Debian's kernel and busybox"
+eval "$pieces"
+busybox=$AMIBOX_SAMPLE_BUSYBOX
 
 # The initrd: busybox, the virtio network modules, and /init.
 init=$TEST_DIR/initrd
@@ -85,9 +69,6 @@ mke2fs -q -t ext2 -d "$root" "$TEST_DIR/linux.raw" "${size}M" >/dev/null
 
 AMIBOX_SERVE_ARGS="--accel tcg --memory-scale 0.2 --stop-grace 5"
 # The same kernel and busybox make the daemon's Linux sample image.
-AMIBOX_SAMPLE_KERNEL=$(ls "$TEST_DIR"/kernel/boot/vmlinuz-* | head -1)
-AMIBOX_SAMPLE_MODULES=$(ls -d "$TEST_DIR"/kernel/lib/modules/* | head -1)
-AMIBOX_SAMPLE_BUSYBOX=$busybox
 export AMIBOX_SAMPLE_KERNEL AMIBOX_SAMPLE_MODULES AMIBOX_SAMPLE_BUSYBOX
 amibox_start
 ec2() { "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
