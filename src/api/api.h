@@ -76,8 +76,11 @@ struct request {
 	int has_fd;
 	int fd;
 	unsigned long long fd_offset, fd_len;
-	struct api_header headers[API_MAX_HEADERS];
-	size_t nheaders;
+	/* Response headers (api_add_header), at most API_MAX_HEADERS; the
+	 * array grows on demand, so a request costs nothing for them until a
+	 * service adds one.  The front frees it. */
+	struct api_header *headers;
+	size_t nheaders, headers_cap;
 };
 
 void api_add_header(struct request *req, const char *name, const char *value);

@@ -54,6 +54,10 @@ void api_add_header(struct request *req, const char *name, const char *value)
 {
 	if (req->nheaders == API_MAX_HEADERS)
 		return;
+	if (req->nheaders == req->headers_cap) {
+		req->headers_cap = req->headers_cap ? 2 * req->headers_cap : 4;
+		req->headers = xrealloc(req->headers, req->headers_cap * sizeof *req->headers);
+	}
 	struct api_header *h = &req->headers[req->nheaders++];
 	snprintf(h->name, sizeof h->name, "%s", name);
 	snprintf(h->value, sizeof h->value, "%s", value);
@@ -110,6 +114,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn,
 		if (hr->sreq->has_fd)
 			close(hr->sreq->fd);
 		buf_release(&hr->sreq->response);
+		free(hr->sreq->headers);
 		free(hr->sreq);
 	}
 	free(hr->spath);
@@ -494,6 +499,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 	enum MHD_Result ret = http_send(conn, &req);
 	http_log(api, hr, &req);
 	buf_release(&req.response);
+	free(req.headers);
 	free(path);
 	return ret;
 }

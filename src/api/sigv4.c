@@ -30,6 +30,7 @@
  */
 #include "api/sigv4.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -946,6 +947,71 @@ void sigv4_signing_key(const char *secret, const char *date,
 }
 
 /*
+ * Signing keys, cached per thread: deriving one costs four HMACs, and a
+ * client signs every request of a day with the same one.  An entry is found
+ * by a SHA-256 fingerprint of the secret and the scope, so the cache holds
+ * no secret; the derived keys are wiped when the thread ends.
+ */
+#define SIGV4_KEY_CACHE 8
+
+struct sigv4_key_cache {
+	struct {
+		unsigned char fingerprint[SHA256_LEN];
+		unsigned char key[SHA256_LEN];
+		int used;
+	} entry[SIGV4_KEY_CACHE];
+	unsigned next; /* the entry replaced next */
+};
+
+static pthread_key_t sigv4_cache_key;
+static pthread_once_t sigv4_cache_once = PTHREAD_ONCE_INIT;
+
+static void sigv4_cache_free(void *cache)
+{
+	explicit_bzero(cache, sizeof(struct sigv4_key_cache));
+	free(cache);
+}
+
+static void sigv4_cache_init(void)
+{
+	if (pthread_key_create(&sigv4_cache_key, sigv4_cache_free) != 0)
+		abort();
+}
+
+static void sigv4_cached_key(const char *secret, const struct sigv4_auth *auth,
+			     unsigned char key[SHA256_LEN])
+{
+	pthread_once(&sigv4_cache_once, sigv4_cache_init);
+	struct sigv4_key_cache *cache = pthread_getspecific(sigv4_cache_key);
+	if (!cache) {
+		cache = xcalloc(1, sizeof *cache);
+		if (pthread_setspecific(sigv4_cache_key, cache) != 0) {
+			free(cache);
+			sigv4_signing_key(secret, auth->date, auth->region, auth->service, key);
+			return;
+		}
+	}
+	struct buf id = BUF_INIT;
+	unsigned char fingerprint[SHA256_LEN];
+	buf_printf(&id, "%s%c%s%c%s%c%s", secret, 0, auth->date, 0, auth->region, 0,
+		   auth->service);
+	codec_sha256(id.data, id.len, fingerprint);
+	explicit_bzero(id.data, id.len);
+	buf_release(&id);
+	for (unsigned i = 0; i < SIGV4_KEY_CACHE; i++)
+		if (cache->entry[i].used &&
+		    !memcmp(cache->entry[i].fingerprint, fingerprint, SHA256_LEN)) {
+			memcpy(key, cache->entry[i].key, SHA256_LEN);
+			return;
+		}
+	sigv4_signing_key(secret, auth->date, auth->region, auth->service, key);
+	unsigned slot = cache->next++ % SIGV4_KEY_CACHE;
+	memcpy(cache->entry[slot].fingerprint, fingerprint, SHA256_LEN);
+	memcpy(cache->entry[slot].key, key, SHA256_LEN);
+	cache->entry[slot].used = 1;
+}
+
+/*
  * The signature of req for the given time stamp: canonical request,
  * StringToSign, signing key, HMAC.  Shared by sigv4_sign and sigv4_verify.
  */
@@ -973,8 +1039,7 @@ static int sigv4_compute(const struct sigv4_request *req,
 		err_internal(e, "sigv4: string to sign does not fit");
 		goto out;
 	}
-	sigv4_signing_key(secret, auth->date, auth->region, auth->service,
-			  key);
+	sigv4_cached_key(secret, auth, key);
 	codec_hmac_sha256(key, sizeof key, string_to_sign, (size_t)n, mac);
 	explicit_bzero(key, sizeof key);
 	codec_hex(mac, sizeof mac, signature);

@@ -1,36 +1,45 @@
-/* xmlw: EC2 response documents over libxml2's xmlTextWriter (see xmlw.h). */
+/*
+ * xmlw: response documents written straight into a growing buffer (see
+ * xmlw.h).
+ *
+ * Writing XML is escaping five characters and closing what was opened; on
+ * every Describe's path, libxml2's text writer (an output buffer, an
+ * encoder and a node stack per element) cost more than the catalog query it
+ * answered, so this writer appends to a struct buf instead.  libxml2 still
+ * parses every XML body amibox reads, and the unit tests parse back every
+ * document written here with it.
+ */
 #include "api/xmlw.h"
 
-#include <libxml/xmlwriter.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/ids.h"
 
+#define XMLW_MAX_DEPTH 64
+
 struct xmlw {
-	xmlBufferPtr buffer;
-	xmlTextWriterPtr writer;
+	struct buf out;
+	struct buf names;            /* the open elements' names, NUL-separated */
+	size_t open[XMLW_MAX_DEPTH]; /* where each open name starts in names */
+	size_t depth;
+	int in_start_tag;            /* '>' of the last start tag not yet written */
 };
 
 static struct xmlw *xmlw_open(const char *root)
 {
 	struct xmlw *w = xcalloc(1, sizeof *w);
-	w->buffer = xmlBufferCreate();
-	if (!w->buffer)
-		abort();
-	w->writer = xmlNewTextWriterMemory(w->buffer, 0);
-	if (!w->writer)
-		abort();
-	xmlTextWriterStartDocument(w->writer, "1.0", "UTF-8", NULL);
-	xmlTextWriterStartElement(w->writer, BAD_CAST root);
+	buf_reserve(&w->out, 1024);
+	buf_append_str(&w->out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	xmlw_start(w, root);
 	return w;
 }
 
 struct xmlw *xmlw_new(const char *root, const char *request_id)
 {
 	struct xmlw *w = xmlw_open(root);
-	xmlTextWriterWriteAttribute(w->writer, BAD_CAST "xmlns",
-				    BAD_CAST XMLW_EC2_NAMESPACE);
+	xmlw_attribute(w, "xmlns", XMLW_EC2_NAMESPACE);
 	xmlw_text(w, "requestId", request_id);
 	return w;
 }
@@ -43,24 +52,41 @@ struct xmlw *xmlw_new_plain(const char *root)
 struct xmlw *xmlw_new_ns(const char *root, const char *ns)
 {
 	struct xmlw *w = xmlw_open(root);
-	xmlTextWriterWriteAttribute(w->writer, BAD_CAST "xmlns", BAD_CAST ns);
+	xmlw_attribute(w, "xmlns", ns);
 	return w;
+}
+
+static void xmlw_close_start_tag(struct xmlw *w)
+{
+	if (w->in_start_tag) {
+		buf_append_char(&w->out, '>');
+		w->in_start_tag = 0;
+	}
 }
 
 void xmlw_start(struct xmlw *w, const char *name)
 {
-	xmlTextWriterStartElement(w->writer, BAD_CAST name);
-}
-
-void xmlw_attribute(struct xmlw *w, const char *name, const char *value)
-{
-	xmlTextWriterWriteAttribute(w->writer, BAD_CAST name, BAD_CAST value);
+	if (w->depth == XMLW_MAX_DEPTH)
+		abort(); /* the documents amibox writes are a handful deep */
+	xmlw_close_start_tag(w);
+	buf_append_char(&w->out, '<');
+	buf_append_str(&w->out, name);
+	w->open[w->depth++] = w->names.len;
+	buf_append(&w->names, name, strlen(name) + 1);
+	w->in_start_tag = 1;
 }
 
 void xmlw_end(struct xmlw *w)
 {
+	if (!w->depth)
+		return;
 	/* Full end tags: <tagSet></tagSet> reads as an empty list everywhere. */
-	xmlTextWriterFullEndElement(w->writer);
+	xmlw_close_start_tag(w);
+	const char *name = w->names.data + w->open[--w->depth];
+	buf_append_str(&w->out, "</");
+	buf_append_str(&w->out, name);
+	buf_append_char(&w->out, '>');
+	w->names.len = w->open[w->depth];
 }
 
 /*
@@ -89,33 +115,58 @@ static size_t xml_char(const unsigned char *p)
 	return (size_t)extra + 1;
 }
 
+/*
+ * Appends value escaped for text or an attribute.  A byte that is not an XML
+ * character (a control character, broken UTF-8) would make the whole
+ * response unreadable: it becomes U+FFFD.  Carriage returns and tabs are
+ * written as references so that a parser's normalisation keeps them.
+ */
+static void xmlw_escape(struct buf *out, const char *value)
+{
+	const unsigned char *v = (const unsigned char *)value;
+	size_t run = 0, i = 0; /* run: plain bytes before i not yet copied */
+	while (v[i]) {
+		unsigned char c = v[i];
+		const char *ref = NULL;
+		switch (c) {
+		case '<': ref = "&lt;"; break;
+		case '>': ref = "&gt;"; break;
+		case '&': ref = "&amp;"; break;
+		case '"': ref = "&quot;"; break;
+		case '\r': ref = "&#13;"; break;
+		case '\t': ref = "&#9;"; break;
+		}
+		size_t n = ref ? 1 : c >= 0x20 && c < 0x80 ? 1 : xml_char(v + i);
+		if (!ref && n) {
+			run += n;
+			i += n;
+			continue;
+		}
+		buf_append(out, v + i - run, run);
+		run = 0;
+		buf_append_str(out, ref ? ref : "\xef\xbf\xbd");
+		i++;
+	}
+	buf_append(out, v + i - run, run);
+}
+
+void xmlw_attribute(struct xmlw *w, const char *name, const char *value)
+{
+	if (!w->in_start_tag)
+		return;
+	buf_append_char(&w->out, ' ');
+	buf_append_str(&w->out, name);
+	buf_append_str(&w->out, "=\"");
+	xmlw_escape(&w->out, value ? value : "");
+	buf_append_char(&w->out, '"');
+}
+
 void xmlw_text(struct xmlw *w, const char *name, const char *value)
 {
-	const unsigned char *v = (const unsigned char *)(value ? value : "");
-	size_t i = 0, n;
-	while (v[i] && (n = xml_char(v + i)) > 0)
-		i += n;
-	if (!v[i]) {
-		xmlTextWriterWriteElement(w->writer, BAD_CAST name, BAD_CAST v);
-		return;
-	}
-	/*
-	 * A byte that is not an XML character (a control character, broken
-	 * UTF-8) would make the whole response unreadable: it becomes U+FFFD.
-	 */
-	struct buf clean = BUF_INIT;
-	for (i = 0; v[i];) {
-		n = xml_char(v + i);
-		if (n) {
-			buf_append(&clean, v + i, n);
-			i += n;
-		} else {
-			buf_append_str(&clean, "\xef\xbf\xbd");
-			i++;
-		}
-	}
-	xmlTextWriterWriteElement(w->writer, BAD_CAST name, BAD_CAST clean.data);
-	buf_release(&clean);
+	xmlw_start(w, name);
+	xmlw_close_start_tag(w);
+	xmlw_escape(&w->out, value ? value : "");
+	xmlw_end(w);
 }
 
 void xmlw_text_opt(struct xmlw *w, const char *name, const char *value)
@@ -126,9 +177,17 @@ void xmlw_text_opt(struct xmlw *w, const char *name, const char *value)
 
 void xmlw_int(struct xmlw *w, const char *name, long long value)
 {
-	char text[32];
-	snprintf(text, sizeof text, "%lld", value);
-	xmlw_text(w, name, text);
+	char text[24], *p = text + sizeof text;
+	unsigned long long magnitude = value < 0 ? 0ULL - (unsigned long long)value :
+						   (unsigned long long)value;
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + magnitude % 10);
+		magnitude /= 10;
+	} while (magnitude);
+	if (value < 0)
+		*--p = '-';
+	xmlw_text(w, name, p);
 }
 
 void xmlw_bool(struct xmlw *w, const char *name, int value)
@@ -145,21 +204,18 @@ void xmlw_time(struct xmlw *w, const char *name, long long epoch_ms)
 
 void xmlw_finish(struct xmlw *w, struct buf *out)
 {
-	xmlTextWriterEndDocument(w->writer);
-	xmlFreeTextWriter(w->writer);
-	w->writer = NULL;
-	buf_append(out, xmlBufferContent(w->buffer),
-		   (size_t)xmlBufferLength(w->buffer));
-	xmlBufferFree(w->buffer);
-	free(w);
+	while (w->depth)
+		xmlw_end(w);
+	buf_append_char(&w->out, '\n');
+	buf_append(out, w->out.data, w->out.len);
+	xmlw_free(w);
 }
 
 void xmlw_free(struct xmlw *w)
 {
 	if (!w)
 		return;
-	if (w->writer)
-		xmlFreeTextWriter(w->writer);
-	xmlBufferFree(w->buffer);
+	buf_release(&w->out);
+	buf_release(&w->names);
 	free(w);
 }

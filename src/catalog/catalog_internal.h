@@ -6,15 +6,24 @@
 
 #include <sqlite3.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "catalog/catalog.h"
 
-/* Copies a text column into dst (capacity cap); NULL reads as "". */
+/*
+ * Copies a text column into dst (capacity cap, cut to fit); NULL reads as
+ * "".  A row copies dozens of columns, so no printf here.
+ */
 static inline void catalog_copy_text(char *dst, size_t cap, sqlite3_stmt *stmt,
 				     int col)
 {
 	const unsigned char *t = sqlite3_column_text(stmt, col);
-	snprintf(dst, cap, "%s", t ? (const char *)t : "");
+	size_t len = t ? (size_t)sqlite3_column_bytes(stmt, col) : 0;
+	if (len >= cap)
+		len = cap - 1;
+	if (len)
+		memcpy(dst, t, len);
+	dst[len] = '\0';
 }
 
 /* Binds text, with "" stored as NULL so that optional columns stay NULL. */

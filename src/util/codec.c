@@ -1,9 +1,10 @@
 /* codec: encodings and hashes over OpenSSL libcrypto (see codec.h). */
 #include "util/codec.h"
 
+#include <pthread.h>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -140,11 +141,59 @@ int codec_uri_decode(const char *s, size_t len, int plus_is_space,
 	return 0;
 }
 
-void codec_sha256(const void *data, size_t len, unsigned char out[SHA256_LEN])
+/*
+ * SHA-256 and HMAC-SHA-256 are on every request's path (SigV4 hashes the
+ * canonical request and signs with HMAC).  OpenSSL 3's one-shot calls look
+ * the algorithm up and allocate a context each time, which cost more than
+ * the hashing itself; here the algorithm is fetched once per process and
+ * each thread keeps one digest context.
+ */
+static EVP_MD *codec_md;
+static pthread_once_t codec_md_once = PTHREAD_ONCE_INIT;
+static pthread_key_t codec_ctx_key;
+
+static void codec_ctx_free(void *ctx)
+{
+	EVP_MD_CTX_free(ctx);
+}
+
+static void codec_md_init(void)
+{
+	codec_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!codec_md || pthread_key_create(&codec_ctx_key, codec_ctx_free) != 0) {
+		fprintf(stderr, "amibox: OpenSSL has no SHA-256\n");
+		abort();
+	}
+}
+
+/* This thread's digest context, initialised for SHA-256. */
+static EVP_MD_CTX *codec_sha256_begin(void)
+{
+	pthread_once(&codec_md_once, codec_md_init);
+	EVP_MD_CTX *ctx = pthread_getspecific(codec_ctx_key);
+	if (!ctx) {
+		ctx = EVP_MD_CTX_new();
+		if (!ctx || pthread_setspecific(codec_ctx_key, ctx) != 0)
+			abort();
+	}
+	if (!EVP_DigestInit_ex2(ctx, codec_md, NULL))
+		abort();
+	return ctx;
+}
+
+static void codec_sha256_end(EVP_MD_CTX *ctx, unsigned char out[SHA256_LEN])
 {
 	unsigned int n = 0;
-	if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL))
+	if (!EVP_DigestFinal_ex(ctx, out, &n))
 		abort();
+}
+
+void codec_sha256(const void *data, size_t len, unsigned char out[SHA256_LEN])
+{
+	EVP_MD_CTX *ctx = codec_sha256_begin();
+	if (!EVP_DigestUpdate(ctx, data, len))
+		abort();
+	codec_sha256_end(ctx, out);
 }
 
 void codec_sha256_hex(const void *data, size_t len, char out[2 * SHA256_LEN + 1])
@@ -154,12 +203,31 @@ void codec_sha256_hex(const void *data, size_t len, char out[2 * SHA256_LEN + 1]
 	codec_hex(md, SHA256_LEN, out);
 }
 
+/* HMAC (RFC 2104) over SHA-256, whose block is 64 bytes. */
 void codec_hmac_sha256(const void *key, size_t key_len, const void *data,
 		       size_t data_len, unsigned char out[SHA256_LEN])
 {
-	unsigned int n = 0;
-	if (!HMAC(EVP_sha256(), key, (int)key_len, data, data_len, out, &n))
+	unsigned char block[64] = { 0 }, pad[64], inner[SHA256_LEN];
+	if (key_len > sizeof block)
+		codec_sha256(key, key_len, block);
+	else
+		memcpy(block, key, key_len);
+	for (size_t i = 0; i < sizeof pad; i++)
+		pad[i] = block[i] ^ 0x36;
+	EVP_MD_CTX *ctx = codec_sha256_begin();
+	if (!EVP_DigestUpdate(ctx, pad, sizeof pad) || !EVP_DigestUpdate(ctx, data, data_len))
 		abort();
+	codec_sha256_end(ctx, inner);
+	for (size_t i = 0; i < sizeof pad; i++)
+		pad[i] = block[i] ^ 0x5c;
+	ctx = codec_sha256_begin();
+	if (!EVP_DigestUpdate(ctx, pad, sizeof pad) || !EVP_DigestUpdate(ctx, inner, sizeof inner))
+		abort();
+	codec_sha256_end(ctx, out);
+	/* The key, padded or hashed, must not linger on the stack. */
+	explicit_bzero(block, sizeof block);
+	explicit_bzero(pad, sizeof pad);
+	explicit_bzero(inner, sizeof inner);
 }
 
 void codec_random(void *out, size_t len)

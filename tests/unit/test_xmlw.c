@@ -108,6 +108,27 @@ static void test_unwritable_characters(void **state)
 	buf_release(&out);
 }
 
+/* Attributes and the characters a parser would normalise away. */
+static void test_attributes_and_whitespace(void **state)
+{
+	(void)state;
+	struct buf out = BUF_INIT;
+	struct xmlw *w = xmlw_new_ns("R", "urn:x");
+	xmlw_start(w, "e");
+	xmlw_attribute(w, "a", "tab\tcr\rquote\"lt<");
+	xmlw_end(w);
+	xmlw_text(w, "t", "line1\r\nline2\ttabbed");
+	xmlDocPtr doc = finish_and_parse(w, &out);
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	assert_string_equal((const char *)root->ns->href, "urn:x");
+	xmlChar *a = xmlGetProp(child(root, "e"), BAD_CAST "a");
+	assert_string_equal((const char *)a, "tab\tcr\rquote\"lt<");
+	xmlFree(a);
+	assert_text(child(root, "t"), "line1\r\nline2\ttabbed");
+	xmlFreeDoc(doc);
+	buf_release(&out);
+}
+
 static void test_scalars(void **state)
 {
 	(void)state;
@@ -115,6 +136,8 @@ static void test_scalars(void **state)
 	struct xmlw *w = xmlw_new("X", "r");
 	xmlw_int(w, "volumeSize", 16384);
 	xmlw_int(w, "negative", -5);
+	xmlw_int(w, "zero", 0);
+	xmlw_int(w, "least", -9223372036854775807LL - 1);
 	xmlw_bool(w, "yes", 1);
 	xmlw_bool(w, "no", 0);
 	xmlw_time(w, "startTime", 1704164645123LL);
@@ -126,6 +149,8 @@ static void test_scalars(void **state)
 	xmlNodePtr root = xmlDocGetRootElement(doc);
 	assert_text(child(root, "volumeSize"), "16384");
 	assert_text(child(root, "negative"), "-5");
+	assert_text(child(root, "zero"), "0");
+	assert_text(child(root, "least"), "-9223372036854775808");
 	assert_text(child(root, "yes"), "true");
 	assert_text(child(root, "no"), "false");
 	assert_text(child(root, "startTime"), "2024-01-02T03:04:05.123Z");
@@ -163,6 +188,7 @@ int main(void)
 		cmocka_unit_test(test_envelope),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_unwritable_characters),
+		cmocka_unit_test(test_attributes_and_whitespace),
 		cmocka_unit_test(test_scalars),
 		cmocka_unit_test(test_finish_closes_open_elements),
 	};
