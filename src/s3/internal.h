@@ -32,7 +32,8 @@ struct s3_call {
 	struct query q;
 	char bucket[S3_BUCKET_MAX];
 	char *key;                /* decoded; NULL at the bucket or service level */
-	int (*run)(struct s3_call *c, struct err *e); /* the operation */
+	int (*run)(struct s3_call *c, struct err *e); /* the operation, at the body's end */
+	int (*start)(struct s3_call *c, struct err *e); /* its checks before the body */
 	struct err err;           /* a refusal found before or during the body */
 	/* The body. */
 	enum s3_body_mode body_mode;

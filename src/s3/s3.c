@@ -597,87 +597,108 @@ static const char *const unserved[] = {
 	"intelligent-tiering", "restore", "select", "attributes",
 };
 
-/* Picks the operation; sets c->run and what the body needs. */
-static int route(struct s3_call *c, struct err *e)
+/*
+ * Sets the operation: its name (S3's, for the log line), what runs it at
+ * the body's end, what the body must be, and what is checked before the
+ * body (start: the bucket, the rights, the upload).
+ */
+static void pick(struct s3_call *c, const char *name, int (*run)(struct s3_call *, struct err *),
+		 enum s3_body_mode body, int (*start)(struct s3_call *, struct err *))
+{
+	snprintf(c->req->action, sizeof c->req->action, "%s", name);
+	c->run = run;
+	c->body_mode = body;
+	c->start = start;
+}
+
+static int method_not_allowed(struct err *e)
+{
+	return err_set(e, 405, "MethodNotAllowed",
+		       "The specified method is not allowed against this resource.");
+}
+
+/* The bucket-level operations (no key in the path). */
+static int route_bucket(struct s3_call *c, struct err *e)
 {
 	const char *m = c->req->method;
+	struct query *q = &c->q;
+	int get = !strcmp(m, "GET"), put = !strcmp(m, "PUT");
+	if (query_get(q, "acl") && (get || put))
+		pick(c, get ? "GetBucketAcl" : "PutBucketAcl", bucket_acl,
+		     put ? S3_BODY_XML : S3_BODY_NONE, NULL);
+	else if (get && query_get(q, "location"))
+		pick(c, "GetBucketLocation", bucket_location, S3_BODY_NONE, NULL);
+	else if (get && query_get(q, "uploads"))
+		pick(c, "ListMultipartUploads", s3_list_uploads, S3_BODY_NONE, NULL);
+	else if (get && query_get(q, "list-type") && !strcmp(query_get(q, "list-type"), "2"))
+		pick(c, "ListObjectsV2", s3_list_objects, S3_BODY_NONE, NULL);
+	else if (get)
+		pick(c, "ListObjects", s3_list_objects, S3_BODY_NONE, NULL);
+	else if (!strcmp(m, "HEAD"))
+		pick(c, "HeadBucket", head_bucket, S3_BODY_NONE, NULL);
+	else if (put)
+		pick(c, "CreateBucket", create_bucket, S3_BODY_XML, NULL);
+	else if (!strcmp(m, "DELETE"))
+		pick(c, "DeleteBucket", delete_bucket, S3_BODY_NONE, NULL);
+	else if (!strcmp(m, "POST") && query_get(q, "delete"))
+		pick(c, "DeleteObjects", s3_delete_objects, S3_BODY_XML, NULL);
+	else
+		return method_not_allowed(e);
+	return 0;
+}
+
+/* The object-level operations. */
+static int route_object(struct s3_call *c, struct err *e)
+{
+	const char *m = c->req->method;
+	struct query *q = &c->q;
 	int get = !strcmp(m, "GET"), head = !strcmp(m, "HEAD"), put = !strcmp(m, "PUT"),
 	    post = !strcmp(m, "POST"), del = !strcmp(m, "DELETE");
-	struct query *q = &c->q;
+	const char *upload = query_get(q, "uploadId");
+	int copy = c->req->header(c->req, "x-amz-copy-source") != NULL;
+	if (query_get(q, "acl") && (get || put))
+		pick(c, get ? "GetObjectAcl" : "PutObjectAcl", object_acl,
+		     put ? S3_BODY_XML : S3_BODY_NONE, NULL);
+	else if (put && upload && query_get(q, "partNumber") && copy)
+		pick(c, "UploadPartCopy", not_implemented, S3_BODY_NONE, NULL);
+	else if (put && upload && query_get(q, "partNumber"))
+		pick(c, "UploadPart", s3_upload_part, S3_BODY_NONE, s3_upload_part_begin);
+	else if (put && copy)
+		pick(c, "CopyObject", s3_copy_object, S3_BODY_NONE, NULL);
+	else if (put)
+		pick(c, "PutObject", s3_put_object, S3_BODY_NONE, s3_put_object_begin);
+	else if ((get || head) && !upload)
+		pick(c, get ? "GetObject" : "HeadObject", s3_get_object, S3_BODY_NONE, NULL);
+	else if (get && upload)
+		pick(c, "ListParts", s3_list_parts, S3_BODY_NONE, NULL);
+	else if (del && upload)
+		pick(c, "AbortMultipartUpload", s3_abort_upload, S3_BODY_NONE, NULL);
+	else if (del)
+		pick(c, "DeleteObject", s3_delete_object, S3_BODY_NONE, NULL);
+	else if (post && query_get(q, "uploads"))
+		pick(c, "CreateMultipartUpload", s3_create_upload, S3_BODY_NONE, NULL);
+	else if (post && upload)
+		pick(c, "CompleteMultipartUpload", s3_complete_upload, S3_BODY_XML, NULL);
+	else
+		return method_not_allowed(e);
+	return 0;
+}
+
+/* Picks the operation from the method, the path and the sub-resources. */
+static int route(struct s3_call *c, struct err *e)
+{
 	for (size_t i = 0; i < sizeof unserved / sizeof *unserved; i++)
-		if (query_get(q, unserved[i])) {
+		if (query_get(&c->q, unserved[i])) {
 			c->run = not_implemented;
 			return 0;
 		}
 	if (!c->bucket[0]) {
-		if (get) {
-			c->run = list_buckets;
-			return 0;
-		}
-		return err_set(e, 405, "MethodNotAllowed",
-			       "The specified method is not allowed against this resource.");
-	}
-	int acl = query_get(q, "acl") != NULL;
-	if (!c->key) {
-		if (acl && (get || put)) {
-			c->run = bucket_acl;
-			c->body_mode = put ? S3_BODY_XML : S3_BODY_NONE;
-		} else if (get && query_get(q, "location")) {
-			c->run = bucket_location;
-		} else if (get && query_get(q, "uploads")) {
-			c->run = s3_list_uploads;
-		} else if (get) {
-			c->run = s3_list_objects;
-		} else if (head) {
-			c->run = head_bucket;
-		} else if (put) {
-			c->run = create_bucket;
-			c->body_mode = S3_BODY_XML;
-		} else if (del) {
-			c->run = delete_bucket;
-		} else if (post && query_get(q, "delete")) {
-			c->run = s3_delete_objects;
-			c->body_mode = S3_BODY_XML;
-		} else {
-			return err_set(e, 405, "MethodNotAllowed",
-				       "The specified method is not allowed against this resource.");
-		}
+		if (strcmp(c->req->method, "GET") != 0)
+			return method_not_allowed(e);
+		pick(c, "ListBuckets", list_buckets, S3_BODY_NONE, NULL);
 		return 0;
 	}
-	const char *upload = query_get(q, "uploadId");
-	if (acl && (get || put)) {
-		c->run = object_acl;
-		c->body_mode = put ? S3_BODY_XML : S3_BODY_NONE;
-	} else if (put && upload && query_get(q, "partNumber")) {
-		if (c->req->header(c->req, "x-amz-copy-source")) {
-			c->run = not_implemented;
-			return 0;
-		}
-		c->run = s3_upload_part;
-		return s3_upload_part_begin(c, e);
-	} else if (put && c->req->header(c->req, "x-amz-copy-source")) {
-		c->run = s3_copy_object;
-	} else if (put) {
-		c->run = s3_put_object;
-		return s3_put_object_begin(c, e);
-	} else if ((get || head) && !upload) {
-		c->run = s3_get_object;
-	} else if (get && upload) {
-		c->run = s3_list_parts;
-	} else if (del && upload) {
-		c->run = s3_abort_upload;
-	} else if (del) {
-		c->run = s3_delete_object;
-	} else if (post && query_get(q, "uploads")) {
-		c->run = s3_create_upload;
-	} else if (post && upload) {
-		c->run = s3_complete_upload;
-		c->body_mode = S3_BODY_XML;
-	} else {
-		return err_set(e, 405, "MethodNotAllowed",
-			       "The specified method is not allowed against this resource.");
-	}
-	return 0;
+	return c->key ? route_object(c, e) : route_bucket(c, e);
 }
 
 /* Whether s is well-formed UTF-8 (S3 keys must be). */
@@ -703,7 +724,12 @@ static int utf8_valid(const char *s)
 	return 1;
 }
 
-/* Splits the raw path into the decoded bucket and key. */
+/*
+ * Splits the raw path into the decoded bucket and key.  0 when good; -1
+ * when it cannot be split; 1 when it can but is refused (a name too long,
+ * a key not UTF-8): c->bucket (cut short) and c->key are set then, so that
+ * the call can still be named.
+ */
 static int parse_path(struct s3_call *c, struct err *e)
 {
 	const char *p = c->req->path;
@@ -717,27 +743,24 @@ static int parse_path(struct s3_call *c, struct err *e)
 		buf_release(&b);
 		return err_set(e, 400, "InvalidURI", "Couldn't parse the specified URI.");
 	}
-	if (b.len >= sizeof c->bucket) {
-		buf_release(&b);
-		return err_set(e, 400, "InvalidBucketName", "The specified bucket is not valid.");
-	}
+	int refused = 0;
+	if (b.len >= sizeof c->bucket)
+		refused = err_set(e, 400, "InvalidBucketName", "The specified bucket is not valid.");
 	snprintf(c->bucket, sizeof c->bucket, "%s", b.data ? b.data : "");
 	buf_release(&b);
 	if (!slash || !slash[1])
-		return 0;
+		return refused ? 1 : 0;
 	const char *k = slash + 1;
 	if (codec_uri_decode(k, strlen(k), 0, &b) < 0 || (b.data && memchr(b.data, '\0', b.len))) {
 		buf_release(&b);
 		return err_set(e, 400, "InvalidURI", "Couldn't parse the specified URI.");
 	}
-	if (b.len > S3_KEY_MAX) {
-		buf_release(&b);
-		return err_set(e, 400, "KeyTooLongError", "Your key is too long");
-	}
+	if (b.len > S3_KEY_MAX)
+		refused = err_set(e, 400, "KeyTooLongError", "Your key is too long");
 	c->key = buf_detach(&b);
 	if (!utf8_valid(c->key))
-		return err_set(e, 400, "InvalidURI", "The key is not valid UTF-8.");
-	return 0;
+		refused = err_set(e, 400, "InvalidURI", "The key is not valid UTF-8.");
+	return refused ? 1 : 0;
 }
 
 static void *s3_begin(struct request *req)
@@ -747,16 +770,28 @@ static void *s3_begin(struct request *req)
 	c->store = req->srv->objstore;
 	snprintf(req->action, sizeof req->action, "s3");
 	struct err *e = &c->err;
-	if (query_parse(req->query, strlen(req->query), &c->q, e) < 0 ||
-	    s3_authenticate(req, &c->auth, e) < 0 || parse_path(c, e) < 0)
+	if (query_parse(req->query, strlen(req->query), &c->q, e) < 0)
 		return c;
+	/*
+	 * The operation is picked before the caller is known, so that the log
+	 * names refused calls too; its own refusals come after authentication's.
+	 */
+	struct err routing = ERR_INIT;
+	if (parse_path(c, &routing) >= 0)
+		route(c, &routing);
+	if (s3_authenticate(req, &c->auth, e) < 0)
+		return c;
+	if (err_is_set(&routing)) {
+		*e = routing;
+		return c;
+	}
 	if (c->bucket[0] && !c->key && !strcmp(req->method, "PUT") && !query_get(&c->q, "acl") &&
 	    !bucket_name_valid(c->bucket)) {
 		err_set(e, 400, "InvalidBucketName", "The specified bucket is not valid.");
 		return c;
 	}
-	if (route(c, e) < 0)
-		return c;
+	if (c->start)
+		c->start(c, e);
 	return c;
 }
 

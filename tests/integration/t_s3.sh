@@ -2,8 +2,10 @@
 # The object store: S3 semantics through boto3 and hand-written SigV2,
 # streaming-SigV4 and 100-continue clients (boto3_s3.py, strict mode), then
 # `aws s3` and `aws s3api` with CLI v1 and v2, then a restart: objects
-# survive it and spools of an interrupted upload are swept.
+# survive it and spools of an interrupted upload are swept.  The daemon logs
+# its requests, so that the log can be checked to name S3's operations.
 . "$(dirname "$0")/lib.sh"
+AMIBOX_SERVE_QUIET=
 amibox_start
 export TEST_DIR S3_STRICT=1
 "$PY_NEW" "$AMIBOX_SRC/tests/integration/boto3_s3.py"
@@ -17,6 +19,7 @@ for cli in "$AWS_V1" "$AWS_V2"; do
   s3api() { "$cli" --endpoint-url "$ENDPOINT" --output text s3api "$@"; }
   bucket=cli-bucket-$n
   as alice s3 mb "s3://$bucket" >/dev/null || fail "$cli: mb"
+  as alice s3api get-bucket-location --bucket "$bucket" >/dev/null || fail "$cli: get-bucket-location"
   as alice s3 cp "$TEST_DIR/small.txt" "s3://$bucket/dir/small.txt" >/dev/null || fail "$cli: cp up"
   as alice s3 cp "$TEST_DIR/big.bin" "s3://$bucket/big.bin" >/dev/null || fail "$cli: cp big up"
   got=$(as alice s3 ls "s3://$bucket/" | awk '{print $NF}' | sort | tr '\n' ' ')
@@ -38,6 +41,15 @@ for cli in "$AWS_V1" "$AWS_V2"; do
   got=$(as alice s3api list-buckets --query "Buckets[?Name=='$bucket'].Name")
   [ -z "$got" ] || fail "$cli: the bucket is still listed: '$got'"
 done
+
+# Every request's log line names its S3 operation.
+for op in ListBuckets CreateBucket HeadBucket DeleteBucket GetBucketLocation ListObjects \
+          ListObjectsV2 PutObject GetObject HeadObject CopyObject DeleteObject DeleteObjects \
+          GetObjectAcl PutObjectAcl CreateMultipartUpload UploadPart CompleteMultipartUpload \
+          AbortMultipartUpload ListParts ListMultipartUploads; do
+  grep -q "request action=$op account=" "$TEST_DIR/daemon.log" || fail "no log line names $op"
+done
+grep -q "request action=s3 " "$TEST_DIR/daemon.log" && fail "a routed S3 call is logged as 's3'"
 
 # Objects survive a restart; what an interrupted upload left is swept.
 as alice "$AWS_V1" --endpoint-url "$ENDPOINT" s3 mb s3://kept >/dev/null
