@@ -1,7 +1,8 @@
 /*
  * s3/internal.h: what the S3 files share (s3.c: the call's life cycle,
  * routing, errors, buckets and ACLs; objects.c: objects and listings;
- * multipart.c: multipart uploads).
+ * multipart.c: multipart uploads; errors.c: the error document; auth.c:
+ * who is calling).
  */
 #ifndef AMIBOX_S3_INTERNAL_H
 #define AMIBOX_S3_INTERNAL_H
@@ -35,6 +36,7 @@ struct s3_call {
 	int (*run)(struct s3_call *c, struct err *e); /* the operation, at the body's end */
 	int (*start)(struct s3_call *c, struct err *e); /* its checks before the body */
 	struct err err;           /* a refusal found before or during the body */
+	struct s3_error_details details; /* S3's elements that explain it */
 	/* The body. */
 	enum s3_body_mode body_mode;
 	struct buf xml;
@@ -49,6 +51,21 @@ struct s3_call {
 
 /* ---- helpers (s3.c) ----------------------------------------------------- */
 
+/* s3_fail() for the call: its error and the details that explain it. */
+#define S3_FAIL(call, error, status, code, list, ...) \
+	s3_fail(&(call)->details, (error), (status), (code), (list), __VA_ARGS__)
+/* InvalidArgument (400) about one header or parameter: ArgumentName and ArgumentValue. */
+int s3_invalid_argument(struct s3_call *c, struct err *e, const char *name, const char *value,
+			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/*
+ * A count from the query (max-keys, max-parts, ...): *out gets it, or dflt
+ * when absent.  InvalidArgument as S3 words it for what is no integer (or
+ * beyond 2^31-1) and for a negative one; negative_name is the argument S3
+ * names then (maxKeys for max-keys).
+ */
+int s3_query_count(struct s3_call *c, const char *name, const char *negative_name, long dflt,
+		   long *out, struct err *e);
+
 /* Whether the caller may do what is asked with the bucket (see s3.c). */
 enum s3_access { S3_READ, S3_WRITE, S3_OWNER };
 int s3_bucket_access(struct s3_call *c, const struct bucket_row *b, enum s3_access want,
@@ -61,6 +78,10 @@ int s3_object_readable(struct s3_call *c, const struct object_row *o);
 int s3_canned_acl(struct s3_call *c, char acl[32], struct err *e);
 /* "name:value\n" lines of the x-amz-meta-* headers; MetadataTooLarge. */
 int s3_collect_metadata(struct s3_call *c, char out[S3_META_MAX], struct err *e);
+/* EntityTooLarge for an upload of proposed bytes, with S3's limit. */
+int s3_entity_too_large(struct s3_call *c, unsigned long long proposed, struct err *e);
+/* BadDigest unless the Content-MD5 header, if any, is the body's md5. */
+int s3_check_content_md5(struct s3_call *c, const unsigned char md5[16], struct err *e);
 /* Starts spooling the body (object or part). */
 int s3_spool_body(struct s3_call *c, struct err *e);
 /*
@@ -81,6 +102,13 @@ void s3_etag_element(struct xmlw *w, const char *etag);
 void s3_owner(struct s3_call *c, struct xmlw *w, const char *element, const char *account_id);
 
 /* ---- operations --------------------------------------------------------- */
+
+/*
+ * The object x-amz-copy-source names ("bucket/key", %-encoded), into src,
+ * if the caller may read it: InvalidArgument, NoSuchBucket, NoSuchKey
+ * (naming the source), AccessDenied.
+ */
+int s3_copy_source(struct s3_call *c, struct object_row *src, struct err *e);
 
 int s3_list_objects(struct s3_call *c, struct err *e);
 int s3_put_object(struct s3_call *c, struct err *e);

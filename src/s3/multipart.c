@@ -77,8 +77,9 @@ int s3_upload_part_begin(struct s3_call *c, struct err *e)
 	char *end;
 	long n = strtol(number, &end, 10);
 	if (*end || end == number || n < 1 || n > S3_MAX_PARTS)
-		return err_set(e, 400, "InvalidArgument",
-			       "Part number must be an integer between 1 and 10000, inclusive");
+		return s3_invalid_argument(c, e, "partNumber", number,
+					   "Part number must be an integer between 1 and 10000, "
+					   "inclusive");
 	c->part_number = (int)n;
 	if (load_upload(c, e) < 0)
 		return -1;
@@ -117,12 +118,29 @@ static int malformed_xml(struct err *e)
 		       "our published schema");
 }
 
-static int invalid_part(struct err *e)
+/* InvalidPart, naming the part of the request that matched none. */
+static int invalid_part(struct s3_call *c, int number, const char *etag, struct err *e)
 {
-	return err_set(e, 400, "InvalidPart",
+	char part[16];
+	snprintf(part, sizeof part, "%d", number);
+	return S3_FAIL(c, e, 400, "InvalidPart",
+		       S3_DETAILS("UploadId", c->upload->id, "PartNumber", part, "ETag", etag),
 		       "One or more of the specified parts could not be found.  The part may "
 		       "not have been uploaded, or the specified entity tag may not match the "
 		       "part's entity tag.");
+}
+
+/* EntityTooSmall: a part but the last is below 5 MiB. */
+static int entity_too_small(struct s3_call *c, const struct part_row *p, struct err *e)
+{
+	char size[24], min[24], number[16];
+	snprintf(size, sizeof size, "%lld", p->size);
+	snprintf(min, sizeof min, "%d", S3_MIN_PART);
+	snprintf(number, sizeof number, "%d", p->number);
+	return S3_FAIL(c, e, 400, "EntityTooSmall",
+		       S3_DETAILS("ProposedSize", size, "MinSizeAllowed", min, "PartNumber", number,
+				  "ETag", p->etag),
+		       "Your proposed upload is smaller than the minimum allowed object size.");
 }
 
 struct wanted {
@@ -224,13 +242,12 @@ int s3_complete_upload(struct s3_call *c, struct err *e)
 		if (j == nparts || parts[j].number != w[i].number ||
 		    strcasecmp(parts[j].etag, w[i].etag) != 0 || codec_unhex(parts[j].etag, raw, 16) < 0) {
 			EVP_MD_CTX_free(md5);
-			invalid_part(e);
+			invalid_part(c, w[i].number, w[i].etag, e);
 			goto out;
 		}
 		if (i + 1 < nwanted && parts[j].size < S3_MIN_PART) {
 			EVP_MD_CTX_free(md5);
-			err_set(e, 400, "EntityTooSmall",
-				"Your proposed upload is smaller than the minimum allowed object size.");
+			entity_too_small(c, &parts[j], e);
 			goto out;
 		}
 		EVP_DigestUpdate(md5, raw, 16);

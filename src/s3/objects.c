@@ -32,8 +32,7 @@ int s3_put_object_begin(struct s3_call *c, struct err *e)
 	const char *length = c->req->header(c->req, "content-length");
 	if (length && !c->req->header(c->req, "x-amz-decoded-content-length") &&
 	    strtoull(length, NULL, 10) > S3_MAX_OBJECT)
-		return err_set(e, 400, "EntityTooLarge",
-			       "Your proposed upload exceeds the maximum allowed size");
+		return s3_entity_too_large(c, strtoull(length, NULL, 10), e);
 	return s3_spool_body(c, e);
 }
 
@@ -77,50 +76,61 @@ out:
 
 /* ---- CopyObject --------------------------------------------------------- */
 
-int s3_copy_object(struct s3_call *c, struct err *e)
+int s3_copy_source(struct s3_call *c, struct object_row *src, struct err *e)
 {
 	const char *source = c->req->header(c->req, "x-amz-copy-source");
 	struct buf decoded = BUF_INIT;
-	struct object_row *src = xmalloc(sizeof *src), *o = xmalloc(sizeof *o);
-	struct bucket_row src_bucket;
+	struct bucket_row src_bucket, call_bucket = c->bucket_row;
 	int ret = -1;
 	const char *q = strchr(source, '?');
 	if (codec_uri_decode(source, q ? (size_t)(q - source) : strlen(source), 0, &decoded) < 0 ||
-	    !decoded.data) {
-		err_set(e, 400, "InvalidArgument", "Invalid copy source encoding.");
+	    !decoded.data || memchr(decoded.data, '\0', decoded.len)) {
+		s3_invalid_argument(c, e, "x-amz-copy-source", source, "Invalid copy source encoding.");
 		goto out;
 	}
 	const char *s = decoded.data[0] == '/' ? decoded.data + 1 : decoded.data;
 	const char *slash = strchr(s, '/');
-	if (!slash || slash == s || !slash[1] || (size_t)(slash - s) >= sizeof src_bucket.name) {
-		err_set(e, 400, "InvalidArgument",
-			"Copy Source must mention the source bucket and key: sourcebucket/sourcekey.");
+	if (!slash || slash == s || !slash[1] || (size_t)(slash - s) >= sizeof src_bucket.name ||
+	    strlen(slash + 1) > S3_KEY_MAX) {
+		s3_invalid_argument(c, e, "x-amz-copy-source", source,
+				    "Copy Source must mention the source bucket and key: "
+				    "sourcebucket/sourcekey.");
 		goto out;
 	}
 	char bucket_name[S3_BUCKET_MAX];
 	snprintf(bucket_name, sizeof bucket_name, "%.*s", (int)(slash - s), s);
 	int found = catalog_bucket_get(c->req->srv->cat, bucket_name, &src_bucket, e);
 	if (found == 0)
-		err_set(e, 404, "NoSuchBucket", "The specified bucket does not exist");
+		S3_FAIL(c, e, 404, "NoSuchBucket", S3_DETAILS("BucketName", bucket_name),
+			"The specified bucket does not exist");
 	if (found <= 0)
 		goto out;
 	found = catalog_object_get(c->req->srv->cat, bucket_name, slash + 1, src, e);
 	if (found == 0)
-		no_such_key(e);
+		S3_FAIL(c, e, 404, "NoSuchKey", S3_DETAILS("Key", slash + 1),
+			"The specified key does not exist.");
 	if (found <= 0)
 		goto out;
-	struct bucket_row dest_bucket;
-	if (s3_load_bucket(c, e) < 0)
-		goto out;
-	dest_bucket = c->bucket_row;
+	/* Readable as the source's ACL and its bucket's owner say. */
 	c->bucket_row = src_bucket;
 	int readable = s3_object_readable(c, src);
-	c->bucket_row = dest_bucket;
+	c->bucket_row = call_bucket;
 	if (!readable) {
 		err_set(e, 403, "AccessDenied", "Access Denied");
 		goto out;
 	}
-	if (s3_bucket_access(c, &c->bucket_row, S3_WRITE, e) < 0 ||
+	ret = 0;
+out:
+	buf_release(&decoded);
+	return ret;
+}
+
+int s3_copy_object(struct s3_call *c, struct err *e)
+{
+	struct object_row *src = xmalloc(sizeof *src), *o = xmalloc(sizeof *o);
+	int ret = -1;
+	if (s3_copy_source(c, src, e) < 0 || s3_load_bucket(c, e) < 0 ||
+	    s3_bucket_access(c, &c->bucket_row, S3_WRITE, e) < 0 ||
 	    object_from_request(c, o, e) < 0)
 		goto out;
 	const char *directive = c->req->header(c->req, "x-amz-metadata-directive");
@@ -134,7 +144,8 @@ int s3_copy_object(struct s3_call *c, struct err *e)
 		snprintf(o->content_type, sizeof o->content_type, "%s", src->content_type);
 		snprintf(o->metadata, sizeof o->metadata, "%s", src->metadata);
 	} else if (strcmp(directive, "REPLACE") != 0) {
-		err_set(e, 400, "InvalidArgument", "Unknown metadata directive.");
+		s3_invalid_argument(c, e, "x-amz-metadata-directive", directive,
+				    "Unknown metadata directive.");
 		goto out;
 	}
 	unsigned char md5[16];
@@ -155,7 +166,6 @@ int s3_copy_object(struct s3_call *c, struct err *e)
 	s3_send_doc(c, w);
 	ret = 0;
 out:
-	buf_release(&decoded);
 	free(src);
 	free(o);
 	return ret;
@@ -240,7 +250,7 @@ int s3_get_object(struct s3_call *c, struct err *e)
 	const char *if_match = req->header(req, "if-match");
 	const char *if_none = req->header(req, "if-none-match");
 	if (if_match && !etag_listed(if_match, o->etag)) {
-		err_set(e, 412, "PreconditionFailed",
+		S3_FAIL(c, e, 412, "PreconditionFailed", S3_DETAILS("Condition", "If-Match"),
 			"At least one of the pre-conditions you specified did not hold");
 		goto out;
 	}
@@ -271,7 +281,11 @@ int s3_get_object(struct s3_call *c, struct err *e)
 	if (range) {
 		int r = parse_range(range, o->size, &first, &last);
 		if (r < 0) {
-			err_set(e, 416, "InvalidRange", "The requested range is not satisfiable");
+			char size[24];
+			snprintf(size, sizeof size, "%lld", o->size);
+			S3_FAIL(c, e, 416, "InvalidRange",
+				S3_DETAILS("RangeRequested", range, "ActualObjectSize", size),
+				"The requested range is not satisfiable");
 			goto out;
 		}
 		if (r == 0) {
@@ -335,18 +349,10 @@ static xmlChar *child_text(xmlNodePtr n, const char *name)
 
 int s3_delete_objects(struct s3_call *c, struct err *e)
 {
-	const char *md5 = c->req->header(c->req, "content-md5");
-	if (md5) {
-		unsigned char want[16];
-		struct buf raw = BUF_INIT;
-		EVP_Digest(c->xml.data ? c->xml.data : "", c->xml.len, want, NULL, EVP_md5(), NULL);
-		int good = codec_unbase64(md5, strlen(md5), &raw) == 0 && raw.len == 16 &&
-			   !memcmp(raw.data, want, 16);
-		buf_release(&raw);
-		if (!good)
-			return err_set(e, 400, "BadDigest",
-				       "The Content-MD5 you specified did not match what we received.");
-	}
+	unsigned char md5[16];
+	EVP_Digest(c->xml.data ? c->xml.data : "", c->xml.len, md5, NULL, EVP_md5(), NULL);
+	if (s3_check_content_md5(c, md5, e) < 0)
+		return -1;
 	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_WRITE, e) < 0)
 		return -1;
 	xmlDocPtr doc = xmlReadMemory(c->xml.data ? c->xml.data : "", (int)c->xml.len, NULL, NULL,
@@ -489,24 +495,19 @@ int s3_list_objects(struct s3_call *c, struct err *e)
 	const char *prefix = query_get(q, "prefix") ? query_get(q, "prefix") : "";
 	const char *delimiter = query_get(q, "delimiter");
 	const char *encoding = query_get(q, "encoding-type");
-	const char *max_text = query_get(q, "max-keys");
 	const char *token = v2 ? query_get(q, "continuation-token") : NULL;
 	const char *start_after = v2 ? query_get(q, "start-after") : query_get(q, "marker");
 	int fetch_owner = !v2 || (query_get(q, "fetch-owner") &&
 				  !strcmp(query_get(q, "fetch-owner"), "true"));
 	if (encoding && strcmp(encoding, "url") != 0)
-		return err_set(e, 400, "InvalidArgument", "Invalid Encoding Method specified in Request");
+		return s3_invalid_argument(c, e, "encoding-type", encoding,
+					   "Invalid Encoding Method specified in Request");
 	int url = encoding != NULL;
-	long max = 1000;
-	if (max_text) {
-		char *end;
-		max = strtol(max_text, &end, 10);
-		if (*end || end == max_text || max < 0)
-			return err_set(e, 400, "InvalidArgument",
-				       "Provided max-keys not an integer or within integer range");
-		if (max > 1000)
-			max = 1000;
-	}
+	long max;
+	if (s3_query_count(c, "max-keys", "maxKeys", 1000, &max, e) < 0)
+		return -1;
+	if (max > 1000)
+		max = 1000;
 	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_READ, e) < 0)
 		return -1;
 
@@ -519,7 +520,8 @@ int s3_list_objects(struct s3_call *c, struct err *e)
 		    (raw.data[0] != '0' && raw.data[0] != '1') || memchr(raw.data, '\0', raw.len)) {
 			buf_release(&raw);
 			free(from);
-			return err_set(e, 400, "InvalidArgument",
+			return S3_FAIL(c, e, 400, "InvalidArgument",
+				       S3_DETAILS("ArgumentName", "continuation-token"),
 				       "The continuation token provided is incorrect");
 		}
 		free(from);

@@ -18,6 +18,8 @@
  * launch).  Only an object's owner reads or changes its ACL.
  */
 #include <libxml/parser.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,24 +79,52 @@ void s3_http_date(long long epoch_ms, char out[40])
 	strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-static void s3_error_response(struct request *req, const struct err *e,
-			      const char *bucket, const char *key)
+/* ---- errors ------------------------------------------------------------- */
+
+int s3_invalid_argument(struct s3_call *c, struct err *e, const char *name, const char *value,
+			const char *fmt, ...)
 {
-	struct xmlw *w = xmlw_new_plain("Error");
-	xmlw_text(w, "Code", e->code);
-	xmlw_text(w, "Message", e->message);
-	if (key && *key)
-		xmlw_text(w, "Key", key);
-	else if (bucket && *bucket)
-		xmlw_text(w, "BucketName", bucket);
-	xmlw_text(w, "RequestId", req->request_id);
-	buf_reset(&req->response);
-	xmlw_finish(w, &req->response);
-	req->status = e->status;
-	req->content_type = "application/xml";
-	req->nheaders = 0;
-	req->has_fd = 0;
-	api_add_header(req, "x-amz-request-id", req->request_id);
+	char message[sizeof e->message];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof message, fmt, ap);
+	va_end(ap);
+	return S3_FAIL(c, e, 400, "InvalidArgument",
+		       S3_DETAILS("ArgumentName", name, "ArgumentValue", value), "%s", message);
+}
+
+int s3_query_count(struct s3_call *c, const char *name, const char *negative_name, long dflt,
+		   long *out, struct err *e)
+{
+	const char *text = query_get(&c->q, name);
+	*out = dflt;
+	if (!text)
+		return 0;
+	const char *digits = text[0] == '-' ? text + 1 : text;
+	size_t n = strlen(digits), zeros = strspn(digits, "0");
+	long long value = n > 0 && strspn(digits, "0123456789") == n && n - zeros <= 18 ?
+				  strtoll(text, NULL, 10) : INT64_MIN;
+	if (value < INT32_MIN || value > INT32_MAX)
+		return s3_invalid_argument(c, e, name, text,
+					   "Provided %s not an integer or within integer range", name);
+	if (value < 0)
+		return s3_invalid_argument(c, e, negative_name, text,
+					   "Argument %s must be an integer between 0 and 2147483647",
+					   negative_name);
+	*out = (long)value;
+	return 0;
+}
+
+/* The call's error document. */
+static void s3_error_response(struct s3_call *c)
+{
+	const struct s3_error_context ctx = {
+		.bucket = c->bucket,
+		.key = c->key,
+		.upload_id = query_get(&c->q, "uploadId"),
+		.method = c->req->method,
+	};
+	s3_error_document(c->req, &c->err, &c->details, &ctx);
 }
 
 /* ---- rights ------------------------------------------------------------- */
@@ -163,7 +193,8 @@ int s3_canned_acl(struct s3_call *c, char acl[32], struct err *e)
 			return 0;
 		}
 	}
-	return err_set(e, 400, "InvalidArgument", "The canned ACL '%.64s' is not valid.", given);
+	return s3_invalid_argument(c, e, "x-amz-acl", given, "The canned ACL '%.64s' is not valid.",
+				   given);
 }
 
 struct meta_ctx {
@@ -200,20 +231,35 @@ int s3_collect_metadata(struct s3_call *c, char out[S3_META_MAX], struct err *e)
 	struct meta_ctx m = { .out = out };
 	out[0] = '\0';
 	c->req->headers_each(c->req, collect_meta, &m);
-	if (m.too_large)
-		return err_set(e, 400, "MetadataTooLarge",
+	if (m.too_large) {
+		char size[24], max[24];
+		snprintf(size, sizeof size, "%zu", m.total);
+		snprintf(max, sizeof max, "%d", S3_META_LIMIT);
+		return S3_FAIL(c, e, 400, "MetadataTooLarge",
+			       m.total > S3_META_LIMIT ? S3_DETAILS("Size", size, "MaxSizeAllowed", max) :
+							 NULL,
 			       "Your metadata headers exceed the maximum allowed metadata size.");
+	}
 	return 0;
 }
 
 /* ---- request bodies ----------------------------------------------------- */
 
+int s3_entity_too_large(struct s3_call *c, unsigned long long proposed, struct err *e)
+{
+	char size[24], max[24];
+	snprintf(size, sizeof size, "%llu", proposed);
+	snprintf(max, sizeof max, "%llu", S3_MAX_OBJECT);
+	return S3_FAIL(c, e, 400, "EntityTooLarge",
+		       S3_DETAILS("ProposedSize", size, "MaxSizeAllowed", max),
+		       "Your proposed upload exceeds the maximum allowed size");
+}
+
 static int spool_sink(void *ctx, const void *data, size_t len, struct err *e)
 {
 	struct s3_call *c = ctx;
 	if (objstore_spool_size(c->spool) + len > S3_MAX_OBJECT)
-		return err_set(e, 400, "EntityTooLarge",
-			       "Your proposed upload exceeds the maximum allowed size");
+		return s3_entity_too_large(c, objstore_spool_size(c->spool) + len, e);
 	return objstore_spool_write(c->spool, data, len, e);
 }
 
@@ -240,7 +286,7 @@ int s3_spool_body(struct s3_call *c, struct err *e)
 		int bad = codec_unbase64(md5, strlen(md5), &raw) < 0 || raw.len != 16;
 		buf_release(&raw);
 		if (bad)
-			return err_set(e, 400, "InvalidDigest",
+			return S3_FAIL(c, e, 400, "InvalidDigest", S3_DETAILS("Content-MD5", md5),
 				       "The Content-MD5 you specified was invalid.");
 	}
 	const char *trailer = c->req->header(c->req, "x-amz-trailer");
@@ -261,6 +307,39 @@ int s3_spool_body(struct s3_call *c, struct err *e)
 	return 0;
 }
 
+/* XAmzContentSHA256Mismatch, with both hashes in hex. */
+static int payload_hash_mismatch(struct s3_call *c, const unsigned char computed[32],
+				 struct err *e)
+{
+	char client[65], server[65];
+	codec_hex(c->auth.payload_sha256, 32, client);
+	codec_hex(computed, 32, server);
+	return S3_FAIL(c, e, 400, "XAmzContentSHA256Mismatch",
+		       S3_DETAILS("ClientComputedContentSHA256", client,
+				  "S3ComputedContentSHA256", server),
+		       "The provided 'x-amz-content-sha256' header does not match what was "
+		       "computed.");
+}
+
+int s3_check_content_md5(struct s3_call *c, const unsigned char md5[16], struct err *e)
+{
+	const char *declared = c->req->header(c->req, "content-md5");
+	if (!declared)
+		return 0;
+	struct buf raw = BUF_INIT, calculated = BUF_INIT;
+	codec_unbase64(declared, strlen(declared), &raw);
+	int good = raw.len == 16 && memcmp(raw.data, md5, 16) == 0;
+	buf_release(&raw);
+	if (good)
+		return 0;
+	codec_base64(md5, 16, &calculated);
+	S3_FAIL(c, e, 400, "BadDigest",
+		S3_DETAILS("ExpectedDigest", declared, "CalculatedDigest", calculated.data),
+		"The Content-MD5 you specified did not match what we received.");
+	buf_release(&calculated);
+	return -1;
+}
+
 int s3_spool_finish(struct s3_call *c, char file[S3_FILE_MAX], char etag[48],
 		    struct err *e)
 {
@@ -270,24 +349,20 @@ int s3_spool_finish(struct s3_call *c, char file[S3_FILE_MAX], char etag[48],
 	objstore_spool_md5(c->spool, md5);
 	objstore_spool_sha256(c->spool, sha);
 	if (c->auth.payload == S3_PAYLOAD_SHA256 && memcmp(sha, c->auth.payload_sha256, 32) != 0)
-		return err_set(e, 400, "XAmzContentSHA256Mismatch",
-			       "The provided 'x-amz-content-sha256' header does not match what "
-			       "was computed.");
+		return payload_hash_mismatch(c, sha, e);
 	const char *decoded = c->req->header(c->req, "x-amz-decoded-content-length");
-	if (c->chunked && strtoull(decoded, NULL, 10) != objstore_spool_size(c->spool))
-		return err_set(e, 400, "IncompleteBody",
+	if (c->chunked && strtoull(decoded, NULL, 10) != objstore_spool_size(c->spool)) {
+		char provided[24];
+		snprintf(provided, sizeof provided, "%llu",
+			 (unsigned long long)objstore_spool_size(c->spool));
+		return S3_FAIL(c, e, 400, "IncompleteBody",
+			       S3_DETAILS("NumberBytesExpected", decoded,
+					  "NumberBytesProvided", provided),
 			       "You did not provide the number of bytes specified by the "
 			       "x-amz-decoded-content-length header.");
-	const char *declared_md5 = c->req->header(c->req, "content-md5");
-	if (declared_md5) {
-		struct buf raw = BUF_INIT;
-		codec_unbase64(declared_md5, strlen(declared_md5), &raw);
-		int good = raw.len == 16 && memcmp(raw.data, md5, 16) == 0;
-		buf_release(&raw);
-		if (!good)
-			return err_set(e, 400, "BadDigest",
-				       "The Content-MD5 you specified did not match what we received.");
 	}
+	if (s3_check_content_md5(c, md5, e) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof checksum_headers / sizeof *checksum_headers; i++) {
 		const char *want = c->req->header(c->req, checksum_headers[i].header);
 		if (!want && c->chunked)
@@ -524,11 +599,19 @@ static void acl_document(struct s3_call *c, const char *owner_id, const char *bu
 static int new_acl(struct s3_call *c, char acl[32], struct err *e)
 {
 	if (!c->req->header(c->req, "x-amz-acl")) {
-		if (c->xml.len || c->req->header(c->req, "x-amz-grant-read") ||
-		    c->req->header(c->req, "x-amz-grant-full-control"))
-			return err_set(e, 400, "NotImplemented",
-				       "amibox takes canned ACLs (x-amz-acl) only.");  /* see not_implemented */
-		return err_set(e, 400, "MissingSecurityHeader",
+		static const char *const grants[] = {
+			"x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp",
+			"x-amz-grant-write-acp", "x-amz-grant-full-control",
+		};
+		const char *header = NULL;
+		for (size_t i = 0; !header && i < sizeof grants / sizeof *grants; i++)
+			if (c->req->header(c->req, grants[i]))
+				header = grants[i];
+		if (c->xml.len || header)  /* 400, not 501: see not_implemented */
+			return S3_FAIL(c, e, 400, "NotImplemented", S3_DETAILS("Header", header),
+				       "amibox takes canned ACLs (x-amz-acl) only.");
+		return S3_FAIL(c, e, 400, "MissingSecurityHeader",
+			       S3_DETAILS("MissingHeaderName", "x-amz-acl"),
 			       "Your request was missing a required header: x-amz-acl");
 	}
 	return s3_canned_acl(c, acl, e);
@@ -745,7 +828,8 @@ static int parse_path(struct s3_call *c, struct err *e)
 	}
 	int refused = 0;
 	if (b.len >= sizeof c->bucket)
-		refused = err_set(e, 400, "InvalidBucketName", "The specified bucket is not valid.");
+		refused = S3_FAIL(c, e, 400, "InvalidBucketName", S3_DETAILS("BucketName", b.data),
+				  "The specified bucket is not valid.");
 	snprintf(c->bucket, sizeof c->bucket, "%s", b.data ? b.data : "");
 	buf_release(&b);
 	if (!slash || !slash[1])
@@ -755,8 +839,13 @@ static int parse_path(struct s3_call *c, struct err *e)
 		buf_release(&b);
 		return err_set(e, 400, "InvalidURI", "Couldn't parse the specified URI.");
 	}
-	if (b.len > S3_KEY_MAX)
-		refused = err_set(e, 400, "KeyTooLongError", "Your key is too long");
+	if (b.len > S3_KEY_MAX) {
+		char size[24], max[24];
+		snprintf(size, sizeof size, "%zu", b.len);
+		snprintf(max, sizeof max, "%d", S3_KEY_MAX);
+		refused = S3_FAIL(c, e, 400, "KeyTooLongError",
+				  S3_DETAILS("Size", size, "MaxSizeAllowed", max), "Your key is too long");
+	}
 	c->key = buf_detach(&b);
 	if (!utf8_valid(c->key))
 		refused = err_set(e, 400, "InvalidURI", "The key is not valid UTF-8.");
@@ -779,7 +868,7 @@ static void *s3_begin(struct request *req)
 	struct err routing = ERR_INIT;
 	if (parse_path(c, &routing) >= 0)
 		route(c, &routing);
-	if (s3_authenticate(req, &c->auth, e) < 0)
+	if (s3_authenticate(req, &c->auth, &c->details, e) < 0)
 		return c;
 	if (err_is_set(&routing)) {
 		*e = routing;
@@ -813,11 +902,14 @@ static void s3_body(void *call, const char *data, size_t len)
 				"This request does not support content");
 		break;
 	case S3_BODY_XML:
-		if (c->xml.len + len > S3_MAX_XML_BODY)
-			err_set(&c->err, 400, "MaxMessageLengthExceeded",
-				"Your request was too big.");
-		else
+		if (c->xml.len + len > S3_MAX_XML_BODY) {
+			char max[24];
+			snprintf(max, sizeof max, "%d", S3_MAX_XML_BODY);
+			S3_FAIL(c, &c->err, 400, "MaxMessageLengthExceeded",
+				S3_DETAILS("MaxMessageLengthBytes", max), "Your request was too big.");
+		} else {
 			buf_append(&c->xml, data, len);
+		}
 		break;
 	case S3_BODY_SPOOL:
 		if (c->chunked)
@@ -837,9 +929,7 @@ static void s3_end(void *call)
 		unsigned char sha[32];
 		codec_sha256(c->xml.data ? c->xml.data : "", c->xml.len, sha);
 		if (memcmp(sha, c->auth.payload_sha256, 32) != 0)
-			err_set(e, 400, "XAmzContentSHA256Mismatch",
-				"The provided 'x-amz-content-sha256' header does not match what "
-				"was computed.");
+			payload_hash_mismatch(c, sha, e);
 	}
 	if (!err_is_set(e) && c->run && c->run(c, e) == 0) {
 		api_add_header(req, "x-amz-request-id", req->request_id);
@@ -847,7 +937,7 @@ static void s3_end(void *call)
 	}
 	if (!err_is_set(e))
 		err_internal(e, "the request failed");
-	s3_error_response(req, e, c->bucket, c->key);
+	s3_error_response(c);
 }
 
 static void s3_free(void *call)
@@ -858,6 +948,7 @@ static void s3_free(void *call)
 	query_release(&c->q);
 	free(c->key);
 	buf_release(&c->xml);
+	s3_error_details_release(&c->details);
 	objstore_spool_abort(c->spool);
 	s3_chunked_free(c->chunked);
 	free(c->upload);
@@ -880,7 +971,8 @@ static enum api_claim s3_claim(const struct api_route *route)
 /* Errors before a call begins (an oversized header, say). */
 static void s3_service_error(struct request *req, const struct err *e)
 {
-	s3_error_response(req, e, "", NULL);
+	const struct s3_error_context ctx = { .bucket = "", .method = req->method };
+	s3_error_document(req, e, NULL, &ctx);
 }
 
 const struct api_service s3_service = {

@@ -49,10 +49,16 @@ def client(service, who):
     c = boto3.client(service, endpoint_url=ENDPOINT, config=CONFIG,
                      aws_access_key_id=os.environ[who + "_KEY"],
                      aws_secret_access_key=os.environ[who + "_SECRET"])
-    # Keep the raw HTTP response, so that error documents can be checked.
-    c.meta.events.register("before-parse.s3.*",
-                           lambda response_dict, **kw: LAST_RESPONSE.update(response_dict))
+    # Keep the raw HTTP response, so that error documents can be checked
+    # (botocore 1.29 has no before-parse event; both have needs-retry).
+    c.meta.events.register("needs-retry.s3.*", keep_response)
     return c
+
+
+def keep_response(response=None, **kw):
+    # Only errors: reading a success's body here would consume a GetObject stream.
+    if response and response[0] is not None and response[0].status_code >= 300:
+        LAST_RESPONSE.update(status_code=response[0].status_code, body=response[0].content)
 
 
 def creds(who):
@@ -97,16 +103,20 @@ def _hmac256(key, text):
     return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
 
-def v4_sign(method, path, headers, payload_hash, key_secret, when=None):
-    """SigV4 for S3 (no query string) over every header given, plus
-    x-amz-date and x-amz-content-sha256.  Returns (headers, signature,
-    context) where the context signs aws-chunked chunks."""
+def v4_sign(method, path, headers, payload_hash, key_secret, when=None, query=""):
+    """SigV4 for S3 over every header given, plus x-amz-date and
+    x-amz-content-sha256, and the QUERY string (as it will be sent).
+    Returns (headers, signature, context) where the context signs
+    aws-chunked chunks."""
     when = when or datetime.datetime.now(datetime.timezone.utc)
     amz_date = when.strftime("%Y%m%dT%H%M%SZ")
     headers = dict(headers, **{"x-amz-date": amz_date, "x-amz-content-sha256": payload_hash})
     canon = sorted((k.lower(), " ".join(str(v).split())) for k, v in headers.items())
     signed = ";".join(k for k, _ in canon)
-    request = "\n".join([method, urllib.parse.quote(path, safe="/-_.~"), "",
+    canonical_query = "&".join(sorted(
+        "%s=%s" % (urllib.parse.quote(k, safe="-_.~"), urllib.parse.quote(v, safe="-_.~"))
+        for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True)))
+    request = "\n".join([method, urllib.parse.quote(path, safe="/-_.~"), canonical_query,
                          "".join("%s:%s\n" % kv for kv in canon), signed, payload_hash])
     scope = "%s/us-east-1/s3/aws4_request" % amz_date[:8]
     to_sign = "AWS4-HMAC-SHA256\n%s\n%s\n%s" % (
@@ -664,6 +674,186 @@ class Acls(S3Case):
         self.assertError("AccessDenied", 403, self.bob.put_object_acl, Bucket=b, Key="pub2",
                          ACL="private")
         self.assertEqual(self.anonymous_get(b, "pub2"), (200, b"readable"))
+
+
+class ErrorDetails(S3Case):
+    """The elements S3 adds to an error document beside Code and Message
+    (ArgumentName and ArgumentValue, UploadId, ActualObjectSize, ...): botocore
+    hands them to the caller in the error's dict."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.bucket = cls.new_bucket("err")
+        cls.s3.put_object(Bucket=cls.bucket, Key="ten", Body=b"0123456789")
+
+    def assertDetails(self, error, **want):
+        got = {k: error["Error"].get(k) for k in want}
+        self.assertEqual(got, want, error["Error"])
+
+    @strict
+    def test_invalid_argument_names_the_argument(self):
+        b = self.bucket
+        for fn, kw, name, value in (
+                (self.s3.put_object, dict(Bucket=b, Key="k", Body=b"x", ACL="bogus-acl"),
+                 "x-amz-acl", "bogus-acl"),
+                (self.s3.list_objects_v2, dict(Bucket=b, EncodingType="bogus"),
+                 "encoding-type", "bogus"),
+                (self.s3.list_objects_v2, dict(Bucket=b, MaxKeys=-1), "maxKeys", "-1"),
+                (self.s3.copy_object, dict(Bucket=b, Key="c", CopySource=b + "/ten",
+                                           MetadataDirective="MOVE"),
+                 "x-amz-metadata-directive", "MOVE"),
+                (self.s3.copy_object, dict(Bucket=b, Key="c", CopySource="nokey"),
+                 "x-amz-copy-source", "nokey")):
+            err = self.assertError("InvalidArgument", 400, fn, **kw)
+            self.assertDetails(err, ArgumentName=name, ArgumentValue=value)
+        err = self.assertError("InvalidArgument", 400, self.s3.list_objects_v2, Bucket=b,
+                               ContinuationToken="!not-a-token!")
+        self.assertDetails(err, ArgumentName="continuation-token")
+        upload = self.s3.create_multipart_upload(Bucket=b, Key="mpu")["UploadId"]
+        self.addCleanup(self.s3.abort_multipart_upload, Bucket=b, Key="mpu", UploadId=upload)
+        # botocore will not send part number 0: by hand.
+        query = "partNumber=0&uploadId=" + upload
+        h, _, _ = v4_sign("PUT", "/%s/mpu" % b, {"Host": "%s:%d" % (HOST, PORT),
+                                                 "Content-Length": "0"},
+                          EMPTY_SHA, creds("ALICE"), query=query)
+        st, _, body = raw("PUT", "/%s/mpu?%s" % (b, query), h, b"")
+        self.assertRawError((st, {}, body), 400, "InvalidArgument")
+        root = ET.fromstring(body)
+        self.assertEqual((root.findtext("ArgumentName"), root.findtext("ArgumentValue")),
+                         ("partNumber", "0"), body)
+
+    @strict
+    def test_names_of_what_is_missing(self):
+        b = self.bucket
+        err = self.assertError("NoSuchKey", 404, self.s3.get_object, Bucket=b, Key="no/such")
+        self.assertDetails(err, Key="no/such")
+        gone = unique("gone")
+        err = self.assertError("NoSuchBucket", 404, self.s3.list_objects_v2, Bucket=gone)
+        self.assertDetails(err, BucketName=gone)
+        err = self.assertError("NoSuchBucket", 404, self.s3.copy_object, Bucket=b, Key="c",
+                               CopySource=gone + "/k")
+        self.assertDetails(err, BucketName=gone)
+        err = self.assertError("NoSuchKey", 404, self.s3.copy_object, Bucket=b, Key="c",
+                               CopySource=b + "/no-source")
+        self.assertDetails(err, Key="no-source")
+        err = self.assertError("NoSuchUpload", 404, self.s3.list_parts, Bucket=b, Key="k",
+                               UploadId="no-such-upload")
+        self.assertDetails(err, UploadId="no-such-upload")
+        err = self.assertError("NoSuchUpload", 404, self.s3.upload_part, Bucket=b, Key="k",
+                               UploadId="no-such-upload", PartNumber=1, Body=b"x")
+        self.assertDetails(err, UploadId="no-such-upload")
+        err = self.assertError("BucketNotEmpty", 409, self.s3.delete_bucket, Bucket=b)
+        self.assertDetails(err, BucketName=b)
+        # An error about neither names neither.
+        err = self.assertError("AccessDenied", 403, self.bob.get_object, Bucket=b, Key="ten")
+        self.assertDetails(err, Key=None, BucketName=None)
+
+    @strict
+    def test_ranges_digests_and_conditions(self):
+        b = self.bucket
+        err = self.assertError("InvalidRange", 416, self.s3.get_object, Bucket=b, Key="ten",
+                               Range="bytes=20-30")
+        self.assertDetails(err, RangeRequested="bytes=20-30", ActualObjectSize="10")
+        err = self.assertError("PreconditionFailed", 412, self.s3.get_object, Bucket=b,
+                               Key="ten", IfMatch='"0123"')
+        self.assertDetails(err, Condition="If-Match")
+        wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+        err = self.assertError("BadDigest", 400, self.s3.put_object, Bucket=b, Key="d",
+                               Body=b"body", ContentMD5=wrong)
+        self.assertDetails(err, ExpectedDigest=wrong,
+                           CalculatedDigest=base64.b64encode(hashlib.md5(b"body").digest())
+                           .decode())
+        err = self.assertError("InvalidDigest", 400, self.s3.put_object, Bucket=b, Key="d",
+                               Body=b"body", ContentMD5="short")
+        self.assertDetails(err, **{"Content-MD5": "short"})
+        st, _, body = raw("PUT", "/%s/sha" % b, v4_sign(
+            "PUT", "/%s/sha" % b, {"Host": "%s:%d" % (HOST, PORT), "Content-Length": "5"},
+            hashlib.sha256(b"other").hexdigest(), creds("ALICE"))[0], b"after")
+        self.assertRawError((st, {}, body), 400, "XAmzContentSHA256Mismatch")
+        root = ET.fromstring(body)
+        self.assertEqual((root.findtext("ClientComputedContentSHA256"),
+                          root.findtext("S3ComputedContentSHA256")),
+                         (hashlib.sha256(b"other").hexdigest(),
+                          hashlib.sha256(b"after").hexdigest()), body)
+
+    @strict
+    def test_complete_names_the_part(self):
+        b = self.bucket
+        upload = self.s3.create_multipart_upload(Bucket=b, Key="parts")["UploadId"]
+        self.addCleanup(self.s3.abort_multipart_upload, Bucket=b, Key="parts", UploadId=upload)
+        small = self.s3.upload_part(Bucket=b, Key="parts", UploadId=upload, PartNumber=1,
+                                    Body=b"small")["ETag"]
+        last = self.s3.upload_part(Bucket=b, Key="parts", UploadId=upload, PartNumber=2,
+                                   Body=b"last")["ETag"]
+        err = self.assertError("EntityTooSmall", 400, self.s3.complete_multipart_upload,
+                               Bucket=b, Key="parts", UploadId=upload, MultipartUpload={
+                                   "Parts": [{"PartNumber": 1, "ETag": small},
+                                             {"PartNumber": 2, "ETag": last}]})
+        self.assertDetails(err, ProposedSize="5", MinSizeAllowed=str(5 * MiB), PartNumber="1",
+                           ETag=small.strip('"'))
+        bogus = quoted_md5(b"never uploaded")
+        err = self.assertError("InvalidPart", 400, self.s3.complete_multipart_upload,
+                               Bucket=b, Key="parts", UploadId=upload, MultipartUpload={
+                                   "Parts": [{"PartNumber": 3, "ETag": bogus}]})
+        self.assertDetails(err, UploadId=upload, PartNumber="3", ETag=bogus.strip('"'))
+        err = self.assertError("InvalidPartOrder", 400, self.s3.complete_multipart_upload,
+                               Bucket=b, Key="parts", UploadId=upload, MultipartUpload={
+                                   "Parts": [{"PartNumber": 2, "ETag": last},
+                                             {"PartNumber": 1, "ETag": small}]})
+        self.assertDetails(err, UploadId=upload)
+
+    @strict
+    def test_signature_errors_show_what_was_signed(self):
+        key, secret = creds("ALICE")
+        wrong = boto3.client("s3", endpoint_url=ENDPOINT, config=CONFIG,
+                             aws_access_key_id=key, aws_secret_access_key="wrong")
+        wrong.meta.events.register("needs-retry.s3.*", keep_response)
+        err = self.assertError("SignatureDoesNotMatch", 403, wrong.list_objects_v2,
+                               Bucket=self.bucket)["Error"]
+        self.assertEqual(err["AWSAccessKeyId"], key)
+        self.assertRegex(err["SignatureProvided"], "^[0-9a-f]{64}$")
+        canonical = err["CanonicalRequest"]
+        self.assertTrue(canonical.startswith("GET\n/%s\n" % self.bucket), canonical)
+        lines = err["StringToSign"].split("\n")
+        self.assertEqual((lines[0], lines[3]), ("AWS4-HMAC-SHA256",
+                                                hashlib.sha256(canonical.encode()).hexdigest()))
+        self.assertEqual(bytes.fromhex(err["StringToSignBytes"].replace(" ", "")).decode(),
+                         err["StringToSign"])
+        nobody = boto3.client("s3", endpoint_url=ENDPOINT, config=CONFIG,
+                              aws_access_key_id="AKIANOSUCHKEY0000000", aws_secret_access_key=secret)
+        nobody.meta.events.register("needs-retry.s3.*", keep_response)
+        err = self.assertError("InvalidAccessKeyId", 403, nobody.list_objects_v2,
+                               Bucket=self.bucket)
+        self.assertDetails(err, AWSAccessKeyId="AKIANOSUCHKEY0000000")
+        # SigV2: the string to sign is the one this client signed.
+        path = "/%s/ten" % self.bucket
+        h = v2_sign("GET", path, {}, (key, "wrong"))
+        st, _, body = raw("GET", path, h)
+        self.assertRawError((st, {}, body), 403, "SignatureDoesNotMatch")
+        signed = "GET\n\n\n%s\n%s" % (h["Date"], path)
+        self.assertEqual(ET.fromstring(body).findtext("StringToSign"), signed, body)
+        old = email.utils.formatdate(time.time() - 20 * 60, usegmt=True)
+        st, _, body = raw("GET", path, v2_sign("GET", path, {}, (key, secret), old))
+        self.assertRawError((st, {}, body), 403, "RequestTimeTooSkewed")
+        root = ET.fromstring(body)
+        self.assertEqual((root.findtext("RequestTime"), root.findtext("MaxAllowedSkewMilliseconds")),
+                         (old, "900000"), body)
+        self.assertTrue(root.findtext("ServerTime"), body)
+
+    @strict
+    def test_method_and_key_length(self):
+        path = "/%s/ten" % self.bucket
+        h, _, _ = v4_sign("POST", path, {"Host": "%s:%d" % (HOST, PORT)}, EMPTY_SHA,
+                          creds("ALICE"))
+        st, _, body = raw("POST", path, h, b"")
+        self.assertRawError((st, {}, body), 405, "MethodNotAllowed")
+        root = ET.fromstring(body)
+        self.assertEqual((root.findtext("Method"), root.findtext("ResourceType")),
+                         ("POST", "OBJECT"), body)
+        err = self.assertError("KeyTooLongError", 400, self.s3.put_object, Bucket=self.bucket,
+                               Key="k" * 1100, Body=b"x")
+        self.assertDetails(err, Size="1100", MaxSizeAllowed="1024")
 
 
 class Signing(S3Case):

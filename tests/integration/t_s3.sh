@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The object store: S3 semantics through boto3 and hand-written SigV2,
-# streaming-SigV4 and 100-continue clients (boto3_s3.py, strict mode), then
+# The object store: S3 semantics through boto3 (pip's 1.43 and Debian's 1.26)
+# and hand-written SigV2, streaming-SigV4 and 100-continue clients
+# (boto3_s3.py, strict mode), then
 # `aws s3` and `aws s3api` with CLI v1 and v2, then a restart: objects
 # survive it and spools of an interrupted upload are swept.  The daemon logs
 # its requests, so that the log can be checked to name S3's operations.
@@ -9,6 +10,7 @@ AMIBOX_SERVE_QUIET=
 amibox_start
 export TEST_DIR S3_STRICT=1
 "$PY_NEW" "$AMIBOX_SRC/tests/integration/boto3_s3.py"
+"$PY_DEBIAN" "$AMIBOX_SRC/tests/integration/boto3_s3.py"
 
 head -c 12000000 /dev/urandom >"$TEST_DIR/big.bin"
 printf 'hello, amibox\n' >"$TEST_DIR/small.txt"
@@ -49,7 +51,8 @@ for op in ListBuckets CreateBucket HeadBucket DeleteBucket GetBucketLocation Lis
           AbortMultipartUpload ListParts ListMultipartUploads; do
   grep -q "request action=$op account=" "$TEST_DIR/daemon.log" || fail "no log line names $op"
 done
-grep -q "request action=s3 " "$TEST_DIR/daemon.log" && fail "a routed S3 call is logged as 's3'"
+# Only a method no operation takes (405) stays unnamed.
+grep "request action=s3 " "$TEST_DIR/daemon.log" | grep -qv "status=405" && fail "an S3 operation is logged as 's3'"
 
 # Objects survive a restart; what an interrupted upload left is swept.
 as alice "$AWS_V1" --endpoint-url "$ENDPOINT" s3 mb s3://kept >/dev/null
