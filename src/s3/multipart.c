@@ -313,14 +313,13 @@ int s3_list_parts(struct s3_call *c, struct err *e)
 {
 	struct part_row *parts = NULL;
 	size_t nparts = 0;
-	if (load_upload(c, e) < 0 ||
+	long max, marker;
+	if (s3_query_count(c, "max-parts", "max-parts", 1000, &max, e) < 0 ||
+	    s3_query_count(c, "part-number-marker", "part-number-marker", 0, &marker, e) < 0 ||
+	    load_upload(c, e) < 0 ||
 	    catalog_parts(c->req->srv->cat, c->upload->id, &parts, &nparts, e) < 0)
 		return -1;
-	const char *max_text = query_get(&c->q, "max-parts");
-	const char *marker_text = query_get(&c->q, "part-number-marker");
-	long max = max_text ? strtol(max_text, NULL, 10) : 1000;
-	long marker = marker_text ? strtol(marker_text, NULL, 10) : 0;
-	if (max < 0 || max > 1000)
+	if (max > 1000)
 		max = 1000;
 	struct xmlw *w = s3_doc("ListPartsResult");
 	xmlw_text(w, "Bucket", c->bucket);
@@ -364,15 +363,15 @@ int s3_list_uploads(struct s3_call *c, struct err *e)
 {
 	struct upload_row *u = NULL;
 	size_t n = 0;
-	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_OWNER, e) < 0 ||
+	long max;
+	if (s3_query_count(c, "max-uploads", "max-uploads", 1000, &max, e) < 0 ||
+	    s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_OWNER, e) < 0 ||
 	    catalog_uploads(c->req->srv->cat, c->bucket, &u, &n, e) < 0)
 		return -1;
 	const char *prefix = query_get(&c->q, "prefix") ? query_get(&c->q, "prefix") : "";
 	const char *key_marker = query_get(&c->q, "key-marker");
 	const char *id_marker = query_get(&c->q, "upload-id-marker");
-	const char *max_text = query_get(&c->q, "max-uploads");
-	long max = max_text ? strtol(max_text, NULL, 10) : 1000;
-	if (max < 0 || max > 1000)
+	if (max > 1000)
 		max = 1000;
 	struct xmlw *w = s3_doc("ListMultipartUploadsResult");
 	xmlw_text(w, "Bucket", c->bucket);

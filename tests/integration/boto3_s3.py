@@ -599,6 +599,45 @@ class Multipart(S3Case):
         self.assertError("NoSuchKey", 404, self.s3.get_object, Bucket=self.bucket, Key="aborted2")
 
 
+    @strict
+    def test_list_parts_arguments(self):
+        upload = self.start("listed")
+        self.addCleanup(self.s3.abort_multipart_upload, Bucket=self.bucket, Key="listed",
+                        UploadId=upload)
+        done = [self.part("listed", upload, n, b"part %d" % n) for n in (1, 2, 3)]
+        page = self.s3.list_parts(Bucket=self.bucket, Key="listed", UploadId=upload,
+                                  MaxParts=1, PartNumberMarker=1)
+        self.assertEqual(([p["PartNumber"] for p in page["Parts"]], page["IsTruncated"],
+                          page["NextPartNumberMarker"], page["PartNumberMarker"]),
+                         ([2], True, 2, 1))
+        self.assertEqual([p["ETag"] for p in page["Parts"]], [done[1]["ETag"]])
+        for name, arg in (("max-parts", "MaxParts"), ("part-number-marker", "PartNumberMarker")):
+            err = self.assertError("InvalidArgument", 400, self.s3.list_parts, Bucket=self.bucket,
+                                   Key="listed", UploadId=upload, **{arg: -42})
+            self.assertEqual((err["Error"]["Message"], err["Error"]["ArgumentName"],
+                              err["Error"]["ArgumentValue"]),
+                             ("Argument %s must be an integer between 0 and 2147483647" % name,
+                              name, "-42"))
+            err = self.assertError("InvalidArgument", 400, self.s3.list_parts, Bucket=self.bucket,
+                                   Key="listed", UploadId=upload, **{arg: 2 ** 31 + 41})
+            self.assertEqual((err["Error"]["Message"], err["Error"]["ArgumentName"]),
+                             ("Provided %s not an integer or within integer range" % name, name))
+            # What botocore will not send: by hand.
+            query = "%s=ten&uploadId=%s" % (name, upload)
+            path = "/%s/listed" % self.bucket
+            h, _, _ = v4_sign("GET", path, {"Host": "%s:%d" % (HOST, PORT)}, EMPTY_SHA,
+                              creds("ALICE"), query=query)
+            st, _, body = raw("GET", "%s?%s" % (path, query), h)
+            self.assertRawError((st, {}, body), 400, "InvalidArgument")
+            root = ET.fromstring(body)
+            self.assertEqual((root.findtext("ArgumentName"), root.findtext("ArgumentValue")),
+                             (name, "ten"), body)
+        err = self.assertError("InvalidArgument", 400, self.s3.list_multipart_uploads,
+                               Bucket=self.bucket, MaxUploads=-1)
+        self.assertEqual((err["Error"]["ArgumentName"], err["Error"]["ArgumentValue"]),
+                         ("max-uploads", "-1"))
+
+
 class Acls(S3Case):
     @classmethod
     def setUpClass(cls):
