@@ -218,65 +218,51 @@ out:
 	return ret;
 }
 
-int s3_complete_upload(struct s3_call *c, struct err *e)
+/*
+ * Matches the request's parts with the uploaded ones: each must have been
+ * uploaded with its ETag, and all but the last be 5 MiB at least.  chosen
+ * gets where each lies in the object, files their files, md5s the MD5 of
+ * their MD5s (the object's ETag); *size the object's size.
+ */
+static int match_parts(struct s3_call *c, const struct wanted *w, size_t nwanted,
+		       struct part_row *parts, size_t nparts, struct object_part *chosen,
+		       char **files, unsigned char md5s[16], long long *size, struct err *e)
 {
-	struct wanted *w = NULL;
-	struct part_row *parts = NULL;
-	size_t nwanted = 0, nparts = 0;
-	char **files = NULL;
-	struct object_row *o = xcalloc(1, sizeof *o);
-	int ret = -1;
-	if (load_upload(c, e) < 0 || wanted_parts(c, &w, &nwanted, e) < 0 ||
-	    catalog_parts(c->req->srv->cat, c->upload->id, &parts, &nparts, e) < 0)
-		goto out;
-	files = xcalloc(nwanted, sizeof *files);
 	EVP_MD_CTX *md5 = EVP_MD_CTX_new();
 	if (!md5 || EVP_DigestInit_ex(md5, EVP_md5(), NULL) != 1)
 		abort();
-	long long size = 0;
+	int ret = -1;
 	size_t j = 0;
+	*size = 0;
 	for (size_t i = 0; i < nwanted; i++) {
 		while (j < nparts && parts[j].number < w[i].number)
 			j++;
 		unsigned char raw[16];
 		if (j == nparts || parts[j].number != w[i].number ||
 		    strcasecmp(parts[j].etag, w[i].etag) != 0 || codec_unhex(parts[j].etag, raw, 16) < 0) {
-			EVP_MD_CTX_free(md5);
 			invalid_part(c, w[i].number, w[i].etag, e);
 			goto out;
 		}
 		if (i + 1 < nwanted && parts[j].size < S3_MIN_PART) {
-			EVP_MD_CTX_free(md5);
 			entity_too_small(c, &parts[j], e);
 			goto out;
 		}
 		EVP_DigestUpdate(md5, raw, 16);
 		files[i] = parts[j].file;
-		size += parts[j].size;
+		chosen[i] = (struct object_part){ .number = parts[j].number, .first_byte = *size,
+						  .size = parts[j].size };
+		*size += parts[j].size;
 	}
-	unsigned char digest[16], whole[16];
-	EVP_DigestFinal_ex(md5, digest, NULL);
+	EVP_DigestFinal_ex(md5, md5s, NULL);
+	ret = 0;
+out:
 	EVP_MD_CTX_free(md5);
-	snprintf(o->bucket, sizeof o->bucket, "%s", c->bucket);
-	snprintf(o->key, sizeof o->key, "%s", c->key);
-	snprintf(o->owner_id, sizeof o->owner_id, "%s", c->upload->owner_id);
-	snprintf(o->content_type, sizeof o->content_type, "%s", c->upload->content_type);
-	snprintf(o->metadata, sizeof o->metadata, "%s", c->upload->metadata);
-	snprintf(o->acl, sizeof o->acl, "%s", c->upload->acl);
-	o->size = size;
-	o->modified_ms = ids_now_ms();
-	char hex[33];
-	codec_hex(digest, 16, hex);
-	snprintf(o->etag, sizeof o->etag, "%.32s-%d", hex, (int)nwanted);
-	if (objstore_concat(c->store, files, nwanted, o->file, whole, e) < 0)
-		goto out;
-	char **gone = NULL;
-	size_t ngone = 0;
-	if (catalog_upload_finish(c->req->srv->cat, c->upload->id, o, &gone, &ngone, e) < 0) {
-		objstore_unlink(c->store, o->file);
-		goto out;
-	}
-	unlink_all(c, gone, ngone);
+	return ret;
+}
+
+/* The CompleteMultipartUploadResult document. */
+static void complete_result(struct s3_call *c, const struct object_row *o)
+{
 	struct xmlw *x = s3_doc("CompleteMultipartUploadResult");
 	const char *host = c->req->header(c->req, "host");
 	struct buf location = BUF_INIT;
@@ -288,10 +274,52 @@ int s3_complete_upload(struct s3_call *c, struct err *e)
 	xmlw_text(x, "Key", c->key);
 	s3_etag_element(x, o->etag);
 	s3_send_doc(c, x);
+}
+
+int s3_complete_upload(struct s3_call *c, struct err *e)
+{
+	struct wanted *w = NULL;
+	struct part_row *parts = NULL;
+	struct object_part *chosen = NULL;
+	size_t nwanted = 0, nparts = 0;
+	char **files = NULL;
+	struct object_row *o = xcalloc(1, sizeof *o);
+	int ret = -1;
+	if (load_upload(c, e) < 0 || wanted_parts(c, &w, &nwanted, e) < 0 ||
+	    catalog_parts(c->req->srv->cat, c->upload->id, &parts, &nparts, e) < 0)
+		goto out;
+	files = xcalloc(nwanted, sizeof *files);
+	chosen = xcalloc(nwanted, sizeof *chosen);
+	unsigned char md5s[16], whole[16];
+	if (match_parts(c, w, nwanted, parts, nparts, chosen, files, md5s, &o->size, e) < 0)
+		goto out;
+	snprintf(o->bucket, sizeof o->bucket, "%s", c->bucket);
+	snprintf(o->key, sizeof o->key, "%s", c->key);
+	snprintf(o->owner_id, sizeof o->owner_id, "%s", c->upload->owner_id);
+	snprintf(o->content_type, sizeof o->content_type, "%s", c->upload->content_type);
+	snprintf(o->metadata, sizeof o->metadata, "%s", c->upload->metadata);
+	snprintf(o->acl, sizeof o->acl, "%s", c->upload->acl);
+	o->modified_ms = ids_now_ms();
+	o->parts_count = (int)nwanted;
+	char hex[33];
+	codec_hex(md5s, 16, hex);
+	snprintf(o->etag, sizeof o->etag, "%.32s-%d", hex, (int)nwanted);
+	if (objstore_concat(c->store, files, nwanted, o->file, whole, e) < 0)
+		goto out;
+	char **gone = NULL;
+	size_t ngone = 0;
+	if (catalog_upload_finish(c->req->srv->cat, c->upload->id, o, chosen, nwanted, &gone,
+				  &ngone, e) < 0) {
+		objstore_unlink(c->store, o->file);
+		goto out;
+	}
+	unlink_all(c, gone, ngone);
+	complete_result(c, o);
 	ret = 0;
 out:
 	free(w);
 	free(parts);
+	free(chosen);
 	free(files);
 	free(o);
 	return ret;
@@ -302,7 +330,8 @@ int s3_abort_upload(struct s3_call *c, struct err *e)
 	char **gone = NULL;
 	size_t ngone = 0;
 	if (load_upload(c, e) < 0 ||
-	    catalog_upload_finish(c->req->srv->cat, c->upload->id, NULL, &gone, &ngone, e) < 0)
+	    catalog_upload_finish(c->req->srv->cat, c->upload->id, NULL, NULL, 0, &gone, &ngone,
+				  e) < 0)
 		return -1;
 	unlink_all(c, gone, ngone);
 	c->req->status = 204;

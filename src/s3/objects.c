@@ -224,12 +224,114 @@ static int etag_listed(const char *list, const char *etag)
 	return 0;
 }
 
+/* Content-Range for bytes first..last of the object, and 206 Partial Content. */
+static void partial(struct request *req, long long first, long long last, long long size)
+{
+	char content_range[96];
+	snprintf(content_range, sizeof content_range, "bytes %lld-%lld/%lld", first, last, size);
+	api_add_header(req, "Content-Range", content_range);
+	req->status = 206;
+}
+
+/* The Range header's bytes, if it names one range (S3 ignores others). */
+static int serve_range(struct s3_call *c, const struct object_row *o, long long *first,
+		       long long *last, struct err *e)
+{
+	const char *range = c->req->header(c->req, "range");
+	int r = range ? parse_range(range, o->size, first, last) : 1;
+	if (r < 0) {
+		char size[24];
+		snprintf(size, sizeof size, "%lld", o->size);
+		return S3_FAIL(c, e, 416, "InvalidRange",
+			       S3_DETAILS("RangeRequested", range, "ActualObjectSize", size),
+			       "The requested range is not satisfiable");
+	}
+	if (r == 0)
+		partial(c->req, *first, *last, o->size);
+	return 0;
+}
+
+/* The partNumber parameter of GetObject and HeadObject, checked; 0 when absent. */
+static int part_number_parameter(struct s3_call *c, int *number, struct err *e)
+{
+	const char *text = query_get(&c->q, "partNumber");
+	*number = 0;
+	if (!text)
+		return 0;
+	char *end;
+	long n = strtol(text, &end, 10);
+	if (*end || end == text || n < 1 || n > S3_MAX_PARTS)
+		return s3_invalid_argument(c, e, "partNumber", text,
+					   "Part number must be an integer between 1 and 10000, "
+					   "inclusive");
+	if (c->req->header(c->req, "range"))
+		return err_set(e, 400, "InvalidRequest",
+			       "Cannot specify both Range header and partNumber query parameter");
+	*number = (int)n;
+	return 0;
+}
+
+/*
+ * The bytes of part number of the object: for one a multipart upload made,
+ * where that part lies (with x-amz-mp-parts-count); any other object is its
+ * own part 1.  InvalidPartNumber (416) past the last part.
+ */
+static int serve_part(struct s3_call *c, const struct object_row *o, int number,
+		      long long *first, long long *last, struct err *e)
+{
+	int count = o->parts_count ? o->parts_count : 1;
+	struct object_part p = { .number = 1, .first_byte = 0, .size = o->size };
+	int found = number <= count;
+	if (found && o->parts_count)
+		found = catalog_object_part(c->req->srv->cat, o->bucket, o->key, o->file, number, &p,
+					    e);
+	if (found < 0)
+		return -1;
+	if (!found) {
+		char requested[16], actual[16];
+		snprintf(requested, sizeof requested, "%d", number);
+		snprintf(actual, sizeof actual, "%d", count);
+		return S3_FAIL(c, e, 416, "InvalidPartNumber",
+			       S3_DETAILS("PartNumberRequested", requested, "ActualPartCount", actual),
+			       "The requested partnumber is not satisfiable");
+	}
+	if (o->parts_count) {
+		char parts[16];
+		snprintf(parts, sizeof parts, "%d", o->parts_count);
+		api_add_header(c->req, "x-amz-mp-parts-count", parts);
+	}
+	*first = p.first_byte;
+	*last = p.first_byte + p.size - 1;
+	if (p.size > 0)
+		partial(c->req, *first, *last, o->size);
+	return 0;
+}
+
+/* Content-Type and the user's metadata, as headers. */
+static void object_headers(struct request *req, struct object_row *o)
+{
+	req->content_type = NULL;
+	api_add_header(req, "Content-Type",
+		       o->content_type[0] ? o->content_type : "binary/octet-stream");
+	for (char *line = o->metadata; *line;) {
+		char *nl = strchr(line, '\n'), *colon = strchr(line, ':');
+		if (!nl || !colon || colon > nl)
+			break;
+		*nl = '\0';
+		*colon = '\0';
+		char name[128];
+		snprintf(name, sizeof name, "x-amz-meta-%.*s", S3_META_NAME_MAX, line);
+		api_add_header(req, name, colon + 1);
+		line = nl + 1;
+	}
+}
+
 int s3_get_object(struct s3_call *c, struct err *e)
 {
 	struct object_row *o = xmalloc(sizeof *o);
 	struct buf path = BUF_INIT;
-	int ret = -1;
-	if (s3_load_bucket(c, e) < 0)
+	int ret = -1, part;
+	if (part_number_parameter(c, &part, e) < 0 || s3_load_bucket(c, e) < 0)
 		goto out;
 	int found = catalog_object_get(c->req->srv->cat, c->bucket, c->key, o, e);
 	if (found < 0)
@@ -262,44 +364,12 @@ int s3_get_object(struct s3_call *c, struct err *e)
 		goto out;
 	}
 	api_add_header(req, "Accept-Ranges", "bytes");
-	req->content_type = NULL;
-	api_add_header(req, "Content-Type",
-		       o->content_type[0] ? o->content_type : "binary/octet-stream");
-	for (char *line = o->metadata; *line;) {
-		char *nl = strchr(line, '\n'), *colon = strchr(line, ':');
-		if (!nl || !colon || colon > nl)
-			break;
-		*nl = '\0';
-		*colon = '\0';
-		char name[128];
-		snprintf(name, sizeof name, "x-amz-meta-%.*s", S3_META_NAME_MAX, line);
-		api_add_header(req, name, colon + 1);
-		line = nl + 1;
-	}
+	object_headers(req, o);
 	long long first = 0, last = o->size - 1;
-	const char *range = req->header(req, "range");
-	if (range) {
-		int r = parse_range(range, o->size, &first, &last);
-		if (r < 0) {
-			char size[24];
-			snprintf(size, sizeof size, "%lld", o->size);
-			S3_FAIL(c, e, 416, "InvalidRange",
-				S3_DETAILS("RangeRequested", range, "ActualObjectSize", size),
-				"The requested range is not satisfiable");
-			goto out;
-		}
-		if (r == 0) {
-			char content_range[96];
-			snprintf(content_range, sizeof content_range, "bytes %lld-%lld/%lld", first,
-				 last, o->size);
-			api_add_header(req, "Content-Range", content_range);
-			req->status = 206;
-		} else {
-			first = 0;
-			last = o->size - 1;
-		}
-	}
-	if (o->size > 0) {
+	if ((part ? serve_part(c, o, part, &first, &last, e) :
+		    serve_range(c, o, &first, &last, e)) < 0)
+		goto out;
+	if (last >= first) {
 		objstore_path(c->store, o->file, &path);
 		int fd = open(path.data, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
