@@ -26,6 +26,15 @@
 
 enum s3_body_mode { S3_BODY_NONE, S3_BODY_XML, S3_BODY_SPOOL };
 
+/* One of S3's additional checksum algorithms (checksums.c). */
+struct s3_checksum {
+	const char *name;     /* as x-amz-checksum-algorithm names it: "CRC32" */
+	const char *header;   /* "x-amz-checksum-crc32" */
+	const char *element;  /* "ChecksumCRC32" */
+	enum objstore_checksum which;
+	size_t raw_len;       /* bytes before base64 */
+};
+
 struct s3_call {
 	struct request *req;
 	struct objstore *store;
@@ -42,7 +51,8 @@ struct s3_call {
 	struct buf xml;
 	struct objstore_spool *spool;
 	struct s3_chunked *chunked;
-	unsigned checksums;       /* x-amz-checksum-* to verify */
+	const struct s3_checksum *declared; /* the body's x-amz-checksum-*, if any */
+	char checksum[S3_CHECKSUM_MAX];     /* its value, once verified */
 	/* Found at the start, for the operation. */
 	struct bucket_row bucket_row;
 	struct upload_row *upload;
@@ -86,7 +96,8 @@ int s3_check_content_md5(struct s3_call *c, const unsigned char md5[16], struct 
 int s3_spool_body(struct s3_call *c, struct err *e);
 /*
  * Checks the spooled body against what the client declared (payload hash,
- * Content-MD5, decoded length, x-amz-checksum-*); then commits it.
+ * Content-MD5, decoded length, x-amz-checksum-*: c->checksum gets it);
+ * then commits it.
  */
 int s3_spool_finish(struct s3_call *c, char file[S3_FILE_MAX], char etag[48],
 		    struct err *e);
@@ -100,6 +111,27 @@ void s3_etag_header(struct request *req, const char *etag);
 void s3_etag_element(struct xmlw *w, const char *etag);
 /* Appends <Owner><ID/><DisplayName/></Owner> for an account. */
 void s3_owner(struct s3_call *c, struct xmlw *w, const char *element, const char *account_id);
+
+/* ---- checksums (checksums.c) --------------------------------------------- */
+
+#define S3_CHECKSUM_COUNT 4
+extern const struct s3_checksum s3_checksums[S3_CHECKSUM_COUNT];
+/* The algorithm of that name (any case), or NULL. */
+const struct s3_checksum *s3_checksum_named(const char *name);
+/*
+ * Before the body: the checksum it declares (one x-amz-checksum-* header,
+ * or the trailer x-amz-trailer names) into c->declared.  InvalidRequest
+ * for two, or for a value that is no checksum of its algorithm.
+ */
+int s3_checksum_declared(struct s3_call *c, struct err *e);
+/* After the body: the declared checksum against the spool's; c->checksum gets it.  BadDigest. */
+int s3_checksum_verify(struct s3_call *c, struct err *e);
+/* base64(checksum(the parts' raw checksums, in order)) "-N"; -1 if a value is malformed. */
+int s3_checksum_composite(const struct s3_checksum *a, const char *const values[], size_t n,
+			  char out[S3_CHECKSUM_MAX]);
+/* x-amz-checksum-<algorithm> and x-amz-checksum-type, when there is a value. */
+void s3_checksum_headers(struct request *req, const char *algorithm, const char *type,
+			 const char *value);
 
 /* ---- operations --------------------------------------------------------- */
 

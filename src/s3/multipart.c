@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "s3/internal.h"
 #include "util/codec.h"
@@ -16,12 +17,50 @@ static int no_such_upload(struct err *e)
 		       "the upload may have been aborted or completed.");
 }
 
+/*
+ * The checksum algorithm a new upload asks for (x-amz-checksum-algorithm),
+ * into algorithm ("" for none).  Its parts are checksummed with it and the
+ * object gets their COMPOSITE checksum; FULL_OBJECT (a CRC of the whole,
+ * combined from the parts' CRCs) is not served.
+ */
+static int upload_algorithm(struct s3_call *c, char algorithm[S3_ALGORITHM_MAX], struct err *e)
+{
+	const char *name = c->req->header(c->req, "x-amz-checksum-algorithm");
+	const char *type = c->req->header(c->req, "x-amz-checksum-type");
+	algorithm[0] = '\0';
+	if (!name) {
+		if (type)
+			return err_set(e, 400, "InvalidRequest",
+				       "The x-amz-checksum-type header can only be used with the "
+				       "x-amz-checksum-algorithm header.");
+		return 0;
+	}
+	const struct s3_checksum *a = s3_checksum_named(name);
+	if (!a && !strcasecmp(name, "CRC64NVME"))
+		return S3_FAIL(c, e, 400, "NotImplemented",
+			       S3_DETAILS("Header", "x-amz-checksum-algorithm"),
+			       "amibox does not compute CRC64NVME checksums yet.");
+	if (!a)
+		return err_set(e, 400, "InvalidRequest",
+			       "Checksum algorithm provided is unsupported. Please try again with "
+			       "any of the valid types: [CRC32, CRC32C, SHA1, SHA256]");
+	if (type && !strcmp(type, "FULL_OBJECT"))
+		return S3_FAIL(c, e, 400, "NotImplemented", S3_DETAILS("Header", "x-amz-checksum-type"),
+			       "amibox keeps COMPOSITE checksums of multipart uploads only.");
+	if (type && strcmp(type, "COMPOSITE") != 0)
+		return err_set(e, 400, "InvalidRequest",
+			       "Value for x-amz-checksum-type header is invalid.");
+	snprintf(algorithm, S3_ALGORITHM_MAX, "%s", a->name);
+	return 0;
+}
+
 int s3_create_upload(struct s3_call *c, struct err *e)
 {
 	struct upload_row *u = xcalloc(1, sizeof *u);
 	int ret = -1;
 	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_WRITE, e) < 0 ||
-	    s3_canned_acl(c, u->acl, e) < 0 || s3_collect_metadata(c, u->metadata, e) < 0)
+	    s3_canned_acl(c, u->acl, e) < 0 || s3_collect_metadata(c, u->metadata, e) < 0 ||
+	    upload_algorithm(c, u->checksum_algorithm, e) < 0)
 		goto out;
 	if (!c->key[0]) {
 		err_set(e, 400, "InvalidArgument", "An object key must not be empty.");
@@ -39,6 +78,10 @@ int s3_create_upload(struct s3_call *c, struct err *e)
 	u->create_ms = ids_now_ms();
 	if (catalog_upload_create(c->req->srv->cat, u, e) < 0)
 		goto out;
+	if (u->checksum_algorithm[0]) {
+		api_add_header(c->req, "x-amz-checksum-algorithm", u->checksum_algorithm);
+		api_add_header(c->req, "x-amz-checksum-type", "COMPOSITE");
+	}
 	struct xmlw *w = s3_doc("InitiateMultipartUploadResult");
 	xmlw_text(w, "Bucket", c->bucket);
 	xmlw_text(w, "Key", c->key);
@@ -71,6 +114,15 @@ static int load_upload(struct s3_call *c, struct err *e)
 	return 0;
 }
 
+/* An algorithm's name as S3's messages spell it (crc32). */
+static void lowercase(const char *name, char out[S3_ALGORITHM_MAX])
+{
+	size_t i = 0;
+	for (; name[i] && i + 1 < S3_ALGORITHM_MAX; i++)
+		out[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] - 'A' + 'a' : name[i]);
+	out[i] = '\0';
+}
+
 int s3_upload_part_begin(struct s3_call *c, struct err *e)
 {
 	const char *number = query_get(&c->q, "partNumber");
@@ -81,9 +133,19 @@ int s3_upload_part_begin(struct s3_call *c, struct err *e)
 					   "Part number must be an integer between 1 and 10000, "
 					   "inclusive");
 	c->part_number = (int)n;
-	if (load_upload(c, e) < 0)
+	if (load_upload(c, e) < 0 || s3_spool_body(c, e) < 0)
 		return -1;
-	return s3_spool_body(c, e);
+	/* An upload with an algorithm takes a checksum of it with every part. */
+	const char *want = c->upload->checksum_algorithm;
+	if (want[0] && (!c->declared || strcmp(c->declared->name, want) != 0)) {
+		char expected[S3_ALGORITHM_MAX], actual[S3_ALGORITHM_MAX];
+		lowercase(want, expected);
+		lowercase(c->declared ? c->declared->name : "null", actual);
+		return err_set(e, 400, "InvalidRequest",
+			       "Checksum Type mismatch occurred, expected checksum Type: %s, actual "
+			       "checksum Type: %s", expected, actual);
+	}
+	return 0;
 }
 
 int s3_upload_part(struct s3_call *c, struct err *e)
@@ -93,12 +155,16 @@ int s3_upload_part(struct s3_call *c, struct err *e)
 	p.size = (long long)objstore_spool_size(c->spool);
 	if (s3_spool_finish(c, p.file, p.etag, e) < 0)
 		return -1;
+	if (c->upload->checksum_algorithm[0])
+		snprintf(p.checksum, sizeof p.checksum, "%s", c->checksum);
 	if (catalog_part_put(c->req->srv->cat, c->upload->id, &p, old, e) < 0) {
 		objstore_unlink(c->store, p.file);
 		return -1;
 	}
 	objstore_unlink(c->store, old);
 	s3_etag_header(c->req, p.etag);
+	if (c->declared)
+		api_add_header(c->req, c->declared->header, c->checksum);
 	return 0;
 }
 
@@ -146,11 +212,16 @@ static int entity_too_small(struct s3_call *c, const struct part_row *p, struct 
 struct wanted {
 	int number;
 	char etag[48];
+	char checksum[S3_CHECKSUM_MAX]; /* of the upload's algorithm, when given */
 };
 
-/* Reads <CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>... */
+/*
+ * Reads <CompleteMultipartUpload><Part><PartNumber/><ETag/></Part>..., and
+ * each part's <ChecksumCRC32> (or the element of the upload's algorithm).
+ */
 static int wanted_parts(struct s3_call *c, struct wanted **out, size_t *count, struct err *e)
 {
+	const struct s3_checksum *a = s3_checksum_named(c->upload->checksum_algorithm);
 	xmlDocPtr doc = xmlReadMemory(c->xml.data ? c->xml.data : "", (int)c->xml.len, NULL, NULL,
 				      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
@@ -188,6 +259,8 @@ static int wanted_parts(struct s3_call *c, struct wanted **out, size_t *count, s
 					snprintf(one->etag, sizeof one->etag, "%.*s", (int)(len - 2), t + 1);
 				else
 					snprintf(one->etag, sizeof one->etag, "%s", t);
+			} else if (a && !strcmp((const char *)k->name, a->element)) {
+				snprintf(one->checksum, sizeof one->checksum, "%s", t);
 			}
 			xmlFree(text);
 		}
@@ -220,9 +293,10 @@ out:
 
 /*
  * Matches the request's parts with the uploaded ones: each must have been
- * uploaded with its ETag, and all but the last be 5 MiB at least.  chosen
- * gets where each lies in the object, files their files, md5s the MD5 of
- * their MD5s (the object's ETag); *size the object's size.
+ * uploaded with its ETag (and its checksum, when the upload has an
+ * algorithm), and all but the last be 5 MiB at least.  chosen gets where
+ * each lies in the object and its checksum, files their files, md5s the MD5
+ * of their MD5s (the object's ETag); *size the object's size.
  */
 static int match_parts(struct s3_call *c, const struct wanted *w, size_t nwanted,
 		       struct part_row *parts, size_t nparts, struct object_part *chosen,
@@ -231,6 +305,7 @@ static int match_parts(struct s3_call *c, const struct wanted *w, size_t nwanted
 	EVP_MD_CTX *md5 = EVP_MD_CTX_new();
 	if (!md5 || EVP_DigestInit_ex(md5, EVP_md5(), NULL) != 1)
 		abort();
+	const char *algorithm = c->upload->checksum_algorithm;
 	int ret = -1;
 	size_t j = 0;
 	*size = 0;
@@ -238,8 +313,18 @@ static int match_parts(struct s3_call *c, const struct wanted *w, size_t nwanted
 		while (j < nparts && parts[j].number < w[i].number)
 			j++;
 		unsigned char raw[16];
+		if (algorithm[0] && !w[i].checksum[0]) {
+			char name[S3_ALGORITHM_MAX];
+			lowercase(algorithm, name);
+			err_set(e, 400, "InvalidRequest",
+				"The upload was created using a %s checksum. The complete request must "
+				"include the checksum for each part. It was missing for part %d in the "
+				"request.", name, w[i].number);
+			goto out;
+		}
 		if (j == nparts || parts[j].number != w[i].number ||
-		    strcasecmp(parts[j].etag, w[i].etag) != 0 || codec_unhex(parts[j].etag, raw, 16) < 0) {
+		    strcasecmp(parts[j].etag, w[i].etag) != 0 || codec_unhex(parts[j].etag, raw, 16) < 0 ||
+		    (algorithm[0] && strcmp(parts[j].checksum, w[i].checksum) != 0)) {
 			invalid_part(c, w[i].number, w[i].etag, e);
 			goto out;
 		}
@@ -251,6 +336,7 @@ static int match_parts(struct s3_call *c, const struct wanted *w, size_t nwanted
 		files[i] = parts[j].file;
 		chosen[i] = (struct object_part){ .number = parts[j].number, .first_byte = *size,
 						  .size = parts[j].size };
+		snprintf(chosen[i].checksum, sizeof chosen[i].checksum, "%s", parts[j].checksum);
 		*size += parts[j].size;
 	}
 	EVP_DigestFinal_ex(md5, md5s, NULL);
@@ -273,7 +359,31 @@ static void complete_result(struct s3_call *c, const struct object_row *o)
 	xmlw_text(x, "Bucket", c->bucket);
 	xmlw_text(x, "Key", c->key);
 	s3_etag_element(x, o->etag);
+	const struct s3_checksum *a = s3_checksum_named(o->checksum_algorithm);
+	if (a) {
+		xmlw_text(x, a->element, o->checksum);
+		xmlw_text(x, "ChecksumType", o->checksum_type);
+	}
 	s3_send_doc(c, x);
+}
+
+/* The object's COMPOSITE checksum, from its parts', for an upload with an algorithm. */
+static int composite_checksum(struct s3_call *c, const struct object_part *parts, size_t n,
+			      struct object_row *o, struct err *e)
+{
+	const struct s3_checksum *a = s3_checksum_named(c->upload->checksum_algorithm);
+	if (!a)
+		return 0;
+	const char **values = xcalloc(n, sizeof *values);
+	for (size_t i = 0; i < n; i++)
+		values[i] = parts[i].checksum;
+	int bad = s3_checksum_composite(a, values, n, o->checksum) < 0;
+	free(values);
+	if (bad)
+		return err_internal(e, "a part of upload %s has a malformed checksum", c->upload->id);
+	snprintf(o->checksum_algorithm, sizeof o->checksum_algorithm, "%s", a->name);
+	snprintf(o->checksum_type, sizeof o->checksum_type, "COMPOSITE");
+	return 0;
 }
 
 int s3_complete_upload(struct s3_call *c, struct err *e)
@@ -304,7 +414,8 @@ int s3_complete_upload(struct s3_call *c, struct err *e)
 	char hex[33];
 	codec_hex(md5s, 16, hex);
 	snprintf(o->etag, sizeof o->etag, "%.32s-%d", hex, (int)nwanted);
-	if (objstore_concat(c->store, files, nwanted, o->file, whole, e) < 0)
+	if (composite_checksum(c, chosen, nwanted, o, e) < 0 ||
+	    objstore_concat(c->store, files, nwanted, o->file, whole, e) < 0)
 		goto out;
 	char **gone = NULL;
 	size_t ngone = 0;
@@ -357,6 +468,11 @@ int s3_list_parts(struct s3_call *c, struct err *e)
 	s3_owner(c, w, "Initiator", c->upload->owner_id);
 	s3_owner(c, w, "Owner", c->upload->owner_id);
 	xmlw_text(w, "StorageClass", "STANDARD");
+	const struct s3_checksum *a = s3_checksum_named(c->upload->checksum_algorithm);
+	if (a) {
+		xmlw_text(w, "ChecksumAlgorithm", a->name);
+		xmlw_text(w, "ChecksumType", "COMPOSITE");
+	}
 	xmlw_int(w, "PartNumberMarker", marker);
 	long shown = 0, last = marker;
 	int truncated = 0;
@@ -381,6 +497,8 @@ int s3_list_parts(struct s3_call *c, struct err *e)
 		xmlw_time(w, "LastModified", parts[i].modified_ms);
 		s3_etag_element(w, parts[i].etag);
 		xmlw_int(w, "Size", parts[i].size);
+		if (a && parts[i].checksum[0])
+			xmlw_text(w, a->element, parts[i].checksum);
 		xmlw_end(w);
 	}
 	free(parts);
@@ -452,6 +570,10 @@ int s3_list_uploads(struct s3_call *c, struct err *e)
 		s3_owner(c, w, "Owner", u[i].owner_id);
 		xmlw_text(w, "StorageClass", "STANDARD");
 		xmlw_time(w, "Initiated", u[i].create_ms);
+		if (u[i].checksum_algorithm[0]) {
+			xmlw_text(w, "ChecksumAlgorithm", u[i].checksum_algorithm);
+			xmlw_text(w, "ChecksumType", "COMPOSITE");
+		}
 		xmlw_end(w);
 	}
 	free(u);

@@ -62,12 +62,19 @@ int s3_put_object(struct s3_call *c, struct err *e)
 	o->size = (long long)objstore_spool_size(c->spool);
 	if (s3_spool_finish(c, o->file, o->etag, e) < 0)
 		goto out;
+	if (c->declared) {
+		/* The declared checksum is the object's, kept for GetObject's checksum mode. */
+		snprintf(o->checksum_algorithm, sizeof o->checksum_algorithm, "%s", c->declared->name);
+		snprintf(o->checksum_type, sizeof o->checksum_type, "FULL_OBJECT");
+		snprintf(o->checksum, sizeof o->checksum, "%s", c->checksum);
+	}
 	if (catalog_object_put(c->req->srv->cat, o, old, e) < 0) {
 		objstore_unlink(c->store, o->file);
 		goto out;
 	}
 	objstore_unlink(c->store, old);
 	s3_etag_header(c->req, o->etag);
+	s3_checksum_headers(c->req, o->checksum_algorithm, o->checksum_type, o->checksum);
 	ret = 0;
 out:
 	free(o);
@@ -154,6 +161,12 @@ int s3_copy_object(struct s3_call *c, struct err *e)
 		goto out;
 	o->size = src->size;
 	codec_hex(md5, 16, o->etag);
+	if (!strcmp(src->checksum_type, "FULL_OBJECT")) {
+		/* The same bytes: the same checksum of the whole. */
+		memcpy(o->checksum_algorithm, src->checksum_algorithm, sizeof o->checksum_algorithm);
+		memcpy(o->checksum_type, src->checksum_type, sizeof o->checksum_type);
+		memcpy(o->checksum, src->checksum, sizeof o->checksum);
+	}
 	char old[S3_FILE_MAX];
 	if (catalog_object_put(c->req->srv->cat, o, old, e) < 0) {
 		objstore_unlink(c->store, o->file);
@@ -274,16 +287,17 @@ static int part_number_parameter(struct s3_call *c, int *number, struct err *e)
 /*
  * The bytes of part number of the object: for one a multipart upload made,
  * where that part lies (with x-amz-mp-parts-count); any other object is its
- * own part 1.  InvalidPartNumber (416) past the last part.
+ * own part 1.  InvalidPartNumber (416) past the last part.  p gets the part.
  */
 static int serve_part(struct s3_call *c, const struct object_row *o, int number,
-		      long long *first, long long *last, struct err *e)
+		      struct object_part *p, long long *first, long long *last, struct err *e)
 {
 	int count = o->parts_count ? o->parts_count : 1;
-	struct object_part p = { .number = 1, .first_byte = 0, .size = o->size };
+	*p = (struct object_part){ .number = 1, .first_byte = 0, .size = o->size };
+	snprintf(p->checksum, sizeof p->checksum, "%s", o->checksum);
 	int found = number <= count;
 	if (found && o->parts_count)
-		found = catalog_object_part(c->req->srv->cat, o->bucket, o->key, o->file, number, &p,
+		found = catalog_object_part(c->req->srv->cat, o->bucket, o->key, o->file, number, p,
 					    e);
 	if (found < 0)
 		return -1;
@@ -300,11 +314,25 @@ static int serve_part(struct s3_call *c, const struct object_row *o, int number,
 		snprintf(parts, sizeof parts, "%d", o->parts_count);
 		api_add_header(c->req, "x-amz-mp-parts-count", parts);
 	}
-	*first = p.first_byte;
-	*last = p.first_byte + p.size - 1;
-	if (p.size > 0)
+	*first = p->first_byte;
+	*last = p->first_byte + p->size - 1;
+	if (p->size > 0)
 		partial(c->req, *first, *last, o->size);
 	return 0;
+}
+
+/*
+ * With x-amz-checksum-mode: ENABLED, the checksum of what is sent: the
+ * object's (a composite one ends in "-N"), or the part's; none for a range.
+ */
+static void checksum_mode(struct s3_call *c, const struct object_row *o, int part,
+			  const struct object_part *p)
+{
+	const char *mode = c->req->header(c->req, "x-amz-checksum-mode");
+	if (!mode || strcasecmp(mode, "ENABLED") != 0 || (!part && c->req->status == 206))
+		return;
+	s3_checksum_headers(c->req, o->checksum_algorithm, o->checksum_type,
+			    part ? p->checksum : o->checksum);
 }
 
 /* Content-Type and the user's metadata, as headers. */
@@ -366,9 +394,11 @@ int s3_get_object(struct s3_call *c, struct err *e)
 	api_add_header(req, "Accept-Ranges", "bytes");
 	object_headers(req, o);
 	long long first = 0, last = o->size - 1;
-	if ((part ? serve_part(c, o, part, &first, &last, e) :
+	struct object_part p;
+	if ((part ? serve_part(c, o, part, &p, &first, &last, e) :
 		    serve_range(c, o, &first, &last, e)) < 0)
 		goto out;
+	checksum_mode(c, o, part, &p);
 	if (last >= first) {
 		objstore_path(c->store, o->file, &path);
 		int fd = open(path.data, O_RDONLY | O_CLOEXEC);

@@ -263,16 +263,6 @@ static int spool_sink(void *ctx, const void *data, size_t len, struct err *e)
 	return objstore_spool_write(c->spool, data, len, e);
 }
 
-static const struct {
-	const char *header;
-	enum objstore_checksum which;
-	const char *name;
-} checksum_headers[] = {
-	{ "x-amz-checksum-crc32", OBJSTORE_CRC32, "CRC32" },
-	{ "x-amz-checksum-crc32c", OBJSTORE_CRC32C, "CRC32C" },
-	{ "x-amz-checksum-sha1", OBJSTORE_SHA1, "SHA1" },
-};
-
 int s3_spool_body(struct s3_call *c, struct err *e)
 {
 	const char *length = c->req->header(c->req, "content-length");
@@ -289,11 +279,8 @@ int s3_spool_body(struct s3_call *c, struct err *e)
 			return S3_FAIL(c, e, 400, "InvalidDigest", S3_DETAILS("Content-MD5", md5),
 				       "The Content-MD5 you specified was invalid.");
 	}
-	const char *trailer = c->req->header(c->req, "x-amz-trailer");
-	for (size_t i = 0; i < sizeof checksum_headers / sizeof *checksum_headers; i++)
-		if (c->req->header(c->req, checksum_headers[i].header) ||
-		    (trailer && !strcasecmp(trailer, checksum_headers[i].header)))
-			c->checksums |= checksum_headers[i].which;
+	if (s3_checksum_declared(c, e) < 0)
+		return -1;
 	if (c->auth.payload == S3_PAYLOAD_STREAMING_SIGNED ||
 	    c->auth.payload == S3_PAYLOAD_STREAMING_UNSIGNED_TRAILER) {
 		if (!c->req->header(c->req, "x-amz-decoded-content-length"))
@@ -301,7 +288,7 @@ int s3_spool_body(struct s3_call *c, struct err *e)
 				       "You must provide the x-amz-decoded-content-length header.");
 		c->chunked = s3_chunked_new(&c->auth, spool_sink, c);
 	}
-	if (objstore_spool_begin(c->store, c->checksums, &c->spool, e) < 0)
+	if (objstore_spool_begin(c->store, c->declared ? c->declared->which : 0, &c->spool, e) < 0)
 		return -1;
 	c->body_mode = S3_BODY_SPOOL;
 	return 0;
@@ -363,31 +350,8 @@ int s3_spool_finish(struct s3_call *c, char file[S3_FILE_MAX], char etag[48],
 	}
 	if (s3_check_content_md5(c, md5, e) < 0)
 		return -1;
-	for (size_t i = 0; i < sizeof checksum_headers / sizeof *checksum_headers; i++) {
-		const char *want = c->req->header(c->req, checksum_headers[i].header);
-		if (!want && c->chunked)
-			want = s3_chunked_trailer(c->chunked, checksum_headers[i].header);
-		if (!want)
-			continue;
-		char got[64];
-		objstore_spool_checksum(c->spool, checksum_headers[i].which, got);
-		if (strcmp(want, got) != 0)
-			return err_set(e, 400, "BadDigest",
-				       "The %s you specified did not match the calculated checksum.",
-				       checksum_headers[i].name);
-	}
-	const char *sha256 = c->req->header(c->req, "x-amz-checksum-sha256");
-	if (!sha256 && c->chunked)
-		sha256 = s3_chunked_trailer(c->chunked, "x-amz-checksum-sha256");
-	if (sha256) {
-		struct buf b64 = BUF_INIT;
-		codec_base64(sha, 32, &b64);
-		int good = !strcmp(b64.data, sha256);
-		buf_release(&b64);
-		if (!good)
-			return err_set(e, 400, "BadDigest",
-				       "The SHA256 you specified did not match the calculated checksum.");
-	}
+	if (s3_checksum_verify(c, e) < 0)
+		return -1;
 	codec_hex(md5, 16, etag);
 	struct objstore_spool *sp = c->spool;
 	c->spool = NULL;
