@@ -137,8 +137,9 @@ void s3_checksum_headers(struct request *req, const char *algorithm, const char 
 
 /*
  * The object x-amz-copy-source names ("bucket/key", %-encoded), into src,
- * if the caller may read it: InvalidArgument, NoSuchBucket, NoSuchKey
- * (naming the source), AccessDenied.
+ * if the caller may read it and the x-amz-copy-source-if-* conditions
+ * hold: InvalidArgument, NoSuchBucket, NoSuchKey (naming the source),
+ * AccessDenied, PreconditionFailed.
  */
 int s3_copy_source(struct s3_call *c, struct object_row *src, struct err *e);
 
@@ -152,8 +153,11 @@ int s3_delete_objects(struct s3_call *c, struct err *e);
 int s3_put_object_begin(struct s3_call *c, struct err *e);
 
 int s3_create_upload(struct s3_call *c, struct err *e);
+/* The partNumber parameter (1 to 10000); InvalidArgument otherwise. */
+int s3_part_number(struct s3_call *c, int *number, struct err *e);
 int s3_upload_part_begin(struct s3_call *c, struct err *e);
 int s3_upload_part(struct s3_call *c, struct err *e);
+int s3_upload_part_copy(struct s3_call *c, struct err *e);
 int s3_complete_upload(struct s3_call *c, struct err *e);
 int s3_abort_upload(struct s3_call *c, struct err *e);
 int s3_list_parts(struct s3_call *c, struct err *e);

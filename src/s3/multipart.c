@@ -1,10 +1,16 @@
-/* s3/multipart.c: multipart uploads (create, parts, complete, abort, list parts). */
+/*
+ * s3/multipart.c: multipart uploads (create, parts, parts copied from
+ * objects, complete, abort, list parts and uploads).
+ */
+#include <errno.h>
+#include <fcntl.h>
 #include <libxml/parser.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "s3/internal.h"
 #include "util/codec.h"
@@ -123,17 +129,23 @@ static void lowercase(const char *name, char out[S3_ALGORITHM_MAX])
 	out[i] = '\0';
 }
 
-int s3_upload_part_begin(struct s3_call *c, struct err *e)
+int s3_part_number(struct s3_call *c, int *number, struct err *e)
 {
-	const char *number = query_get(&c->q, "partNumber");
+	const char *text = query_get(&c->q, "partNumber");
 	char *end;
-	long n = strtol(number, &end, 10);
-	if (*end || end == number || n < 1 || n > S3_MAX_PARTS)
-		return s3_invalid_argument(c, e, "partNumber", number,
+	long n = text ? strtol(text, &end, 10) : 0;
+	if (!text || *end || end == text || n < 1 || n > S3_MAX_PARTS)
+		return s3_invalid_argument(c, e, "partNumber", text,
 					   "Part number must be an integer between 1 and 10000, "
 					   "inclusive");
-	c->part_number = (int)n;
-	if (load_upload(c, e) < 0 || s3_spool_body(c, e) < 0)
+	*number = (int)n;
+	return 0;
+}
+
+int s3_upload_part_begin(struct s3_call *c, struct err *e)
+{
+	if (s3_part_number(c, &c->part_number, e) < 0 || load_upload(c, e) < 0 ||
+	    s3_spool_body(c, e) < 0)
 		return -1;
 	/* An upload with an algorithm takes a checksum of it with every part. */
 	const char *want = c->upload->checksum_algorithm;
@@ -166,6 +178,128 @@ int s3_upload_part(struct s3_call *c, struct err *e)
 	if (c->declared)
 		api_add_header(c->req, c->declared->header, c->checksum);
 	return 0;
+}
+
+/* ---- UploadPartCopy ----------------------------------------------------- */
+
+static int bad_copy_range(struct s3_call *c, const char *range, struct err *e)
+{
+	return s3_invalid_argument(c, e, "x-amz-copy-source-range", range,
+				   "The x-amz-copy-source-range value must be of the form "
+				   "bytes=first-last where first and last are the zero-based offsets "
+				   "of the first and last bytes to copy");
+}
+
+/*
+ * The bytes of the source to copy: x-amz-copy-source-range's "bytes=a-b"
+ * (both given, a <= b, inside the source), or all of it.
+ */
+static int copy_range(struct s3_call *c, const struct object_row *src, long long *first,
+		      long long *last, struct err *e)
+{
+	const char *range = c->req->header(c->req, "x-amz-copy-source-range");
+	*first = 0;
+	*last = src->size - 1;
+	if (!range)
+		return 0;
+	const char *a = range + 6, *dash = strncmp(range, "bytes=", 6) ? NULL : strchr(a, '-');
+	size_t alen = dash ? (size_t)(dash - a) : 0, blen = dash ? strlen(dash + 1) : 0;
+	if (!dash || !alen || !blen || alen > 18 || blen > 18 || strspn(a, "0123456789") != alen ||
+	    strspn(dash + 1, "0123456789") != blen)
+		return bad_copy_range(c, range, e);
+	*first = strtoll(a, NULL, 10);
+	*last = strtoll(dash + 1, NULL, 10);
+	if (*first > *last)
+		return bad_copy_range(c, range, e);
+	if (*last >= src->size)
+		return s3_invalid_argument(c, e, "x-amz-copy-source-range", range,
+					   "Range specified is not valid for source object of size: "
+					   "%lld", src->size);
+	return 0;
+}
+
+/* Copies bytes first..last of a stored file into a new spool (c->spool), hashing them. */
+static int spool_range(struct s3_call *c, const char *file, long long first, long long last,
+		       struct err *e)
+{
+	const struct s3_checksum *a = s3_checksum_named(c->upload->checksum_algorithm);
+	struct buf path = BUF_INIT;
+	char *chunk = NULL;
+	int fd = -1, ret = -1;
+	if (objstore_spool_begin(c->store, a ? a->which : 0, &c->spool, e) < 0)
+		goto out;
+	objstore_path(c->store, file, &path);
+	fd = open(path.data, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err_internal(e, "reading %s: %s", path.data, strerror(errno));
+		goto out;
+	}
+	size_t cap = 1 << 20;
+	chunk = xmalloc(cap);
+	for (long long at = first; at <= last;) {
+		size_t want = last - at + 1 < (long long)cap ? (size_t)(last - at + 1) : cap;
+		ssize_t n = pread(fd, chunk, want, (off_t)at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err_internal(e, "reading %s: %s", path.data, n < 0 ? strerror(errno) : "short");
+			goto out;
+		}
+		if (objstore_spool_write(c->spool, chunk, (size_t)n, e) < 0)
+			goto out;
+		at += n;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(chunk);
+	buf_release(&path);
+	return ret;
+}
+
+int s3_upload_part_copy(struct s3_call *c, struct err *e)
+{
+	struct object_row *src = xmalloc(sizeof *src);
+	struct part_row p = { .modified_ms = ids_now_ms() };
+	char old[S3_FILE_MAX];
+	long long first, last;
+	int ret = -1;
+	if (s3_part_number(c, &p.number, e) < 0 || load_upload(c, e) < 0 ||
+	    s3_copy_source(c, src, e) < 0 || copy_range(c, src, &first, &last, e) < 0)
+		goto out;
+	if (last - first + 1 > (long long)S3_MAX_OBJECT) {
+		s3_entity_too_large(c, (unsigned long long)(last - first + 1), e);
+		goto out;
+	}
+	if (spool_range(c, src->file, first, last, e) < 0)
+		goto out;
+	const struct s3_checksum *a = s3_checksum_named(c->upload->checksum_algorithm);
+	unsigned char md5[16];
+	p.size = last - first + 1;
+	objstore_spool_md5(c->spool, md5);
+	codec_hex(md5, 16, p.etag);
+	if (a)
+		objstore_spool_checksum(c->spool, a->which, p.checksum);
+	struct objstore_spool *sp = c->spool;
+	c->spool = NULL;
+	if (objstore_spool_commit(sp, p.file, e) < 0)
+		goto out;
+	if (catalog_part_put(c->req->srv->cat, c->upload->id, &p, old, e) < 0) {
+		objstore_unlink(c->store, p.file);
+		goto out;
+	}
+	objstore_unlink(c->store, old);
+	struct xmlw *w = s3_doc("CopyPartResult");
+	xmlw_time(w, "LastModified", p.modified_ms);
+	s3_etag_element(w, p.etag);
+	if (a)
+		xmlw_text(w, a->element, p.checksum);
+	s3_send_doc(c, w);
+	ret = 0;
+out:
+	free(src);
+	return ret;
 }
 
 static void unlink_all(struct s3_call *c, char **files, size_t count)

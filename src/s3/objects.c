@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "api/sigv4.h"
 #include "s3/internal.h"
 #include "util/codec.h"
 #include "util/ids.h"
@@ -83,6 +84,62 @@ out:
 
 /* ---- CopyObject --------------------------------------------------------- */
 
+/* Whether an If-Match / If-None-Match list names the ETag. */
+static int etag_listed(const char *list, const char *etag)
+{
+	if (!strcmp(list, "*"))
+		return 1;
+	size_t n = strlen(etag);
+	for (const char *p = list; (p = strstr(p, etag)); p += n)
+		if ((p == list || p[-1] == '"' || p[-1] == ' ' || p[-1] == ',') &&
+		    (p[n] == '\0' || p[n] == '"' || p[n] == ',' || p[n] == ' '))
+			return 1;
+	return 0;
+}
+
+/*
+ * x-amz-copy-source-if-match, -if-none-match, -if-modified-since and
+ * -if-unmodified-since against the source: PreconditionFailed naming the
+ * one that did not hold.  As on S3, an If-Match that holds overrides a
+ * failed If-Unmodified-Since, and an If-None-Match that holds a failed
+ * If-Modified-Since.
+ */
+static int copy_conditions(struct s3_call *c, const struct object_row *src, struct err *e)
+{
+	static const char *const names[] = {
+		"x-amz-copy-source-if-match", "x-amz-copy-source-if-none-match",
+		"x-amz-copy-source-if-modified-since", "x-amz-copy-source-if-unmodified-since",
+	};
+	static const char *const conditions[] = {
+		"x-amz-copy-source-If-Match", "x-amz-copy-source-If-None-Match",
+		"x-amz-copy-source-If-Modified-Since", "x-amz-copy-source-If-Unmodified-Since",
+	};
+	const char *value[4];
+	int holds[4];
+	long long modified = src->modified_ms / 1000;
+	for (int i = 0; i < 4; i++) {
+		value[i] = c->req->header(c->req, names[i]);
+		int64_t when = 0;
+		if (!value[i])
+			holds[i] = 1;
+		else if (i < 2)
+			holds[i] = etag_listed(value[i], src->etag) == (i == 0);
+		else  /* a date S3 cannot read is no condition */
+			holds[i] = sigv4_parse_http_date(value[i], &when) < 0 ||
+				   (i == 2 ? modified > when : modified <= when);
+	}
+	if (value[0] && holds[0])
+		holds[3] = 1;
+	if (value[1] && holds[1])
+		holds[2] = 1;
+	for (int i = 0; i < 4; i++)
+		if (!holds[i])
+			return S3_FAIL(c, e, 412, "PreconditionFailed",
+				       S3_DETAILS("Condition", conditions[i]),
+				       "At least one of the pre-conditions you specified did not hold");
+	return 0;
+}
+
 int s3_copy_source(struct s3_call *c, struct object_row *src, struct err *e)
 {
 	const char *source = c->req->header(c->req, "x-amz-copy-source");
@@ -126,7 +183,7 @@ int s3_copy_source(struct s3_call *c, struct object_row *src, struct err *e)
 		err_set(e, 403, "AccessDenied", "Access Denied");
 		goto out;
 	}
-	ret = 0;
+	ret = copy_conditions(c, src, e);
 out:
 	buf_release(&decoded);
 	return ret;
@@ -224,18 +281,6 @@ static int parse_range(const char *h, long long size, long long *first, long lon
 	return 0;
 }
 
-/* Whether an If-Match / If-None-Match list names the ETag. */
-static int etag_listed(const char *list, const char *etag)
-{
-	if (!strcmp(list, "*"))
-		return 1;
-	size_t n = strlen(etag);
-	for (const char *p = list; (p = strstr(p, etag)); p += n)
-		if ((p == list || p[-1] == '"' || p[-1] == ' ' || p[-1] == ',') &&
-		    (p[n] == '\0' || p[n] == '"' || p[n] == ',' || p[n] == ' '))
-			return 1;
-	return 0;
-}
 
 /* Content-Range for bytes first..last of the object, and 206 Partial Content. */
 static void partial(struct request *req, long long first, long long last, long long size)
@@ -267,20 +312,14 @@ static int serve_range(struct s3_call *c, const struct object_row *o, long long 
 /* The partNumber parameter of GetObject and HeadObject, checked; 0 when absent. */
 static int part_number_parameter(struct s3_call *c, int *number, struct err *e)
 {
-	const char *text = query_get(&c->q, "partNumber");
 	*number = 0;
-	if (!text)
+	if (!query_get(&c->q, "partNumber"))
 		return 0;
-	char *end;
-	long n = strtol(text, &end, 10);
-	if (*end || end == text || n < 1 || n > S3_MAX_PARTS)
-		return s3_invalid_argument(c, e, "partNumber", text,
-					   "Part number must be an integer between 1 and 10000, "
-					   "inclusive");
+	if (s3_part_number(c, number, e) < 0)
+		return -1;
 	if (c->req->header(c->req, "range"))
 		return err_set(e, 400, "InvalidRequest",
 			       "Cannot specify both Range header and partNumber query parameter");
-	*number = (int)n;
 	return 0;
 }
 

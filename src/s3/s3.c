@@ -707,7 +707,7 @@ static int route_object(struct s3_call *c, struct err *e)
 		pick(c, get ? "GetObjectAcl" : "PutObjectAcl", object_acl,
 		     put ? S3_BODY_XML : S3_BODY_NONE, NULL);
 	else if (put && upload && query_get(q, "partNumber") && copy)
-		pick(c, "UploadPartCopy", not_implemented, S3_BODY_NONE, NULL);
+		pick(c, "UploadPartCopy", s3_upload_part_copy, S3_BODY_NONE, NULL);
 	else if (put && upload && query_get(q, "partNumber"))
 		pick(c, "UploadPart", s3_upload_part, S3_BODY_NONE, s3_upload_part_begin);
 	else if (put && copy)

@@ -687,6 +687,81 @@ class Multipart(S3Case):
                          ("2", "1"))
 
     @strict
+    def test_upload_part_copy(self):
+        source = os.urandom(6 * MiB)
+        self.s3.put_object(Bucket=self.bucket, Key="copy-source", Body=source)
+        self.s3.put_object(Bucket=self.bucket, Key="copy-small", Body=b"small source")
+        upload = self.start("copied")
+        r = self.s3.upload_part_copy(Bucket=self.bucket, Key="copied", UploadId=upload,
+                                     PartNumber=1, CopySource="%s/copy-source" % self.bucket,
+                                     CopySourceRange="bytes=1-%d" % (5 * MiB))
+        first = source[1:5 * MiB + 1]
+        result = r["CopyPartResult"]
+        self.assertEqual(result["ETag"], quoted_md5(first))
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.assertLess(abs((now - result["LastModified"]).total_seconds()), 900)
+        r = self.s3.upload_part_copy(Bucket=self.bucket, Key="copied", UploadId=upload,
+                                     PartNumber=2, CopySource={"Bucket": self.bucket,
+                                                               "Key": "copy-small"})
+        self.assertEqual(r["CopyPartResult"]["ETag"], quoted_md5(b"small source"))
+        listed = self.s3.list_parts(Bucket=self.bucket, Key="copied", UploadId=upload)["Parts"]
+        self.assertEqual([(p["PartNumber"], p["Size"]) for p in listed],
+                         [(1, 5 * MiB), (2, len(b"small source"))])
+        done = [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in listed]
+        self.s3.complete_multipart_upload(Bucket=self.bucket, Key="copied", UploadId=upload,
+                                          MultipartUpload={"Parts": done})
+        g = self.s3.get_object(Bucket=self.bucket, Key="copied")
+        self.assertEqual(g["ETag"], multipart_etag([first, b"small source"]))
+        self.assertTrue(g["Body"].read() == first + b"small source", "copied bytes differ")
+
+    @strict
+    def test_upload_part_copy_refusals(self):
+        self.s3.put_object(Bucket=self.bucket, Key="copy-ten", Body=b"0123456789")
+        upload = self.start("copy-refused")
+        self.addCleanup(self.s3.abort_multipart_upload, Bucket=self.bucket, Key="copy-refused",
+                        UploadId=upload)
+        args = dict(Bucket=self.bucket, Key="copy-refused", UploadId=upload, PartNumber=1,
+                    CopySource="%s/copy-ten" % self.bucket)
+        for bad in ("0-8", "bytes=5-2", "bytes=1-", "bytes=-2", "bytes=0-1,3-4"):
+            err = self.assertError("InvalidArgument", 400, self.s3.upload_part_copy,
+                                   CopySourceRange=bad, **args)
+            self.assertEqual((err["Error"]["ArgumentName"], err["Error"]["ArgumentValue"]),
+                             ("x-amz-copy-source-range", bad))
+        err = self.assertError("InvalidArgument", 400, self.s3.upload_part_copy,
+                               CopySourceRange="bytes=0-10", **args)
+        self.assertEqual(err["Error"]["Message"],
+                         "Range specified is not valid for source object of size: 10")
+        err = self.assertError("NoSuchKey", 404, self.s3.upload_part_copy,
+                               **dict(args, CopySource="%s/no-such-source" % self.bucket))
+        self.assertEqual(err["Error"]["Key"], "no-such-source")
+        err = self.assertError("PreconditionFailed", 412, self.s3.upload_part_copy,
+                               CopySourceIfMatch=quoted_md5(b"other"), **args)
+        self.assertEqual(err["Error"]["Condition"], "x-amz-copy-source-If-Match")
+        self.assertError("PreconditionFailed", 412, self.s3.copy_object, Bucket=self.bucket,
+                         Key="copy-eleven", CopySource="%s/copy-ten" % self.bucket,
+                         CopySourceIfNoneMatch=quoted_md5(b"0123456789"))
+        self.assertEqual(self.s3.list_parts(Bucket=self.bucket, Key="copy-refused",
+                                            UploadId=upload).get("Parts", []), [])
+        r = self.s3.upload_part_copy(CopySourceRange="bytes=2-4",
+                                     CopySourceIfMatch=quoted_md5(b"0123456789"), **args)
+        self.assertEqual(r["CopyPartResult"]["ETag"], quoted_md5(b"234"))
+
+    @strict
+    def test_upload_part_copy_rights(self):
+        self.s3.put_object(Bucket=self.bucket, Key="alices", Body=b"alice's bytes")
+        theirs = self.new_bucket("bobs", self.bob)
+        upload = self.bob.create_multipart_upload(Bucket=theirs, Key="k")["UploadId"]
+        self.addCleanup(self.bob.abort_multipart_upload, Bucket=theirs, Key="k", UploadId=upload)
+        args = dict(Bucket=theirs, Key="k", UploadId=upload, PartNumber=1,
+                    CopySource="%s/alices" % self.bucket)
+        self.assertError("AccessDenied", 403, self.bob.upload_part_copy, **args)
+        # Nor may Alice add a part to Bob's upload.
+        self.assertError("AccessDenied", 403, self.s3.upload_part_copy, **args)
+        self.s3.put_object_acl(Bucket=self.bucket, Key="alices", ACL="public-read")
+        r = self.bob.upload_part_copy(**args)
+        self.assertEqual(r["CopyPartResult"]["ETag"], quoted_md5(b"alice's bytes"))
+
+    @strict
     def test_list_parts_arguments(self):
         upload = self.start("listed")
         self.addCleanup(self.s3.abort_multipart_upload, Bucket=self.bucket, Key="listed",
@@ -804,6 +879,24 @@ class Checksums(S3Case):
             g = self.s3.get_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
             self.assertEqual(g.get(member), want)
             self.assertTrue(g["Body"].read() == b"".join(parts), a)
+
+    @strict
+    def test_upload_part_copy_checksum(self):
+        data = os.urandom(3000)
+        self.s3.put_object(Bucket=self.bucket, Key="copy-from", Body=data)
+        upload = self.s3.create_multipart_upload(Bucket=self.bucket, Key="copy-to",
+                                                 ChecksumAlgorithm="CRC32")["UploadId"]
+        r = self.s3.upload_part_copy(Bucket=self.bucket, Key="copy-to", UploadId=upload,
+                                     PartNumber=1, CopySource="%s/copy-from" % self.bucket,
+                                     CopySourceRange="bytes=100-1099")
+        want = checksum("CRC32", data[100:1100])
+        self.assertEqual(r["CopyPartResult"].get("ChecksumCRC32"), want)
+        part = self.s3.list_parts(Bucket=self.bucket, Key="copy-to", UploadId=upload)["Parts"][0]
+        self.assertEqual(part.get("ChecksumCRC32"), want)
+        r = self.s3.complete_multipart_upload(
+            Bucket=self.bucket, Key="copy-to", UploadId=upload, MultipartUpload={"Parts": [
+                {"PartNumber": 1, "ETag": part["ETag"], "ChecksumCRC32": want}]})
+        self.assertEqual(r.get("ChecksumCRC32"), composite_checksum("CRC32", [data[100:1100]]))
 
     @strict
     def test_part_checksums_refused(self):

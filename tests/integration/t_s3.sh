@@ -47,7 +47,7 @@ done
 # Every request's log line names its S3 operation.
 for op in ListBuckets CreateBucket HeadBucket DeleteBucket GetBucketLocation ListObjects \
           ListObjectsV2 PutObject GetObject HeadObject CopyObject DeleteObject DeleteObjects \
-          GetObjectAcl PutObjectAcl CreateMultipartUpload UploadPart CompleteMultipartUpload \
+          GetObjectAcl PutObjectAcl CreateMultipartUpload UploadPart UploadPartCopy CompleteMultipartUpload \
           AbortMultipartUpload ListParts ListMultipartUploads; do
   grep -q "request action=$op account=" "$TEST_DIR/daemon.log" || fail "no log line names $op"
 done
