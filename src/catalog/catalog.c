@@ -338,6 +338,26 @@ static const char *const catalog_migrations[] = {
 	"  upload_ms INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE UNIQUE INDEX signing_certificates_account"
 	"  ON signing_certificates(account_id, fingerprint);",
+	/*
+	 * 7: S3 checksums (the algorithm an upload was created with, each part's
+	 * checksum, an object's own) and the parts a completed multipart object
+	 * was made of, in order, so that GetObject can serve one part.
+	 */
+	"ALTER TABLE uploads ADD COLUMN checksum_algorithm TEXT;"
+	"ALTER TABLE upload_parts ADD COLUMN checksum TEXT;"
+	"ALTER TABLE objects ADD COLUMN parts_count INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE objects ADD COLUMN checksum_algorithm TEXT;"
+	"ALTER TABLE objects ADD COLUMN checksum_type TEXT;"
+	"ALTER TABLE objects ADD COLUMN checksum TEXT;"
+	"CREATE TABLE object_parts ("
+	"  bucket TEXT NOT NULL,"
+	"  key TEXT NOT NULL,"
+	"  position INTEGER NOT NULL,"
+	"  part_number INTEGER NOT NULL,"
+	"  first_byte INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  checksum TEXT,"
+	"  PRIMARY KEY (bucket, key, position)) WITHOUT ROWID;",
 };
 
 int catalog_schema_version(void)

@@ -139,7 +139,8 @@ int catalog_bucket_set_acl(struct catalog *c, const char *name, const char *acl,
 
 #define OBJECT_COLUMNS                                                         \
 	"bucket, key, owner_id, size, etag, content_type, metadata, acl,"      \
-	" modified_ms, file"
+	" modified_ms, file, parts_count, checksum_algorithm, checksum_type,"  \
+	" checksum"
 
 static void object_read(sqlite3_stmt *stmt, struct object_row *o)
 {
@@ -154,6 +155,10 @@ static void object_read(sqlite3_stmt *stmt, struct object_row *o)
 	catalog_copy_text(o->acl, sizeof o->acl, stmt, 7);
 	o->modified_ms = sqlite3_column_int64(stmt, 8);
 	catalog_copy_text(o->file, sizeof o->file, stmt, 9);
+	o->parts_count = sqlite3_column_int(stmt, 10);
+	catalog_copy_text(o->checksum_algorithm, sizeof o->checksum_algorithm, stmt, 11);
+	catalog_copy_text(o->checksum_type, sizeof o->checksum_type, stmt, 12);
+	catalog_copy_text(o->checksum, sizeof o->checksum, stmt, 13);
 }
 
 int catalog_object_get(struct catalog *c, const char *bucket, const char *key,
@@ -196,7 +201,49 @@ static int object_file(struct catalog *c, const char *bucket, const char *key,
 	return 0;
 }
 
-/* Inserts or replaces o; inside the caller's transaction. */
+int catalog_object_part(struct catalog *c, const char *bucket, const char *key,
+			const char *file, int position, struct object_part *p, struct err *e)
+{
+	sqlite3_stmt *stmt = catalog_stmt(
+		c, "SELECT p.part_number, p.first_byte, p.size, p.checksum FROM object_parts p"
+		   " JOIN objects o ON o.bucket = p.bucket AND o.key = p.key"
+		   " WHERE p.bucket = ?1 AND p.key = ?2 AND p.position = ?3 AND o.file = ?4", e);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, bucket, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 3, position);
+	sqlite3_bind_text(stmt, 4, file, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		memset(p, 0, sizeof *p);
+		p->number = sqlite3_column_int(stmt, 0);
+		p->first_byte = sqlite3_column_int64(stmt, 1);
+		p->size = sqlite3_column_int64(stmt, 2);
+		catalog_copy_text(p->checksum, sizeof p->checksum, stmt, 3);
+	}
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return catalog_sqlite_error(c, "reading an object's part", e);
+}
+
+/* Deletes the part rows of (bucket, key); inside the caller's transaction. */
+static int object_parts_delete(struct catalog *c, const char *bucket, const char *key,
+			       struct err *e)
+{
+	sqlite3_stmt *stmt = catalog_stmt(
+		c, "DELETE FROM object_parts WHERE bucket = ?1 AND key = ?2", e);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, bucket, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
+	return catalog_step_done(c, stmt, "deleting an object's parts", e);
+}
+
+/* Inserts or replaces o (and forgets the parts of one replaced); inside the caller's transaction. */
 static int object_store(struct catalog *c, const struct object_row *o,
 			char old_file[S3_FILE_MAX], struct err *e)
 {
@@ -206,11 +253,12 @@ static int object_store(struct catalog *c, const struct object_row *o,
 			err_set(e, 404, "NoSuchBucket", "The specified bucket does not exist");
 		return -1;
 	}
-	if (object_file(c, o->bucket, o->key, old_file, e) < 0)
+	if (object_file(c, o->bucket, o->key, old_file, e) < 0 ||
+	    (old_file[0] && object_parts_delete(c, o->bucket, o->key, e) < 0))
 		return -1;
 	sqlite3_stmt *stmt = catalog_stmt(
 		c, "INSERT OR REPLACE INTO objects (" OBJECT_COLUMNS ") VALUES"
-		   " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", e);
+		   " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)", e);
 	if (!stmt)
 		return -1;
 	sqlite3_bind_text(stmt, 1, o->bucket, -1, SQLITE_STATIC);
@@ -223,7 +271,34 @@ static int object_store(struct catalog *c, const struct object_row *o,
 	sqlite3_bind_text(stmt, 8, o->acl, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 9, o->modified_ms);
 	sqlite3_bind_text(stmt, 10, o->file, -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 11, o->parts_count);
+	catalog_bind_opt(stmt, 12, o->checksum_algorithm);
+	catalog_bind_opt(stmt, 13, o->checksum_type);
+	catalog_bind_opt(stmt, 14, o->checksum);
 	return catalog_step_done(c, stmt, "storing an object", e);
+}
+
+/* Stores a completed object's parts, in order; inside the caller's transaction. */
+static int object_parts_store(struct catalog *c, const struct object_row *o,
+			      const struct object_part *parts, size_t nparts, struct err *e)
+{
+	sqlite3_stmt *stmt = catalog_stmt(
+		c, "INSERT INTO object_parts (bucket, key, position, part_number, first_byte,"
+		   " size, checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", e);
+	if (!stmt)
+		return -1;
+	for (size_t i = 0; i < nparts; i++) {
+		sqlite3_bind_text(stmt, 1, o->bucket, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 2, o->key, -1, SQLITE_STATIC);
+		sqlite3_bind_int(stmt, 3, (int)i + 1);
+		sqlite3_bind_int(stmt, 4, parts[i].number);
+		sqlite3_bind_int64(stmt, 5, parts[i].first_byte);
+		sqlite3_bind_int64(stmt, 6, parts[i].size);
+		catalog_bind_opt(stmt, 7, parts[i].checksum);
+		if (catalog_step_done(c, stmt, "storing an object's parts", e) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int catalog_object_put(struct catalog *c, const struct object_row *o,
@@ -247,6 +322,7 @@ int catalog_object_delete(struct catalog *c, const char *bucket, const char *key
 		return -1;
 	sqlite3_stmt *stmt = NULL;
 	if (object_file(c, bucket, key, old_file, e) < 0 ||
+	    object_parts_delete(c, bucket, key, e) < 0 ||
 	    !(stmt = catalog_stmt(c, "DELETE FROM objects WHERE bucket = ?1 AND key = ?2", e))) {
 		catalog_rollback(c);
 		return -1;
@@ -321,7 +397,8 @@ int catalog_upload_create(struct catalog *c, const struct upload_row *u,
 {
 	sqlite3_stmt *stmt = catalog_stmt(
 		c, "INSERT INTO uploads (upload_id, bucket, key, owner_id, content_type,"
-		   " metadata, acl, create_ms) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8"
+		   " metadata, acl, create_ms, checksum_algorithm)"
+		   " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9"
 		   " WHERE EXISTS (SELECT 1 FROM buckets WHERE name = ?2)", e);
 	if (!stmt)
 		return -1;
@@ -333,6 +410,7 @@ int catalog_upload_create(struct catalog *c, const struct upload_row *u,
 	catalog_bind_opt(stmt, 6, u->metadata);
 	sqlite3_bind_text(stmt, 7, u->acl, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 8, u->create_ms);
+	catalog_bind_opt(stmt, 9, u->checksum_algorithm);
 	if (catalog_step_done(c, stmt, "starting an upload", e) < 0)
 		return -1;
 	if (sqlite3_changes(catalog_db(c, e)) == 0)
@@ -351,9 +429,12 @@ static void upload_read(sqlite3_stmt *stmt, struct upload_row *u)
 	catalog_copy_text(u->metadata, sizeof u->metadata, stmt, 5);
 	catalog_copy_text(u->acl, sizeof u->acl, stmt, 6);
 	u->create_ms = sqlite3_column_int64(stmt, 7);
+	catalog_copy_text(u->checksum_algorithm, sizeof u->checksum_algorithm, stmt, 8);
 }
 
-#define UPLOAD_COLUMNS "upload_id, bucket, key, owner_id, content_type, metadata, acl, create_ms"
+#define UPLOAD_COLUMNS                                                         \
+	"upload_id, bucket, key, owner_id, content_type, metadata, acl, create_ms," \
+	" checksum_algorithm"
 
 int catalog_upload_get(struct catalog *c, const char *id, struct upload_row *u,
 		       struct err *e)
@@ -433,7 +514,7 @@ int catalog_part_put(struct catalog *c, const char *upload_id,
 	sqlite3_reset(stmt);
 	stmt = catalog_stmt(
 		c, "INSERT OR REPLACE INTO upload_parts (upload_id, part_number, size, etag,"
-		   " modified_ms, file) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", e);
+		   " modified_ms, file, checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", e);
 	if (!stmt) {
 		catalog_rollback(c);
 		return -1;
@@ -444,6 +525,7 @@ int catalog_part_put(struct catalog *c, const char *upload_id,
 	sqlite3_bind_text(stmt, 4, p->etag, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 5, p->modified_ms);
 	sqlite3_bind_text(stmt, 6, p->file, -1, SQLITE_STATIC);
+	catalog_bind_opt(stmt, 7, p->checksum);
 	if (catalog_step_done(c, stmt, "storing a part", e) < 0 || catalog_commit(c, e) < 0) {
 		catalog_rollback(c);
 		old_file[0] = '\0';
@@ -456,7 +538,7 @@ int catalog_parts(struct catalog *c, const char *upload_id,
 		  struct part_row **parts, size_t *count, struct err *e)
 {
 	sqlite3_stmt *stmt = catalog_stmt(
-		c, "SELECT part_number, size, etag, modified_ms, file FROM upload_parts"
+		c, "SELECT part_number, size, etag, modified_ms, file, checksum FROM upload_parts"
 		   " WHERE upload_id = ?1 ORDER BY part_number", e);
 	if (!stmt)
 		return -1;
@@ -473,6 +555,7 @@ int catalog_parts(struct catalog *c, const char *upload_id,
 		catalog_copy_text(p->etag, sizeof p->etag, stmt, 2);
 		p->modified_ms = sqlite3_column_int64(stmt, 3);
 		catalog_copy_text(p->file, sizeof p->file, stmt, 4);
+		catalog_copy_text(p->checksum, sizeof p->checksum, stmt, 5);
 	}
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE) {
@@ -485,8 +568,8 @@ int catalog_parts(struct catalog *c, const char *upload_id,
 }
 
 int catalog_upload_finish(struct catalog *c, const char *upload_id,
-			  const struct object_row *o, char ***files,
-			  size_t *count, struct err *e)
+			  const struct object_row *o, const struct object_part *parts,
+			  size_t nparts, char ***files, size_t *count, struct err *e)
 {
 	*files = NULL;
 	*count = 0;
@@ -500,6 +583,7 @@ int catalog_upload_finish(struct catalog *c, const char *upload_id,
 	    catalog_strings(c, "SELECT file FROM upload_parts WHERE upload_id = ?1",
 			    upload_id, files, count, "listing parts", e) < 0 ||
 	    (o && object_store(c, o, old_file, e) < 0) ||
+	    (o && object_parts_store(c, o, parts, nparts, e) < 0) ||
 	    catalog_run(c, "DELETE FROM upload_parts WHERE upload_id = ?1", upload_id, NULL,
 			"deleting parts", e) < 0 ||
 	    catalog_run(c, "DELETE FROM uploads WHERE upload_id = ?1", upload_id, NULL,

@@ -15,6 +15,8 @@
 #define S3_KEY_MAX 1024
 #define S3_META_MAX 4096
 #define S3_FILE_MAX 40
+#define S3_CHECKSUM_MAX 64       /* base64 of a SHA-256, or of a composite "-10000" */
+#define S3_ALGORITHM_MAX 8       /* CRC32, CRC32C, SHA1, SHA256 */
 
 struct bucket_row {
 	char name[S3_BUCKET_MAX];
@@ -34,6 +36,10 @@ struct object_row {
 	char acl[32];
 	long long modified_ms;
 	char file[S3_FILE_MAX];
+	int parts_count;         /* 0 unless made by a multipart upload */
+	char checksum_algorithm[S3_ALGORITHM_MAX]; /* "" when none is kept */
+	char checksum_type[12];  /* FULL_OBJECT, COMPOSITE */
+	char checksum[S3_CHECKSUM_MAX]; /* base64; a composite one ends in "-N" */
 };
 
 struct upload_row {
@@ -45,6 +51,7 @@ struct upload_row {
 	char metadata[S3_META_MAX];
 	char acl[32];
 	long long create_ms;
+	char checksum_algorithm[S3_ALGORITHM_MAX]; /* "" when none was asked for */
 };
 
 struct part_row {
@@ -53,6 +60,14 @@ struct part_row {
 	char etag[48];
 	long long modified_ms;
 	char file[S3_FILE_MAX];
+	char checksum[S3_CHECKSUM_MAX]; /* of the upload's algorithm, or "" */
+};
+
+/* One part of a completed multipart object: where its bytes are. */
+struct object_part {
+	int number;              /* as uploaded */
+	long long first_byte, size;
+	char checksum[S3_CHECKSUM_MAX];
 };
 
 /* Creates the bucket; 0 when created, 1 when the name is taken (*existing filled). */
@@ -78,6 +93,13 @@ int catalog_object_put(struct catalog *c, const struct object_row *o,
 		       char old_file[S3_FILE_MAX], struct err *e);
 int catalog_object_get(struct catalog *c, const char *bucket, const char *key,
 		       struct object_row *o, struct err *e);
+/*
+ * The position-th part (1 for the first) of the object (bucket, key)
+ * stored in file (so that a replaced object's parts are never taken for
+ * it): 1 found, 0 not, -1 error.
+ */
+int catalog_object_part(struct catalog *c, const char *bucket, const char *key,
+			const char *file, int position, struct object_part *p, struct err *e);
 /* Deletes the row if any; old_file gets its file ("" if there was none). */
 int catalog_object_delete(struct catalog *c, const char *bucket, const char *key,
 			  char old_file[S3_FILE_MAX], struct err *e);
@@ -112,13 +134,13 @@ int catalog_parts(struct catalog *c, const char *upload_id,
 		  struct part_row **parts, size_t *count, struct err *e);
 /*
  * Ends an upload: deletes its rows and, when o is non-NULL, stores o (the
- * completed object) in the same transaction.  files gets every file no
- * longer referenced (parts, a replaced object; caller frees).  NoSuchUpload
- * if it already ended.
+ * completed object) and its nparts parts, in order, in the same
+ * transaction.  files gets every file no longer referenced (parts, a
+ * replaced object; caller frees).  NoSuchUpload if it already ended.
  */
 int catalog_upload_finish(struct catalog *c, const char *upload_id,
-			  const struct object_row *o, char ***files,
-			  size_t *count, struct err *e);
+			  const struct object_row *o, const struct object_part *parts,
+			  size_t nparts, char ***files, size_t *count, struct err *e);
 /* Every file an object or part row names, sorted (caller frees). */
 int catalog_s3_files(struct catalog *c, char ***files, size_t *count, struct err *e);
 

@@ -251,30 +251,62 @@ void objstore_spool_sha256(struct objstore_spool *sp, unsigned char sha[32])
 	memcpy(sha, sp->sha256_out, 32);
 }
 
+/* A CRC as S3 encodes it: big-endian, then base64. */
+static void crc_base64(uint32_t v, char out[64])
+{
+	unsigned char raw[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
+				 (unsigned char)(v >> 8), (unsigned char)v };
+	struct buf b = BUF_INIT;
+	codec_base64(raw, sizeof raw, &b);
+	snprintf(out, 64, "%s", b.data);
+	buf_release(&b);
+}
+
+static void digest_base64(const unsigned char *raw, size_t len, char out[64])
+{
+	struct buf b = BUF_INIT;
+	codec_base64(raw, len, &b);
+	snprintf(out, 64, "%s", b.data);
+	buf_release(&b);
+}
+
 void objstore_spool_checksum(struct objstore_spool *sp, enum objstore_checksum which,
 			     char out[64])
 {
-	unsigned char raw[20];
-	size_t len = 0;
 	out[0] = '\0';
-	if (!(sp->checksums & which))
+	if (!(sp->checksums & which) && which != OBJSTORE_SHA256)
 		return;
 	spool_finish(sp);
-	if (which == OBJSTORE_SHA1) {
-		memcpy(raw, sp->sha1_out, 20);
-		len = 20;
-	} else {
-		uint32_t v = which == OBJSTORE_CRC32 ? (uint32_t)sp->crc32 : sp->crc32c;
-		raw[0] = (unsigned char)(v >> 24);
-		raw[1] = (unsigned char)(v >> 16);
-		raw[2] = (unsigned char)(v >> 8);
-		raw[3] = (unsigned char)v;
-		len = 4;
+	if (which == OBJSTORE_SHA1)
+		digest_base64(sp->sha1_out, 20, out);
+	else if (which == OBJSTORE_SHA256)
+		digest_base64(sp->sha256_out, 32, out);
+	else
+		crc_base64(which == OBJSTORE_CRC32 ? (uint32_t)sp->crc32 : sp->crc32c, out);
+}
+
+void objstore_checksum(enum objstore_checksum which, const void *data, size_t len,
+		       char out[64])
+{
+	unsigned char digest[32];
+	out[0] = '\0';
+	switch (which) {
+	case OBJSTORE_CRC32:
+		crc_base64((uint32_t)crc32(crc32(0L, Z_NULL, 0), data, (uInt)len), out);
+		break;
+	case OBJSTORE_CRC32C:
+		pthread_once(&crc32c_once, crc32c_init);
+		crc_base64(crc32c_update(0, data, len), out);
+		break;
+	case OBJSTORE_SHA1:
+		EVP_Digest(data, len, digest, NULL, EVP_sha1(), NULL);
+		digest_base64(digest, 20, out);
+		break;
+	case OBJSTORE_SHA256:
+		EVP_Digest(data, len, digest, NULL, EVP_sha256(), NULL);
+		digest_base64(digest, 32, out);
+		break;
 	}
-	struct buf b = BUF_INIT;
-	codec_base64(raw, len, &b);
-	snprintf(out, 64, "%s", b.data ? b.data : "");
-	buf_release(&b);
 }
 
 static void spool_free(struct objstore_spool *sp)

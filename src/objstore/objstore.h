@@ -38,6 +38,7 @@ enum objstore_checksum {
 	OBJSTORE_CRC32 = 1,
 	OBJSTORE_CRC32C = 2,
 	OBJSTORE_SHA1 = 4,
+	OBJSTORE_SHA256 = 8,   /* a spool computes it always (the SigV4 payload hash) */
 };
 
 int objstore_spool_begin(struct objstore *s, unsigned checksums,
@@ -54,6 +55,12 @@ void objstore_spool_sha256(struct objstore_spool *sp, unsigned char sha[32]);
  */
 void objstore_spool_checksum(struct objstore_spool *sp, enum objstore_checksum which,
 			     char out[64]);
+/*
+ * The base64 value x-amz-checksum-<algorithm> carries for len bytes at
+ * data (S3's multipart checksums are checksums of the parts' checksums).
+ */
+void objstore_checksum(enum objstore_checksum which, const void *data, size_t len,
+		       char out[64]);
 /* Makes the spool durable under a new file name (file gets it); frees sp. */
 int objstore_spool_commit(struct objstore_spool *sp, char file[S3_FILE_MAX],
 			  struct err *e);

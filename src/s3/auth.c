@@ -22,19 +22,63 @@ static int mismatch(struct err *e)
 		       "provided. Check your key and signing method.");
 }
 
-static int skewed(struct err *e)
+/* Text as S3 spells it in <StringToSignBytes>: two hex digits a byte, spaced. */
+static void spaced_hex(const char *text, struct buf *out)
 {
-	return err_set(e, 403, "RequestTimeTooSkewed",
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		buf_printf(out, "%s%02x", p == (const unsigned char *)text ? "" : " ", *p);
+	if (!out->data)
+		buf_append_str(out, "");
+}
+
+/*
+ * SignatureDoesNotMatch with what S3 shows the client to find its mistake:
+ * the access key, the signature sent, the string the server signed and,
+ * for SigV4, the canonical request (NULL for SigV2).
+ */
+static int mismatch_details(struct s3_error_details *d, struct err *e, const char *access_key,
+			    const char *signature, const char *string_to_sign,
+			    const char *canonical_request)
+{
+	struct buf sts_bytes = BUF_INIT, canonical_bytes = BUF_INIT;
+	spaced_hex(string_to_sign, &sts_bytes);
+	if (canonical_request)
+		spaced_hex(canonical_request, &canonical_bytes);
+	s3_fail(d, e, 403, "SignatureDoesNotMatch",
+		S3_DETAILS("AWSAccessKeyId", access_key, "StringToSign", string_to_sign,
+			   "SignatureProvided", signature, "StringToSignBytes", sts_bytes.data,
+			   "CanonicalRequest", canonical_request,
+			   "CanonicalRequestBytes", canonical_bytes.data),
+		"The request signature we calculated does not match the signature you "
+		"provided. Check your key and signing method.");
+	buf_release(&sts_bytes);
+	buf_release(&canonical_bytes);
+	return -1;
+}
+
+/* RequestTimeTooSkewed, with the request's time and the server's. */
+static int skewed(struct s3_error_details *d, struct err *e, const char *request_time)
+{
+	char server_time[32], max_skew[24];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(server_time, sizeof server_time, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(max_skew, sizeof max_skew, "%d", SIGV4_SKEW_SECONDS * 1000);
+	return s3_fail(d, e, 403, "RequestTimeTooSkewed",
+		       S3_DETAILS("RequestTime", request_time, "ServerTime", server_time,
+				  "MaxAllowedSkewMilliseconds", max_skew),
 		       "The difference between the request time and the current time is too large.");
 }
 
-static int lookup(struct request *req, const char *access_key, struct err *e)
+static int lookup(struct request *req, const char *access_key, struct s3_error_details *d,
+		  struct err *e)
 {
 	int found = catalog_account_by_key(req->srv->cat, access_key, &req->account, e);
 	if (found < 0)
 		return -1;
 	if (!found)
-		return err_set(e, 403, "InvalidAccessKeyId",
+		return s3_fail(d, e, 403, "InvalidAccessKeyId", S3_DETAILS("AWSAccessKeyId", access_key),
 			       "The AWS Access Key Id you provided does not exist in our records.");
 	return 0;
 }
@@ -47,8 +91,37 @@ static const char *req_header(void *ctx, const char *name)
 	return req->header(req, name);
 }
 
+/* The SigV4 string to sign of a request whose canonical request is given. */
+static void v4_string_to_sign(struct request *req, const struct sigv4_auth *v4,
+			      const char *canonical, struct buf *out)
+{
+	unsigned char digest[32];
+	char hex[65];
+	codec_sha256(canonical, strlen(canonical), digest);
+	codec_hex(digest, 32, hex);
+	const char *date = req->header(req, "x-amz-date");
+	buf_printf(out, "AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", date ? date : "",
+		   v4->date, v4->region, v4->service, hex);
+}
+
+/* SignatureDoesNotMatch for a SigV4 request, with its canonical request. */
+static int v4_mismatch(struct request *req, const struct sigv4_request *sreq,
+		       const struct sigv4_auth *v4, struct s3_error_details *d, struct err *e)
+{
+	struct buf canonical = BUF_INIT, sts = BUF_INIT;
+	struct err ignored = ERR_INIT;
+	if (sigv4_canonical_request(sreq, v4, &canonical, &ignored) < 0)
+		buf_reset(&canonical);
+	buf_append_str(&canonical, "");
+	v4_string_to_sign(req, v4, canonical.data, &sts);
+	mismatch_details(d, e, v4->access_key, v4->signature, sts.data, canonical.data);
+	buf_release(&canonical);
+	buf_release(&sts);
+	return -1;
+}
+
 static int authenticate_v4(struct request *req, const char *authorization,
-			   struct s3_auth *auth, struct err *e)
+			   struct s3_auth *auth, struct s3_error_details *d, struct err *e)
 {
 	struct sigv4_auth v4;
 	if (sigv4_parse_authorization(authorization, &v4, e) < 0) {
@@ -70,16 +143,19 @@ static int authenticate_v4(struct request *req, const char *authorization,
 	} else if (strlen(content) == 64 && codec_unhex(content, auth->payload_sha256, 32) == 0) {
 		auth->payload = S3_PAYLOAD_SHA256;
 	} else {
-		return err_set(e, 400, "InvalidArgument",
+		return s3_fail(d, e, 400, "InvalidArgument",
+			       S3_DETAILS("ArgumentName", "x-amz-content-sha256",
+					  "ArgumentValue", content),
 			       "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "
 			       STREAMING_SIGNED ", " STREAMING_UNSIGNED_TRAILER
 			       " or a valid SHA-256 value.");
 	}
-	if (lookup(req, v4.access_key, e) < 0)
+	if (lookup(req, v4.access_key, d, e) < 0)
 		return -1;
 	if (strcmp(v4.region, req->srv->region) != 0 || strcmp(v4.service, "s3") != 0) {
 		req->account.id[0] = '\0';
-		return err_set(e, 400, "AuthorizationHeaderMalformed",
+		return s3_fail(d, e, 400, "AuthorizationHeaderMalformed",
+			       S3_DETAILS("Region", req->srv->region),
 			       "The authorization header is malformed; the region '%.32s' is "
 			       "wrong; expecting '%s'", v4.region, req->srv->region);
 	}
@@ -91,12 +167,16 @@ static int authenticate_v4(struct request *req, const char *authorization,
 		.header_ctx = req,
 		.payload_hash = content,
 	};
-	if (sigv4_verify(&sreq, &v4, req->account.secret, time(NULL), e) < 0) {
+	struct err why = ERR_INIT;
+	if (sigv4_verify(&sreq, &v4, req->account.secret, time(NULL), &why) < 0) {
 		req->account.id[0] = '\0';
-		if (!strcmp(e->code, "RequestExpired")) {
-			err_clear(e);
-			return skewed(e);
+		if (!strcmp(why.code, "RequestExpired")) {
+			const char *date = req->header(req, "x-amz-date");
+			return skewed(d, e, date ? date : req->header(req, "date"));
 		}
+		if (!strcmp(why.code, "SignatureDoesNotMatch"))
+			return v4_mismatch(req, &sreq, &v4, d, e);
+		*e = why;
 		return -1;
 	}
 	if (auth->payload == S3_PAYLOAD_STREAMING_SIGNED) {
@@ -174,13 +254,14 @@ static int by_name(const void *a, const void *b)
 }
 
 static int authenticate_v2(struct request *req, const char *authorization,
-			   struct s3_auth *auth, struct err *e)
+			   struct s3_auth *auth, struct s3_error_details *d, struct err *e)
 {
 	const char *cred = authorization + 4;
 	const char *colon = strrchr(cred, ':');
 	char access_key[129];
 	if (!colon || colon == cred || (size_t)(colon - cred) >= sizeof access_key || !colon[1])
-		return err_set(e, 400, "InvalidArgument",
+		return s3_fail(d, e, 400, "InvalidArgument",
+			       S3_DETAILS("ArgumentName", "Authorization", "ArgumentValue", authorization),
 			       "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature");
 	memcpy(access_key, cred, (size_t)(colon - cred));
 	access_key[colon - cred] = '\0';
@@ -198,12 +279,12 @@ static int authenticate_v2(struct request *req, const char *authorization,
 	if (sigv4_parse_http_date(stamp, &when) < 0)
 		return err_set(e, 403, "AccessDenied",
 			       "AWS authentication requires a valid Date or x-amz-date header");
-	if (lookup(req, access_key, e) < 0)
+	if (lookup(req, access_key, d, e) < 0)
 		return -1;
 	long long skew = (long long)time(NULL) - (long long)when;
 	if (skew > SIGV4_SKEW_SECONDS || skew < -SIGV4_SKEW_SECONDS) {
 		req->account.id[0] = '\0';
-		return skewed(e);
+		return skewed(d, e, stamp);
 	}
 
 	struct buf sts = BUF_INIT;
@@ -246,7 +327,6 @@ static int authenticate_v2(struct request *req, const char *authorization,
 	if (!HMAC(EVP_sha1(), req->account.secret, (int)strlen(req->account.secret),
 		  (const unsigned char *)sts.data, sts.len, mac, &mac_len))
 		abort();
-	buf_release(&sts);
 	struct buf expected = BUF_INIT;
 	codec_base64(mac, mac_len, &expected);
 	int good = strlen(signature) == expected.len &&
@@ -254,12 +334,14 @@ static int authenticate_v2(struct request *req, const char *authorization,
 	buf_release(&expected);
 	if (!good) {
 		req->account.id[0] = '\0';
-		return mismatch(e);
+		mismatch_details(d, e, access_key, signature, sts.data, NULL);
 	}
-	return 0;
+	buf_release(&sts);
+	return good ? 0 : -1;
 }
 
-int s3_authenticate(struct request *req, struct s3_auth *auth, struct err *e)
+int s3_authenticate(struct request *req, struct s3_auth *auth, struct s3_error_details *d,
+		    struct err *e)
 {
 	memset(auth, 0, sizeof *auth);
 	const char *authorization = req->header(req, "Authorization");
@@ -272,10 +354,11 @@ int s3_authenticate(struct request *req, struct s3_auth *auth, struct err *e)
 		return 0;
 	}
 	if (!strncmp(authorization, "AWS ", 4))
-		return authenticate_v2(req, authorization, auth, e);
+		return authenticate_v2(req, authorization, auth, d, e);
 	if (!strncmp(authorization, "AWS4-HMAC-SHA256 ", 17))
-		return authenticate_v4(req, authorization, auth, e);
-	return err_set(e, 400, "InvalidArgument",
+		return authenticate_v4(req, authorization, auth, d, e);
+	return s3_fail(d, e, 400, "InvalidArgument",
+		       S3_DETAILS("ArgumentName", "Authorization", "ArgumentValue", authorization),
 		       "Unsupported Authorization Type");
 }
 

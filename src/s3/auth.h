@@ -25,6 +25,7 @@
 
 #include "api/api.h"
 #include "api/sigv4.h"
+#include "s3/errors.h"
 
 enum s3_payload {
 	S3_PAYLOAD_NONE,      /* SigV2 or anonymous: Content-MD5 at most */
@@ -50,9 +51,11 @@ struct s3_auth {
  * Authenticates req from its headers; fills req->account (unless
  * anonymous) and auth.  S3's codes on failure: InvalidAccessKeyId,
  * SignatureDoesNotMatch, RequestTimeTooSkewed (403), AuthorizationHeader
- * Malformed, InvalidArgument, InvalidRequest (400).
+ * Malformed, InvalidArgument, InvalidRequest (400), with S3's details in d
+ * (the access key, the string to sign, the server's time, ...).
  */
-int s3_authenticate(struct request *req, struct s3_auth *auth, struct err *e);
+int s3_authenticate(struct request *req, struct s3_auth *auth, struct s3_error_details *d,
+		    struct err *e);
 
 /* ---- aws-chunked bodies ------------------------------------------------- */
 

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "api/sigv4.h"
 #include "s3/internal.h"
 #include "util/codec.h"
 #include "util/ids.h"
@@ -32,8 +33,7 @@ int s3_put_object_begin(struct s3_call *c, struct err *e)
 	const char *length = c->req->header(c->req, "content-length");
 	if (length && !c->req->header(c->req, "x-amz-decoded-content-length") &&
 	    strtoull(length, NULL, 10) > S3_MAX_OBJECT)
-		return err_set(e, 400, "EntityTooLarge",
-			       "Your proposed upload exceeds the maximum allowed size");
+		return s3_entity_too_large(c, strtoull(length, NULL, 10), e);
 	return s3_spool_body(c, e);
 }
 
@@ -63,12 +63,19 @@ int s3_put_object(struct s3_call *c, struct err *e)
 	o->size = (long long)objstore_spool_size(c->spool);
 	if (s3_spool_finish(c, o->file, o->etag, e) < 0)
 		goto out;
+	if (c->declared) {
+		/* The declared checksum is the object's, kept for GetObject's checksum mode. */
+		snprintf(o->checksum_algorithm, sizeof o->checksum_algorithm, "%s", c->declared->name);
+		snprintf(o->checksum_type, sizeof o->checksum_type, "FULL_OBJECT");
+		snprintf(o->checksum, sizeof o->checksum, "%s", c->checksum);
+	}
 	if (catalog_object_put(c->req->srv->cat, o, old, e) < 0) {
 		objstore_unlink(c->store, o->file);
 		goto out;
 	}
 	objstore_unlink(c->store, old);
 	s3_etag_header(c->req, o->etag);
+	s3_checksum_headers(c->req, o->checksum_algorithm, o->checksum_type, o->checksum);
 	ret = 0;
 out:
 	free(o);
@@ -77,50 +84,117 @@ out:
 
 /* ---- CopyObject --------------------------------------------------------- */
 
-int s3_copy_object(struct s3_call *c, struct err *e)
+/* Whether an If-Match / If-None-Match list names the ETag. */
+static int etag_listed(const char *list, const char *etag)
+{
+	if (!strcmp(list, "*"))
+		return 1;
+	size_t n = strlen(etag);
+	for (const char *p = list; (p = strstr(p, etag)); p += n)
+		if ((p == list || p[-1] == '"' || p[-1] == ' ' || p[-1] == ',') &&
+		    (p[n] == '\0' || p[n] == '"' || p[n] == ',' || p[n] == ' '))
+			return 1;
+	return 0;
+}
+
+/*
+ * x-amz-copy-source-if-match, -if-none-match, -if-modified-since and
+ * -if-unmodified-since against the source: PreconditionFailed naming the
+ * one that did not hold.  As on S3, an If-Match that holds overrides a
+ * failed If-Unmodified-Since, and an If-None-Match that holds a failed
+ * If-Modified-Since.
+ */
+static int copy_conditions(struct s3_call *c, const struct object_row *src, struct err *e)
+{
+	static const char *const names[] = {
+		"x-amz-copy-source-if-match", "x-amz-copy-source-if-none-match",
+		"x-amz-copy-source-if-modified-since", "x-amz-copy-source-if-unmodified-since",
+	};
+	static const char *const conditions[] = {
+		"x-amz-copy-source-If-Match", "x-amz-copy-source-If-None-Match",
+		"x-amz-copy-source-If-Modified-Since", "x-amz-copy-source-If-Unmodified-Since",
+	};
+	const char *value[4];
+	int holds[4];
+	long long modified = src->modified_ms / 1000;
+	for (int i = 0; i < 4; i++) {
+		value[i] = c->req->header(c->req, names[i]);
+		int64_t when = 0;
+		if (!value[i])
+			holds[i] = 1;
+		else if (i < 2)
+			holds[i] = etag_listed(value[i], src->etag) == (i == 0);
+		else  /* a date S3 cannot read is no condition */
+			holds[i] = sigv4_parse_http_date(value[i], &when) < 0 ||
+				   (i == 2 ? modified > when : modified <= when);
+	}
+	if (value[0] && holds[0])
+		holds[3] = 1;
+	if (value[1] && holds[1])
+		holds[2] = 1;
+	for (int i = 0; i < 4; i++)
+		if (!holds[i])
+			return S3_FAIL(c, e, 412, "PreconditionFailed",
+				       S3_DETAILS("Condition", conditions[i]),
+				       "At least one of the pre-conditions you specified did not hold");
+	return 0;
+}
+
+int s3_copy_source(struct s3_call *c, struct object_row *src, struct err *e)
 {
 	const char *source = c->req->header(c->req, "x-amz-copy-source");
 	struct buf decoded = BUF_INIT;
-	struct object_row *src = xmalloc(sizeof *src), *o = xmalloc(sizeof *o);
-	struct bucket_row src_bucket;
+	struct bucket_row src_bucket, call_bucket = c->bucket_row;
 	int ret = -1;
 	const char *q = strchr(source, '?');
 	if (codec_uri_decode(source, q ? (size_t)(q - source) : strlen(source), 0, &decoded) < 0 ||
-	    !decoded.data) {
-		err_set(e, 400, "InvalidArgument", "Invalid copy source encoding.");
+	    !decoded.data || memchr(decoded.data, '\0', decoded.len)) {
+		s3_invalid_argument(c, e, "x-amz-copy-source", source, "Invalid copy source encoding.");
 		goto out;
 	}
 	const char *s = decoded.data[0] == '/' ? decoded.data + 1 : decoded.data;
 	const char *slash = strchr(s, '/');
-	if (!slash || slash == s || !slash[1] || (size_t)(slash - s) >= sizeof src_bucket.name) {
-		err_set(e, 400, "InvalidArgument",
-			"Copy Source must mention the source bucket and key: sourcebucket/sourcekey.");
+	if (!slash || slash == s || !slash[1] || (size_t)(slash - s) >= sizeof src_bucket.name ||
+	    strlen(slash + 1) > S3_KEY_MAX) {
+		s3_invalid_argument(c, e, "x-amz-copy-source", source,
+				    "Copy Source must mention the source bucket and key: "
+				    "sourcebucket/sourcekey.");
 		goto out;
 	}
 	char bucket_name[S3_BUCKET_MAX];
 	snprintf(bucket_name, sizeof bucket_name, "%.*s", (int)(slash - s), s);
 	int found = catalog_bucket_get(c->req->srv->cat, bucket_name, &src_bucket, e);
 	if (found == 0)
-		err_set(e, 404, "NoSuchBucket", "The specified bucket does not exist");
+		S3_FAIL(c, e, 404, "NoSuchBucket", S3_DETAILS("BucketName", bucket_name),
+			"The specified bucket does not exist");
 	if (found <= 0)
 		goto out;
 	found = catalog_object_get(c->req->srv->cat, bucket_name, slash + 1, src, e);
 	if (found == 0)
-		no_such_key(e);
+		S3_FAIL(c, e, 404, "NoSuchKey", S3_DETAILS("Key", slash + 1),
+			"The specified key does not exist.");
 	if (found <= 0)
 		goto out;
-	struct bucket_row dest_bucket;
-	if (s3_load_bucket(c, e) < 0)
-		goto out;
-	dest_bucket = c->bucket_row;
+	/* Readable as the source's ACL and its bucket's owner say. */
 	c->bucket_row = src_bucket;
 	int readable = s3_object_readable(c, src);
-	c->bucket_row = dest_bucket;
+	c->bucket_row = call_bucket;
 	if (!readable) {
 		err_set(e, 403, "AccessDenied", "Access Denied");
 		goto out;
 	}
-	if (s3_bucket_access(c, &c->bucket_row, S3_WRITE, e) < 0 ||
+	ret = copy_conditions(c, src, e);
+out:
+	buf_release(&decoded);
+	return ret;
+}
+
+int s3_copy_object(struct s3_call *c, struct err *e)
+{
+	struct object_row *src = xmalloc(sizeof *src), *o = xmalloc(sizeof *o);
+	int ret = -1;
+	if (s3_copy_source(c, src, e) < 0 || s3_load_bucket(c, e) < 0 ||
+	    s3_bucket_access(c, &c->bucket_row, S3_WRITE, e) < 0 ||
 	    object_from_request(c, o, e) < 0)
 		goto out;
 	const char *directive = c->req->header(c->req, "x-amz-metadata-directive");
@@ -134,7 +208,8 @@ int s3_copy_object(struct s3_call *c, struct err *e)
 		snprintf(o->content_type, sizeof o->content_type, "%s", src->content_type);
 		snprintf(o->metadata, sizeof o->metadata, "%s", src->metadata);
 	} else if (strcmp(directive, "REPLACE") != 0) {
-		err_set(e, 400, "InvalidArgument", "Unknown metadata directive.");
+		s3_invalid_argument(c, e, "x-amz-metadata-directive", directive,
+				    "Unknown metadata directive.");
 		goto out;
 	}
 	unsigned char md5[16];
@@ -143,6 +218,12 @@ int s3_copy_object(struct s3_call *c, struct err *e)
 		goto out;
 	o->size = src->size;
 	codec_hex(md5, 16, o->etag);
+	if (!strcmp(src->checksum_type, "FULL_OBJECT")) {
+		/* The same bytes: the same checksum of the whole. */
+		memcpy(o->checksum_algorithm, src->checksum_algorithm, sizeof o->checksum_algorithm);
+		memcpy(o->checksum_type, src->checksum_type, sizeof o->checksum_type);
+		memcpy(o->checksum, src->checksum, sizeof o->checksum);
+	}
 	char old[S3_FILE_MAX];
 	if (catalog_object_put(c->req->srv->cat, o, old, e) < 0) {
 		objstore_unlink(c->store, o->file);
@@ -155,7 +236,6 @@ int s3_copy_object(struct s3_call *c, struct err *e)
 	s3_send_doc(c, w);
 	ret = 0;
 out:
-	buf_release(&decoded);
 	free(src);
 	free(o);
 	return ret;
@@ -201,25 +281,124 @@ static int parse_range(const char *h, long long size, long long *first, long lon
 	return 0;
 }
 
-/* Whether an If-Match / If-None-Match list names the ETag. */
-static int etag_listed(const char *list, const char *etag)
+
+/* Content-Range for bytes first..last of the object, and 206 Partial Content. */
+static void partial(struct request *req, long long first, long long last, long long size)
 {
-	if (!strcmp(list, "*"))
-		return 1;
-	size_t n = strlen(etag);
-	for (const char *p = list; (p = strstr(p, etag)); p += n)
-		if ((p == list || p[-1] == '"' || p[-1] == ' ' || p[-1] == ',') &&
-		    (p[n] == '\0' || p[n] == '"' || p[n] == ',' || p[n] == ' '))
-			return 1;
+	char content_range[96];
+	snprintf(content_range, sizeof content_range, "bytes %lld-%lld/%lld", first, last, size);
+	api_add_header(req, "Content-Range", content_range);
+	req->status = 206;
+}
+
+/* The Range header's bytes, if it names one range (S3 ignores others). */
+static int serve_range(struct s3_call *c, const struct object_row *o, long long *first,
+		       long long *last, struct err *e)
+{
+	const char *range = c->req->header(c->req, "range");
+	int r = range ? parse_range(range, o->size, first, last) : 1;
+	if (r < 0) {
+		char size[24];
+		snprintf(size, sizeof size, "%lld", o->size);
+		return S3_FAIL(c, e, 416, "InvalidRange",
+			       S3_DETAILS("RangeRequested", range, "ActualObjectSize", size),
+			       "The requested range is not satisfiable");
+	}
+	if (r == 0)
+		partial(c->req, *first, *last, o->size);
 	return 0;
+}
+
+/* The partNumber parameter of GetObject and HeadObject, checked; 0 when absent. */
+static int part_number_parameter(struct s3_call *c, int *number, struct err *e)
+{
+	*number = 0;
+	if (!query_get(&c->q, "partNumber"))
+		return 0;
+	if (s3_part_number(c, number, e) < 0)
+		return -1;
+	if (c->req->header(c->req, "range"))
+		return err_set(e, 400, "InvalidRequest",
+			       "Cannot specify both Range header and partNumber query parameter");
+	return 0;
+}
+
+/*
+ * The bytes of part number of the object: for one a multipart upload made,
+ * where that part lies (with x-amz-mp-parts-count); any other object is its
+ * own part 1.  InvalidPartNumber (416) past the last part.  p gets the part.
+ */
+static int serve_part(struct s3_call *c, const struct object_row *o, int number,
+		      struct object_part *p, long long *first, long long *last, struct err *e)
+{
+	int count = o->parts_count ? o->parts_count : 1;
+	*p = (struct object_part){ .number = 1, .first_byte = 0, .size = o->size };
+	snprintf(p->checksum, sizeof p->checksum, "%s", o->checksum);
+	int found = number <= count;
+	if (found && o->parts_count)
+		found = catalog_object_part(c->req->srv->cat, o->bucket, o->key, o->file, number, p,
+					    e);
+	if (found < 0)
+		return -1;
+	if (!found) {
+		char requested[16], actual[16];
+		snprintf(requested, sizeof requested, "%d", number);
+		snprintf(actual, sizeof actual, "%d", count);
+		return S3_FAIL(c, e, 416, "InvalidPartNumber",
+			       S3_DETAILS("PartNumberRequested", requested, "ActualPartCount", actual),
+			       "The requested partnumber is not satisfiable");
+	}
+	if (o->parts_count) {
+		char parts[16];
+		snprintf(parts, sizeof parts, "%d", o->parts_count);
+		api_add_header(c->req, "x-amz-mp-parts-count", parts);
+	}
+	*first = p->first_byte;
+	*last = p->first_byte + p->size - 1;
+	if (p->size > 0)
+		partial(c->req, *first, *last, o->size);
+	return 0;
+}
+
+/*
+ * With x-amz-checksum-mode: ENABLED, the checksum of what is sent: the
+ * object's (a composite one ends in "-N"), or the part's; none for a range.
+ */
+static void checksum_mode(struct s3_call *c, const struct object_row *o, int part,
+			  const struct object_part *p)
+{
+	const char *mode = c->req->header(c->req, "x-amz-checksum-mode");
+	if (!mode || strcasecmp(mode, "ENABLED") != 0 || (!part && c->req->status == 206))
+		return;
+	s3_checksum_headers(c->req, o->checksum_algorithm, o->checksum_type,
+			    part ? p->checksum : o->checksum);
+}
+
+/* Content-Type and the user's metadata, as headers. */
+static void object_headers(struct request *req, struct object_row *o)
+{
+	req->content_type = NULL;
+	api_add_header(req, "Content-Type",
+		       o->content_type[0] ? o->content_type : "binary/octet-stream");
+	for (char *line = o->metadata; *line;) {
+		char *nl = strchr(line, '\n'), *colon = strchr(line, ':');
+		if (!nl || !colon || colon > nl)
+			break;
+		*nl = '\0';
+		*colon = '\0';
+		char name[128];
+		snprintf(name, sizeof name, "x-amz-meta-%.*s", S3_META_NAME_MAX, line);
+		api_add_header(req, name, colon + 1);
+		line = nl + 1;
+	}
 }
 
 int s3_get_object(struct s3_call *c, struct err *e)
 {
 	struct object_row *o = xmalloc(sizeof *o);
 	struct buf path = BUF_INIT;
-	int ret = -1;
-	if (s3_load_bucket(c, e) < 0)
+	int ret = -1, part;
+	if (part_number_parameter(c, &part, e) < 0 || s3_load_bucket(c, e) < 0)
 		goto out;
 	int found = catalog_object_get(c->req->srv->cat, c->bucket, c->key, o, e);
 	if (found < 0)
@@ -240,7 +419,7 @@ int s3_get_object(struct s3_call *c, struct err *e)
 	const char *if_match = req->header(req, "if-match");
 	const char *if_none = req->header(req, "if-none-match");
 	if (if_match && !etag_listed(if_match, o->etag)) {
-		err_set(e, 412, "PreconditionFailed",
+		S3_FAIL(c, e, 412, "PreconditionFailed", S3_DETAILS("Condition", "If-Match"),
 			"At least one of the pre-conditions you specified did not hold");
 		goto out;
 	}
@@ -252,40 +431,14 @@ int s3_get_object(struct s3_call *c, struct err *e)
 		goto out;
 	}
 	api_add_header(req, "Accept-Ranges", "bytes");
-	req->content_type = NULL;
-	api_add_header(req, "Content-Type",
-		       o->content_type[0] ? o->content_type : "binary/octet-stream");
-	for (char *line = o->metadata; *line;) {
-		char *nl = strchr(line, '\n'), *colon = strchr(line, ':');
-		if (!nl || !colon || colon > nl)
-			break;
-		*nl = '\0';
-		*colon = '\0';
-		char name[128];
-		snprintf(name, sizeof name, "x-amz-meta-%.*s", S3_META_NAME_MAX, line);
-		api_add_header(req, name, colon + 1);
-		line = nl + 1;
-	}
+	object_headers(req, o);
 	long long first = 0, last = o->size - 1;
-	const char *range = req->header(req, "range");
-	if (range) {
-		int r = parse_range(range, o->size, &first, &last);
-		if (r < 0) {
-			err_set(e, 416, "InvalidRange", "The requested range is not satisfiable");
-			goto out;
-		}
-		if (r == 0) {
-			char content_range[96];
-			snprintf(content_range, sizeof content_range, "bytes %lld-%lld/%lld", first,
-				 last, o->size);
-			api_add_header(req, "Content-Range", content_range);
-			req->status = 206;
-		} else {
-			first = 0;
-			last = o->size - 1;
-		}
-	}
-	if (o->size > 0) {
+	struct object_part p;
+	if ((part ? serve_part(c, o, part, &p, &first, &last, e) :
+		    serve_range(c, o, &first, &last, e)) < 0)
+		goto out;
+	checksum_mode(c, o, part, &p);
+	if (last >= first) {
 		objstore_path(c->store, o->file, &path);
 		int fd = open(path.data, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
@@ -335,18 +488,10 @@ static xmlChar *child_text(xmlNodePtr n, const char *name)
 
 int s3_delete_objects(struct s3_call *c, struct err *e)
 {
-	const char *md5 = c->req->header(c->req, "content-md5");
-	if (md5) {
-		unsigned char want[16];
-		struct buf raw = BUF_INIT;
-		EVP_Digest(c->xml.data ? c->xml.data : "", c->xml.len, want, NULL, EVP_md5(), NULL);
-		int good = codec_unbase64(md5, strlen(md5), &raw) == 0 && raw.len == 16 &&
-			   !memcmp(raw.data, want, 16);
-		buf_release(&raw);
-		if (!good)
-			return err_set(e, 400, "BadDigest",
-				       "The Content-MD5 you specified did not match what we received.");
-	}
+	unsigned char md5[16];
+	EVP_Digest(c->xml.data ? c->xml.data : "", c->xml.len, md5, NULL, EVP_md5(), NULL);
+	if (s3_check_content_md5(c, md5, e) < 0)
+		return -1;
 	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_WRITE, e) < 0)
 		return -1;
 	xmlDocPtr doc = xmlReadMemory(c->xml.data ? c->xml.data : "", (int)c->xml.len, NULL, NULL,
@@ -489,24 +634,19 @@ int s3_list_objects(struct s3_call *c, struct err *e)
 	const char *prefix = query_get(q, "prefix") ? query_get(q, "prefix") : "";
 	const char *delimiter = query_get(q, "delimiter");
 	const char *encoding = query_get(q, "encoding-type");
-	const char *max_text = query_get(q, "max-keys");
 	const char *token = v2 ? query_get(q, "continuation-token") : NULL;
 	const char *start_after = v2 ? query_get(q, "start-after") : query_get(q, "marker");
 	int fetch_owner = !v2 || (query_get(q, "fetch-owner") &&
 				  !strcmp(query_get(q, "fetch-owner"), "true"));
 	if (encoding && strcmp(encoding, "url") != 0)
-		return err_set(e, 400, "InvalidArgument", "Invalid Encoding Method specified in Request");
+		return s3_invalid_argument(c, e, "encoding-type", encoding,
+					   "Invalid Encoding Method specified in Request");
 	int url = encoding != NULL;
-	long max = 1000;
-	if (max_text) {
-		char *end;
-		max = strtol(max_text, &end, 10);
-		if (*end || end == max_text || max < 0)
-			return err_set(e, 400, "InvalidArgument",
-				       "Provided max-keys not an integer or within integer range");
-		if (max > 1000)
-			max = 1000;
-	}
+	long max;
+	if (s3_query_count(c, "max-keys", "maxKeys", 1000, &max, e) < 0)
+		return -1;
+	if (max > 1000)
+		max = 1000;
 	if (s3_load_bucket(c, e) < 0 || s3_bucket_access(c, &c->bucket_row, S3_READ, e) < 0)
 		return -1;
 
@@ -519,7 +659,8 @@ int s3_list_objects(struct s3_call *c, struct err *e)
 		    (raw.data[0] != '0' && raw.data[0] != '1') || memchr(raw.data, '\0', raw.len)) {
 			buf_release(&raw);
 			free(from);
-			return err_set(e, 400, "InvalidArgument",
+			return S3_FAIL(c, e, 400, "InvalidArgument",
+				       S3_DETAILS("ArgumentName", "continuation-token"),
 				       "The continuation token provided is incorrect");
 		}
 		free(from);

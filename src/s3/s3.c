@@ -18,6 +18,8 @@
  * launch).  Only an object's owner reads or changes its ACL.
  */
 #include <libxml/parser.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,24 +79,52 @@ void s3_http_date(long long epoch_ms, char out[40])
 	strftime(out, 40, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-static void s3_error_response(struct request *req, const struct err *e,
-			      const char *bucket, const char *key)
+/* ---- errors ------------------------------------------------------------- */
+
+int s3_invalid_argument(struct s3_call *c, struct err *e, const char *name, const char *value,
+			const char *fmt, ...)
 {
-	struct xmlw *w = xmlw_new_plain("Error");
-	xmlw_text(w, "Code", e->code);
-	xmlw_text(w, "Message", e->message);
-	if (key && *key)
-		xmlw_text(w, "Key", key);
-	else if (bucket && *bucket)
-		xmlw_text(w, "BucketName", bucket);
-	xmlw_text(w, "RequestId", req->request_id);
-	buf_reset(&req->response);
-	xmlw_finish(w, &req->response);
-	req->status = e->status;
-	req->content_type = "application/xml";
-	req->nheaders = 0;
-	req->has_fd = 0;
-	api_add_header(req, "x-amz-request-id", req->request_id);
+	char message[sizeof e->message];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof message, fmt, ap);
+	va_end(ap);
+	return S3_FAIL(c, e, 400, "InvalidArgument",
+		       S3_DETAILS("ArgumentName", name, "ArgumentValue", value), "%s", message);
+}
+
+int s3_query_count(struct s3_call *c, const char *name, const char *negative_name, long dflt,
+		   long *out, struct err *e)
+{
+	const char *text = query_get(&c->q, name);
+	*out = dflt;
+	if (!text)
+		return 0;
+	const char *digits = text[0] == '-' ? text + 1 : text;
+	size_t n = strlen(digits), zeros = strspn(digits, "0");
+	long long value = n > 0 && strspn(digits, "0123456789") == n && n - zeros <= 18 ?
+				  strtoll(text, NULL, 10) : INT64_MIN;
+	if (value < INT32_MIN || value > INT32_MAX)
+		return s3_invalid_argument(c, e, name, text,
+					   "Provided %s not an integer or within integer range", name);
+	if (value < 0)
+		return s3_invalid_argument(c, e, negative_name, text,
+					   "Argument %s must be an integer between 0 and 2147483647",
+					   negative_name);
+	*out = (long)value;
+	return 0;
+}
+
+/* The call's error document. */
+static void s3_error_response(struct s3_call *c)
+{
+	const struct s3_error_context ctx = {
+		.bucket = c->bucket,
+		.key = c->key,
+		.upload_id = query_get(&c->q, "uploadId"),
+		.method = c->req->method,
+	};
+	s3_error_document(c->req, &c->err, &c->details, &ctx);
 }
 
 /* ---- rights ------------------------------------------------------------- */
@@ -163,7 +193,8 @@ int s3_canned_acl(struct s3_call *c, char acl[32], struct err *e)
 			return 0;
 		}
 	}
-	return err_set(e, 400, "InvalidArgument", "The canned ACL '%.64s' is not valid.", given);
+	return s3_invalid_argument(c, e, "x-amz-acl", given, "The canned ACL '%.64s' is not valid.",
+				   given);
 }
 
 struct meta_ctx {
@@ -200,32 +231,37 @@ int s3_collect_metadata(struct s3_call *c, char out[S3_META_MAX], struct err *e)
 	struct meta_ctx m = { .out = out };
 	out[0] = '\0';
 	c->req->headers_each(c->req, collect_meta, &m);
-	if (m.too_large)
-		return err_set(e, 400, "MetadataTooLarge",
+	if (m.too_large) {
+		char size[24], max[24];
+		snprintf(size, sizeof size, "%zu", m.total);
+		snprintf(max, sizeof max, "%d", S3_META_LIMIT);
+		return S3_FAIL(c, e, 400, "MetadataTooLarge",
+			       m.total > S3_META_LIMIT ? S3_DETAILS("Size", size, "MaxSizeAllowed", max) :
+							 NULL,
 			       "Your metadata headers exceed the maximum allowed metadata size.");
+	}
 	return 0;
 }
 
 /* ---- request bodies ----------------------------------------------------- */
 
+int s3_entity_too_large(struct s3_call *c, unsigned long long proposed, struct err *e)
+{
+	char size[24], max[24];
+	snprintf(size, sizeof size, "%llu", proposed);
+	snprintf(max, sizeof max, "%llu", S3_MAX_OBJECT);
+	return S3_FAIL(c, e, 400, "EntityTooLarge",
+		       S3_DETAILS("ProposedSize", size, "MaxSizeAllowed", max),
+		       "Your proposed upload exceeds the maximum allowed size");
+}
+
 static int spool_sink(void *ctx, const void *data, size_t len, struct err *e)
 {
 	struct s3_call *c = ctx;
 	if (objstore_spool_size(c->spool) + len > S3_MAX_OBJECT)
-		return err_set(e, 400, "EntityTooLarge",
-			       "Your proposed upload exceeds the maximum allowed size");
+		return s3_entity_too_large(c, objstore_spool_size(c->spool) + len, e);
 	return objstore_spool_write(c->spool, data, len, e);
 }
-
-static const struct {
-	const char *header;
-	enum objstore_checksum which;
-	const char *name;
-} checksum_headers[] = {
-	{ "x-amz-checksum-crc32", OBJSTORE_CRC32, "CRC32" },
-	{ "x-amz-checksum-crc32c", OBJSTORE_CRC32C, "CRC32C" },
-	{ "x-amz-checksum-sha1", OBJSTORE_SHA1, "SHA1" },
-};
 
 int s3_spool_body(struct s3_call *c, struct err *e)
 {
@@ -240,14 +276,11 @@ int s3_spool_body(struct s3_call *c, struct err *e)
 		int bad = codec_unbase64(md5, strlen(md5), &raw) < 0 || raw.len != 16;
 		buf_release(&raw);
 		if (bad)
-			return err_set(e, 400, "InvalidDigest",
+			return S3_FAIL(c, e, 400, "InvalidDigest", S3_DETAILS("Content-MD5", md5),
 				       "The Content-MD5 you specified was invalid.");
 	}
-	const char *trailer = c->req->header(c->req, "x-amz-trailer");
-	for (size_t i = 0; i < sizeof checksum_headers / sizeof *checksum_headers; i++)
-		if (c->req->header(c->req, checksum_headers[i].header) ||
-		    (trailer && !strcasecmp(trailer, checksum_headers[i].header)))
-			c->checksums |= checksum_headers[i].which;
+	if (s3_checksum_declared(c, e) < 0)
+		return -1;
 	if (c->auth.payload == S3_PAYLOAD_STREAMING_SIGNED ||
 	    c->auth.payload == S3_PAYLOAD_STREAMING_UNSIGNED_TRAILER) {
 		if (!c->req->header(c->req, "x-amz-decoded-content-length"))
@@ -255,10 +288,43 @@ int s3_spool_body(struct s3_call *c, struct err *e)
 				       "You must provide the x-amz-decoded-content-length header.");
 		c->chunked = s3_chunked_new(&c->auth, spool_sink, c);
 	}
-	if (objstore_spool_begin(c->store, c->checksums, &c->spool, e) < 0)
+	if (objstore_spool_begin(c->store, c->declared ? c->declared->which : 0, &c->spool, e) < 0)
 		return -1;
 	c->body_mode = S3_BODY_SPOOL;
 	return 0;
+}
+
+/* XAmzContentSHA256Mismatch, with both hashes in hex. */
+static int payload_hash_mismatch(struct s3_call *c, const unsigned char computed[32],
+				 struct err *e)
+{
+	char client[65], server[65];
+	codec_hex(c->auth.payload_sha256, 32, client);
+	codec_hex(computed, 32, server);
+	return S3_FAIL(c, e, 400, "XAmzContentSHA256Mismatch",
+		       S3_DETAILS("ClientComputedContentSHA256", client,
+				  "S3ComputedContentSHA256", server),
+		       "The provided 'x-amz-content-sha256' header does not match what was "
+		       "computed.");
+}
+
+int s3_check_content_md5(struct s3_call *c, const unsigned char md5[16], struct err *e)
+{
+	const char *declared = c->req->header(c->req, "content-md5");
+	if (!declared)
+		return 0;
+	struct buf raw = BUF_INIT, calculated = BUF_INIT;
+	codec_unbase64(declared, strlen(declared), &raw);
+	int good = raw.len == 16 && memcmp(raw.data, md5, 16) == 0;
+	buf_release(&raw);
+	if (good)
+		return 0;
+	codec_base64(md5, 16, &calculated);
+	S3_FAIL(c, e, 400, "BadDigest",
+		S3_DETAILS("ExpectedDigest", declared, "CalculatedDigest", calculated.data),
+		"The Content-MD5 you specified did not match what we received.");
+	buf_release(&calculated);
+	return -1;
 }
 
 int s3_spool_finish(struct s3_call *c, char file[S3_FILE_MAX], char etag[48],
@@ -270,49 +336,22 @@ int s3_spool_finish(struct s3_call *c, char file[S3_FILE_MAX], char etag[48],
 	objstore_spool_md5(c->spool, md5);
 	objstore_spool_sha256(c->spool, sha);
 	if (c->auth.payload == S3_PAYLOAD_SHA256 && memcmp(sha, c->auth.payload_sha256, 32) != 0)
-		return err_set(e, 400, "XAmzContentSHA256Mismatch",
-			       "The provided 'x-amz-content-sha256' header does not match what "
-			       "was computed.");
+		return payload_hash_mismatch(c, sha, e);
 	const char *decoded = c->req->header(c->req, "x-amz-decoded-content-length");
-	if (c->chunked && strtoull(decoded, NULL, 10) != objstore_spool_size(c->spool))
-		return err_set(e, 400, "IncompleteBody",
+	if (c->chunked && strtoull(decoded, NULL, 10) != objstore_spool_size(c->spool)) {
+		char provided[24];
+		snprintf(provided, sizeof provided, "%llu",
+			 (unsigned long long)objstore_spool_size(c->spool));
+		return S3_FAIL(c, e, 400, "IncompleteBody",
+			       S3_DETAILS("NumberBytesExpected", decoded,
+					  "NumberBytesProvided", provided),
 			       "You did not provide the number of bytes specified by the "
 			       "x-amz-decoded-content-length header.");
-	const char *declared_md5 = c->req->header(c->req, "content-md5");
-	if (declared_md5) {
-		struct buf raw = BUF_INIT;
-		codec_unbase64(declared_md5, strlen(declared_md5), &raw);
-		int good = raw.len == 16 && memcmp(raw.data, md5, 16) == 0;
-		buf_release(&raw);
-		if (!good)
-			return err_set(e, 400, "BadDigest",
-				       "The Content-MD5 you specified did not match what we received.");
 	}
-	for (size_t i = 0; i < sizeof checksum_headers / sizeof *checksum_headers; i++) {
-		const char *want = c->req->header(c->req, checksum_headers[i].header);
-		if (!want && c->chunked)
-			want = s3_chunked_trailer(c->chunked, checksum_headers[i].header);
-		if (!want)
-			continue;
-		char got[64];
-		objstore_spool_checksum(c->spool, checksum_headers[i].which, got);
-		if (strcmp(want, got) != 0)
-			return err_set(e, 400, "BadDigest",
-				       "The %s you specified did not match the calculated checksum.",
-				       checksum_headers[i].name);
-	}
-	const char *sha256 = c->req->header(c->req, "x-amz-checksum-sha256");
-	if (!sha256 && c->chunked)
-		sha256 = s3_chunked_trailer(c->chunked, "x-amz-checksum-sha256");
-	if (sha256) {
-		struct buf b64 = BUF_INIT;
-		codec_base64(sha, 32, &b64);
-		int good = !strcmp(b64.data, sha256);
-		buf_release(&b64);
-		if (!good)
-			return err_set(e, 400, "BadDigest",
-				       "The SHA256 you specified did not match the calculated checksum.");
-	}
+	if (s3_check_content_md5(c, md5, e) < 0)
+		return -1;
+	if (s3_checksum_verify(c, e) < 0)
+		return -1;
 	codec_hex(md5, 16, etag);
 	struct objstore_spool *sp = c->spool;
 	c->spool = NULL;
@@ -524,11 +563,19 @@ static void acl_document(struct s3_call *c, const char *owner_id, const char *bu
 static int new_acl(struct s3_call *c, char acl[32], struct err *e)
 {
 	if (!c->req->header(c->req, "x-amz-acl")) {
-		if (c->xml.len || c->req->header(c->req, "x-amz-grant-read") ||
-		    c->req->header(c->req, "x-amz-grant-full-control"))
-			return err_set(e, 400, "NotImplemented",
-				       "amibox takes canned ACLs (x-amz-acl) only.");  /* see not_implemented */
-		return err_set(e, 400, "MissingSecurityHeader",
+		static const char *const grants[] = {
+			"x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp",
+			"x-amz-grant-write-acp", "x-amz-grant-full-control",
+		};
+		const char *header = NULL;
+		for (size_t i = 0; !header && i < sizeof grants / sizeof *grants; i++)
+			if (c->req->header(c->req, grants[i]))
+				header = grants[i];
+		if (c->xml.len || header)  /* 400, not 501: see not_implemented */
+			return S3_FAIL(c, e, 400, "NotImplemented", S3_DETAILS("Header", header),
+				       "amibox takes canned ACLs (x-amz-acl) only.");
+		return S3_FAIL(c, e, 400, "MissingSecurityHeader",
+			       S3_DETAILS("MissingHeaderName", "x-amz-acl"),
 			       "Your request was missing a required header: x-amz-acl");
 	}
 	return s3_canned_acl(c, acl, e);
@@ -597,87 +644,108 @@ static const char *const unserved[] = {
 	"intelligent-tiering", "restore", "select", "attributes",
 };
 
-/* Picks the operation; sets c->run and what the body needs. */
-static int route(struct s3_call *c, struct err *e)
+/*
+ * Sets the operation: its name (S3's, for the log line), what runs it at
+ * the body's end, what the body must be, and what is checked before the
+ * body (start: the bucket, the rights, the upload).
+ */
+static void pick(struct s3_call *c, const char *name, int (*run)(struct s3_call *, struct err *),
+		 enum s3_body_mode body, int (*start)(struct s3_call *, struct err *))
+{
+	snprintf(c->req->action, sizeof c->req->action, "%s", name);
+	c->run = run;
+	c->body_mode = body;
+	c->start = start;
+}
+
+static int method_not_allowed(struct err *e)
+{
+	return err_set(e, 405, "MethodNotAllowed",
+		       "The specified method is not allowed against this resource.");
+}
+
+/* The bucket-level operations (no key in the path). */
+static int route_bucket(struct s3_call *c, struct err *e)
 {
 	const char *m = c->req->method;
+	struct query *q = &c->q;
+	int get = !strcmp(m, "GET"), put = !strcmp(m, "PUT");
+	if (query_get(q, "acl") && (get || put))
+		pick(c, get ? "GetBucketAcl" : "PutBucketAcl", bucket_acl,
+		     put ? S3_BODY_XML : S3_BODY_NONE, NULL);
+	else if (get && query_get(q, "location"))
+		pick(c, "GetBucketLocation", bucket_location, S3_BODY_NONE, NULL);
+	else if (get && query_get(q, "uploads"))
+		pick(c, "ListMultipartUploads", s3_list_uploads, S3_BODY_NONE, NULL);
+	else if (get && query_get(q, "list-type") && !strcmp(query_get(q, "list-type"), "2"))
+		pick(c, "ListObjectsV2", s3_list_objects, S3_BODY_NONE, NULL);
+	else if (get)
+		pick(c, "ListObjects", s3_list_objects, S3_BODY_NONE, NULL);
+	else if (!strcmp(m, "HEAD"))
+		pick(c, "HeadBucket", head_bucket, S3_BODY_NONE, NULL);
+	else if (put)
+		pick(c, "CreateBucket", create_bucket, S3_BODY_XML, NULL);
+	else if (!strcmp(m, "DELETE"))
+		pick(c, "DeleteBucket", delete_bucket, S3_BODY_NONE, NULL);
+	else if (!strcmp(m, "POST") && query_get(q, "delete"))
+		pick(c, "DeleteObjects", s3_delete_objects, S3_BODY_XML, NULL);
+	else
+		return method_not_allowed(e);
+	return 0;
+}
+
+/* The object-level operations. */
+static int route_object(struct s3_call *c, struct err *e)
+{
+	const char *m = c->req->method;
+	struct query *q = &c->q;
 	int get = !strcmp(m, "GET"), head = !strcmp(m, "HEAD"), put = !strcmp(m, "PUT"),
 	    post = !strcmp(m, "POST"), del = !strcmp(m, "DELETE");
-	struct query *q = &c->q;
+	const char *upload = query_get(q, "uploadId");
+	int copy = c->req->header(c->req, "x-amz-copy-source") != NULL;
+	if (query_get(q, "acl") && (get || put))
+		pick(c, get ? "GetObjectAcl" : "PutObjectAcl", object_acl,
+		     put ? S3_BODY_XML : S3_BODY_NONE, NULL);
+	else if (put && upload && query_get(q, "partNumber") && copy)
+		pick(c, "UploadPartCopy", s3_upload_part_copy, S3_BODY_NONE, NULL);
+	else if (put && upload && query_get(q, "partNumber"))
+		pick(c, "UploadPart", s3_upload_part, S3_BODY_NONE, s3_upload_part_begin);
+	else if (put && copy)
+		pick(c, "CopyObject", s3_copy_object, S3_BODY_NONE, NULL);
+	else if (put)
+		pick(c, "PutObject", s3_put_object, S3_BODY_NONE, s3_put_object_begin);
+	else if ((get || head) && !upload)
+		pick(c, get ? "GetObject" : "HeadObject", s3_get_object, S3_BODY_NONE, NULL);
+	else if (get && upload)
+		pick(c, "ListParts", s3_list_parts, S3_BODY_NONE, NULL);
+	else if (del && upload)
+		pick(c, "AbortMultipartUpload", s3_abort_upload, S3_BODY_NONE, NULL);
+	else if (del)
+		pick(c, "DeleteObject", s3_delete_object, S3_BODY_NONE, NULL);
+	else if (post && query_get(q, "uploads"))
+		pick(c, "CreateMultipartUpload", s3_create_upload, S3_BODY_NONE, NULL);
+	else if (post && upload)
+		pick(c, "CompleteMultipartUpload", s3_complete_upload, S3_BODY_XML, NULL);
+	else
+		return method_not_allowed(e);
+	return 0;
+}
+
+/* Picks the operation from the method, the path and the sub-resources. */
+static int route(struct s3_call *c, struct err *e)
+{
 	for (size_t i = 0; i < sizeof unserved / sizeof *unserved; i++)
-		if (query_get(q, unserved[i])) {
+		if (query_get(&c->q, unserved[i])) {
 			c->run = not_implemented;
 			return 0;
 		}
 	if (!c->bucket[0]) {
-		if (get) {
-			c->run = list_buckets;
-			return 0;
-		}
-		return err_set(e, 405, "MethodNotAllowed",
-			       "The specified method is not allowed against this resource.");
-	}
-	int acl = query_get(q, "acl") != NULL;
-	if (!c->key) {
-		if (acl && (get || put)) {
-			c->run = bucket_acl;
-			c->body_mode = put ? S3_BODY_XML : S3_BODY_NONE;
-		} else if (get && query_get(q, "location")) {
-			c->run = bucket_location;
-		} else if (get && query_get(q, "uploads")) {
-			c->run = s3_list_uploads;
-		} else if (get) {
-			c->run = s3_list_objects;
-		} else if (head) {
-			c->run = head_bucket;
-		} else if (put) {
-			c->run = create_bucket;
-			c->body_mode = S3_BODY_XML;
-		} else if (del) {
-			c->run = delete_bucket;
-		} else if (post && query_get(q, "delete")) {
-			c->run = s3_delete_objects;
-			c->body_mode = S3_BODY_XML;
-		} else {
-			return err_set(e, 405, "MethodNotAllowed",
-				       "The specified method is not allowed against this resource.");
-		}
+		if (strcmp(c->req->method, "GET") != 0)
+			return method_not_allowed(e);
+		pick(c, "ListBuckets", list_buckets, S3_BODY_NONE, NULL);
 		return 0;
 	}
-	const char *upload = query_get(q, "uploadId");
-	if (acl && (get || put)) {
-		c->run = object_acl;
-		c->body_mode = put ? S3_BODY_XML : S3_BODY_NONE;
-	} else if (put && upload && query_get(q, "partNumber")) {
-		if (c->req->header(c->req, "x-amz-copy-source")) {
-			c->run = not_implemented;
-			return 0;
-		}
-		c->run = s3_upload_part;
-		return s3_upload_part_begin(c, e);
-	} else if (put && c->req->header(c->req, "x-amz-copy-source")) {
-		c->run = s3_copy_object;
-	} else if (put) {
-		c->run = s3_put_object;
-		return s3_put_object_begin(c, e);
-	} else if ((get || head) && !upload) {
-		c->run = s3_get_object;
-	} else if (get && upload) {
-		c->run = s3_list_parts;
-	} else if (del && upload) {
-		c->run = s3_abort_upload;
-	} else if (del) {
-		c->run = s3_delete_object;
-	} else if (post && query_get(q, "uploads")) {
-		c->run = s3_create_upload;
-	} else if (post && upload) {
-		c->run = s3_complete_upload;
-		c->body_mode = S3_BODY_XML;
-	} else {
-		return err_set(e, 405, "MethodNotAllowed",
-			       "The specified method is not allowed against this resource.");
-	}
-	return 0;
+	return c->key ? route_object(c, e) : route_bucket(c, e);
 }
 
 /* Whether s is well-formed UTF-8 (S3 keys must be). */
@@ -703,7 +771,12 @@ static int utf8_valid(const char *s)
 	return 1;
 }
 
-/* Splits the raw path into the decoded bucket and key. */
+/*
+ * Splits the raw path into the decoded bucket and key.  0 when good; -1
+ * when it cannot be split; 1 when it can but is refused (a name too long,
+ * a key not UTF-8): c->bucket (cut short) and c->key are set then, so that
+ * the call can still be named.
+ */
 static int parse_path(struct s3_call *c, struct err *e)
 {
 	const char *p = c->req->path;
@@ -717,27 +790,30 @@ static int parse_path(struct s3_call *c, struct err *e)
 		buf_release(&b);
 		return err_set(e, 400, "InvalidURI", "Couldn't parse the specified URI.");
 	}
-	if (b.len >= sizeof c->bucket) {
-		buf_release(&b);
-		return err_set(e, 400, "InvalidBucketName", "The specified bucket is not valid.");
-	}
+	int refused = 0;
+	if (b.len >= sizeof c->bucket)
+		refused = S3_FAIL(c, e, 400, "InvalidBucketName", S3_DETAILS("BucketName", b.data),
+				  "The specified bucket is not valid.");
 	snprintf(c->bucket, sizeof c->bucket, "%s", b.data ? b.data : "");
 	buf_release(&b);
 	if (!slash || !slash[1])
-		return 0;
+		return refused ? 1 : 0;
 	const char *k = slash + 1;
 	if (codec_uri_decode(k, strlen(k), 0, &b) < 0 || (b.data && memchr(b.data, '\0', b.len))) {
 		buf_release(&b);
 		return err_set(e, 400, "InvalidURI", "Couldn't parse the specified URI.");
 	}
 	if (b.len > S3_KEY_MAX) {
-		buf_release(&b);
-		return err_set(e, 400, "KeyTooLongError", "Your key is too long");
+		char size[24], max[24];
+		snprintf(size, sizeof size, "%zu", b.len);
+		snprintf(max, sizeof max, "%d", S3_KEY_MAX);
+		refused = S3_FAIL(c, e, 400, "KeyTooLongError",
+				  S3_DETAILS("Size", size, "MaxSizeAllowed", max), "Your key is too long");
 	}
 	c->key = buf_detach(&b);
 	if (!utf8_valid(c->key))
-		return err_set(e, 400, "InvalidURI", "The key is not valid UTF-8.");
-	return 0;
+		refused = err_set(e, 400, "InvalidURI", "The key is not valid UTF-8.");
+	return refused ? 1 : 0;
 }
 
 static void *s3_begin(struct request *req)
@@ -747,16 +823,28 @@ static void *s3_begin(struct request *req)
 	c->store = req->srv->objstore;
 	snprintf(req->action, sizeof req->action, "s3");
 	struct err *e = &c->err;
-	if (query_parse(req->query, strlen(req->query), &c->q, e) < 0 ||
-	    s3_authenticate(req, &c->auth, e) < 0 || parse_path(c, e) < 0)
+	if (query_parse(req->query, strlen(req->query), &c->q, e) < 0)
 		return c;
+	/*
+	 * The operation is picked before the caller is known, so that the log
+	 * names refused calls too; its own refusals come after authentication's.
+	 */
+	struct err routing = ERR_INIT;
+	if (parse_path(c, &routing) >= 0)
+		route(c, &routing);
+	if (s3_authenticate(req, &c->auth, &c->details, e) < 0)
+		return c;
+	if (err_is_set(&routing)) {
+		*e = routing;
+		return c;
+	}
 	if (c->bucket[0] && !c->key && !strcmp(req->method, "PUT") && !query_get(&c->q, "acl") &&
 	    !bucket_name_valid(c->bucket)) {
 		err_set(e, 400, "InvalidBucketName", "The specified bucket is not valid.");
 		return c;
 	}
-	if (route(c, e) < 0)
-		return c;
+	if (c->start)
+		c->start(c, e);
 	return c;
 }
 
@@ -778,11 +866,14 @@ static void s3_body(void *call, const char *data, size_t len)
 				"This request does not support content");
 		break;
 	case S3_BODY_XML:
-		if (c->xml.len + len > S3_MAX_XML_BODY)
-			err_set(&c->err, 400, "MaxMessageLengthExceeded",
-				"Your request was too big.");
-		else
+		if (c->xml.len + len > S3_MAX_XML_BODY) {
+			char max[24];
+			snprintf(max, sizeof max, "%d", S3_MAX_XML_BODY);
+			S3_FAIL(c, &c->err, 400, "MaxMessageLengthExceeded",
+				S3_DETAILS("MaxMessageLengthBytes", max), "Your request was too big.");
+		} else {
 			buf_append(&c->xml, data, len);
+		}
 		break;
 	case S3_BODY_SPOOL:
 		if (c->chunked)
@@ -802,9 +893,7 @@ static void s3_end(void *call)
 		unsigned char sha[32];
 		codec_sha256(c->xml.data ? c->xml.data : "", c->xml.len, sha);
 		if (memcmp(sha, c->auth.payload_sha256, 32) != 0)
-			err_set(e, 400, "XAmzContentSHA256Mismatch",
-				"The provided 'x-amz-content-sha256' header does not match what "
-				"was computed.");
+			payload_hash_mismatch(c, sha, e);
 	}
 	if (!err_is_set(e) && c->run && c->run(c, e) == 0) {
 		api_add_header(req, "x-amz-request-id", req->request_id);
@@ -812,7 +901,7 @@ static void s3_end(void *call)
 	}
 	if (!err_is_set(e))
 		err_internal(e, "the request failed");
-	s3_error_response(req, e, c->bucket, c->key);
+	s3_error_response(c);
 }
 
 static void s3_free(void *call)
@@ -823,6 +912,7 @@ static void s3_free(void *call)
 	query_release(&c->q);
 	free(c->key);
 	buf_release(&c->xml);
+	s3_error_details_release(&c->details);
 	objstore_spool_abort(c->spool);
 	s3_chunked_free(c->chunked);
 	free(c->upload);
@@ -845,7 +935,8 @@ static enum api_claim s3_claim(const struct api_route *route)
 /* Errors before a call begins (an oversized header, say). */
 static void s3_service_error(struct request *req, const struct err *e)
 {
-	s3_error_response(req, e, "", NULL);
+	const struct s3_error_context ctx = { .bucket = "", .method = req->method };
+	s3_error_document(req, e, NULL, &ctx);
 }
 
 const struct api_service s3_service = {

@@ -24,8 +24,10 @@ import urllib.parse
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
+import zlib
 
 import boto3
+import botocore
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -49,10 +51,16 @@ def client(service, who):
     c = boto3.client(service, endpoint_url=ENDPOINT, config=CONFIG,
                      aws_access_key_id=os.environ[who + "_KEY"],
                      aws_secret_access_key=os.environ[who + "_SECRET"])
-    # Keep the raw HTTP response, so that error documents can be checked.
-    c.meta.events.register("before-parse.s3.*",
-                           lambda response_dict, **kw: LAST_RESPONSE.update(response_dict))
+    # Keep the raw HTTP response, so that error documents can be checked
+    # (botocore 1.29 has no before-parse event; both have needs-retry).
+    c.meta.events.register("needs-retry.s3.*", keep_response)
     return c
+
+
+def keep_response(response=None, **kw):
+    # Only errors: reading a success's body here would consume a GetObject stream.
+    if response and response[0] is not None and response[0].status_code >= 300:
+        LAST_RESPONSE.update(status_code=response[0].status_code, body=response[0].content)
 
 
 def creds(who):
@@ -76,6 +84,46 @@ def status(response):
     return response["ResponseMetadata"]["HTTPStatusCode"]
 
 
+# botocore 1.36 and later compute a CRC32 of every upload unless told not to,
+# and s3transfer asks multipart uploads for CRC32 checksums.
+BOTOCORE_CHECKSUMS_BY_DEFAULT = tuple(int(v) for v in botocore.__version__.split(".")[:2]) >= (1, 36)
+
+
+def _crc32c_table():
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        table.append(c)
+    return table
+
+
+CRC32C_TABLE = _crc32c_table()
+
+
+def raw_checksum(algorithm, data):
+    """The checksum S3 means by ALGORITHM, as bytes (CRCs big-endian)."""
+    if algorithm == "CRC32":
+        return zlib.crc32(data).to_bytes(4, "big")
+    if algorithm == "CRC32C":
+        crc = 0xFFFFFFFF
+        for byte in data:
+            crc = CRC32C_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+        return (crc ^ 0xFFFFFFFF).to_bytes(4, "big")
+    return hashlib.new(algorithm.lower(), data).digest()
+
+
+def checksum(algorithm, data):
+    return base64.b64encode(raw_checksum(algorithm, data)).decode()
+
+
+def composite_checksum(algorithm, parts):
+    """S3's COMPOSITE checksum: the checksum of the parts' raw checksums, "-N"."""
+    joined = b"".join(raw_checksum(algorithm, p) for p in parts)
+    return "%s-%d" % (checksum(algorithm, joined), len(parts))
+
+
 # ---- hand-written signers -------------------------------------------------
 
 def v2_sign(method, resource, headers, key_secret, date=None):
@@ -97,16 +145,20 @@ def _hmac256(key, text):
     return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
 
-def v4_sign(method, path, headers, payload_hash, key_secret, when=None):
-    """SigV4 for S3 (no query string) over every header given, plus
-    x-amz-date and x-amz-content-sha256.  Returns (headers, signature,
-    context) where the context signs aws-chunked chunks."""
+def v4_sign(method, path, headers, payload_hash, key_secret, when=None, query=""):
+    """SigV4 for S3 over every header given, plus x-amz-date and
+    x-amz-content-sha256, and the QUERY string (as it will be sent).
+    Returns (headers, signature, context) where the context signs
+    aws-chunked chunks."""
     when = when or datetime.datetime.now(datetime.timezone.utc)
     amz_date = when.strftime("%Y%m%dT%H%M%SZ")
     headers = dict(headers, **{"x-amz-date": amz_date, "x-amz-content-sha256": payload_hash})
     canon = sorted((k.lower(), " ".join(str(v).split())) for k, v in headers.items())
     signed = ";".join(k for k, _ in canon)
-    request = "\n".join([method, urllib.parse.quote(path, safe="/-_.~"), "",
+    canonical_query = "&".join(sorted(
+        "%s=%s" % (urllib.parse.quote(k, safe="-_.~"), urllib.parse.quote(v, safe="-_.~"))
+        for k, v in urllib.parse.parse_qsl(query, keep_blank_values=True)))
+    request = "\n".join([method, urllib.parse.quote(path, safe="/-_.~"), canonical_query,
                          "".join("%s:%s\n" % kv for kv in canon), signed, payload_hash])
     scope = "%s/us-east-1/s3/aws4_request" % amz_date[:8]
     to_sign = "AWS4-HMAC-SHA256\n%s\n%s\n%s" % (
@@ -589,6 +641,331 @@ class Multipart(S3Case):
         self.assertError("NoSuchKey", 404, self.s3.get_object, Bucket=self.bucket, Key="aborted2")
 
 
+    @strict
+    def test_get_part(self):
+        parts = [os.urandom(5 * MiB), os.urandom(5 * MiB), b"tail"]
+        upload = self.start("by-part")
+        done = [self.part("by-part", upload, i + 1, p) for i, p in enumerate(parts)]
+        self.s3.complete_multipart_upload(Bucket=self.bucket, Key="by-part", UploadId=upload,
+                                          MultipartUpload={"Parts": done})
+        size, first = sum(map(len, parts)), 0
+        for n, data in enumerate(parts, 1):
+            g = self.s3.get_object(Bucket=self.bucket, Key="by-part", PartNumber=n)
+            want_range = "bytes %d-%d/%d" % (first, first + len(data) - 1, size)
+            self.assertEqual((status(g), g["ContentRange"], g["ContentLength"], g["PartsCount"],
+                              g["ETag"]), (206, want_range, len(data), 3, multipart_etag(parts)))
+            self.assertTrue(g["Body"].read() == data, "part %d differs" % n)
+            h = self.s3.head_object(Bucket=self.bucket, Key="by-part", PartNumber=n)
+            # (botocore 1.29's HeadObject has no ContentRange member: the header.)
+            self.assertEqual((status(h), h["ResponseMetadata"]["HTTPHeaders"]["content-range"],
+                              h["ContentLength"], h["PartsCount"]),
+                             (206, want_range, len(data), 3))
+            first += len(data)
+        # Without partNumber: the whole object, and no part count.
+        h = self.s3.head_object(Bucket=self.bucket, Key="by-part")
+        self.assertEqual((status(h), h["ContentLength"], h.get("PartsCount")), (200, size, None))
+        err = self.assertError("InvalidPartNumber", 416, self.s3.get_object, Bucket=self.bucket,
+                               Key="by-part", PartNumber=4)
+        self.assertEqual((err["Error"]["PartNumberRequested"], err["Error"]["ActualPartCount"]),
+                         ("4", "3"))
+        self.assertError("416", 416, self.s3.head_object, Bucket=self.bucket, Key="by-part",
+                         PartNumber=4)
+        self.assertError("InvalidRequest", 400, self.s3.get_object, Bucket=self.bucket,
+                         Key="by-part", PartNumber=1, Range="bytes=0-1")
+        err = self.assertError("InvalidArgument", 400, self.s3.get_object, Bucket=self.bucket,
+                               Key="by-part", PartNumber=10001)
+        self.assertEqual((err["Error"]["ArgumentName"], err["Error"]["ArgumentValue"]),
+                         ("partNumber", "10001"))
+        # An object of one PUT is its own part 1, whole.
+        self.s3.put_object(Bucket=self.bucket, Key="by-part", Body=b"0123456789")
+        g = self.s3.get_object(Bucket=self.bucket, Key="by-part", PartNumber=1)
+        self.assertEqual((status(g), g["ContentRange"], g["Body"].read(), g.get("PartsCount")),
+                         (206, "bytes 0-9/10", b"0123456789", None))
+        err = self.assertError("InvalidPartNumber", 416, self.s3.get_object, Bucket=self.bucket,
+                               Key="by-part", PartNumber=2)
+        self.assertEqual((err["Error"]["PartNumberRequested"], err["Error"]["ActualPartCount"]),
+                         ("2", "1"))
+
+    @strict
+    def test_upload_part_copy(self):
+        source = os.urandom(6 * MiB)
+        self.s3.put_object(Bucket=self.bucket, Key="copy-source", Body=source)
+        self.s3.put_object(Bucket=self.bucket, Key="copy-small", Body=b"small source")
+        upload = self.start("copied")
+        r = self.s3.upload_part_copy(Bucket=self.bucket, Key="copied", UploadId=upload,
+                                     PartNumber=1, CopySource="%s/copy-source" % self.bucket,
+                                     CopySourceRange="bytes=1-%d" % (5 * MiB))
+        first = source[1:5 * MiB + 1]
+        result = r["CopyPartResult"]
+        self.assertEqual(result["ETag"], quoted_md5(first))
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.assertLess(abs((now - result["LastModified"]).total_seconds()), 900)
+        r = self.s3.upload_part_copy(Bucket=self.bucket, Key="copied", UploadId=upload,
+                                     PartNumber=2, CopySource={"Bucket": self.bucket,
+                                                               "Key": "copy-small"})
+        self.assertEqual(r["CopyPartResult"]["ETag"], quoted_md5(b"small source"))
+        listed = self.s3.list_parts(Bucket=self.bucket, Key="copied", UploadId=upload)["Parts"]
+        self.assertEqual([(p["PartNumber"], p["Size"]) for p in listed],
+                         [(1, 5 * MiB), (2, len(b"small source"))])
+        done = [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in listed]
+        self.s3.complete_multipart_upload(Bucket=self.bucket, Key="copied", UploadId=upload,
+                                          MultipartUpload={"Parts": done})
+        g = self.s3.get_object(Bucket=self.bucket, Key="copied")
+        self.assertEqual(g["ETag"], multipart_etag([first, b"small source"]))
+        self.assertTrue(g["Body"].read() == first + b"small source", "copied bytes differ")
+
+    @strict
+    def test_upload_part_copy_refusals(self):
+        self.s3.put_object(Bucket=self.bucket, Key="copy-ten", Body=b"0123456789")
+        upload = self.start("copy-refused")
+        self.addCleanup(self.s3.abort_multipart_upload, Bucket=self.bucket, Key="copy-refused",
+                        UploadId=upload)
+        args = dict(Bucket=self.bucket, Key="copy-refused", UploadId=upload, PartNumber=1,
+                    CopySource="%s/copy-ten" % self.bucket)
+        for bad in ("0-8", "bytes=5-2", "bytes=1-", "bytes=-2", "bytes=0-1,3-4"):
+            err = self.assertError("InvalidArgument", 400, self.s3.upload_part_copy,
+                                   CopySourceRange=bad, **args)
+            self.assertEqual((err["Error"]["ArgumentName"], err["Error"]["ArgumentValue"]),
+                             ("x-amz-copy-source-range", bad))
+        err = self.assertError("InvalidArgument", 400, self.s3.upload_part_copy,
+                               CopySourceRange="bytes=0-10", **args)
+        self.assertEqual(err["Error"]["Message"],
+                         "Range specified is not valid for source object of size: 10")
+        err = self.assertError("NoSuchKey", 404, self.s3.upload_part_copy,
+                               **dict(args, CopySource="%s/no-such-source" % self.bucket))
+        self.assertEqual(err["Error"]["Key"], "no-such-source")
+        err = self.assertError("PreconditionFailed", 412, self.s3.upload_part_copy,
+                               CopySourceIfMatch=quoted_md5(b"other"), **args)
+        self.assertEqual(err["Error"]["Condition"], "x-amz-copy-source-If-Match")
+        self.assertError("PreconditionFailed", 412, self.s3.copy_object, Bucket=self.bucket,
+                         Key="copy-eleven", CopySource="%s/copy-ten" % self.bucket,
+                         CopySourceIfNoneMatch=quoted_md5(b"0123456789"))
+        self.assertEqual(self.s3.list_parts(Bucket=self.bucket, Key="copy-refused",
+                                            UploadId=upload).get("Parts", []), [])
+        r = self.s3.upload_part_copy(CopySourceRange="bytes=2-4",
+                                     CopySourceIfMatch=quoted_md5(b"0123456789"), **args)
+        self.assertEqual(r["CopyPartResult"]["ETag"], quoted_md5(b"234"))
+
+    @strict
+    def test_upload_part_copy_rights(self):
+        self.s3.put_object(Bucket=self.bucket, Key="alices", Body=b"alice's bytes")
+        theirs = self.new_bucket("bobs", self.bob)
+        upload = self.bob.create_multipart_upload(Bucket=theirs, Key="k")["UploadId"]
+        self.addCleanup(self.bob.abort_multipart_upload, Bucket=theirs, Key="k", UploadId=upload)
+        args = dict(Bucket=theirs, Key="k", UploadId=upload, PartNumber=1,
+                    CopySource="%s/alices" % self.bucket)
+        self.assertError("AccessDenied", 403, self.bob.upload_part_copy, **args)
+        # Nor may Alice add a part to Bob's upload.
+        self.assertError("AccessDenied", 403, self.s3.upload_part_copy, **args)
+        self.s3.put_object_acl(Bucket=self.bucket, Key="alices", ACL="public-read")
+        r = self.bob.upload_part_copy(**args)
+        self.assertEqual(r["CopyPartResult"]["ETag"], quoted_md5(b"alice's bytes"))
+
+    @strict
+    def test_list_parts_arguments(self):
+        upload = self.start("listed")
+        self.addCleanup(self.s3.abort_multipart_upload, Bucket=self.bucket, Key="listed",
+                        UploadId=upload)
+        done = [self.part("listed", upload, n, b"part %d" % n) for n in (1, 2, 3)]
+        page = self.s3.list_parts(Bucket=self.bucket, Key="listed", UploadId=upload,
+                                  MaxParts=1, PartNumberMarker=1)
+        self.assertEqual(([p["PartNumber"] for p in page["Parts"]], page["IsTruncated"],
+                          page["NextPartNumberMarker"], page["PartNumberMarker"]),
+                         ([2], True, 2, 1))
+        self.assertEqual([p["ETag"] for p in page["Parts"]], [done[1]["ETag"]])
+        for name, arg in (("max-parts", "MaxParts"), ("part-number-marker", "PartNumberMarker")):
+            err = self.assertError("InvalidArgument", 400, self.s3.list_parts, Bucket=self.bucket,
+                                   Key="listed", UploadId=upload, **{arg: -42})
+            self.assertEqual((err["Error"]["Message"], err["Error"]["ArgumentName"],
+                              err["Error"]["ArgumentValue"]),
+                             ("Argument %s must be an integer between 0 and 2147483647" % name,
+                              name, "-42"))
+            err = self.assertError("InvalidArgument", 400, self.s3.list_parts, Bucket=self.bucket,
+                                   Key="listed", UploadId=upload, **{arg: 2 ** 31 + 41})
+            self.assertEqual((err["Error"]["Message"], err["Error"]["ArgumentName"]),
+                             ("Provided %s not an integer or within integer range" % name, name))
+            # What botocore will not send: by hand.
+            query = "%s=ten&uploadId=%s" % (name, upload)
+            path = "/%s/listed" % self.bucket
+            h, _, _ = v4_sign("GET", path, {"Host": "%s:%d" % (HOST, PORT)}, EMPTY_SHA,
+                              creds("ALICE"), query=query)
+            st, _, body = raw("GET", "%s?%s" % (path, query), h)
+            self.assertRawError((st, {}, body), 400, "InvalidArgument")
+            root = ET.fromstring(body)
+            self.assertEqual((root.findtext("ArgumentName"), root.findtext("ArgumentValue")),
+                             (name, "ten"), body)
+        err = self.assertError("InvalidArgument", 400, self.s3.list_multipart_uploads,
+                               Bucket=self.bucket, MaxUploads=-1)
+        self.assertEqual((err["Error"]["ArgumentName"], err["Error"]["ArgumentValue"]),
+                         ("max-uploads", "-1"))
+
+
+class Checksums(S3Case):
+    """x-amz-checksum-*: verified on PUT and UploadPart, kept, and given back
+    (the parts', and the object's: a COMPOSITE checksum for a multipart
+    upload) by ListParts, CompleteMultipartUpload and, with checksum mode,
+    GetObject and HeadObject."""
+
+    ALGORITHMS = ("CRC32", "CRC32C", "SHA1", "SHA256")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.bucket = cls.new_bucket("sum")
+        try:   # a client that sends no checksum it is not asked for
+            quiet = Config(retries={"max_attempts": 1}, region_name="us-east-1",
+                           s3={"addressing_style": "path"},
+                           request_checksum_calculation="when_required")
+        except TypeError:
+            quiet = CONFIG
+        key, secret = creds("ALICE")
+        cls.plain = boto3.client("s3", endpoint_url=ENDPOINT, config=quiet,
+                                 aws_access_key_id=key, aws_secret_access_key=secret)
+        cls.plain.meta.events.register("needs-retry.s3.*", keep_response)
+
+    def part_args(self, algorithm, data):
+        # botocore computes CRC32C only with awscrt, which is not installed: given, then.
+        if algorithm == "CRC32C":
+            return {"ChecksumCRC32C": checksum(algorithm, data)}
+        return {"ChecksumAlgorithm": algorithm}
+
+    @strict
+    def test_multipart_composite(self):
+        parts = [os.urandom(5 * MiB), b"the last part"]
+        for a in self.ALGORITHMS:
+            key = "composite-" + a
+            member = "Checksum" + a
+            created = self.s3.create_multipart_upload(Bucket=self.bucket, Key=key,
+                                                      ChecksumAlgorithm=a)
+            upload = created["UploadId"]
+            self.assertEqual(created.get("ChecksumAlgorithm"), a)
+            done = []
+            for n, data in enumerate(parts, 1):
+                r = self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=upload,
+                                        PartNumber=n, Body=data, **self.part_args(a, data))
+                self.assertEqual(r.get(member), checksum(a, data), a)
+                done.append({"PartNumber": n, "ETag": r["ETag"], member: r[member]})
+            listed = self.s3.list_parts(Bucket=self.bucket, Key=key, UploadId=upload)
+            self.assertEqual(listed.get("ChecksumAlgorithm"), a)
+            self.assertEqual([p.get(member) for p in listed["Parts"]],
+                             [checksum(a, p) for p in parts])
+            uploads = self.s3.list_multipart_uploads(Bucket=self.bucket, Prefix=key)["Uploads"]
+            self.assertEqual([u.get("ChecksumAlgorithm") for u in uploads], [a])
+            # Every part's checksum must come, and match.
+            bare = [{"PartNumber": d["PartNumber"], "ETag": d["ETag"]} for d in done]
+            err = self.assertError("InvalidRequest", 400, self.s3.complete_multipart_upload,
+                                   Bucket=self.bucket, Key=key, UploadId=upload,
+                                   MultipartUpload={"Parts": bare})
+            self.assertIn("missing for part 1", err["Error"]["Message"])
+            wrong = [dict(done[0], **{member: checksum(a, b"other")}), done[1]]
+            err = self.assertError("InvalidPart", 400, self.s3.complete_multipart_upload,
+                                   Bucket=self.bucket, Key=key, UploadId=upload,
+                                   MultipartUpload={"Parts": wrong})
+            self.assertEqual(err["Error"]["PartNumber"], "1")
+            r = self.s3.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload,
+                                                  MultipartUpload={"Parts": done})
+            want = composite_checksum(a, parts)
+            self.assertEqual((r.get(member), r.get("ChecksumType", "COMPOSITE")),
+                             (want, "COMPOSITE"), a)
+            h = self.s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+            self.assertEqual((h.get(member),
+                              h["ResponseMetadata"]["HTTPHeaders"].get("x-amz-checksum-type")),
+                             (want, "COMPOSITE"), a)
+            self.assertNotIn(member, self.s3.head_object(Bucket=self.bucket, Key=key))
+            # A part, with its own checksum (botocore checks the body against it).
+            g = self.s3.get_object(Bucket=self.bucket, Key=key, PartNumber=2,
+                                   ChecksumMode="ENABLED")
+            self.assertEqual((g["Body"].read(), g.get(member)), (parts[1], checksum(a, parts[1])))
+            g = self.s3.get_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+            self.assertEqual(g.get(member), want)
+            self.assertTrue(g["Body"].read() == b"".join(parts), a)
+
+    @strict
+    def test_upload_part_copy_checksum(self):
+        data = os.urandom(3000)
+        self.s3.put_object(Bucket=self.bucket, Key="copy-from", Body=data)
+        upload = self.s3.create_multipart_upload(Bucket=self.bucket, Key="copy-to",
+                                                 ChecksumAlgorithm="CRC32")["UploadId"]
+        r = self.s3.upload_part_copy(Bucket=self.bucket, Key="copy-to", UploadId=upload,
+                                     PartNumber=1, CopySource="%s/copy-from" % self.bucket,
+                                     CopySourceRange="bytes=100-1099")
+        want = checksum("CRC32", data[100:1100])
+        self.assertEqual(r["CopyPartResult"].get("ChecksumCRC32"), want)
+        part = self.s3.list_parts(Bucket=self.bucket, Key="copy-to", UploadId=upload)["Parts"][0]
+        self.assertEqual(part.get("ChecksumCRC32"), want)
+        r = self.s3.complete_multipart_upload(
+            Bucket=self.bucket, Key="copy-to", UploadId=upload, MultipartUpload={"Parts": [
+                {"PartNumber": 1, "ETag": part["ETag"], "ChecksumCRC32": want}]})
+        self.assertEqual(r.get("ChecksumCRC32"), composite_checksum("CRC32", [data[100:1100]]))
+
+    @strict
+    def test_part_checksums_refused(self):
+        upload = self.s3.create_multipart_upload(Bucket=self.bucket, Key="refused",
+                                                 ChecksumAlgorithm="CRC32")["UploadId"]
+        self.addCleanup(self.s3.abort_multipart_upload, Bucket=self.bucket, Key="refused",
+                        UploadId=upload)
+        args = dict(Bucket=self.bucket, Key="refused", UploadId=upload, PartNumber=1,
+                    Body=b"a part")
+        err = self.assertError("InvalidRequest", 400, self.s3.upload_part,
+                               ChecksumAlgorithm="SHA256", **args)
+        self.assertEqual(err["Error"]["Message"], "Checksum Type mismatch occurred, expected "
+                         "checksum Type: crc32, actual checksum Type: sha256")
+        err = self.assertError("InvalidRequest", 400, self.plain.upload_part, **args)
+        self.assertIn("actual checksum Type: null", err["Error"]["Message"])
+        self.assertError("BadDigest", 400, self.s3.upload_part,
+                         ChecksumCRC32=checksum("CRC32", b"another part"), **args)
+        err = self.assertError("InvalidRequest", 400, self.s3.upload_part, ChecksumCRC32="abc",
+                               **args)
+        self.assertEqual(err["Error"]["Message"],
+                         "Value for x-amz-checksum-crc32 header is invalid.")
+        self.assertEqual(self.s3.list_parts(Bucket=self.bucket, Key="refused",
+                                            UploadId=upload).get("Parts", []), [])
+        self.assertError("InvalidRequest", 400, self.s3.create_multipart_upload,
+                         Bucket=self.bucket, Key="refused", ChecksumAlgorithm="MD5")
+
+    @strict
+    def test_put_object_checksum(self):
+        data = b"one object, one checksum"
+        r = self.s3.put_object(Bucket=self.bucket, Key="whole", Body=data,
+                               ChecksumAlgorithm="SHA256")
+        self.assertEqual(r.get("ChecksumSHA256"), checksum("SHA256", data))
+        for key in ("whole", "copied"):
+            if key == "copied":
+                self.s3.copy_object(Bucket=self.bucket, Key=key,
+                                    CopySource="%s/whole" % self.bucket)
+            h = self.s3.head_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+            self.assertEqual(h.get("ChecksumSHA256"), checksum("SHA256", data), key)
+            g = self.s3.get_object(Bucket=self.bucket, Key=key, ChecksumMode="ENABLED")
+            self.assertEqual((g["Body"].read(), g.get("ChecksumSHA256")),
+                             (data, checksum("SHA256", data)))
+        # A range is not the whole: no checksum.
+        g = self.s3.get_object(Bucket=self.bucket, Key="whole", ChecksumMode="ENABLED",
+                               Range="bytes=0-2")
+        self.assertEqual((g["Body"].read(), g.get("ChecksumSHA256")), (data[:3], None))
+        # One checksum a body.
+        path = "/%s/two-sums" % self.bucket
+        h, _, _ = v4_sign("PUT", path, {"Host": "%s:%d" % (HOST, PORT),
+                                        "Content-Length": str(len(data)),
+                                        "x-amz-checksum-crc32": checksum("CRC32", data),
+                                        "x-amz-checksum-sha1": checksum("SHA1", data)},
+                          hashlib.sha256(data).hexdigest(), creds("ALICE"))
+        self.assertRawError(raw("PUT", path, h, data), 400, "InvalidRequest")
+
+    @strict
+    @unittest.skipUnless(BOTOCORE_CHECKSUMS_BY_DEFAULT, "s3transfer asks for no checksum here")
+    def test_managed_transfer_composite(self):
+        data = os.urandom(11 * MiB)
+        src = os.path.join(os.environ["TEST_DIR"], "s3-sum-%s" % uuid.uuid4().hex[:8])
+        with open(src, "wb") as f:
+            f.write(data)
+        self.addCleanup(os.unlink, src)
+        cfg = TransferConfig(multipart_threshold=5 * MiB, multipart_chunksize=5 * MiB)
+        self.s3.upload_file(src, self.bucket, "managed", Config=cfg)
+        h = self.s3.head_object(Bucket=self.bucket, Key="managed", ChecksumMode="ENABLED")
+        parts = [data[i:i + 5 * MiB] for i in range(0, len(data), 5 * MiB)]
+        self.assertEqual(h.get("ChecksumCRC32"), composite_checksum("CRC32", parts))
+
+
 class Acls(S3Case):
     @classmethod
     def setUpClass(cls):
@@ -664,6 +1041,186 @@ class Acls(S3Case):
         self.assertError("AccessDenied", 403, self.bob.put_object_acl, Bucket=b, Key="pub2",
                          ACL="private")
         self.assertEqual(self.anonymous_get(b, "pub2"), (200, b"readable"))
+
+
+class ErrorDetails(S3Case):
+    """The elements S3 adds to an error document beside Code and Message
+    (ArgumentName and ArgumentValue, UploadId, ActualObjectSize, ...): botocore
+    hands them to the caller in the error's dict."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.bucket = cls.new_bucket("err")
+        cls.s3.put_object(Bucket=cls.bucket, Key="ten", Body=b"0123456789")
+
+    def assertDetails(self, error, **want):
+        got = {k: error["Error"].get(k) for k in want}
+        self.assertEqual(got, want, error["Error"])
+
+    @strict
+    def test_invalid_argument_names_the_argument(self):
+        b = self.bucket
+        for fn, kw, name, value in (
+                (self.s3.put_object, dict(Bucket=b, Key="k", Body=b"x", ACL="bogus-acl"),
+                 "x-amz-acl", "bogus-acl"),
+                (self.s3.list_objects_v2, dict(Bucket=b, EncodingType="bogus"),
+                 "encoding-type", "bogus"),
+                (self.s3.list_objects_v2, dict(Bucket=b, MaxKeys=-1), "maxKeys", "-1"),
+                (self.s3.copy_object, dict(Bucket=b, Key="c", CopySource=b + "/ten",
+                                           MetadataDirective="MOVE"),
+                 "x-amz-metadata-directive", "MOVE"),
+                (self.s3.copy_object, dict(Bucket=b, Key="c", CopySource="nokey"),
+                 "x-amz-copy-source", "nokey")):
+            err = self.assertError("InvalidArgument", 400, fn, **kw)
+            self.assertDetails(err, ArgumentName=name, ArgumentValue=value)
+        err = self.assertError("InvalidArgument", 400, self.s3.list_objects_v2, Bucket=b,
+                               ContinuationToken="!not-a-token!")
+        self.assertDetails(err, ArgumentName="continuation-token")
+        upload = self.s3.create_multipart_upload(Bucket=b, Key="mpu")["UploadId"]
+        self.addCleanup(self.s3.abort_multipart_upload, Bucket=b, Key="mpu", UploadId=upload)
+        # botocore will not send part number 0: by hand.
+        query = "partNumber=0&uploadId=" + upload
+        h, _, _ = v4_sign("PUT", "/%s/mpu" % b, {"Host": "%s:%d" % (HOST, PORT),
+                                                 "Content-Length": "0"},
+                          EMPTY_SHA, creds("ALICE"), query=query)
+        st, _, body = raw("PUT", "/%s/mpu?%s" % (b, query), h, b"")
+        self.assertRawError((st, {}, body), 400, "InvalidArgument")
+        root = ET.fromstring(body)
+        self.assertEqual((root.findtext("ArgumentName"), root.findtext("ArgumentValue")),
+                         ("partNumber", "0"), body)
+
+    @strict
+    def test_names_of_what_is_missing(self):
+        b = self.bucket
+        err = self.assertError("NoSuchKey", 404, self.s3.get_object, Bucket=b, Key="no/such")
+        self.assertDetails(err, Key="no/such")
+        gone = unique("gone")
+        err = self.assertError("NoSuchBucket", 404, self.s3.list_objects_v2, Bucket=gone)
+        self.assertDetails(err, BucketName=gone)
+        err = self.assertError("NoSuchBucket", 404, self.s3.copy_object, Bucket=b, Key="c",
+                               CopySource=gone + "/k")
+        self.assertDetails(err, BucketName=gone)
+        err = self.assertError("NoSuchKey", 404, self.s3.copy_object, Bucket=b, Key="c",
+                               CopySource=b + "/no-source")
+        self.assertDetails(err, Key="no-source")
+        err = self.assertError("NoSuchUpload", 404, self.s3.list_parts, Bucket=b, Key="k",
+                               UploadId="no-such-upload")
+        self.assertDetails(err, UploadId="no-such-upload")
+        err = self.assertError("NoSuchUpload", 404, self.s3.upload_part, Bucket=b, Key="k",
+                               UploadId="no-such-upload", PartNumber=1, Body=b"x")
+        self.assertDetails(err, UploadId="no-such-upload")
+        err = self.assertError("BucketNotEmpty", 409, self.s3.delete_bucket, Bucket=b)
+        self.assertDetails(err, BucketName=b)
+        # An error about neither names neither.
+        err = self.assertError("AccessDenied", 403, self.bob.get_object, Bucket=b, Key="ten")
+        self.assertDetails(err, Key=None, BucketName=None)
+
+    @strict
+    def test_ranges_digests_and_conditions(self):
+        b = self.bucket
+        err = self.assertError("InvalidRange", 416, self.s3.get_object, Bucket=b, Key="ten",
+                               Range="bytes=20-30")
+        self.assertDetails(err, RangeRequested="bytes=20-30", ActualObjectSize="10")
+        err = self.assertError("PreconditionFailed", 412, self.s3.get_object, Bucket=b,
+                               Key="ten", IfMatch='"0123"')
+        self.assertDetails(err, Condition="If-Match")
+        wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+        err = self.assertError("BadDigest", 400, self.s3.put_object, Bucket=b, Key="d",
+                               Body=b"body", ContentMD5=wrong)
+        self.assertDetails(err, ExpectedDigest=wrong,
+                           CalculatedDigest=base64.b64encode(hashlib.md5(b"body").digest())
+                           .decode())
+        err = self.assertError("InvalidDigest", 400, self.s3.put_object, Bucket=b, Key="d",
+                               Body=b"body", ContentMD5="short")
+        self.assertDetails(err, **{"Content-MD5": "short"})
+        st, _, body = raw("PUT", "/%s/sha" % b, v4_sign(
+            "PUT", "/%s/sha" % b, {"Host": "%s:%d" % (HOST, PORT), "Content-Length": "5"},
+            hashlib.sha256(b"other").hexdigest(), creds("ALICE"))[0], b"after")
+        self.assertRawError((st, {}, body), 400, "XAmzContentSHA256Mismatch")
+        root = ET.fromstring(body)
+        self.assertEqual((root.findtext("ClientComputedContentSHA256"),
+                          root.findtext("S3ComputedContentSHA256")),
+                         (hashlib.sha256(b"other").hexdigest(),
+                          hashlib.sha256(b"after").hexdigest()), body)
+
+    @strict
+    def test_complete_names_the_part(self):
+        b = self.bucket
+        upload = self.s3.create_multipart_upload(Bucket=b, Key="parts")["UploadId"]
+        self.addCleanup(self.s3.abort_multipart_upload, Bucket=b, Key="parts", UploadId=upload)
+        small = self.s3.upload_part(Bucket=b, Key="parts", UploadId=upload, PartNumber=1,
+                                    Body=b"small")["ETag"]
+        last = self.s3.upload_part(Bucket=b, Key="parts", UploadId=upload, PartNumber=2,
+                                   Body=b"last")["ETag"]
+        err = self.assertError("EntityTooSmall", 400, self.s3.complete_multipart_upload,
+                               Bucket=b, Key="parts", UploadId=upload, MultipartUpload={
+                                   "Parts": [{"PartNumber": 1, "ETag": small},
+                                             {"PartNumber": 2, "ETag": last}]})
+        self.assertDetails(err, ProposedSize="5", MinSizeAllowed=str(5 * MiB), PartNumber="1",
+                           ETag=small.strip('"'))
+        bogus = quoted_md5(b"never uploaded")
+        err = self.assertError("InvalidPart", 400, self.s3.complete_multipart_upload,
+                               Bucket=b, Key="parts", UploadId=upload, MultipartUpload={
+                                   "Parts": [{"PartNumber": 3, "ETag": bogus}]})
+        self.assertDetails(err, UploadId=upload, PartNumber="3", ETag=bogus.strip('"'))
+        err = self.assertError("InvalidPartOrder", 400, self.s3.complete_multipart_upload,
+                               Bucket=b, Key="parts", UploadId=upload, MultipartUpload={
+                                   "Parts": [{"PartNumber": 2, "ETag": last},
+                                             {"PartNumber": 1, "ETag": small}]})
+        self.assertDetails(err, UploadId=upload)
+
+    @strict
+    def test_signature_errors_show_what_was_signed(self):
+        key, secret = creds("ALICE")
+        wrong = boto3.client("s3", endpoint_url=ENDPOINT, config=CONFIG,
+                             aws_access_key_id=key, aws_secret_access_key="wrong")
+        wrong.meta.events.register("needs-retry.s3.*", keep_response)
+        err = self.assertError("SignatureDoesNotMatch", 403, wrong.list_objects_v2,
+                               Bucket=self.bucket)["Error"]
+        self.assertEqual(err["AWSAccessKeyId"], key)
+        self.assertRegex(err["SignatureProvided"], "^[0-9a-f]{64}$")
+        canonical = err["CanonicalRequest"]
+        self.assertTrue(canonical.startswith("GET\n/%s\n" % self.bucket), canonical)
+        lines = err["StringToSign"].split("\n")
+        self.assertEqual((lines[0], lines[3]), ("AWS4-HMAC-SHA256",
+                                                hashlib.sha256(canonical.encode()).hexdigest()))
+        self.assertEqual(bytes.fromhex(err["StringToSignBytes"].replace(" ", "")).decode(),
+                         err["StringToSign"])
+        nobody = boto3.client("s3", endpoint_url=ENDPOINT, config=CONFIG,
+                              aws_access_key_id="AKIANOSUCHKEY0000000", aws_secret_access_key=secret)
+        nobody.meta.events.register("needs-retry.s3.*", keep_response)
+        err = self.assertError("InvalidAccessKeyId", 403, nobody.list_objects_v2,
+                               Bucket=self.bucket)
+        self.assertDetails(err, AWSAccessKeyId="AKIANOSUCHKEY0000000")
+        # SigV2: the string to sign is the one this client signed.
+        path = "/%s/ten" % self.bucket
+        h = v2_sign("GET", path, {}, (key, "wrong"))
+        st, _, body = raw("GET", path, h)
+        self.assertRawError((st, {}, body), 403, "SignatureDoesNotMatch")
+        signed = "GET\n\n\n%s\n%s" % (h["Date"], path)
+        self.assertEqual(ET.fromstring(body).findtext("StringToSign"), signed, body)
+        old = email.utils.formatdate(time.time() - 20 * 60, usegmt=True)
+        st, _, body = raw("GET", path, v2_sign("GET", path, {}, (key, secret), old))
+        self.assertRawError((st, {}, body), 403, "RequestTimeTooSkewed")
+        root = ET.fromstring(body)
+        self.assertEqual((root.findtext("RequestTime"), root.findtext("MaxAllowedSkewMilliseconds")),
+                         (old, "900000"), body)
+        self.assertTrue(root.findtext("ServerTime"), body)
+
+    @strict
+    def test_method_and_key_length(self):
+        path = "/%s/ten" % self.bucket
+        h, _, _ = v4_sign("POST", path, {"Host": "%s:%d" % (HOST, PORT)}, EMPTY_SHA,
+                          creds("ALICE"))
+        st, _, body = raw("POST", path, h, b"")
+        self.assertRawError((st, {}, body), 405, "MethodNotAllowed")
+        root = ET.fromstring(body)
+        self.assertEqual((root.findtext("Method"), root.findtext("ResourceType")),
+                         ("POST", "OBJECT"), body)
+        err = self.assertError("KeyTooLongError", 400, self.s3.put_object, Bucket=self.bucket,
+                               Key="k" * 1100, Body=b"x")
+        self.assertDetails(err, Size="1100", MaxSizeAllowed="1024")
 
 
 class Signing(S3Case):

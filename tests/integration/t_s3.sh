@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The object store: S3 semantics through boto3 and hand-written SigV2,
-# streaming-SigV4 and 100-continue clients (boto3_s3.py, strict mode), then
+# The object store: S3 semantics through boto3 (pip's 1.43 and Debian's 1.26)
+# and hand-written SigV2, streaming-SigV4 and 100-continue clients
+# (boto3_s3.py, strict mode), then
 # `aws s3` and `aws s3api` with CLI v1 and v2, then a restart: objects
-# survive it and spools of an interrupted upload are swept.
+# survive it and spools of an interrupted upload are swept.  The daemon logs
+# its requests, so that the log can be checked to name S3's operations.
 . "$(dirname "$0")/lib.sh"
+AMIBOX_SERVE_QUIET=
 amibox_start
 export TEST_DIR S3_STRICT=1
 "$PY_NEW" "$AMIBOX_SRC/tests/integration/boto3_s3.py"
+"$PY_DEBIAN" "$AMIBOX_SRC/tests/integration/boto3_s3.py"
 
 head -c 12000000 /dev/urandom >"$TEST_DIR/big.bin"
 printf 'hello, amibox\n' >"$TEST_DIR/small.txt"
@@ -17,6 +21,7 @@ for cli in "$AWS_V1" "$AWS_V2"; do
   s3api() { "$cli" --endpoint-url "$ENDPOINT" --output text s3api "$@"; }
   bucket=cli-bucket-$n
   as alice s3 mb "s3://$bucket" >/dev/null || fail "$cli: mb"
+  as alice s3api get-bucket-location --bucket "$bucket" >/dev/null || fail "$cli: get-bucket-location"
   as alice s3 cp "$TEST_DIR/small.txt" "s3://$bucket/dir/small.txt" >/dev/null || fail "$cli: cp up"
   as alice s3 cp "$TEST_DIR/big.bin" "s3://$bucket/big.bin" >/dev/null || fail "$cli: cp big up"
   got=$(as alice s3 ls "s3://$bucket/" | awk '{print $NF}' | sort | tr '\n' ' ')
@@ -38,6 +43,16 @@ for cli in "$AWS_V1" "$AWS_V2"; do
   got=$(as alice s3api list-buckets --query "Buckets[?Name=='$bucket'].Name")
   [ -z "$got" ] || fail "$cli: the bucket is still listed: '$got'"
 done
+
+# Every request's log line names its S3 operation.
+for op in ListBuckets CreateBucket HeadBucket DeleteBucket GetBucketLocation ListObjects \
+          ListObjectsV2 PutObject GetObject HeadObject CopyObject DeleteObject DeleteObjects \
+          GetObjectAcl PutObjectAcl CreateMultipartUpload UploadPart UploadPartCopy CompleteMultipartUpload \
+          AbortMultipartUpload ListParts ListMultipartUploads; do
+  grep -q "request action=$op account=" "$TEST_DIR/daemon.log" || fail "no log line names $op"
+done
+# Only a method no operation takes (405) stays unnamed.
+grep "request action=s3 " "$TEST_DIR/daemon.log" | grep -qv "status=405" && fail "an S3 operation is logged as 's3'"
 
 # Objects survive a restart; what an interrupted upload left is swept.
 as alice "$AWS_V1" --endpoint-url "$ENDPOINT" s3 mb s3://kept >/dev/null
