@@ -74,6 +74,7 @@ static int skewed(struct s3_error_details *d, struct err *e, const char *request
 static int lookup(struct request *req, const char *access_key, struct s3_error_details *d,
 		  struct err *e)
 {
+	api_note_access_key(req, access_key);
 	int found = catalog_account_by_key(req->srv->cat, access_key, &req->account, e);
 	if (found < 0)
 		return -1;

@@ -86,6 +86,7 @@ void s3_error_document(struct request *req, const struct err *e,
 		       const struct s3_error_details *d, const struct s3_error_context *ctx)
 {
 	static const struct s3_error_details none = { .count = 0 };
+	api_note_error(req, e);
 	if (!d || strcmp(d->code, e->code) != 0)
 		d = &none;
 	struct xmlw *w = xmlw_new_plain("Error");
