@@ -14,7 +14,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 wait_port() { for _ in $(seq 1 200); do python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 seconds() { python3 -c "import time; print(time.time())"; }
 SIZE_MIB=${BENCH_IMAGE_MIB:-1024}
-# BENCH_SECTIONS="bundle boot" runs only those (import snapshots images volumes bundle boot).
+# BENCH_SECTIONS="bundle boot" runs only those (import snapshots nginx images volumes bundle boot).
 want() { [ -z "${BENCH_SECTIONS:-}" ] || [[ " $BENCH_SECTIONS " == *" $1 "* ]]; }
 declare -A rate
 DURATION=${BENCH_SECONDS:-10}
@@ -125,6 +125,61 @@ import sys
 a1, m1, a16, m16 = map(float, sys.argv[1:5])
 print("amibox / moto: %.0fx at 1 connection, %.0fx at 16." % (a1 / m1, a16 / m16))
 PY
+echo
+
+fi
+
+# ---- beside nginx: the HTTP ceiling of this machine ---------------------------
+# nginx serving a 1 KB static file to the same wrk on the same cores, in the
+# same run, is what an HTTP server can do here; the Describe calls are
+# measured beside it as a share of it.
+if want nginx; then
+N=$(port)
+mkdir -p "$work/nginx/html"
+head -c 1024 /dev/urandom | base64 -w0 | head -c 1024 >"$work/nginx/html/one.txt"
+cat >"$work/nginx/nginx.conf" <<CONF
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server { listen 127.0.0.1:$N; root $work/nginx/html; keepalive_requests 1000000; }
+}
+CONF
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' &
+pids+=($!)
+wait_port $N
+creds=$("$AMIBOX_BIN" account create bench-nginx --data "$data" --json)
+nkey=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccessKeyId"])')
+nsecret=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["SecretAccessKey"])')
+AWS_ACCESS_KEY_ID=$nkey AWS_SECRET_ACCESS_KEY=$nsecret python3 "$src/bench/seed.py" amibox "$EP" 20
+python3 "$src/bench/signed_request.py" "$EP" "$nkey" "$nsecret" "$work/n-snap.lua"
+python3 "$src/bench/signed_request.py" "$EP" "$nkey" "$nsecret" "$work/n-img.lua" \
+  "Action=DescribeImages&Version=2016-11-15&Owner.1=amazon"
+nimages=$(AWS_ACCESS_KEY_ID=$nkey AWS_SECRET_ACCESS_KEY=$nsecret aws --endpoint-url "$EP" ec2 describe-images \
+  --owners amazon --query 'length(Images)' --output text)
+echo "## Beside nginx (the HTTP ceiling), ${DURATION}s per run"
+echo
+echo "nginx serves a 1 KB static file; amibox answers signed DescribeSnapshots (Owner=self,"
+echo "20 snapshots) and DescribeImages (Owner=amazon, $nimages images), all to the same wrk."
+echo
+echo "| request | connections | requests/s | p50 latency | share of nginx |"
+echo "|---|---|---|---|---|"
+for c in 1 16; do
+  t=2; [ $c = 1 ] && t=1
+  wrk -t$t -c$c -d${DURATION}s --latency "http://127.0.0.1:$N/one.txt" >"$work/wrk.txt" 2>&1
+  ceiling=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt")
+  echo "| nginx, 1 KB file | $c | $ceiling | $(awk '$1=="50%" {print $2}' "$work/wrk.txt") | 100% |"
+  for r in snap img; do
+    wrk -t$t -c$c -d${DURATION}s --latency -s "$work/n-$r.lua" "$EP/" >"$work/wrk.txt" 2>&1
+    bad=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt")
+    [ -z "$bad" ] || { echo "$r answered $bad non-2xx responses" >&2; cat "$work/wrk.txt" >&2; exit 1; }
+    rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt")
+    name=DescribeSnapshots; [ $r = img ] && name=DescribeImages
+    echo "| $name | $c | $rps | $(awk '$1=="50%" {print $2}' "$work/wrk.txt") | $(python3 -c "print('%.0f%%' % (100 * $rps / $ceiling))") |"
+  done
+done
 echo
 
 fi
