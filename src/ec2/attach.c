@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ec2/internal.h"
+#include "blockstore/volume.h"
 #include "catalog/catalog_instances.h"
 #include "catalog/catalog_volumes.h"
 #include "compute/compute.h"
@@ -34,6 +35,48 @@ static int device_valid(const char *name)
 	       strspn(p + letters, "0123456789abcdefghijklmnopqrstuvwxyz") == strlen(p + letters);
 }
 
+/*
+ * Whether the volume may be attached: available, and (verified, not
+ * assumed) served to no machine, since a forced detach ends only when the
+ * old machine's server has.  EC2's answers: IncorrectState for a volume
+ * still detaching, VolumeInUse for one attached.
+ */
+static int volume_attachable(struct ec2_ctx *ctx, const struct volume_row *v, struct err *e)
+{
+	struct instance_device d;
+	char instance[ID_MAX];
+	if (strcmp(v->state, "available") != 0) {
+		int found = catalog_volume_attachment(ctx->srv->cat, v->id, instance, &d, e);
+		if (found < 0)
+			return -1;
+		if (found && !strcmp(d.status, "detaching"))
+			return err_set(e, 400, "IncorrectState",
+				       "Volume '%s' is still detaching from '%s'; it can be attached once it is 'available'.",
+				       v->id, instance);
+		return err_set(e, 400, "VolumeInUse", "%s is already attached to an instance", v->id);
+	}
+	int served = volume_served(ctx->srv->data_dir, v->id, e);
+	if (served < 0)
+		return -1;
+	if (served)
+		return err_set(e, 400, "VolumeInUse",
+			       "Volume %s is still reachable from a machine: its server has not ended yet.",
+			       v->id);
+	return 0;
+}
+
+/* In the attaching transaction: the volume is still available. */
+static int volume_still_available(struct ec2_ctx *ctx, const char *volume, struct err *e)
+{
+	struct volume_row now;
+	int found = catalog_volume_get(ctx->srv->cat, volume, &now, e);
+	if (found < 0)
+		return -1;
+	if (!found || strcmp(now.state, "available") != 0)
+		return err_set(e, 400, "VolumeInUse", "%s is already attached to an instance", volume);
+	return 0;
+}
+
 int ec2_attach_volume(struct ec2_ctx *ctx, struct err *e)
 {
 	struct volume_row v;
@@ -51,10 +94,8 @@ int ec2_attach_volume(struct ec2_ctx *ctx, struct err *e)
 			       device, device);
 	if (ec2_volume_owned(ctx, volume, &v, e) < 0 || ec2_instance_owned(ctx, instance, &m, e) < 0)
 		return -1;
-	if (strcmp(v.state, "available") != 0) {
-		err_set(e, 400, "VolumeInUse", "%s is already attached to an instance", volume);
+	if (volume_attachable(ctx, &v, e) < 0)
 		goto out;
-	}
 	if (strcmp(v.zone, m.zone) != 0) {
 		err_set(e, 400, "InvalidVolume.ZoneMismatch",
 			"The volume '%s' is not in the same availability zone as instance '%s'",
@@ -81,7 +122,9 @@ int ec2_attach_volume(struct ec2_ctx *ctx, struct err *e)
 	snprintf(v.state, sizeof v.state, "in-use");
 	if (catalog_begin(ctx->srv->cat, e) < 0)
 		goto out;
-	if (catalog_instance_device_set(ctx->srv->cat, m.id, &d, (int)m.ndevices, e) < 0 ||
+	/* Another request may have taken the volume since it was read. */
+	if (volume_still_available(ctx, volume, e) < 0 ||
+	    catalog_instance_device_set(ctx->srv->cat, m.id, &d, (int)m.ndevices, e) < 0 ||
 	    catalog_volume_update(ctx->srv->cat, &v, e) < 0) {
 		catalog_rollback(ctx->srv->cat);
 		goto out;
