@@ -27,12 +27,40 @@ static void write_attachment(struct xmlw *w, const char *volume, const char *ins
 	xmlw_bool(w, "deleteOnTermination", d->delete_on_termination);
 }
 
-static int device_valid(const char *name)
+/* A partition number as EC2 allows it: 1-15, no leading zero. */
+static int device_partition_ok(const char *p)
 {
+	return !*p || (p[0] >= '1' && p[0] <= '9' &&
+		       (!p[1] || (p[0] == '1' && p[1] >= '0' && p[1] <= '5' && !p[2])));
+}
+
+static int device_letter(char c)
+{
+	return c >= 'a' && c <= 'z';
+}
+
+/*
+ * EC2's device names for a volume ("Device names on Linux instances"), with
+ * or without /dev/: for HVM sd[a-z], sd[a-z][1-15], xvd[a-z] and
+ * xvd[a-z][a-z]; for paravirtual sd, hd and xvd followed by [a-z] and an
+ * optional [1-15].  The instance's own root device name is always valid.
+ */
+static int device_valid(const char *name, const struct instance *m)
+{
+	if (!strcmp(name, m->root_device_name))
+		return 1;
 	const char *p = !strncmp(name, "/dev/", 5) ? name + 5 : name;
-	size_t letters = strspn(p, "abcdefghijklmnopqrstuvwxyz");
-	return letters >= 3 && strlen(name) < 64 &&
-	       strspn(p + letters, "0123456789abcdefghijklmnopqrstuvwxyz") == strlen(p + letters);
+	int hvm = strcmp(m->virtualization_type, "paravirtual") != 0;
+	if (!strncmp(p, "sd", 2) && device_letter(p[2]))
+		return device_partition_ok(p + 3);
+	if (!hvm && !strncmp(p, "hd", 2) && device_letter(p[2]))
+		return device_partition_ok(p + 3);
+	if (!strncmp(p, "xvd", 3) && device_letter(p[3])) {
+		if (hvm)
+			return !p[4] || (device_letter(p[4]) && !p[5]);
+		return device_partition_ok(p + 4);
+	}
+	return 0;
 }
 
 /*
@@ -88,12 +116,14 @@ int ec2_attach_volume(struct ec2_ctx *ctx, struct err *e)
 	const char *device = ec2_require(ctx, "Device", e);
 	if (!volume || !instance || !device)
 		return -1;
-	if (!device_valid(device))
-		return err_set(e, 400, "InvalidParameterValue",
-			       "Value (%.64s) for parameter device is invalid. %.64s is not a valid EBS device name.",
-			       device, device);
 	if (ec2_volume_owned(ctx, volume, &v, e) < 0 || ec2_instance_owned(ctx, instance, &m, e) < 0)
 		return -1;
+	if (!device_valid(device, &m)) {
+		err_set(e, 400, "InvalidParameterValue",
+			"Value (%.64s) for parameter device is invalid. %.64s is not a valid EBS device name.",
+			device, device);
+		goto out;
+	}
 	if (volume_attachable(ctx, &v, e) < 0)
 		goto out;
 	if (strcmp(v.zone, m.zone) != 0) {

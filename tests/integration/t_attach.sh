@@ -122,6 +122,34 @@ ec2 detach-volume --volume-id "$vol" --force >/dev/null || fail "last detach"
 volume_is "$vol" 'Volumes[0].State' available || fail "not available at the end"
 ec2 delete-volume --volume-id "$vol" || fail "delete-volume"
 [ "$(servers "$vol")" = 0 ] || fail "a deleted volume is still served"
-ec2 terminate-instances --instance-ids "$a" "$b" >/dev/null
-instances_are terminated "$a" "$b" || fail "terminate"
+# Device names, as EC2 checks them per virtualization type; a stopped
+# instance takes and gives up a volume at once.
+pv_ami=$(ec2 describe-images --owners amazon --filters Name=name,Values=amibox-sample-pv --query 'Images[0].ImageId')
+pv=$(ec2 run-instances --image-id "$pv_ami" --instance-type m1.small --count 1 --query 'Instances[0].InstanceId')
+instances_are running "$pv" || fail "the PV sample did not run"
+ec2 stop-instances --instance-ids "$b" "$pv" --force >/dev/null
+instances_are stopped "$b" "$pv" || fail "stop"
+vol=$(ec2 create-volume --availability-zone us-east-1a --size 1 --query VolumeId)
+for case in "$b /dev/sdf" "$b /dev/sdp" "$b /dev/xvdf" "$b xvdh" "$b /dev/xvdba" "$b /dev/sdz15" "$b /dev/sdb1" \
+    "$pv /dev/sdf1" "$pv /dev/sdp6" "$pv /dev/hdf" "$pv /dev/xvdg" "$pv sdh"; do
+  set -- $case
+  got=$(ec2v2 attach-volume --volume-id "$vol" --instance-id "$1" --device "$2" --query State) || fail "$2 refused for $1"
+  [ "$got" = attaching ] || fail "attach $2: '$got'"
+  got=$(ec2 describe-volumes --volume-ids "$vol" --query 'Volumes[0].Attachments[0].Device')
+  [ "$got" = "$2" ] || fail "attached at '$got', not $2"
+  ec2 detach-volume --volume-id "$vol" >/dev/null || fail "detach $2"
+done
+for case in "$b banana" "$b /dev/banana" "$b /dev/sd" "$b /dev/sdf0" "$b /dev/sdf16" "$b /dev/sdf01" \
+    "$b /dev/xvdaaa" "$b /dev/hdf" "$b /dev/xvdf1" "$b /dev/sdF" "$pv /dev/xvdba" "$pv /dev/hdf16"; do
+  set -- $case
+  if ec2v2 attach-volume --volume-id "$vol" --instance-id "$1" --device "$2" 2>"$TEST_DIR/err" >/dev/null; then
+    fail "device $2 accepted for $1"
+  fi
+  grep -qF "(InvalidParameterValue) when calling the AttachVolume operation: Value ($2) for parameter device is invalid. $2 is not a valid EBS device name." \
+    "$TEST_DIR/err" || fail "device $2: $(cat "$TEST_DIR/err")"
+done
+[ "$(ec2 describe-volumes --volume-ids "$vol" --query 'Volumes[0].State')" = available ] || fail "a refused device changed the volume"
+ec2 delete-volume --volume-id "$vol" || fail "delete the device test volume"
+ec2 terminate-instances --instance-ids "$a" "$b" "$pv" >/dev/null
+instances_are terminated "$a" "$b" "$pv" || fail "terminate"
 echo "t_attach: ok"
