@@ -1,10 +1,12 @@
 /* cli_fsck: `amibox fsck`: reads back every chunk and checks its hash. */
 #include <getopt.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "blockstore/blockstore.h"
 #include "catalog/catalog.h"
 #include "cli/cli.h"
+#include "cli/cli_lock.h"
 
 int cli_fsck(int argc, char **argv)
 {
@@ -25,7 +27,16 @@ int cli_fsck(int argc, char **argv)
 		}
 		data = optarg;
 	}
-	/* Opening sweeps crash leftovers, so run it while the daemon is down. */
+	/*
+	 * Opening the block store sweeps crash leftovers: files a running
+	 * daemon may be writing.  So fsck holds the daemon's lock for its run.
+	 */
+	char lock_error[512];
+	int lock_fd = cli_lock_take(data, "fsck", NULL, lock_error, sizeof lock_error);
+	if (lock_fd < 0) {
+		fprintf(stderr, "amibox: %s; stop it before fsck\n", lock_error);
+		return 1;
+	}
 	if (catalog_open(data, &cat, &e) < 0 ||
 	    blockstore_open(data, cat, 1, &bs, &e) < 0 ||
 	    blockstore_verify(bs, &checked, &bad, &e) < 0) {
@@ -37,5 +48,6 @@ int cli_fsck(int argc, char **argv)
 out:
 	blockstore_close(bs);
 	catalog_close(cat);
+	close(lock_fd);
 	return status;
 }

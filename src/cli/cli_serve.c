@@ -2,12 +2,15 @@
  * cli_serve: `amibox serve`: opens the data directory, starts the API and
  * runs until SIGTERM or SIGINT, expiring overdue pending snapshots meanwhile.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "blockstore/blockstore.h"
@@ -19,6 +22,7 @@
 #include "catalog/catalog.h"
 #include "catalog/catalog_snapshots.h"
 #include "cli/cli.h"
+#include "cli/cli_lock.h"
 #include "services.h"
 #include "util/ids.h"
 #include "util/log.h"
@@ -86,7 +90,7 @@ int cli_serve(int argc, char **argv)
 					       .accel = "auto" };
 	struct api_server *api = NULL;
 	struct err e = ERR_INIT;
-	int opt, status = 1;
+	int opt, status = 1, lock_fd = -1;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l': listen = optarg; break;
@@ -120,6 +124,17 @@ int cli_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* One daemon per data directory, for as long as this one runs. */
+	char lock_error[512];
+	if (mkdir(data, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "amibox: cannot create %s: %s\n", data, strerror(errno));
+		return 1;
+	}
+	lock_fd = cli_lock_take(data, "serve", listen, lock_error, sizeof lock_error);
+	if (lock_fd < 0) {
+		fprintf(stderr, "amibox: %s\n", lock_error);
+		return 1;
+	}
 	if (catalog_open(data, &srv.cat, &e) < 0 ||
 	    catalog_secret(srv.cat, "ebs-token-key", srv.token_key,
 			   sizeof srv.token_key, &e) < 0 ||
@@ -157,5 +172,6 @@ out:
 	blockstore_close(srv.bs);
 	objstore_close(srv.objstore);
 	catalog_close(srv.cat);
+	close(lock_fd);
 	return status;
 }
