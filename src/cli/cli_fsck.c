@@ -32,7 +32,7 @@ int cli_fsck(int argc, char **argv)
 	 * daemon may be writing.  So fsck holds the daemon's lock for its run.
 	 */
 	char lock_error[512];
-	int lock_fd = cli_lock_take(data, "fsck", NULL, lock_error, sizeof lock_error);
+	int lock_fd = cli_lock_take(data, "fsck", NULL, NULL, lock_error, sizeof lock_error);
 	if (lock_fd < 0) {
 		fprintf(stderr, "amibox: %s; stop it before fsck\n", lock_error);
 		return 1;

@@ -10,7 +10,7 @@
 
 #include "util/buf.h"
 
-/* Reads "PID COMMAND LISTEN" from the lock file; 0 if it says nothing. */
+/* Reads "PID COMMAND LISTEN REGION" from the lock file; 0 if it says nothing. */
 static int cli_lock_read(int fd, struct cli_lock_holder *out)
 {
 	char text[512];
@@ -19,7 +19,8 @@ static int cli_lock_read(int fd, struct cli_lock_holder *out)
 	if (n <= 0)
 		return 0;
 	text[n] = '\0';
-	if (sscanf(text, "%ld %15s %255s", &out->pid, out->command, out->listen) != 3)
+	if (sscanf(text, "%ld %15s %255s %63s", &out->pid, out->command, out->listen,
+		   out->region) != 4)
 		return 0;
 	return 1;
 }
@@ -38,7 +39,7 @@ static void cli_lock_describe(const struct cli_lock_holder *h, const char *data,
 }
 
 int cli_lock_take(const char *data, const char *command, const char *listen,
-		  char *error, size_t cap)
+		  const char *region, char *error, size_t cap)
 {
 	struct buf path = BUF_INIT, text = BUF_INIT;
 	buf_printf(&path, "%s/lock", data);
@@ -66,7 +67,8 @@ int cli_lock_take(const char *data, const char *command, const char *listen,
 		}
 		goto fail;
 	}
-	buf_printf(&text, "%ld %s %s\n", (long)getpid(), command, listen ? listen : "-");
+	buf_printf(&text, "%ld %s %s %s\n", (long)getpid(), command, listen ? listen : "-",
+		   region ? region : "-");
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, text.data, text.len, 0) != (ssize_t)text.len) {
 		snprintf(error, cap, "cannot write %s: %s", path.data, strerror(errno));
 		goto fail;

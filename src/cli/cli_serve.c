@@ -130,7 +130,7 @@ int cli_serve(int argc, char **argv)
 		fprintf(stderr, "amibox: cannot create %s: %s\n", data, strerror(errno));
 		return 1;
 	}
-	lock_fd = cli_lock_take(data, "serve", listen, lock_error, sizeof lock_error);
+	lock_fd = cli_lock_take(data, "serve", listen, region, lock_error, sizeof lock_error);
 	if (lock_fd < 0) {
 		fprintf(stderr, "amibox: %s\n", lock_error);
 		return 1;
