@@ -162,14 +162,19 @@ int volume_create(const char *dir, const char *id, long long size_gib,
 {
 	struct buf root = BUF_INIT, vdir = BUF_INIT, map = BUF_INIT;
 	struct volume_header hdr;
-	int ret = -1, fd = -1;
+	int ret = -1, fd = -1, made_dir = 0;
 	buf_printf(&root, "%s/volumes", dir);
 	volume_paths(dir, id, &vdir, &map);
-	if ((mkdir(root.data, 0700) < 0 && errno != EEXIST) ||
-	    (mkdir(vdir.data, 0700) < 0 && errno != EEXIST)) {
+	if (mkdir(root.data, 0700) < 0 && errno != EEXIST) {
 		volume_errno(e, "creating its directory", id);
 		goto out;
 	}
+	/* A new volume's directory is new: nothing of another may be in it. */
+	if (mkdir(vdir.data, 0700) < 0) {
+		volume_errno(e, "creating its directory", id);
+		goto out;
+	}
+	made_dir = 1;
 	/* No data yet: segments appear with the first write into them. */
 	memset(&hdr, 0, sizeof hdr);
 	memcpy(hdr.magic, VOLUME_MAGIC, 8);
@@ -189,6 +194,13 @@ int volume_create(const char *dir, const char *id, long long size_gib,
 out:
 	if (fd >= 0)
 		close(fd);
+	/* A failed creation (a full disk) leaves nothing behind. */
+	if (ret < 0 && made_dir) {
+		int saved = errno;
+		unlink(map.data);
+		rmdir(vdir.data);
+		errno = saved;
+	}
 	buf_release(&root);
 	buf_release(&vdir);
 	buf_release(&map);

@@ -52,7 +52,11 @@
 
 struct volume;
 
-/* Creates the files of a new volume (size in GiB; base_snapshot may be ""). */
+/*
+ * Creates the files of a new volume (size in GiB; base_snapshot may be "")
+ * in a directory of its own, which must not exist yet.  On failure (a full
+ * disk) nothing of it is left.
+ */
 int volume_create(const char *dir, const char *id, long long size_gib,
 		  const char *base_snapshot, struct err *e);
 /* Removes a volume's files (absent ones are fine). */

@@ -123,6 +123,8 @@ int cli_serve(int argc, char **argv)
 	sigaddset(&signals, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A file-size limit reached is a failed write (EFBIG), as a full disk is. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	/* One daemon per data directory, for as long as this one runs. */
 	char lock_error[512];
