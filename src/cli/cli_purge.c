@@ -57,19 +57,6 @@ static int purge_collect(void *ctx, const char *kind, const char *id, const char
 	return 0;
 }
 
-/* The text of the first <name>…</name> of the response, or "". */
-static void purge_xml_text(const struct purge *p, const char *name, char *out, size_t cap)
-{
-	char open[64], close[64];
-	snprintf(open, sizeof open, "<%s>", name);
-	snprintf(close, sizeof close, "</%s>", name);
-	const char *start = strstr(buf_str(&p->response), open);
-	const char *end = start ? strstr(start, close) : NULL;
-	out[0] = '\0';
-	if (start && end)
-		snprintf(out, cap, "%.*s", (int)(end - start - strlen(open)), start + strlen(open));
-}
-
 /*
  * One EC2 Query call (params: "Action=...&..."): 0 done, 1 when the
  * resource is gone already (a .NotFound code), -1 with the error; code gets
@@ -77,30 +64,19 @@ static void purge_xml_text(const struct purge *p, const char *name, char *out, s
  */
 static int purge_ec2(struct purge *p, const char *params, char code[64])
 {
-	struct buf body = BUF_INIT;
-	char hash[65], message[512];
-	buf_printf(&body, "%s&Version=2016-11-15", params);
-	codec_sha256_hex(body.data, body.len, hash);
-	struct curl_slist *headers = curl_slist_append(
-		NULL, "Content-Type: application/x-www-form-urlencoded; charset=utf-8");
-	long status = cli_client_send(p->client, p->curl, "ec2", "POST", "/", "", headers, NULL,
-				      hash, body.data, body.len, &p->response, p->error, p->cap);
-	int ret = -1;
-	code[0] = '\0';
-	if (status == 200) {
-		ret = 0;
-	} else if (status > 0) {
-		purge_xml_text(p, "Code", code, 64);
-		purge_xml_text(p, "Message", message, sizeof message);
-		size_t len = strlen(code);
-		if (len > 9 && !strcmp(code + len - 9, ".NotFound"))
-			ret = 1;
-		else
-			snprintf(p->error, p->cap, "%s: %s: %s", body.data, code[0] ? code : "error",
-				 message[0] ? message : buf_str(&p->response));
+	long status = cli_client_ec2(p->client, p->curl, params, &p->response, code, p->error,
+				     p->cap);
+	size_t len = strlen(code);
+	if (status == 200)
+		return 0;
+	if (len > 9 && !strcmp(code + len - 9, ".NotFound"))
+		return 1;
+	if (status > 0) {
+		char detail[512];
+		snprintf(detail, sizeof detail, "%s", p->error);
+		snprintf(p->error, p->cap, "%s: %s", params, detail);
 	}
-	buf_release(&body);
-	return ret;
+	return -1;
 }
 
 /* Runs "Action=...&Name=id", retrying while code is busy (NULL: never). */
@@ -134,8 +110,8 @@ static int purge_s3(struct purge *p, const char *path, const char *query)
 		return 0;
 	if (status > 0) {
 		char code[64], message[512];
-		purge_xml_text(p, "Code", code, sizeof code);
-		purge_xml_text(p, "Message", message, sizeof message);
+		cli_client_xml_text(&p->response, "Code", code, sizeof code);
+		cli_client_xml_text(&p->response, "Message", message, sizeof message);
 		snprintf(p->error, p->cap, "DELETE %s%s%s: %s: %s", path, *query ? "?" : "", query,
 			 code[0] ? code : "error", message);
 	}
