@@ -1,5 +1,5 @@
 /*
- * cli_account: `amibox account create|list|delete`: account administration
+ * cli_account: `amibox account create|list|show|delete`: account administration
  * straight on the catalog.  Safe while the daemon runs: SQLite serialises
  * the writers, and the daemon reads accounts on every request.
  *
@@ -27,6 +27,7 @@ static void account_usage(FILE *out)
 	fprintf(out,
 		"usage: amibox account create NAME [--data DIR] [--json]\n"
 		"       amibox account list [--data DIR] [--json]\n"
+		"       amibox account show NAME [--data DIR] [--json]   (its keys)\n"
 		"       amibox account delete NAME [--data DIR] [--force [--endpoint-url URL]]\n"
 		"         (--force first terminates and deletes what the account owns,\n"
 		"          through the daemon running on DIR)\n"
@@ -153,7 +154,8 @@ int cli_account(int argc, char **argv)
 	}
 	const char *verb = optind < argc ? argv[optind] : NULL;
 	const char *name = optind + 1 < argc ? argv[optind + 1] : NULL;
-	int want_name = verb && (!strcmp(verb, "create") || !strcmp(verb, "delete"));
+	int want_name = verb && (!strcmp(verb, "create") || !strcmp(verb, "delete") ||
+				 !strcmp(verb, "show"));
 	int add_cert = verb && !strcmp(verb, "add-cert");
 	if (!verb || (want_name && (!name || optind + 2 != argc)) ||
 	    (add_cert && optind + 3 != argc) ||
@@ -163,9 +165,13 @@ int cli_account(int argc, char **argv)
 	}
 	if (catalog_open(data, &cat, &e) < 0)
 		goto fail;
-	if (!strcmp(verb, "create")) {
+	if (!strcmp(verb, "create") || !strcmp(verb, "show")) {
 		struct account a;
-		if (catalog_account_create(cat, name, &a, &e) < 0)
+		int found = !strcmp(verb, "show") ? catalog_account_by_name(cat, name, &a, &e) : 1;
+		if (found == 0)
+			err_set(&e, 404, "NoSuchAccount", "no account named '%s'", name);
+		if (found <= 0 || (!strcmp(verb, "create") &&
+				   catalog_account_create(cat, name, &a, &e) < 0))
 			goto fail;
 		if (json)
 			printf("{\"AccountId\":\"%s\",\"AccessKeyId\":\"%s\",\"SecretAccessKey\":\"%s\"}\n",
