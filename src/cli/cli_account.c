@@ -108,23 +108,21 @@ static int account_delete(struct catalog *cat, const char *data, const char *nam
 	int found = catalog_account_by_name(cat, name, &a, e);
 	if (found <= 0)
 		return found < 0 ? -1 : err_set(e, 404, "NoSuchAccount", "no account named '%s'", name);
-	if (!force) {
-		if (catalog_account_resources(cat, a.id, account_count_resource, &owned, e) < 0)
+	if (catalog_account_resources(cat, a.id, account_count_resource, &owned, e) < 0)
+		return -1;
+	if (owned && !force) {
+		fprintf(stderr, "amibox: account '%s' owns:\n", name);
+		if (catalog_account_resources(cat, a.id, account_print_resource, NULL, e) < 0)
 			return -1;
-		if (owned) {
-			fprintf(stderr, "amibox: account '%s' owns:\n", name);
-			if (catalog_account_resources(cat, a.id, account_print_resource, NULL, e) < 0)
-				return -1;
-			return err_set(e, 409, "AccountNotEmpty",
-				       "account '%s' still owns the %lld live resources above: delete "
-				       "them first, or add --force to terminate and delete them", name,
-				       owned);
-		}
-	} else if (account_daemon(data, endpoint, &client, &a, error, sizeof error) < 0 ||
-		   cli_purge_account(cat, &a, &client, error, sizeof error) < 0) {
+		return err_set(e, 409, "AccountNotEmpty",
+			       "account '%s' still owns the %lld live resources above: delete "
+			       "them first, or add --force to terminate and delete them", name, owned);
+	}
+	/* --force with nothing to end needs no daemon. */
+	if (owned && (account_daemon(data, endpoint, &client, &a, error, sizeof error) < 0 ||
+		      cli_purge_account(cat, &a, &client, error, sizeof error) < 0))
 		return err_set(e, 409, "AccountNotEmpty", "account '%s' was not deleted: %s", name,
 			       error);
-	}
 	return catalog_account_delete(cat, name, e);
 }
 

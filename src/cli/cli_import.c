@@ -176,25 +176,19 @@ static int import_has_failed(struct import_job *job)
 static ssize_t import_read_stream(struct import_job *job, unsigned char *data, size_t len)
 {
 	size_t got = 0;
-	while (got < len) {
+	while (got < len && !import_has_failed(job)) {
 		struct pollfd p = { job->fd, POLLIN, 0 };
-		if (import_has_failed(job)) {
-			errno = EINTR;
+		ssize_t n = 0;
+		/* A short wait, so that a failure elsewhere is seen soon. */
+		if (poll(&p, 1, 100) > 0 && (n = read(job->fd, data + got, len - got)) == 0)
+			return (ssize_t)got; /* the end of the stream */
+		if (n < 0 && errno != EINTR && errno != EAGAIN)
 			return -1;
-		}
-		int ready = poll(&p, 1, 100);
-		if (ready < 0 && errno != EINTR)
-			return -1;
-		if (ready <= 0)
-			continue;
-		ssize_t n = read(job->fd, data + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
+		got += n > 0 ? (size_t)n : 0;
+	}
+	if (got < len) {
+		errno = EINTR;
+		return -1;
 	}
 	return (ssize_t)got;
 }
