@@ -8,17 +8,19 @@ static void main_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: amibox <command> [options]\n"
+		"       amibox --version\n"
 		"\n"
 		"commands:\n"
 		"  serve      run the daemon (EC2 and EBS APIs)\n"
-		"  account    create, list or delete accounts\n"
+		"  account    create, list, show or delete accounts\n"
 		"  import     import a disk image as a completed snapshot\n"
-		"  fsck       verify the block store against the catalog\n"
+		"  fsck       verify the stores against the catalog (and repair)\n"
 		"  bundle-image     make an instance-store bundle of an image file\n"
 		"  upload-bundle    upload a bundle to a bucket\n"
 		"  download-bundle  download a bundle from a bucket\n"
 		"  unbundle         turn a bundle back into its image file\n"
 		"  ec2-cert         print the cloud's certificate for bundlers\n"
+		"  imds             answer a guest's metadata request (run by QEMU)\n"
 		"\n"
 		"Run 'amibox <command> --help' for a command's options.\n");
 }
@@ -28,6 +30,10 @@ int main(int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		main_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("amibox %s\n", AMIBOX_VERSION);
+		return 0;
 	}
 	const char *command = argv[1];
 	if (!strcmp(command, "serve"))

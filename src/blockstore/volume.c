@@ -110,6 +110,11 @@ static void volume_paths(const char *dir, const char *id, struct buf *vdir,
 	buf_printf(map, "%s/map", vdir->data);
 }
 
+static void volume_lock_path(const char *dir, const char *id, struct buf *out)
+{
+	buf_printf(out, "%s/volumes/%s/lock", dir, id);
+}
+
 /*
  * The segment file holding offset, and the offset within it in *local.
  * Returns the descriptor; -2 when the segment does not exist and create is
@@ -167,14 +172,19 @@ int volume_create(const char *dir, const char *id, long long size_gib,
 {
 	struct buf root = BUF_INIT, vdir = BUF_INIT, map = BUF_INIT;
 	struct volume_header hdr;
-	int ret = -1, fd = -1;
+	int ret = -1, fd = -1, made_dir = 0;
 	buf_printf(&root, "%s/volumes", dir);
 	volume_paths(dir, id, &vdir, &map);
-	if ((mkdir(root.data, 0700) < 0 && errno != EEXIST) ||
-	    (mkdir(vdir.data, 0700) < 0 && errno != EEXIST)) {
+	if (mkdir(root.data, 0700) < 0 && errno != EEXIST) {
 		volume_errno(e, "creating its directory", id);
 		goto out;
 	}
+	/* A new volume's directory is new: nothing of another may be in it. */
+	if (mkdir(vdir.data, 0700) < 0) {
+		volume_errno(e, "creating its directory", id);
+		goto out;
+	}
+	made_dir = 1;
 	/* No data yet: segments appear with the first write into them. */
 	memset(&hdr, 0, sizeof hdr);
 	memcpy(hdr.magic, VOLUME_MAGIC, 8);
@@ -194,6 +204,13 @@ int volume_create(const char *dir, const char *id, long long size_gib,
 out:
 	if (fd >= 0)
 		close(fd);
+	/* A failed creation (a full disk) leaves nothing behind. */
+	if (ret < 0 && made_dir) {
+		int saved = errno;
+		unlink(map.data);
+		rmdir(vdir.data);
+		errno = saved;
+	}
 	buf_release(&root);
 	buf_release(&vdir);
 	buf_release(&map);
@@ -205,6 +222,9 @@ int volume_remove(const char *dir, const char *id, struct err *e)
 	struct buf vdir = BUF_INIT, map = BUF_INIT, seg = BUF_INIT;
 	int ret = 0;
 	volume_paths(dir, id, &vdir, &map);
+	volume_lock_path(dir, id, &seg);
+	if (unlink(seg.data) < 0 && errno != ENOENT)
+		ret = -1;
 	for (size_t i = 0; i < VOLUME_SEGMENTS && ret == 0; i++) {
 		buf_reset(&seg);
 		buf_printf(&seg, "%s/data.%zu", vdir.data, i);
@@ -257,6 +277,49 @@ int volume_open(const char *dir, const char *id, struct volume **out,
 fail:
 	volume_close(v);
 	return -1;
+}
+
+int volume_serve_lock(const char *dir, const char *id, struct err *e)
+{
+	struct buf path = BUF_INIT;
+	volume_lock_path(dir, id, &path);
+	int fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	buf_release(&path);
+	if (fd < 0)
+		return volume_errno(e, "opening its serving lock", id);
+	/* A volume_served() check holds the lock shared for an instant: retry. */
+	for (int attempt = 0; attempt < 50; attempt++) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			volume_errno(e, "taking its serving lock", id);
+			close(fd);
+			return -1;
+		}
+		usleep(2000);
+	}
+	close(fd);
+	return err_set(e, 400, "VolumeInUse",
+		       "Volume %s is already served to a machine.", id);
+}
+
+int volume_served(const char *dir, const char *id, struct err *e)
+{
+	struct buf path = BUF_INIT;
+	volume_lock_path(dir, id, &path);
+	int fd = open(path.data, O_RDONLY | O_CLOEXEC);
+	buf_release(&path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : volume_errno(e, "opening its serving lock", id);
+	/* Shared, so that two checks never see each other as a server. */
+	int rc;
+	while ((rc = flock(fd, LOCK_SH | LOCK_NB)) < 0 && errno == EINTR)
+		;
+	int served = rc < 0 && errno == EWOULDBLOCK;
+	if (rc < 0 && !served)
+		volume_errno(e, "testing its serving lock", id);
+	close(fd);
+	return rc < 0 && !served ? -1 : served;
 }
 
 void volume_close(struct volume *v)

@@ -29,6 +29,12 @@
  * Concurrency: the NBD server (another process) takes a shared flock on the
  * map file around every request; volume_freeze takes it exclusively, so a
  * snapshot sees a point in time between whole requests.
+ *
+ * Serving: whoever serves a volume to a machine (the nbdkit plugin) holds an
+ * exclusive flock on DIR/volumes/<id>/lock for as long as it serves.  So a
+ * second server of the same volume cannot start, and a volume is known to
+ * be out of every machine's reach when nobody holds that lock (the kernel
+ * drops it when the server dies, however it dies).
  */
 #ifndef AMIBOX_BLOCKSTORE_VOLUME_H
 #define AMIBOX_BLOCKSTORE_VOLUME_H
@@ -48,7 +54,11 @@
 
 struct volume;
 
-/* Creates the files of a new volume (size in GiB; base_snapshot may be ""). */
+/*
+ * Creates the files of a new volume (size in GiB; base_snapshot may be "")
+ * in a directory of its own, which must not exist yet.  On failure (a full
+ * disk) nothing of it is left.
+ */
 int volume_create(const char *dir, const char *id, long long size_gib,
 		  const char *base_snapshot, struct err *e);
 /* Removes a volume's files (absent ones are fine). */
@@ -56,6 +66,16 @@ int volume_remove(const char *dir, const char *id, struct err *e);
 
 int volume_open(const char *dir, const char *id, struct volume **out,
 		struct err *e);
+
+/*
+ * Takes the serving lock of a volume, waiting a moment for a concurrent
+ * volume_served() check to let go.  Returns the descriptor that holds it
+ * (keep it open while serving; close it to stop), or -1: VolumeInUse when
+ * another process serves the volume.
+ */
+int volume_serve_lock(const char *dir, const char *id, struct err *e);
+/* 1 if a process serves the volume (holds its serving lock), 0 if none, -1 on error. */
+int volume_served(const char *dir, const char *id, struct err *e);
 void volume_close(struct volume *v);
 
 uint64_t volume_size(const struct volume *v);

@@ -77,7 +77,23 @@ int catalog_account_exists(struct catalog *c, const char *account_id,
 int catalog_account_each(struct catalog *c,
 			 int (*fn)(void *ctx, const struct account *a),
 			 void *ctx, struct err *e);
-/* Deletes the account by name: 404 NoSuchAccount if absent. */
+/*
+ * Calls fn for each live resource the account owns, in the order they can
+ * be ended in: instances not terminated, volumes, images, snapshots (also
+ * pending ones), buckets.  kind is "instance", "volume", "image",
+ * "snapshot" or "bucket"; state is the resource's state ("" for buckets).
+ * fn returns nonzero to stop.
+ */
+int catalog_account_resources(struct catalog *c, const char *account_id,
+			      int (*fn)(void *ctx, const char *kind, const char *id,
+					const char *state),
+			      void *ctx, struct err *e);
+/*
+ * Deletes the account by name, with its signing certificates, in one
+ * transaction: 404 NoSuchAccount if absent, 409 AccountNotEmpty while it
+ * owns a live resource (catalog_account_resources).  What its terminated
+ * instances left (their rows, for the record) stays.
+ */
 int catalog_account_delete(struct catalog *c, const char *name, struct err *e);
 
 #endif

@@ -152,12 +152,57 @@ int catalog_account_each(struct catalog *c,
 	return 0;
 }
 
+/* What catalog_account_resources lists, in its order. */
+static const char catalog_account_resources_sql[] =
+	"SELECT 'instance', instance_id, state FROM instances"
+	"  WHERE owner_id = ?1 AND state != 'terminated'"
+	" UNION ALL SELECT 'volume', volume_id, state FROM volumes WHERE owner_id = ?1"
+	" UNION ALL SELECT 'image', image_id, state FROM images WHERE owner_id = ?1"
+	" UNION ALL SELECT 'snapshot', snapshot_id, status FROM snapshots WHERE owner_id = ?1"
+	" UNION ALL SELECT 'bucket', name, '' FROM buckets WHERE owner_id = ?1";
+
+int catalog_account_resources(struct catalog *c, const char *account_id,
+			      int (*fn)(void *ctx, const char *kind, const char *id,
+					const char *state),
+			      void *ctx, struct err *e)
+{
+	sqlite3_stmt *stmt = catalog_stmt(c, catalog_account_resources_sql, e);
+	int rc;
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, account_id, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(stmt, 2);
+		if (fn(ctx, (const char *)sqlite3_column_text(stmt, 0),
+		       (const char *)sqlite3_column_text(stmt, 1), state ? state : ""))
+			break;
+	}
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return catalog_sqlite_error(c, "listing an account's resources", e);
+	return 0;
+}
+
+struct catalog_account_count {
+	long long total;
+	char first[96];
+};
+
+static int catalog_account_count_one(void *ctx, const char *kind, const char *id,
+				     const char *state)
+{
+	struct catalog_account_count *count = ctx;
+	(void)state;
+	if (count->total++ == 0)
+		snprintf(count->first, sizeof count->first, "%s %s", kind, id);
+	return 0;
+}
+
 int catalog_account_delete(struct catalog *c, const char *name, struct err *e)
 {
-	static const char count_sql[] =
-		"SELECT count(*) FROM snapshots s JOIN accounts a"
-		" ON s.owner_id = a.account_id WHERE a.name = ?1";
 	static const char delete_sql[] = "DELETE FROM accounts WHERE name = ?1";
+	static const char certs_sql[] = "DELETE FROM signing_certificates WHERE account_id = ?1";
+	struct catalog_account_count owned = { 0, "" };
 	struct account a;
 	if (catalog_begin(c, e) < 0)
 		return -1;
@@ -168,30 +213,28 @@ int catalog_account_delete(struct catalog *c, const char *name, struct err *e)
 			err_set(e, 404, "NoSuchAccount", "no account named '%s'", name);
 		return -1;
 	}
-	sqlite3_stmt *stmt = catalog_stmt(c, count_sql, e);
-	if (!stmt)
+	/* Checked in the transaction that deletes: nothing slips in between. */
+	if (catalog_account_resources(c, a.id, catalog_account_count_one, &owned, e) < 0)
 		goto fail;
-	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-	long long owned = sqlite3_step(stmt) == SQLITE_ROW ?
-				  sqlite3_column_int64(stmt, 0) : -1;
-	sqlite3_reset(stmt);
-	if (owned != 0) {
-		if (owned > 0)
-			err_set(e, 409, "AccountNotEmpty",
-				"account '%s' still owns %lld snapshots; delete them first",
-				name, owned);
+	if (owned.total) {
+		err_set(e, 409, "AccountNotEmpty",
+			"account '%s' still owns %lld live resources (%s%s); delete them first",
+			name, owned.total, owned.first, owned.total > 1 ? ", ..." : "");
 		goto fail;
 	}
-	stmt = catalog_stmt(c, delete_sql, e);
-	if (!stmt)
-		goto fail;
-	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(stmt) != SQLITE_DONE) {
+	const char *const sqls[] = { certs_sql, delete_sql };
+	for (size_t i = 0; i < 2; i++) {
+		sqlite3_stmt *stmt = catalog_stmt(c, sqls[i], e);
+		if (!stmt)
+			goto fail;
+		sqlite3_bind_text(stmt, 1, i == 0 ? a.id : name, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(stmt);
 		sqlite3_reset(stmt);
-		catalog_sqlite_error(c, "deleting an account", e);
-		goto fail;
+		if (rc != SQLITE_DONE) {
+			catalog_sqlite_error(c, "deleting an account", e);
+			goto fail;
+		}
 	}
-	sqlite3_reset(stmt);
 	return catalog_commit(c, e);
 fail:
 	catalog_rollback(c);

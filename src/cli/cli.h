@@ -6,6 +6,11 @@
 #ifndef AMIBOX_CLI_CLI_H
 #define AMIBOX_CLI_CLI_H
 
+/* The release; a build may set its own (-DAMIBOX_VERSION=...). */
+#ifndef AMIBOX_VERSION
+#define AMIBOX_VERSION "0.11.0"
+#endif
+
 int cli_serve(int argc, char **argv);
 int cli_account(int argc, char **argv);
 int cli_import(int argc, char **argv);

@@ -84,6 +84,44 @@ static int parse_mappings(const char *text, struct manifest_mapping *out, size_t
 	return ret;
 }
 
+/*
+ * Makes the destination folder and its parents, as `mkdir -p` does; 0 if it
+ * is there, -1 with errno.
+ */
+static int destination_make(const char *path)
+{
+	char *copy = xstrdup(path);
+	int rc = 0;
+	for (char *p = copy + 1; rc == 0; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char was = *p;
+		*p = '\0';
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+			rc = -1;
+		*p = was;
+		if (!was)
+			break;
+	}
+	free(copy);
+	struct stat st;
+	if (rc == 0 && stat(path, &st) < 0)
+		rc = -1;
+	else if (rc == 0 && !S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		rc = -1;
+	}
+	return rc;
+}
+
+static int destination_ready(const char *path)
+{
+	if (destination_make(path) == 0)
+		return 0;
+	fprintf(stderr, "amibox: cannot make the destination %s: %s\n", path, strerror(errno));
+	return -1;
+}
+
 static void bundle_usage(FILE *out)
 {
 	fprintf(out,
@@ -91,8 +129,9 @@ static void bundle_usage(FILE *out)
 		"         --privatekey KEY.pem --user ACCOUNT [--ec2cert CLOUD.pem | --data DIR]\n"
 		"         [--arch x86_64] [--kernel aki-…] [--ramdisk ari-…] [--type machine]\n"
 		"         [--block-device-mapping ami=sda1,root=/dev/sda1,ephemeral0=sdb]\n"
-		"         [--destination DIR] [--no-progress]\n"
-		"Makes an instance-store bundle: PREFIX.part.NN and PREFIX.manifest.xml.\n"
+		"         [--destination DIR] [--part-size BYTES] [--no-progress]\n"
+		"Makes an instance-store bundle: PREFIX.part.NN and PREFIX.manifest.xml\n"
+		"in DIR (made if missing; default .), parts of 10 MiB unless --part-size.\n"
 		"Without --ec2cert the cloud certificate of --data (default ./var) is used.\n");
 }
 
@@ -181,6 +220,10 @@ static int cli_bundle_image(int argc, char **argv)
 		snprintf(cloud_cert, sizeof cloud_cert, "%s/ec2-cert.pem", data);
 		o.ec2_cert = cloud_cert;
 	}
+	if (destination_ready(o.destination) < 0) {
+		free(image_copy);
+		return 1;
+	}
 	struct progress p = { show, "bundling", -1 };
 	o.progress = progress_show;
 	o.progress_ctx = &p;
@@ -233,7 +276,7 @@ static void unbundle_usage(FILE *out)
 		"usage: amibox unbundle --manifest PREFIX.manifest.xml --privatekey KEY.pem\n"
 		"         [--source DIR] [--destination DIR] [--no-progress]\n"
 		"Checks every part and the image digest, decrypts with the user's key and\n"
-		"writes the image to DESTINATION/NAME.\n");
+		"writes the image to DESTINATION/NAME (DESTINATION made if missing).\n");
 }
 
 static int cli_unbundle(int argc, char **argv)
@@ -265,6 +308,8 @@ static int cli_unbundle(int argc, char **argv)
 		unbundle_usage(stderr);
 		return 2;
 	}
+	if (destination_ready(dest) < 0)
+		return 1;
 	char *dir_copy = strdup(manifest_path);
 	if (!source)
 		source = dirname(dir_copy);
@@ -426,7 +471,7 @@ static void transfer_usage(FILE *out, const char *command)
 		fprintf(out,
 			"usage: amibox download-bundle --bucket BUCKET[/PREFIX] --prefix NAME\n"
 			"         [--destination DIR] [--endpoint URL] [--data DIR --account NAME]\n"
-			"Downloads NAME.manifest.xml and its parts.\n");
+			"Downloads NAME.manifest.xml and its parts into DIR (made if missing).\n");
 }
 
 static int cli_transfer(int argc, char **argv, int upload)
@@ -467,6 +512,8 @@ static int cli_transfer(int argc, char **argv, int upload)
 		transfer_usage(stderr, command);
 		return 2;
 	}
+	if (!upload && destination_ready(dest) < 0)
+		return 1;
 	struct s3c s = { 0 };
 	char error[1024] = "", bucket[256];
 	struct buf key_prefix = BUF_INIT, text = BUF_INIT, path = BUF_INIT, key = BUF_INIT,

@@ -10,6 +10,7 @@
 
 #include "api/sigv4.h"
 #include "catalog/catalog.h"
+#include "util/codec.h"
 
 /* Endpoint and credentials: flags, then the AWS environment, then --data. */
 int cli_client_setup(struct cli_client *c, const char *service_endpoint_var,
@@ -126,6 +127,10 @@ long cli_client_send(const struct cli_client *c, CURL *curl, const char *service
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, client_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, response);
+	/* A server that stops answering is an error, not a hang. */
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
 	if (!strcmp(method, "HEAD"))
 		curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
 	else if (strcmp(method, "GET") != 0) {
@@ -141,5 +146,39 @@ long cli_client_send(const struct cli_client *c, CURL *curl, const char *service
 	}
 	long status = 0;
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	return status;
+}
+
+void cli_client_xml_text(const struct buf *xml, const char *name, char *out, size_t cap)
+{
+	char open[64], close[64];
+	snprintf(open, sizeof open, "<%s>", name);
+	snprintf(close, sizeof close, "</%s>", name);
+	const char *start = strstr(buf_str(xml), open);
+	const char *end = start ? strstr(start, close) : NULL;
+	out[0] = '\0';
+	if (start && end)
+		snprintf(out, cap, "%.*s", (int)(end - start - strlen(open)), start + strlen(open));
+}
+
+long cli_client_ec2(const struct cli_client *c, CURL *curl, const char *params,
+		    struct buf *response, char code[64], char *error, size_t cap)
+{
+	struct buf body = BUF_INIT;
+	char hash[65], message[512];
+	buf_printf(&body, "%s&Version=2016-11-15", params);
+	codec_sha256_hex(body.data, body.len, hash);
+	struct curl_slist *headers = curl_slist_append(
+		NULL, "Content-Type: application/x-www-form-urlencoded; charset=utf-8");
+	long status = cli_client_send(c, curl, "ec2", "POST", "/", "", headers, NULL, hash,
+				      body.data, body.len, response, error, cap);
+	buf_release(&body);
+	code[0] = '\0';
+	if (status > 0 && status != 200) {
+		cli_client_xml_text(response, "Code", code, 64);
+		cli_client_xml_text(response, "Message", message, sizeof message);
+		snprintf(error, cap, "%s: %s", code[0] ? code : "error",
+			 message[0] ? message : buf_str(response));
+	}
 	return status;
 }

@@ -44,4 +44,17 @@ long cli_client_send(const struct cli_client *c, CURL *curl, const char *service
 		     const char *payload_hash, const void *body, size_t len,
 		     struct buf *response, char *error, size_t cap);
 
+/* The text of the first <name>...</name> of an XML answer into out, or "". */
+void cli_client_xml_text(const struct buf *xml, const char *name, char *out, size_t cap);
+
+/*
+ * One EC2 Query call: params is the form body without Version
+ * ("Action=DeleteSnapshot&SnapshotId=snap-..."), values already encoded.
+ * Returns the HTTP status (200 on success), or -1 when no answer came; on
+ * an error answer code gets EC2's error code ("" if none) and error says
+ * "code: message".
+ */
+long cli_client_ec2(const struct cli_client *c, CURL *curl, const char *params,
+		    struct buf *response, char code[64], char *error, size_t cap);
+
 #endif

@@ -244,8 +244,13 @@ int cli_imds(int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' },
 		{ "instance", required_argument, NULL, 'i' },
 		{ "region", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static const char usage[] =
+		"usage: amibox imds --data DIR --instance ID [--region NAME]\n"
+		"Answers one guest connection to the instance metadata service on\n"
+		"standard input and output (QEMU runs it for each connection).\n";
 	const char *data = "./var", *id = NULL, *region = "us-east-1";
 	struct imds m;
 	struct err e = ERR_INIT;
@@ -256,13 +261,12 @@ int cli_imds(int argc, char **argv)
 		case 'd': data = optarg; break;
 		case 'i': id = optarg; break;
 		case 'r': region = optarg; break;
-		default:
-			fprintf(stderr, "usage: amibox imds --data DIR --instance ID [--region NAME]\n");
-			return 2;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
 		}
 	}
 	if (!id) {
-		fprintf(stderr, "usage: amibox imds --data DIR --instance ID [--region NAME]\n");
+		fputs(usage, stderr);
 		return 2;
 	}
 	snprintf(m.region, sizeof m.region, "%s", region);

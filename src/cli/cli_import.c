@@ -4,18 +4,28 @@
  * PutSnapshotBlock per non-zero block from several connections at once,
  * CompleteSnapshot with the LINEAR checksum), signed with SigV4 like any
  * other client.  qcow2, vmdk and other formats go through `qemu-img convert`
- * to a temporary raw file first.
+ * to a temporary raw file first.  A block device is read like a file; a
+ * pipe (or `-`, standard input) is read in order, its size given by --size.
+ *
+ * An import that fails after StartSnapshot (a read or network error,
+ * SIGINT or SIGTERM) deletes its pending snapshot, which would otherwise
+ * hold its blocks until it expires; when it cannot, it says which snapshot
+ * is left and how to delete it.  The snapshot's ID is printed (on stderr)
+ * as soon as it exists, so even a kill -9 leaves the user a trace.
  */
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,12 +40,17 @@
 #include "util/ids.h"
 
 #define IMPORT_THREADS 4
+/* A block device's size (<linux/fs.h>, whose BLOCK_SIZE clashes with ours). */
+#ifndef BLKGETSIZE64
+#define BLKGETSIZE64 _IOR(0x12, 114, size_t)
+#endif
 
 
 struct import_job {
 	const struct cli_client *client;
 	const char *snapshot_id;
 	int fd;
+	int stream;              /* a pipe: read in order, under read_lock */
 	long long blocks;        /* in the image */
 	long long next;          /* next block to claim */
 	long long done;
@@ -43,7 +58,10 @@ struct import_job {
 	unsigned char (*digests)[32];
 	unsigned char *written;  /* per block: 1 if uploaded */
 	pthread_mutex_t lock;
+	pthread_mutex_t read_lock;
 	int failed;
+	int eof;                 /* the stream ended */
+	int workers;             /* still running */
 	char error[512];
 	int progress;            /* draw a progress bar */
 	long long start_ms;
@@ -142,6 +160,74 @@ static int import_put_block(struct import_job *job, struct import_http *http,
 	return -1;
 }
 
+static int import_has_failed(struct import_job *job)
+{
+	pthread_mutex_lock(&job->lock);
+	int failed = job->failed;
+	pthread_mutex_unlock(&job->lock);
+	return failed;
+}
+
+/*
+ * Reads up to len bytes of the stream into data, in order; returns how many
+ * (fewer only at its end), or -1 with errno (EINTR: the import failed
+ * meanwhile, e.g. a signal, so a writer that never writes cannot hold it).
+ */
+static ssize_t import_read_stream(struct import_job *job, unsigned char *data, size_t len)
+{
+	size_t got = 0;
+	while (got < len && !import_has_failed(job)) {
+		struct pollfd p = { job->fd, POLLIN, 0 };
+		ssize_t n = 0;
+		/* A short wait, so that a failure elsewhere is seen soon. */
+		if (poll(&p, 1, 100) > 0 && (n = read(job->fd, data + got, len - got)) == 0)
+			return (ssize_t)got; /* the end of the stream */
+		if (n < 0 && errno != EINTR && errno != EAGAIN)
+			return -1;
+		got += n > 0 ? (size_t)n : 0;
+	}
+	if (got < len) {
+		errno = EINTR;
+		return -1;
+	}
+	return (ssize_t)got;
+}
+
+/* The next block to read, or job->blocks when there is none (or it failed). */
+static long long import_claim(struct import_job *job)
+{
+	pthread_mutex_lock(&job->lock);
+	long long index = job->failed || job->eof ? job->blocks : job->next++;
+	if (index > job->blocks)
+		index = job->blocks;
+	pthread_mutex_unlock(&job->lock);
+	return index;
+}
+
+/* Claims a block and reads it into data (zeros past the end); -1 on error. */
+static ssize_t import_read_block(struct import_job *job, unsigned char *data,
+				 long long *index)
+{
+	ssize_t got;
+	memset(data, 0, BLOCK_SIZE);
+	if (!job->stream) {
+		*index = import_claim(job);
+		if (*index >= job->blocks)
+			return 0;
+		return pread(job->fd, data, BLOCK_SIZE, (off_t)*index * BLOCK_SIZE);
+	}
+	pthread_mutex_lock(&job->read_lock);
+	*index = import_claim(job);
+	got = *index < job->blocks ? import_read_stream(job, data, BLOCK_SIZE) : 0;
+	if (got >= 0 && got < BLOCK_SIZE && *index < job->blocks) {
+		pthread_mutex_lock(&job->lock);
+		job->eof = 1;
+		pthread_mutex_unlock(&job->lock);
+	}
+	pthread_mutex_unlock(&job->read_lock);
+	return got;
+}
+
 static int import_is_zero(const unsigned char *p)
 {
 	return p[0] == 0 && !memcmp(p, p + 1, BLOCK_SIZE - 1);
@@ -153,19 +239,16 @@ static void *import_worker(void *arg)
 	struct import_http http = { .curl = curl_easy_init() };
 	unsigned char *data = xmalloc(BLOCK_SIZE);
 	for (;;) {
-		pthread_mutex_lock(&job->lock);
-		long long index = job->failed ? job->blocks : job->next++;
-		pthread_mutex_unlock(&job->lock);
-		if (index >= job->blocks)
-			break;
-		memset(data, 0, BLOCK_SIZE);
-		ssize_t got = pread(job->fd, data, BLOCK_SIZE, (off_t)index * BLOCK_SIZE);
+		long long index;
+		ssize_t got = import_read_block(job, data, &index);
 		if (got < 0) {
 			char msg[128];
 			snprintf(msg, sizeof msg, "reading the image: %s", strerror(errno));
 			import_fail(job, msg);
 			break;
 		}
+		if (index >= job->blocks)
+			break;
 		if (!import_is_zero(data)) {
 			if (import_put_block(job, &http, index, data) < 0)
 				break;
@@ -182,6 +265,9 @@ static void *import_worker(void *arg)
 	free(data);
 	buf_release(&http.response);
 	curl_easy_cleanup(http.curl);
+	pthread_mutex_lock(&job->lock);
+	job->workers--;
+	pthread_mutex_unlock(&job->lock);
 	return NULL;
 }
 
@@ -294,9 +380,118 @@ static void import_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: amibox import FILE [--description D] [--endpoint-url URL]\n"
-		"                          [--data DIR --account NAME] [--no-progress]\n"
+		"                          [--data DIR --account NAME] [--size GIB] [--no-progress]\n"
+		"FILE is a raw, qcow2 or vmdk image, a block device, or a pipe ('-' for\n"
+		"standard input, raw, with --size: a pipe has no size of its own).\n"
 		"Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or from\n"
-		"the account NAME (default 'default') of the data directory DIR.\n");
+		"the account NAME (default 'default') of the data directory DIR.\n"
+		"An import that fails or is interrupted deletes its unfinished snapshot.\n");
+}
+
+/*
+ * Opens the image: its descriptor, size in bytes (for a pipe: --size), and
+ * whether it is a stream.  -1 with a message.
+ */
+static int import_open(const char *file, const char *raw, long long size_gib,
+		       struct import_job *job, long long *bytes, char *error, size_t cap)
+{
+	struct stat st;
+	uint64_t device_bytes = 0;
+	job->fd = !strcmp(file, "-") ? dup(STDIN_FILENO) : open(raw, O_RDONLY | O_CLOEXEC);
+	if (job->fd < 0 || fstat(job->fd, &st) < 0) {
+		snprintf(error, cap, "cannot read '%s': %s", file, strerror(errno));
+		return -1;
+	}
+	if (S_ISREG(st.st_mode)) {
+		*bytes = st.st_size;
+	} else if (S_ISBLK(st.st_mode) && ioctl(job->fd, BLKGETSIZE64, &device_bytes) == 0) {
+		*bytes = (long long)device_bytes;
+	} else if (S_ISBLK(st.st_mode)) {
+		snprintf(error, cap, "cannot size the device '%s': %s", file, strerror(errno));
+		return -1;
+	} else if (size_gib > 0) {
+		job->stream = 1;
+		*bytes = size_gib << 30;
+	} else {
+		snprintf(error, cap, "'%s' is a pipe, which has no size: give the volume's with --size GIB",
+			 file);
+		return -1;
+	}
+	if (size_gib > 0 && *bytes > size_gib << 30) {
+		snprintf(error, cap, "'%s' holds %lld bytes, more than --size %lld GiB", file, *bytes,
+			 size_gib);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Deletes the snapshot an import could not finish; or, when it cannot,
+ * says which one is left and how to delete it.
+ */
+static void import_abandon(const struct cli_client *client, const char *snapshot_id)
+{
+	CURL *curl = curl_easy_init();
+	struct buf response = BUF_INIT;
+	char params[128], code[64], error[512] = "";
+	snprintf(params, sizeof params, "Action=DeleteSnapshot&SnapshotId=%s", snapshot_id);
+	long status = curl ? cli_client_ec2(client, curl, params, &response, code, error,
+					    sizeof error) : -1;
+	if (status == 200)
+		fprintf(stderr, "amibox: deleted the unfinished snapshot %s\n", snapshot_id);
+	else
+		fprintf(stderr,
+			"amibox: the unfinished snapshot %s was not deleted (%s); it keeps its "
+			"blocks until it expires, an hour after its last block.  Delete it with:\n"
+			"  aws --endpoint-url %s ec2 delete-snapshot --snapshot-id %s\n",
+			snapshot_id, error[0] ? error : "no answer", client->endpoint, snapshot_id);
+	buf_release(&response);
+	if (curl)
+		curl_easy_cleanup(curl);
+}
+
+/*
+ * Runs the workers; SIGINT and SIGTERM (blocked in every thread, taken
+ * here) make the import fail, so the workers stop at their next block.
+ * Returns the signal that interrupted it, or 0.
+ */
+static int import_run(struct import_job *job, const sigset_t *stop)
+{
+	pthread_t threads[IMPORT_THREADS];
+	int interrupted = 0, started = 0;
+	for (int i = 0; i < IMPORT_THREADS; i++) {
+		pthread_mutex_lock(&job->lock);
+		job->workers++;
+		pthread_mutex_unlock(&job->lock);
+		if (pthread_create(&threads[i], NULL, import_worker, job) != 0) {
+			pthread_mutex_lock(&job->lock);
+			job->workers--;
+			pthread_mutex_unlock(&job->lock);
+			import_fail(job, "cannot start a thread");
+			break;
+		}
+		started++;
+	}
+	for (;;) {
+		pthread_mutex_lock(&job->lock);
+		int running = job->workers;
+		pthread_mutex_unlock(&job->lock);
+		if (!running)
+			break;
+		struct timespec tick = { 0, 100 * 1000 * 1000 };
+		int sig = sigtimedwait(stop, NULL, &tick);
+		if (sig > 0 && !interrupted) {
+			char msg[64];
+			interrupted = sig;
+			snprintf(msg, sizeof msg, "interrupted by %s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+			import_fail(job, msg);
+			/* A second signal ends the process at once. */
+			pthread_sigmask(SIG_UNBLOCK, stop, NULL);
+		}
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	return interrupted;
 }
 
 int cli_import(int argc, char **argv)
@@ -306,51 +501,61 @@ int cli_import(int argc, char **argv)
 		{ "endpoint-url", required_argument, NULL, 'e' },
 		{ "data", required_argument, NULL, 'd' },
 		{ "account", required_argument, NULL, 'a' },
+		{ "size", required_argument, NULL, 's' },
 		{ "no-progress", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *description = NULL, *endpoint = NULL, *data = "./var";
 	const char *account_name = NULL;
-	int opt, no_progress = 0, status = 1;
+	long long size_gib = 0;
+	int opt, no_progress = 0, status = 1, interrupted = 0;
 	char error[512] = "", tmp[512] = "", snapshot_id[ID_MAX] = "";
 	struct cli_client client;
 	struct import_job job = { .client = &client, .fd = -1 };
 	struct import_http http = { 0 };
-	pthread_t threads[IMPORT_THREADS];
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 'D': description = optarg; break;
 		case 'e': endpoint = optarg; break;
 		case 'd': data = optarg; break;
 		case 'a': account_name = optarg; break;
+		case 's': size_gib = atoll(optarg); break;
 		case 'n': no_progress = 1; break;
 		case 'h': import_usage(stdout); return 0;
 		default: import_usage(stderr); return 2;
 		}
 	}
-	if (optind + 1 != argc) {
+	if (optind + 1 != argc || size_gib < 0 || size_gib > 16384) {
 		import_usage(stderr);
 		return 2;
 	}
 	const char *file = argv[optind];
+	/* Taken by import_run's sigtimedwait, never by a worker. */
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_mutex_init(&job.lock, NULL);
+	pthread_mutex_init(&job.read_lock, NULL);
 	http.curl = curl_easy_init();
+	struct stat st;
+	/* A pipe is raw: probing its format would eat its first bytes. */
+	int probe = strcmp(file, "-") != 0 && stat(file, &st) == 0 && !S_ISFIFO(st.st_mode) &&
+		    !S_ISCHR(st.st_mode) && !S_ISSOCK(st.st_mode);
+	long long bytes = 0;
 	if (cli_client_setup(&client, "AWS_ENDPOINT_URL_EBS", endpoint, data, account_name, error,
 				sizeof error) < 0 ||
-	    import_to_raw(file, tmp, sizeof tmp, error, sizeof error) < 0)
+	    (probe && import_to_raw(file, tmp, sizeof tmp, error, sizeof error) < 0) ||
+	    import_open(file, tmp[0] ? tmp : file, size_gib, &job, &bytes, error,
+			sizeof error) < 0)
 		goto out;
-	job.fd = open(tmp[0] ? tmp : file, O_RDONLY);
-	struct stat st;
-	if (job.fd < 0 || fstat(job.fd, &st) < 0) {
-		snprintf(error, sizeof error, "cannot read '%s': %s", file, strerror(errno));
-		goto out;
-	}
-	long long gib = (st.st_size + (1LL << 30) - 1) >> 30;
+	long long gib = (bytes + (1LL << 30) - 1) >> 30;
 	if (gib < 1)
 		gib = 1;
-	job.blocks = (st.st_size + BLOCK_SIZE - 1) / BLOCK_SIZE;
+	job.blocks = (bytes + BLOCK_SIZE - 1) / BLOCK_SIZE;
 	job.digests = xcalloc((size_t)job.blocks + 1, sizeof *job.digests);
 	job.written = xcalloc((size_t)job.blocks + 1, 1);
 	job.progress = !no_progress && isatty(STDERR_FILENO);
@@ -358,14 +563,18 @@ int cli_import(int argc, char **argv)
 	if (import_start(&http, &client, gib, description, snapshot_id, error,
 			 sizeof error) < 0)
 		goto out;
+	fprintf(stderr, "amibox: importing %s into %s\n", file, snapshot_id);
 	job.snapshot_id = snapshot_id;
-	for (int i = 0; i < IMPORT_THREADS; i++)
-		pthread_create(&threads[i], NULL, import_worker, &job);
-	for (int i = 0; i < IMPORT_THREADS; i++)
-		pthread_join(threads[i], NULL);
+	interrupted = import_run(&job, &stop);
 	import_progress(&job, 1);
 	if (job.failed) {
 		snprintf(error, sizeof error, "%s", job.error);
+		goto out;
+	}
+	/* A pipe that holds more than --size said is refused, not cut. */
+	unsigned char extra;
+	if (job.stream && !job.eof && import_read_stream(&job, &extra, 1) > 0) {
+		snprintf(error, sizeof error, "'%s' holds more than --size %lld GiB", file, size_gib);
 		goto out;
 	}
 	if (import_complete(&http, &job, error, sizeof error) < 0)
@@ -376,6 +585,8 @@ out:
 	if (status)
 		fprintf(stderr, "amibox: import failed%s%s: %s\n",
 			snapshot_id[0] ? " for " : "", snapshot_id, error);
+	if (status && snapshot_id[0])
+		import_abandon(&client, snapshot_id);
 	if (job.fd >= 0)
 		close(job.fd);
 	if (tmp[0])
@@ -386,6 +597,7 @@ out:
 	if (http.curl)
 		curl_easy_cleanup(http.curl);
 	pthread_mutex_destroy(&job.lock);
+	pthread_mutex_destroy(&job.read_lock);
 	curl_global_cleanup();
-	return status;
+	return interrupted ? 128 + interrupted : status;
 }

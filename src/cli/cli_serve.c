@@ -2,12 +2,15 @@
  * cli_serve: `amibox serve`: opens the data directory, starts the API and
  * runs until SIGTERM or SIGINT, expiring overdue pending snapshots meanwhile.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api/api.h"
 #include "blockstore/blockstore.h"
@@ -19,6 +22,7 @@
 #include "catalog/catalog.h"
 #include "catalog/catalog_snapshots.h"
 #include "cli/cli.h"
+#include "cli/cli_lock.h"
 #include "services.h"
 #include "util/ids.h"
 #include "util/log.h"
@@ -30,41 +34,60 @@ static int serve_count_accounts(void *ctx, const struct account *a)
 	return 0;
 }
 
-/* On first start, creates the "default" account and says how to use it. */
-static int serve_default_account(struct catalog *cat, const char *listen,
+/*
+ * On first start, creates the "default" account and prints its keys with a
+ * ready-to-paste example: the only time the secret is printed unasked.  On
+ * later starts it says where the keys are and how to see them again.
+ */
+static int serve_default_account(struct catalog *cat, const char *data, const char *listen,
 				 const char *region, struct err *e)
 {
 	struct account a;
 	int count = 0;
 	if (catalog_account_each(cat, serve_count_accounts, &count, e) < 0)
 		return -1;
+	printf("amibox %s: endpoint http://%s  region %s  data %s\n", AMIBOX_VERSION, listen,
+	       region, data);
 	if (count > 0) {
-		if (catalog_account_by_name(cat, "default", &a, e) <= 0)
-			return 0;
-	} else if (catalog_account_create(cat, "default", &a, e) < 0) {
-		return -1;
-	} else {
-		printf("amibox: created account 'default' (%s)\n", a.id);
+		int found = catalog_account_by_name(cat, "default", &a, e);
+		if (found < 0)
+			return -1;
+		if (found)
+			printf("amibox: account 'default' (%s); its keys are in %s/catalog.db:\n"
+			       "  amibox account show default --data %s\n", a.id, data, data);
+		else
+			printf("amibox: accounts: amibox account list --data %s\n", data);
+		fflush(stdout);
+		return 0;
 	}
-	printf("amibox: endpoint http://%s  region %s\n", listen, region);
-	printf("amibox: try it:\n"
+	if (catalog_account_create(cat, "default", &a, e) < 0)
+		return -1;
+	printf("amibox: created account 'default' (%s); its keys, shown this once (they are\n"
+	       "kept in %s/catalog.db; 'amibox account show default --data %s' shows them again):\n"
 	       "  export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_DEFAULT_REGION=%s\n"
+	       "amibox: try it:\n"
 	       "  aws --endpoint-url http://%s ec2 describe-images --owners amazon\n"
 	       "  aws --endpoint-url http://%s ec2 run-instances --instance-type t2.micro --count 1 \\\n"
 	       "      --image-id $(aws --endpoint-url http://%s ec2 describe-images --owners amazon \\\n"
 	       "        --filters Name=name,Values=amibox-sample-hvm --query 'Images[0].ImageId' --output text)\n",
-	       a.access_key, a.secret, region, listen, listen, listen);
+	       a.id, data, data, a.access_key, a.secret, region, listen, listen, listen);
 	fflush(stdout);
 	return 0;
 }
 
 static void serve_usage(FILE *out)
 {
-	fprintf(out, "usage: amibox serve [--listen ADDR:PORT] [--data DIR] [--region NAME] [--quiet]\n"
-		     "                    [--memory-scale F] [--stop-grace SECONDS]\n"
-		     "  --memory-scale F    guests get F times their instance type's memory (0.125)\n"
-		     "  --stop-grace S      seconds a guest has to power off before it is cut (60)\n"
-		     "  --accel auto|kvm|tcg  KVM when /dev/kvm works (auto), or force one\n");
+	fprintf(out,
+		"usage: amibox serve [--listen ADDR:PORT] [--data DIR] [--region NAME] [--quiet]\n"
+		"                    [--memory-scale F] [--stop-grace SECONDS] [--accel auto|kvm|tcg]\n"
+		"  --listen ADDR:PORT    where every API answers (127.0.0.1:8773)\n"
+		"  --data DIR            the data directory, one daemon per directory (./var)\n"
+		"  --region NAME         the region it is (us-east-1); its zone is NAMEa\n"
+		"  --quiet               no log line per request\n"
+		"  --memory-scale F      guests get F times their instance type's memory (0.125)\n"
+		"  --stop-grace S        seconds a guest has to power off before it is cut (60)\n"
+		"  --accel auto|kvm|tcg  KVM when /dev/kvm works well (auto), or force one\n"
+		"On its first start it creates the account 'default' and prints its keys.\n");
 }
 
 int cli_serve(int argc, char **argv)
@@ -86,7 +109,7 @@ int cli_serve(int argc, char **argv)
 					       .accel = "auto" };
 	struct api_server *api = NULL;
 	struct err e = ERR_INIT;
-	int opt, status = 1;
+	int opt, status = 1, lock_fd = -1;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l': listen = optarg; break;
@@ -119,7 +142,20 @@ int cli_serve(int argc, char **argv)
 	sigaddset(&signals, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A file-size limit reached is a failed write (EFBIG), as a full disk is. */
+	signal(SIGXFSZ, SIG_IGN);
 
+	/* One daemon per data directory, for as long as this one runs. */
+	char lock_error[512];
+	if (mkdir(data, 0700) < 0 && errno != EEXIST) {
+		fprintf(stderr, "amibox: cannot create %s: %s\n", data, strerror(errno));
+		return 1;
+	}
+	lock_fd = cli_lock_take(data, "serve", listen, region, lock_error, sizeof lock_error);
+	if (lock_fd < 0) {
+		fprintf(stderr, "amibox: %s\n", lock_error);
+		return 1;
+	}
 	if (catalog_open(data, &srv.cat, &e) < 0 ||
 	    catalog_secret(srv.cat, "ebs-token-key", srv.token_key,
 			   sizeof srv.token_key, &e) < 0 ||
@@ -133,7 +169,7 @@ int cli_serve(int argc, char **argv)
 			  &srv.compute, &e) < 0 ||
 	    catalog_snapshot_expire(srv.cat, ids_now_ms(), &e) < 0 ||
 	    api_start(&srv, amibox_services, listen, &api, &e) < 0 ||
-	    serve_default_account(srv.cat, listen, region, &e) < 0) {
+	    serve_default_account(srv.cat, data, listen, region, &e) < 0) {
 		fprintf(stderr, "amibox: %s\n", e.message);
 		goto out;
 	}
@@ -157,5 +193,6 @@ out:
 	blockstore_close(srv.bs);
 	objstore_close(srv.objstore);
 	catalog_close(srv.cat);
+	close(lock_fd);
 	return status;
 }

@@ -86,6 +86,10 @@ void compute_finalize_as(struct compute *c, const char *id, const char *code,
 	if (catalog_instance_get(c->cat, id, &m, &e) <= 0)
 		return;
 	nbd_stop_all(c, id);
+	/* A volume is free for another machine only once nothing serves it. */
+	for (size_t i = 0; i < m.ndevices; i++)
+		if (m.devices[i].volume_id[0] && nbd_stop(c, id, m.devices[i].volume_id, 1) < 0)
+			log_error("instance %s: %s is still served", id, m.devices[i].volume_id);
 	remove_ephemeral(c, id); /* instance store data lives as long as the machine */
 	int terminate = force_terminate || !strcmp(m.state, "shutting-down") ||
 			(strcmp(m.state, "stopping") != 0 &&

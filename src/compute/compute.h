@@ -58,9 +58,12 @@ void compute_attach(struct compute *c, const char *instance_id,
 		    const char *volume_id);
 /*
  * Unplugs a volume (device row status "detaching") from the running
- * machine: the guest is asked to let go (PCI unplug); when it has, or at
- * once with force, the volume is detached and available again.  A guest
- * that never lets go keeps it "detaching" until the instance stops.
+ * machine: the guest is asked to let go (PCI unplug); when it has, the
+ * volume is detached and available again.  With force the guest is cut off
+ * at once: the volume's server is killed, so the guest's I/O to it fails.
+ * Either way the volume becomes available only once no process serves it
+ * any more; a guest that never lets go, without force, keeps it "detaching"
+ * until the instance stops.
  */
 void compute_detach(struct compute *c, const char *instance_id,
 		    const char *volume_id, int force);

@@ -98,8 +98,22 @@ int qemu_qmp(struct compute *c, const char *instance_id, const char *command);
 
 /* Serves one volume for the instance: nbdkit on idir/VOLUME.sock. */
 int nbd_serve(struct compute *c, const char *idir, const char *volume_id, struct err *e);
-/* Stops the nbdkit serving one volume of the instance. */
-void nbd_stop(struct compute *c, const char *id, const char *volume_id);
+/*
+ * As nbd_serve, on idir/NODE.sock: a hot-plug names its QEMU node (and so
+ * its socket) afresh when an earlier, force-detached node of the volume
+ * still sits in the machine.  -1 when nbdkit cannot serve it (e.g. another
+ * process serves the volume already).
+ */
+int nbd_serve_node(struct compute *c, const char *idir, const char *volume_id,
+		   const char *node, struct err *e);
+/*
+ * Stops the nbdkit serving one volume of the instance: SIGTERM (it ends once
+ * QEMU has let go), or with hard SIGKILL at once (the guest is cut off and
+ * sees I/O errors); any server of the volume left after that is killed.
+ * 0 once no process serves the volume (its serving lock is free), -1 if one
+ * still does.
+ */
+int nbd_stop(struct compute *c, const char *id, const char *volume_id, int hard);
 /* Stops all of the instance's nbdkit processes. */
 void nbd_stop_all(struct compute *c, const char *id);
 

@@ -466,9 +466,15 @@ static int sample_linux(const char *dir, struct catalog *cat, struct blockstore 
 	for (size_t i = 0; i < 3 && !busybox[0]; i++)
 		if (candidates[i] && elf_static(candidates[i]))
 			snprintf(busybox, sizeof busybox, "%s", candidates[i]);
-	if (!kernel[0] || access(kernel, R_OK) < 0 || !busybox[0]) {
-		log_info("no Linux kernel (linux-image) or static busybox (busybox-static) here: "
-			 "the Linux sample image is not published");
+	int no_kernel = !kernel[0] || access(kernel, R_OK) < 0;
+	if (no_kernel || !busybox[0]) {
+		log_info("the Linux sample image is not published: it needs %s%s%s here; "
+			 "'apt-get install%s%s' and start amibox again",
+			 no_kernel ? "a Debian kernel in /boot" : "",
+			 no_kernel && !busybox[0] ? " and " : "",
+			 busybox[0] ? "" : "a static busybox",
+			 no_kernel ? " linux-image-cloud-amd64" : "",
+			 busybox[0] ? "" : " busybox-static");
 		return 0;
 	}
 	struct buf cpio = BUF_INIT, initrd = BUF_INIT, bytes = BUF_INIT, root = BUF_INIT,

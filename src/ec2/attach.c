@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ec2/internal.h"
+#include "blockstore/volume.h"
 #include "catalog/catalog_instances.h"
 #include "catalog/catalog_volumes.h"
 #include "compute/compute.h"
@@ -26,12 +27,82 @@ static void write_attachment(struct xmlw *w, const char *volume, const char *ins
 	xmlw_bool(w, "deleteOnTermination", d->delete_on_termination);
 }
 
-static int device_valid(const char *name)
+/* A partition number as EC2 allows it: 1-15, no leading zero. */
+static int device_partition_ok(const char *p)
 {
+	return !*p || (p[0] >= '1' && p[0] <= '9' &&
+		       (!p[1] || (p[0] == '1' && p[1] >= '0' && p[1] <= '5' && !p[2])));
+}
+
+static int device_letter(char c)
+{
+	return c >= 'a' && c <= 'z';
+}
+
+/*
+ * EC2's device names for a volume ("Device names on Linux instances"), with
+ * or without /dev/: for HVM sd[a-z], sd[a-z][1-15], xvd[a-z] and
+ * xvd[a-z][a-z]; for paravirtual sd, hd and xvd followed by [a-z] and an
+ * optional [1-15].  The instance's own root device name is always valid.
+ */
+static int device_valid(const char *name, const struct instance *m)
+{
+	if (!strcmp(name, m->root_device_name))
+		return 1;
 	const char *p = !strncmp(name, "/dev/", 5) ? name + 5 : name;
-	size_t letters = strspn(p, "abcdefghijklmnopqrstuvwxyz");
-	return letters >= 3 && strlen(name) < 64 &&
-	       strspn(p + letters, "0123456789abcdefghijklmnopqrstuvwxyz") == strlen(p + letters);
+	int hvm = strcmp(m->virtualization_type, "paravirtual") != 0;
+	if (!strncmp(p, "sd", 2) && device_letter(p[2]))
+		return device_partition_ok(p + 3);
+	if (!hvm && !strncmp(p, "hd", 2) && device_letter(p[2]))
+		return device_partition_ok(p + 3);
+	if (!strncmp(p, "xvd", 3) && device_letter(p[3])) {
+		if (hvm)
+			return !p[4] || (device_letter(p[4]) && !p[5]);
+		return device_partition_ok(p + 4);
+	}
+	return 0;
+}
+
+/*
+ * Whether the volume may be attached: available, and (verified, not
+ * assumed) served to no machine, since a forced detach ends only when the
+ * old machine's server has.  EC2's answers: IncorrectState for a volume
+ * still detaching, VolumeInUse for one attached.
+ */
+static int volume_attachable(struct ec2_ctx *ctx, const struct volume_row *v, struct err *e)
+{
+	struct instance_device d;
+	char instance[ID_MAX];
+	if (strcmp(v->state, "available") != 0) {
+		int found = catalog_volume_attachment(ctx->srv->cat, v->id, instance, &d, e);
+		if (found < 0)
+			return -1;
+		if (found && !strcmp(d.status, "detaching"))
+			return err_set(e, 400, "IncorrectState",
+				       "Volume '%s' is still detaching from '%s'; it can be attached once it is 'available'.",
+				       v->id, instance);
+		return err_set(e, 400, "VolumeInUse", "%s is already attached to an instance", v->id);
+	}
+	int served = volume_served(ctx->srv->data_dir, v->id, e);
+	if (served < 0)
+		return -1;
+	if (served)
+		return err_set(e, 400, "VolumeInUse",
+			       "Volume %s is still reachable from a machine: its server has not ended yet.",
+			       v->id);
+	return 0;
+}
+
+/* In the attaching transaction: the volume is still available. */
+static int volume_still_available(struct ec2_ctx *ctx, const char *volume, struct err *e)
+{
+	struct volume_row now;
+	int found = catalog_volume_get(ctx->srv->cat, volume, &now, e);
+	if (found < 0)
+		return -1;
+	if (!found || strcmp(now.state, "available") != 0)
+		return err_set(e, 400, "VolumeInUse", "%s is already attached to an instance", volume);
+	return 0;
 }
 
 int ec2_attach_volume(struct ec2_ctx *ctx, struct err *e)
@@ -45,16 +116,16 @@ int ec2_attach_volume(struct ec2_ctx *ctx, struct err *e)
 	const char *device = ec2_require(ctx, "Device", e);
 	if (!volume || !instance || !device)
 		return -1;
-	if (!device_valid(device))
-		return err_set(e, 400, "InvalidParameterValue",
-			       "Value (%.64s) for parameter device is invalid. %.64s is not a valid EBS device name.",
-			       device, device);
 	if (ec2_volume_owned(ctx, volume, &v, e) < 0 || ec2_instance_owned(ctx, instance, &m, e) < 0)
 		return -1;
-	if (strcmp(v.state, "available") != 0) {
-		err_set(e, 400, "VolumeInUse", "%s is already attached to an instance", volume);
+	if (!device_valid(device, &m)) {
+		err_set(e, 400, "InvalidParameterValue",
+			"Value (%.64s) for parameter device is invalid. %.64s is not a valid EBS device name.",
+			device, device);
 		goto out;
 	}
+	if (volume_attachable(ctx, &v, e) < 0)
+		goto out;
 	if (strcmp(v.zone, m.zone) != 0) {
 		err_set(e, 400, "InvalidVolume.ZoneMismatch",
 			"The volume '%s' is not in the same availability zone as instance '%s'",
@@ -81,7 +152,9 @@ int ec2_attach_volume(struct ec2_ctx *ctx, struct err *e)
 	snprintf(v.state, sizeof v.state, "in-use");
 	if (catalog_begin(ctx->srv->cat, e) < 0)
 		goto out;
-	if (catalog_instance_device_set(ctx->srv->cat, m.id, &d, (int)m.ndevices, e) < 0 ||
+	/* Another request may have taken the volume since it was read. */
+	if (volume_still_available(ctx, volume, e) < 0 ||
+	    catalog_instance_device_set(ctx->srv->cat, m.id, &d, (int)m.ndevices, e) < 0 ||
 	    catalog_volume_update(ctx->srv->cat, &v, e) < 0) {
 		catalog_rollback(ctx->srv->cat);
 		goto out;

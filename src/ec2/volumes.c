@@ -405,11 +405,26 @@ int ec2_delete_volume(struct ec2_ctx *ctx, struct err *e)
 		return -1;
 	if (strcmp(v.state, "available") != 0)
 		return err_set(e, 400, "VolumeInUse", "Volume %s is currently attached.", id);
+	/* Available means no machine reaches it: verified, not assumed. */
+	int served = volume_served(ctx->srv->data_dir, id, e);
+	if (served < 0)
+		return -1;
+	if (served)
+		return err_set(e, 400, "VolumeInUse",
+			       "Volume %s is still reachable from a machine: its server has not ended yet.",
+			       id);
 	/* Snapshots being built from it finish first. */
 	volsnap_wait_volume(ctx->srv->volsnap, id);
 	if (catalog_begin(ctx->srv->cat, e) < 0)
 		return -1;
-	if (catalog_volume_delete(ctx->srv->cat, id, e) < 0) {
+	/* An AttachVolume may have taken it since it was read. */
+	struct volume_row now;
+	int found = catalog_volume_get(ctx->srv->cat, id, &now, e);
+	if (found > 0 && strcmp(now.state, "available") != 0)
+		err_set(e, 400, "VolumeInUse", "Volume %s is currently attached.", id);
+	if (found <= 0 || err_is_set(e) || catalog_volume_delete(ctx->srv->cat, id, e) < 0) {
+		if (found == 0)
+			err_set(e, 400, "InvalidVolume.NotFound", "The volume '%s' does not exist.", id);
 		catalog_rollback(ctx->srv->cat);
 		return -1;
 	}

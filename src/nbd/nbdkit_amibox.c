@@ -9,9 +9,16 @@
  * from its own data file.  The daemon starts one nbdkit per attached volume
  * and freezes the volume (an exclusive lock the plugin's requests share)
  * when it takes a snapshot.
+ *
+ * The plugin holds the volume's serving lock (volume_serve_lock) from its
+ * configuration until the process ends: a second nbdkit for a volume that is
+ * already served refuses to start, and the daemon knows a volume is out of
+ * every machine's reach once nobody holds the lock.  It is taken before
+ * nbdkit forks into the background, whose child keeps the descriptor.
  */
 #include <errno.h>
 #include <stdint.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +35,7 @@ static char *amibox_data;
 static char *amibox_volume;
 static struct catalog *amibox_cat;
 static struct blockstore *amibox_bs;
+static int amibox_lock_fd = -1;
 
 static int amibox_config(const char *key, const char *value)
 {
@@ -56,7 +64,8 @@ static int amibox_config_complete(void)
 		nbdkit_error("data= and volume= are required");
 		return -1;
 	}
-	if (catalog_open(amibox_data, &amibox_cat, &e) < 0 ||
+	amibox_lock_fd = volume_serve_lock(amibox_data, amibox_volume, &e);
+	if (amibox_lock_fd < 0 || catalog_open(amibox_data, &amibox_cat, &e) < 0 ||
 	    blockstore_open_reader(amibox_data, amibox_cat, &amibox_bs, &e) < 0) {
 		nbdkit_error("%s", e.message);
 		return -1;
@@ -68,6 +77,8 @@ static void amibox_unload(void)
 {
 	blockstore_close(amibox_bs);
 	catalog_close(amibox_cat);
+	if (amibox_lock_fd >= 0)
+		close(amibox_lock_fd);
 	free(amibox_data);
 	free(amibox_volume);
 }
