@@ -51,6 +51,37 @@ int ec2_tag_specifications_for(struct ec2_ctx *ctx, const char *const *types,
 /* Counts UTF-8 characters (code points), not bytes. */
 size_t ec2_utf8_chars(const char *s);
 
+/*
+ * A change to a permission attribute (an image's launchPermission, a
+ * snapshot's createVolumePermission): grantees are "all" or account IDs.
+ */
+struct ec2_permission_change {
+	char **add, **remove;
+	size_t nadd, nremove;
+};
+void ec2_permission_change_release(struct ec2_permission_change *pc);
+
+/* How one attribute's grantees are named and checked. */
+struct ec2_permission_form {
+	const char *structured;  /* "LaunchPermission": <it>.Add.N.UserId ... */
+	size_t max;              /* grantees one request may name */
+	/* 0 if grantee is a valid group ("all") or account ID, else -1 and e. */
+	int (*check)(const char *grantee, int is_group, struct err *e);
+};
+
+/*
+ * Reads both request forms into pc: <structured>.Add.N / .Remove.N with
+ * UserId or Group, and OperationType with UserId.N / UserGroup.N.  The
+ * flat lists without OperationType are what aws-sdk-go clients (Packer's
+ * ami_users, snapshot_users) send beside the structured form, which they
+ * repeat; EC2 accepts that, so they are taken as a restatement: each must
+ * be named by the structured change (InvalidParameterCombination
+ * otherwise), and alone they are 400 MissingParameter OperationType.
+ */
+int ec2_permission_change_read(struct ec2_ctx *ctx,
+			       const struct ec2_permission_form *form,
+			       struct ec2_permission_change *pc, struct err *e);
+
 /* Filters on tags: "tag:KEY" (values match the value) and "tag-key". */
 int ec2_is_tag_filter(const char *name);
 int ec2_tags_match(const struct query_filter *f, const struct tag_list *tags);

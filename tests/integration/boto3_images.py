@@ -509,6 +509,46 @@ class Images(unittest.TestCase):
                          ImageId=iid, Attribute="description")
         self.assertEqual(lp(), [])
 
+    def test_launch_permission_as_packer_and_ansible_send_it(self):
+        """Packer 1.6.6 (aws-sdk-go) sends ami_users as UserId.N beside
+        LaunchPermission.Add.N.UserId with no OperationType nor Attribute,
+        and ami_groups as UserGroup.N beside .Add.N.Group; Ansible's ec2_ami
+        names the attribute "LaunchPermission" and "Description "."""
+        iid = self.register()
+        lp = lambda: sorted(self.ec2.describe_image_attribute(
+            ImageId=iid, Attribute="launchPermission")["LaunchPermissions"], key=str)
+        other = "123456789012"
+        self.ec2.modify_image_attribute(ImageId=iid, UserIds=[self.bob_id, other],
+                                        LaunchPermission={"Add": [{"UserId": self.bob_id},
+                                                                  {"UserId": other}]})
+        self.assertEqual(lp(), sorted([{"UserId": self.bob_id}, {"UserId": other}], key=str))
+        self.assertEqual(self.image(iid, self.bob)["ImageId"], iid)
+        self.ec2.modify_image_attribute(ImageId=iid, UserGroups=["all"],
+                                        LaunchPermission={"Add": [{"Group": "all"}]})
+        self.assertTrue(self.image(iid)["Public"])
+        self.ec2.modify_image_attribute(ImageId=iid, Attribute="launchPermission",
+                                        UserIds=[other],
+                                        LaunchPermission={"Remove": [{"UserId": other}]})
+        self.assertEqual(lp(), sorted([{"UserId": self.bob_id}, {"Group": "all"}], key=str))
+        # The flat list may only repeat the structured change.
+        self.assertError("InvalidParameterCombination", self.ec2.modify_image_attribute,
+                         ImageId=iid, UserIds=[other],
+                         LaunchPermission={"Add": [{"UserId": self.bob_id}]})
+        self.assertError("InvalidAMIAttributeItemValue", self.ec2.modify_image_attribute,
+                         ImageId=iid, UserIds=["bob"],
+                         LaunchPermission={"Add": [{"UserId": self.bob_id}]})
+        self.assertEqual(lp(), sorted([{"UserId": self.bob_id}, {"Group": "all"}], key=str))
+        # Ansible's spellings of the attribute.
+        self.ec2.modify_image_attribute(ImageId=iid, Attribute="LaunchPermission",
+                                        LaunchPermission={"Remove": [{"Group": "all"}]})
+        self.assertEqual(lp(), [{"UserId": self.bob_id}])
+        self.ec2.modify_image_attribute(ImageId=iid, Attribute="Description ",
+                                        Description={"Value": "from ansible"})
+        self.assertEqual(self.image(iid)["Description"], "from ansible")
+        self.assertError("InvalidParameterValue", self.ec2.modify_image_attribute,
+                         ImageId=iid, Attribute="Descriptions",
+                         Description={"Value": "x"})
+
     # ---- attributes ------------------------------------------------------
 
     def test_attributes(self):

@@ -241,6 +241,37 @@ class Snapshots(unittest.TestCase):
         # Bob's copy is his own and survives.
         self.bob_ec2.describe_snapshots(SnapshotIds=[copy])
 
+    def test_create_volume_permission_as_packer_sends_it(self):
+        """Packer 1.6.6 (aws-sdk-go) sends snapshot_users as UserId.N beside
+        CreateVolumePermission.Add.N.UserId, snapshot_groups as UserGroup.N
+        beside .Add.N.Group, with no OperationType nor Attribute."""
+        sid = self.upload({0: os.urandom(BLOCK)})
+        bob = os.environ["BOB_ID"]
+        perms = lambda: sorted(self.ec2.describe_snapshot_attribute(
+            SnapshotId=sid, Attribute="createVolumePermission")["CreateVolumePermissions"],
+            key=str)
+        self.ec2.modify_snapshot_attribute(
+            SnapshotId=sid, UserIds=[bob],
+            CreateVolumePermission={"Add": [{"UserId": bob}]})
+        self.assertEqual(perms(), [{"UserId": bob}])
+        self.assertEqual(len(self.read_all(sid, ebs=self.bob_ebs)), 1)
+        self.ec2.modify_snapshot_attribute(
+            SnapshotId=sid, GroupNames=["all"],
+            CreateVolumePermission={"Add": [{"Group": "all"}]})
+        self.assertEqual(perms(), sorted([{"UserId": bob}, {"Group": "all"}], key=str))
+        for bad, code in [
+                (dict(UserIds=["123456789012"],
+                      CreateVolumePermission={"Add": [{"UserId": bob}]}),
+                 "InvalidParameterCombination"),
+                (dict(UserIds=[bob]), "MissingParameter"),
+                (dict(UserIds=["bob"], CreateVolumePermission={"Add": [{"UserId": bob}]}),
+                 "InvalidUserID.Malformed")]:
+            with self.subTest(bad=bad):
+                with self.assertRaises(ClientError) as exc:
+                    self.ec2.modify_snapshot_attribute(SnapshotId=sid, **bad)
+                self.assertEqual(error_code(exc), code)
+        self.assertEqual(perms(), sorted([{"UserId": bob}, {"Group": "all"}], key=str))
+
     def test_malformed_and_missing_ids(self):
         for bad in ("snap-xyz", "vol-12345678", "snap-"):
             with self.assertRaises(ClientError) as exc:

@@ -8,8 +8,8 @@ export DATA_DIR
 "$PY_NEW" "$AMIBOX_SRC/tests/integration/boto3_images.py"
 "$PY_DEBIAN" "$AMIBOX_SRC/tests/integration/boto3_images.py"
 
-# The CLIs: register from an imported snapshot, share, look up the newest
-# image by name the way Terraform's aws_ami data source does.
+# The CLIs: register from an imported snapshot, share (also as Packer does),
+# look up the newest image by name the way Terraform's aws_ami data source does.
 python3 -c 'import os,sys; sys.stdout.buffer.write(os.urandom(1<<20) + bytes(1<<20))' >"$TEST_DIR/disk.raw"
 snap=$(as alice "$AMIBOX_BIN" import "$TEST_DIR/disk.raw" --endpoint "$ENDPOINT" 2>/dev/null)
 for cli in "$AWS_V1" "$AWS_V2"; do
@@ -30,6 +30,17 @@ for cli in "$AWS_V1" "$AWS_V2"; do
   got=$(as bob ec2 describe-images --owners "$ALICE_ID" --filters "Name=name,Values=$tag-*" \
     --query 'Images[].ImageId')
   [ "$got" = "$id" ] || fail "$cli: bob sees '$got', expected only $id"
+  # Packer's ami_users and snapshot_users: UserId.N beside the structured
+  # change, without OperationType.
+  id2=$(cat "$TEST_DIR/id.2")
+  as alice ec2 modify-image-attribute --image-id "$id2" --user-ids "$BOB_ID" \
+    --launch-permission "Add=[{UserId=$BOB_ID}]" || fail "$cli: modify-image-attribute as Packer sends it"
+  [ "$(as bob ec2 describe-images --image-ids "$id2" --query 'Images[0].ImageId')" = "$id2" ] \
+    || fail "$cli: bob cannot see the image shared as Packer shares it"
+  as alice ec2 modify-snapshot-attribute --snapshot-id "$snap" --user-ids "$BOB_ID" \
+    --create-volume-permission "Add=[{UserId=$BOB_ID}]" || fail "$cli: modify-snapshot-attribute as Packer sends it"
+  [ "$(as bob ec2 describe-snapshots --snapshot-ids "$snap" --query 'Snapshots[0].SnapshotId')" = "$snap" ] \
+    || fail "$cli: bob cannot see the snapshot shared as Packer shares it"
   users=$(as alice ec2 describe-image-attribute --image-id "$id" --attribute launchPermission \
     --query 'LaunchPermissions[].UserId')
   [ "$users" = "$BOB_ID" ] || fail "$cli: launch permissions '$users'"
