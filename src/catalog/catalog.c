@@ -338,6 +338,18 @@ static const char *const catalog_migrations[] = {
 	"  upload_ms INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE UNIQUE INDEX signing_certificates_account"
 	"  ON signing_certificates(account_id, fingerprint);",
+	/*
+	 * 7: a deregistered image keeps its row for a while (catalog_images.h):
+	 * when it was deregistered; its name is free at once; the instances
+	 * launched from an image, found by image.
+	 */
+	"ALTER TABLE images ADD COLUMN deregistered_ms INTEGER;"
+	"DROP INDEX images_owner_name;"
+	"CREATE UNIQUE INDEX images_owner_name ON images(owner_id, name)"
+	"  WHERE state != 'deregistered';"
+	"CREATE INDEX images_deregistered ON images(deregistered_ms)"
+	"  WHERE state = 'deregistered';"
+	"CREATE INDEX instances_image ON instances(image_id, state);",
 };
 
 int catalog_schema_version(void)

@@ -149,9 +149,26 @@ int ec2_snapshot_owned(struct ec2_ctx *ctx, const char *id, struct snapshot *s,
 		       struct err *e);
 
 /*
+ * What a caller may know of an image ID (ec2_image_find): nothing (it does
+ * not exist, the caller may not launch it, or it was deregistered long
+ * enough ago), the image (available, pending, failed, or deregistered a
+ * moment ago), or that it is there but described by nothing (deregistered
+ * a while ago, or still used by an instance): see catalog_images.h.
+ */
+enum ec2_image_seen { EC2_IMAGE_UNKNOWN, EC2_IMAGE_FOUND, EC2_IMAGE_HIDDEN };
+
+/*
+ * Returns an enum ec2_image_seen, *m filled (the caller's to release) only
+ * for EC2_IMAGE_FOUND; -1 for a malformed ID (400 InvalidAMIID.Malformed)
+ * or a catalog error.
+ */
+int ec2_image_find(struct ec2_ctx *ctx, const char *id, struct image *m,
+		   struct err *e);
+/*
  * Finds an image the caller may launch (owner, explicit grantee, public):
  * 400 InvalidAMIID.Malformed / InvalidAMIID.NotFound otherwise, the same
- * for an image that does not exist and one the caller may not see.  The
+ * for an image that does not exist and one the caller may not see;
+ * InvalidAMIID.Unavailable for one deregistered that still has a row.  The
  * image is the caller's to release (image_release) on success.
  */
 int ec2_image_lookup(struct ec2_ctx *ctx, const char *id, struct image *m,

@@ -675,8 +675,6 @@ class Images(unittest.TestCase):
         iid = self.register(snap=snap)
         self.assertError("InvalidSnapshot.InUse", self.ec2.delete_snapshot, SnapshotId=snap)
         self.ec2.deregister_image(ImageId=iid)
-        self.assertError("InvalidAMIID.NotFound", self.ec2.describe_images, ImageIds=[iid])
-        self.assertError("InvalidAMIID.NotFound", self.ec2.deregister_image, ImageId=iid)
         # The snapshot was kept; now it can go.
         self.assertEqual(self.ec2.describe_snapshots(SnapshotIds=[snap])["Snapshots"][0][
             "SnapshotId"], snap)
@@ -698,6 +696,75 @@ class Images(unittest.TestCase):
         name = unique("reuse")
         self.ec2.deregister_image(ImageId=self.register(Name=name))
         self.register(Name=name)
+
+    def age_deregistration(self, iid, seconds):
+        """Moves the image's deregistration back in time, as if it were older."""
+        with catalog() as db:
+            db.execute("UPDATE images SET deregistered_ms = deregistered_ms - ?"
+                       " WHERE image_id = ?", (seconds * 1000, iid))
+
+    def test_deregistered_image_fades(self):
+        """EC2: recently deregistered images appear for a short interval,
+        then return empty results; after all instances that reference it are
+        terminated, the ID is eventually NotFound.  Ansible's ec2_ami
+        state=absent describes the image by ID right after DeregisterImage,
+        and tolerates InvalidAMIID.Unavailable from DescribeImageAttribute."""
+        name = unique("fade")
+        iid = self.register(Name=name, Description="fading", TagSpecifications=[
+            {"ResourceType": "image", "Tags": [{"Key": "k", "Value": "v"}]}])
+        self.ec2.modify_image_attribute(ImageId=iid, LaunchPermission={
+            "Add": [{"UserId": self.bob_id}]})
+        live = self.image(iid)
+        self.ec2.deregister_image(ImageId=iid)
+        img = self.image(iid)
+        self.assertEqual(img["State"], "deregistered")
+        self.assertEqual((img["Name"], img["Description"], img["BlockDeviceMappings"]),
+                         (name, "fading", live["BlockDeviceMappings"]))
+        self.assertFalse(img.get("Tags"))
+        self.assertFalse(img["Public"])
+        # Listings and name filters never show it (Packer's force_deregister
+        # deregisters whatever they list); the name is free at once.
+        for kw in [{}, dict(Owners=["self"]), dict(Filters=[{"Name": "name", "Values": [name]}]),
+                   dict(Owners=["self"], Filters=[{"Name": "state", "Values": ["deregistered"]}])]:
+            with self.subTest(listing=kw):
+                self.assertNotIn(iid, [i["ImageId"] for i in self.ec2.describe_images(**kw)["Images"]])
+        self.assertEqual(self.ec2.describe_tags(
+            Filters=[{"Name": "resource-id", "Values": [iid]}])["Tags"], [])
+        # Nothing can be done with it any more; the grantee lost it.
+        for fn, kw in [
+                (self.ec2.deregister_image, dict(ImageId=iid)),
+                (self.ec2.describe_image_attribute, dict(ImageId=iid, Attribute="launchPermission")),
+                (self.ec2.describe_image_attribute, dict(ImageId=iid, Attribute="productCodes")),
+                (self.ec2.modify_image_attribute, dict(ImageId=iid, Description={"Value": "x"})),
+                (self.ec2.create_tags, dict(Resources=[iid], Tags=[{"Key": "a", "Value": "b"}])),
+                (self.ec2.copy_image, dict(SourceImageId=iid, SourceRegion="us-east-1",
+                                           Name=unique("c")))]:
+            with self.subTest(fn=fn.__name__):
+                self.assertError("InvalidAMIID.Unavailable", fn, **kw)
+        self.assertError("InvalidAMIID.NotFound", self.bob.describe_images, ImageIds=[iid])
+        again = self.register(Name=name)
+        self.assertEqual([i["ImageId"] for i in self.ec2.describe_images(
+            Filters=[{"Name": "name", "Values": [name]}])["Images"]], [again])
+        # After the short interval: empty results, also beside a live image.
+        self.age_deregistration(iid, 61)
+        self.assertEqual(self.ec2.describe_images(ImageIds=[iid])["Images"], [])
+        self.assertEqual([i["ImageId"] for i in self.ec2.describe_images(
+            ImageIds=[iid, again])["Images"]], [again])
+        self.assertError("InvalidAMIID.Unavailable", self.ec2.deregister_image, ImageId=iid)
+        # Later, and with no instance launched from it: unknown.
+        self.age_deregistration(iid, 3600)
+        self.assertError("InvalidAMIID.NotFound", self.ec2.describe_images, ImageIds=[iid])
+        self.assertError("InvalidAMIID.NotFound", self.ec2.deregister_image, ImageId=iid)
+        # The next deregistration purges the row.
+        with catalog() as db:
+            self.assertEqual(db.execute("SELECT count(*) FROM images WHERE image_id = ?",
+                                        (iid,)).fetchone()[0], 1)
+        self.ec2.deregister_image(ImageId=again)
+        with catalog() as db:
+            self.assertEqual(db.execute("SELECT count(*) FROM images WHERE image_id = ?",
+                                        (iid,)).fetchone()[0], 0)
+            self.assertEqual(db.execute("SELECT count(*) FROM image_block_devices"
+                                        " WHERE image_id = ?", (iid,)).fetchone()[0], 0)
 
     def test_tags_on_images(self):
         iid = self.register()
