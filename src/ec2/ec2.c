@@ -80,6 +80,12 @@ void ec2_return_true(struct ec2_ctx *ctx)
 
 void ec2_write_tags(struct xmlw *w, const struct tag_list *tags)
 {
+	/*
+	 * EC2 leaves out the tag set of a resource without tags, and clients
+	 * tell "untagged" by its absence (boto3: "Tags" not in the item).
+	 */
+	if (!tags->count)
+		return;
 	xmlw_start(w, "tagSet");
 	for (size_t i = 0; i < tags->count; i++) {
 		xmlw_start(w, "item");

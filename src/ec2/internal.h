@@ -28,7 +28,10 @@ typedef int (*ec2_handler_fn)(struct ec2_ctx *ctx, struct err *e);
 
 /* Writes <return>true</return>, for actions without other output. */
 void ec2_return_true(struct ec2_ctx *ctx);
-/* Writes <tagSet> with the list's items (an empty <tagSet/> when none). */
+/*
+ * Writes a resource's <tagSet> with the list's items; nothing at all when
+ * the list is empty, as EC2 does.
+ */
 void ec2_write_tags(struct xmlw *w, const struct tag_list *tags);
 /* A required string parameter; 400 MissingParameter when absent or empty. */
 const char *ec2_require(struct ec2_ctx *ctx, const char *name, struct err *e);

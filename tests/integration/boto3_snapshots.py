@@ -332,6 +332,26 @@ class Snapshots(unittest.TestCase):
         self.assertEqual(len(self.ec2.describe_tags(
             Filters=[{"Name": "resource-id", "Values": [sid]}])["Tags"]), 1)
 
+    def test_untagged_resources_have_no_tag_set(self):
+        """EC2 leaves <tagSet> out of an untagged resource; code such as
+        `item.get("Tags") is None` depends on it."""
+        sid = self.upload({})
+        self.assertNotIn("Tags", self.ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0])
+        copy = self.ec2.copy_snapshot(SourceSnapshotId=sid, SourceRegion="us-east-1")
+        self.assertNotIn("Tags", copy)
+        self.ec2.create_tags(Resources=[sid], Tags=[{"Key": "a", "Value": "1"}])
+        self.assertEqual(self.ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]["Tags"],
+                         [{"Key": "a", "Value": "1"}])
+        self.ec2.delete_tags(Resources=[sid])
+        self.assertNotIn("Tags", self.ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0])
+        vol = self.ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)
+        try:
+            self.assertNotIn("Tags", vol)
+            self.assertNotIn("Tags", self.ec2.describe_volumes(
+                VolumeIds=[vol["VolumeId"]])["Volumes"][0])
+        finally:
+            self.ec2.delete_volume(VolumeId=vol["VolumeId"])
+
     def test_dry_run(self):
         with self.assertRaises(ClientError) as exc:
             self.ec2.describe_snapshots(DryRun=True)

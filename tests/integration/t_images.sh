@@ -21,6 +21,10 @@ for cli in "$AWS_V1" "$AWS_V2"; do
       --block-device-mappings "DeviceName=/dev/xvda,Ebs={SnapshotId=$snap,VolumeType=gp3}" \
       --query ImageId >"$TEST_DIR/id.$v" || fail "$cli: register-image"
   done
+  # Untagged: no tag set at all (null), as EC2 answers.
+  tags=$(as alice "$cli" --endpoint-url "$ENDPOINT" --output json ec2 describe-images \
+    --image-ids "$(cat "$TEST_DIR/id.1")" --query 'Images[0].Tags')
+  [ "$tags" = null ] || fail "$cli: an untagged image has Tags $tags"
   newest=$(as alice ec2 describe-images --owners self --filters "Name=name,Values=$tag-*" \
     --query 'sort_by(Images,&CreationDate)[-1].ImageId')
   [ "$newest" = "$(cat "$TEST_DIR/id.3")" ] || fail "$cli: newest image is $newest"
