@@ -96,6 +96,12 @@ void ec2_write_tags(struct xmlw *w, const struct tag_list *tags)
 	xmlw_end(w);
 }
 
+int ec2_kms_needs_encrypted(struct err *e)
+{
+	return err_set(e, 400, "InvalidParameterDependency",
+		       "The parameter KmsKeyId requires the parameter Encrypted to be set.");
+}
+
 const char *ec2_require(struct ec2_ctx *ctx, const char *name, struct err *e)
 {
 	const char *v = query_get(&ctx->q, name);
@@ -105,6 +111,23 @@ const char *ec2_require(struct ec2_ctx *ctx, const char *name, struct err *e)
 		return NULL;
 	}
 	return v;
+}
+
+void ec2_join_ids(const char *const *ids, size_t n, char *out, size_t cap)
+{
+	static const char more[] = ", ...";
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		size_t need = strlen(ids[i]) + (i ? 2 : 0);
+		/* Room for this ID, and for the ellipsis should the next not fit. */
+		if (len + need + (i + 1 < n ? sizeof more - 1 : 0) >= cap) {
+			if (len + sizeof more <= cap)
+				memcpy(out + len, more, sizeof more);
+			return;
+		}
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? ", " : "", ids[i]);
+	}
 }
 
 size_t ec2_utf8_chars(const char *s)
@@ -156,6 +179,10 @@ int ec2_tag_specifications_for(struct ec2_ctx *ctx, const char *const *types,
 		snprintf(name, sizeof name, "TagSpecification.%u.Tag", specs[i]);
 		unsigned *idx = NULL;
 		size_t n = query_indices(&ctx->q, name, &idx);
+		/* EC2's answer to a specification without tags (Packer met it). */
+		if (n == 0)
+			ret = err_set(e, 400, "InvalidTagKey.Malformed",
+				      "Tag specification must have at least one tag");
 		for (size_t j = 0; j < n && ret == 0; j++) {
 			char kname[128], vname[128];
 			snprintf(kname, sizeof kname, "%s.%u.Key", name, idx[j]);

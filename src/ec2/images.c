@@ -285,7 +285,9 @@ static int bdm_read_ebs(struct ec2_ctx *ctx, const char *prefix, unsigned i,
 	snprintf(name, sizeof name, "%s.%u.Ebs.Encrypted", prefix, i);
 	if (query_get_bool(&ctx->q, name, &encrypted, e) < 0)
 		return -1;
-	if (encrypted || kms)
+	if (kms && !encrypted)
+		return ec2_kms_needs_encrypted(e);
+	if (encrypted)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "Encrypted volumes are not supported by amibox yet (%s).",
 			       b->device_name);
@@ -746,7 +748,11 @@ int ec2_copy_image(struct ec2_ctx *ctx, struct err *e)
 			source_region, ctx->srv->region);
 		goto out;
 	}
-	if (encrypted || query_get(&ctx->q, "KmsKeyId")) {
+	if (query_get(&ctx->q, "KmsKeyId") && !encrypted) {
+		ec2_kms_needs_encrypted(e);
+		goto out;
+	}
+	if (encrypted) {
 		err_set(e, 400, "InvalidParameterValue",
 			"Encrypted copies are not supported by amibox yet.");
 		goto out;

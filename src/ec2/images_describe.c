@@ -472,17 +472,29 @@ int ec2_describe_images(struct ec2_ctx *ctx, struct err *e)
 	 * is (named[i].id stays "").
 	 */
 	if (nids) {
+		const char **unknown = xcalloc(nids, sizeof *unknown);
+		size_t nunknown = 0;
 		named = xcalloc(nids, sizeof *named);
 		for (; nnamed < nids; nnamed++) {
 			int seen = ec2_image_find(ctx, ids[nnamed], &named[nnamed], e);
-			if (seen < 0)
-				goto out;
-			if (seen == EC2_IMAGE_UNKNOWN) {
-				err_set(e, 400, "InvalidAMIID.NotFound",
-					"The image id '[%s]' does not exist", ids[nnamed]);
+			if (seen < 0) {
+				free(unknown);
 				goto out;
 			}
+			if (seen == EC2_IMAGE_UNKNOWN)
+				unknown[nunknown++] = ids[nnamed];
 		}
+		/* EC2 names every unknown ID, in the order given. */
+		if (nunknown) {
+			char list[400];
+			ec2_join_ids(unknown, nunknown, list, sizeof list);
+			err_set(e, 400, "InvalidAMIID.NotFound", nunknown == 1 ?
+				"The image id '[%s]' does not exist" :
+				"The image ids '[%s]' do not exist", list);
+		}
+		free(unknown);
+		if (nunknown)
+			goto out;
 	}
 	xmlw_start(ctx->w, "imagesSet");
 	if (nids) {

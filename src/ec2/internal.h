@@ -33,6 +33,12 @@ void ec2_return_true(struct ec2_ctx *ctx);
  * the list is empty, as EC2 does.
  */
 void ec2_write_tags(struct xmlw *w, const struct tag_list *tags);
+/*
+ * 400 InvalidParameterDependency: KmsKeyId given without Encrypted=true
+ * (CopyImage, CopySnapshot, Ebs.KmsKeyId of a block device mapping,
+ * CreateVolume), as EC2 answers it.
+ */
+int ec2_kms_needs_encrypted(struct err *e);
 /* A required string parameter; 400 MissingParameter when absent or empty. */
 const char *ec2_require(struct ec2_ctx *ctx, const char *name, struct err *e);
 
@@ -51,6 +57,11 @@ int ec2_tag_specifications(struct ec2_ctx *ctx, const char *resource_type,
 int ec2_tag_specifications_for(struct ec2_ctx *ctx, const char *const *types,
 			       struct tag_list *const *lists, size_t ntypes,
 			       struct err *e);
+/*
+ * Joins IDs as EC2 lists them in an error message ("a, b, c"), into out (cap
+ * bytes); IDs that do not fit end the list with ", ...".
+ */
+void ec2_join_ids(const char *const *ids, size_t n, char *out, size_t cap);
 /* Counts UTF-8 characters (code points), not bytes. */
 size_t ec2_utf8_chars(const char *s);
 

@@ -250,6 +250,37 @@ static int describe_check_principals(const char **list, size_t n,
 	return 0;
 }
 
+/*
+ * Reads the named snapshots into named; a malformed ID is refused first,
+ * then every one that does not exist or is not visible is named in one
+ * InvalidSnapshot.NotFound, as EC2 does.
+ */
+static int describe_named(struct ec2_ctx *ctx, const char **ids, size_t nids,
+			  struct snapshot *named, struct err *e)
+{
+	const char **unknown = nids ? xcalloc(nids, sizeof *unknown) : NULL;
+	size_t nunknown = 0;
+	int ret = 0;
+	for (size_t i = 0; i < nids && ret == 0; i++) {
+		struct err one = ERR_INIT;
+		if (ec2_snapshot_lookup(ctx, ids[i], &named[i], &one) == 0)
+			continue;
+		if (!strcmp(one.code, "InvalidSnapshot.NotFound"))
+			unknown[nunknown++] = ids[i];
+		else
+			ret = err_set(e, one.status, one.code, "%s", one.message);
+	}
+	if (ret == 0 && nunknown) {
+		char list[400];
+		ec2_join_ids(unknown, nunknown, list, sizeof list);
+		ret = err_set(e, 400, "InvalidSnapshot.NotFound", nunknown == 1 ?
+			      "The snapshot '%s' does not exist." :
+			      "The snapshots '%s' do not exist.", list);
+	}
+	free(unknown);
+	return ret;
+}
+
 int ec2_describe_snapshots(struct ec2_ctx *ctx, struct err *e)
 {
 	struct describe_snapshots d = { .ctx = ctx, .e = e };
@@ -274,11 +305,9 @@ int ec2_describe_snapshots(struct ec2_ctx *ctx, struct err *e)
 	d.limit = page.max_results;
 	/* Named snapshots: every one must exist and be visible. */
 	struct snapshot *named = nids ? xcalloc(nids, sizeof *named) : NULL;
-	for (size_t i = 0; i < nids; i++) {
-		if (ec2_snapshot_lookup(ctx, ids[i], &named[i], e) < 0) {
-			free(named);
-			goto out;
-		}
+	if (describe_named(ctx, ids, nids, named, e) < 0) {
+		free(named);
+		goto out;
 	}
 	xmlw_start(ctx->w, "snapshotSet");
 	if (nids) {
@@ -344,6 +373,10 @@ int ec2_copy_snapshot(struct ec2_ctx *ctx, struct err *e)
 	}
 	if (query_get_bool(&ctx->q, "Encrypted", &encrypted, e) < 0)
 		goto out;
+	if (query_get(&ctx->q, "KmsKeyId") && !encrypted) {
+		ec2_kms_needs_encrypted(e);
+		goto out;
+	}
 	if (encrypted) {
 		err_set(e, 400, "InvalidParameterValue",
 			"Encrypted snapshots are not supported by amibox yet.");

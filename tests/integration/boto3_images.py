@@ -778,6 +778,52 @@ class Images(unittest.TestCase):
         self.assertError("InvalidAMIID.NotFound", self.ec2.create_tags,
                          Resources=["ami-0123456789abcdef0"], Tags=[{"Key": "a", "Value": "b"}])
 
+    def test_errors_as_ec2_words_them(self):
+        iid = self.register()
+        missing = ["ami-0123456789abcdef0", "ami-0fedcba9876543210"]
+        # Every unknown ID is named, in the order given.
+        msg = self.assertError("InvalidAMIID.NotFound", self.ec2.describe_images,
+                               ImageIds=[missing[0], iid, missing[1]])
+        self.assertEqual(msg, "The image ids '[%s, %s]' do not exist" % tuple(missing))
+        msg = self.assertError("InvalidAMIID.NotFound", self.ec2.describe_images,
+                               ImageIds=[iid, missing[1]])
+        self.assertEqual(msg, "The image id '[%s]' does not exist" % missing[1])
+        # Tags on a malformed ID, or none at all.
+        for bad in ("ami-1", "ami-0123456789abcdefg", "nothing", "sg-0123456789abcdef0"):
+            with self.subTest(bad=bad):
+                msg = self.assertError("InvalidID", self.ec2.create_tags, Resources=[bad],
+                                       Tags=[{"Key": "a", "Value": "b"}])
+                self.assertEqual(msg, "The ID '%s' is not valid" % bad)
+                self.assertError("InvalidID", self.ec2.delete_tags, Resources=[bad])
+        msg = self.assertError("InvalidParameterValue", self.ec2.create_tags,
+                               Resources=[iid], Tags=[])
+        self.assertEqual(msg, "You must specify one or more tags to create")
+        # A tag specification without tags (older models lack it on CopyImage).
+        before = self.image_count()
+        if has_param(self.ec2, "CopyImage", "TagSpecifications"):
+            msg = self.assertError("InvalidTagKey.Malformed", self.ec2.copy_image,
+                                   SourceImageId=iid, SourceRegion="us-east-1",
+                                   Name=unique("c"),
+                                   TagSpecifications=[{"ResourceType": "image", "Tags": []}])
+            self.assertEqual(msg, "Tag specification must have at least one tag")
+        # KmsKeyId needs Encrypted, wherever it is accepted.
+        for fn, kw in [
+                (self.ec2.copy_image, dict(SourceImageId=iid, SourceRegion="us-east-1",
+                                           Name=unique("c"), KmsKeyId="alias/aws/ebs")),
+                (self.ec2.copy_image, dict(SourceImageId=iid, SourceRegion="us-east-1",
+                                           Name=unique("c"), KmsKeyId="alias/aws/ebs",
+                                           Encrypted=False)),
+                (self.register, dict(BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {
+                    "SnapshotId": self.snap, "KmsKeyId": "alias/aws/ebs"}}]))]:
+            with self.subTest(fn=fn.__name__):
+                msg = self.assertError("InvalidParameterDependency", fn, **kw)
+                self.assertEqual(msg, "The parameter KmsKeyId requires the parameter "
+                                      "Encrypted to be set.")
+        self.assertError("InvalidParameterValue", self.register, BlockDeviceMappings=[
+            {"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": self.snap, "Encrypted": True,
+                                                "KmsKeyId": "alias/aws/ebs"}}])
+        self.assertEqual(self.image_count(), before)
+
     def test_dry_run(self):
         self.assertError("DryRunOperation", self.ec2.describe_images, DryRun=True)
         before = self.image_count()

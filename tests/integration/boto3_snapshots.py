@@ -287,6 +287,37 @@ class Snapshots(unittest.TestCase):
             self.ec2.describe_snapshots(Filters=[{"Name": "no-such-filter", "Values": ["x"]}])
         self.assertEqual(error_code(exc), "InvalidParameterValue")
 
+    def test_errors_as_ec2_words_them(self):
+        sid = self.upload({})
+        missing = ["snap-0123456789abcdef0", "snap-0fedcba9876543210"]
+        with self.assertRaises(ClientError) as exc:
+            self.ec2.describe_snapshots(SnapshotIds=[missing[0], sid, missing[1]])
+        self.assertEqual(error_code(exc), "InvalidSnapshot.NotFound")
+        self.assertEqual(exc.exception.response["Error"]["Message"],
+                         "The snapshots '%s, %s' do not exist." % tuple(missing))
+        with self.assertRaises(ClientError) as exc:
+            self.ec2.describe_snapshots(SnapshotIds=[sid, missing[0]])
+        self.assertEqual(exc.exception.response["Error"]["Message"],
+                         "The snapshot '%s' does not exist." % missing[0])
+        # A malformed ID is refused before any is looked up.
+        with self.assertRaises(ClientError) as exc:
+            self.ec2.describe_snapshots(SnapshotIds=[missing[0], "snap-1"])
+        self.assertEqual(error_code(exc), "InvalidSnapshotID.Malformed")
+        for kw, code in [
+                (dict(KmsKeyId="alias/aws/ebs"), "InvalidParameterDependency"),
+                (dict(KmsKeyId="alias/aws/ebs", Encrypted=False), "InvalidParameterDependency"),
+                (dict(KmsKeyId="alias/aws/ebs", Encrypted=True), "InvalidParameterValue"),
+                (dict(TagSpecifications=[{"ResourceType": "snapshot", "Tags": []}]),
+                 "InvalidTagKey.Malformed")]:
+            with self.subTest(kw=kw):
+                with self.assertRaises(ClientError) as exc:
+                    self.ec2.copy_snapshot(SourceSnapshotId=sid, SourceRegion="us-east-1", **kw)
+                self.assertEqual(error_code(exc), code)
+        with self.assertRaises(ClientError) as exc:
+            self.ec2.create_tags(Resources=["snap-xyz"], Tags=[{"Key": "a", "Value": "b"}])
+        self.assertEqual((error_code(exc), exc.exception.response["Error"]["Message"]),
+                         ("InvalidID", "The ID 'snap-xyz' is not valid"))
+
     def test_pagination_of_describe_snapshots(self):
         ids = {self.upload({}) for _ in range(12)}
         seen = []

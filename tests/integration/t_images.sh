@@ -53,5 +53,17 @@ for cli in "$AWS_V1" "$AWS_V2"; do
   fi
   grep -q AuthFailure "$TEST_DIR/err" || fail "$cli: $(cat "$TEST_DIR/err")"
   as alice ec2 deregister-image --image-id "$id" >/dev/null || fail "$cli: deregister-image"
+  # Errors as EC2 words them: every unknown ID named; tags on a malformed
+  # ID; KmsKeyId without Encrypted.
+  as alice ec2 describe-images --image-ids ami-0123456789abcdef0 "$id2" ami-0fedcba9876543210 \
+    2>"$TEST_DIR/err" && fail "$cli: unknown images described"
+  grep -qF "(InvalidAMIID.NotFound) when calling the DescribeImages operation: The image ids '[ami-0123456789abcdef0, ami-0fedcba9876543210]' do not exist" \
+    "$TEST_DIR/err" || fail "$cli: $(cat "$TEST_DIR/err")"
+  as alice ec2 create-tags --resources ami-1 --tags Key=a,Value=b 2>"$TEST_DIR/err" && fail "$cli: tagged ami-1"
+  grep -qF "(InvalidID) when calling the CreateTags operation: The ID 'ami-1' is not valid" \
+    "$TEST_DIR/err" || fail "$cli: $(cat "$TEST_DIR/err")"
+  as alice ec2 copy-snapshot --source-snapshot-id "$snap" --source-region us-east-1 \
+    --kms-key-id alias/aws/ebs 2>"$TEST_DIR/err" && fail "$cli: copied with a KMS key, unencrypted"
+  grep -qF "(InvalidParameterDependency)" "$TEST_DIR/err" || fail "$cli: $(cat "$TEST_DIR/err")"
 done
 echo "t_images: ok"
