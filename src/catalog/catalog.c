@@ -635,18 +635,35 @@ int catalog_strings(struct catalog *c, const char *sql, const char *id,
 	return 0;
 }
 
-int catalog_run(struct catalog *c, const char *sql, const char *id,
-		const char *arg, const char *what, struct err *e)
+/* The cached statement for sql with ?1 = id and, when arg is non-NULL, ?2 = arg. */
+static sqlite3_stmt *catalog_bound(struct catalog *c, const char *sql,
+				   const char *id, const char *arg, struct err *e)
 {
 	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
 	if (!stmt)
-		return -1;
+		return NULL;
 	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
 	if (arg)
 		sqlite3_bind_text(stmt, 2, arg, -1, SQLITE_STATIC);
+	return stmt;
+}
+
+int catalog_exists(struct catalog *c, const char *sql, const char *id,
+		   const char *arg, const char *what, struct err *e)
+{
+	sqlite3_stmt *stmt = catalog_bound(c, sql, id, arg, e);
+	if (!stmt)
+		return -1;
 	int rc = sqlite3_step(stmt);
 	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return catalog_sqlite_error(c, what, e);
-	return 0;
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc == SQLITE_ROW;
+	return catalog_sqlite_error(c, what, e);
+}
+
+int catalog_run(struct catalog *c, const char *sql, const char *id,
+		const char *arg, const char *what, struct err *e)
+{
+	sqlite3_stmt *stmt = catalog_bound(c, sql, id, arg, e);
+	return stmt ? catalog_step_done(c, stmt, what, e) : -1;
 }

@@ -297,17 +297,7 @@ int catalog_image_has_instances(struct catalog *c, const char *id,
 	static const char sql[] =
 		"SELECT 1 FROM instances WHERE image_id = ?1"
 		" AND state != 'terminated' LIMIT 1";
-	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return catalog_sqlite_error(c, "finding an image's instances", e);
+	return catalog_exists(c, sql, id, NULL, "finding an image's instances", e);
 }
 
 int catalog_images_purge(struct catalog *c, long long before_ms,
@@ -430,18 +420,7 @@ int catalog_image_launchable(struct catalog *c, const struct image *m,
 		" AND grantee IN (?2, 'all') LIMIT 1";
 	if (!strcmp(m->owner_id, account_id) || m->is_public)
 		return 1;
-	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, m->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, account_id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return catalog_sqlite_error(c, "checking launch permissions", e);
+	return catalog_exists(c, sql, m->id, account_id, "checking launch permissions", e);
 }
 
 int catalog_image_each(struct catalog *c, const struct image_scan *scan,
