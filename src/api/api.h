@@ -36,6 +36,9 @@ struct server {
 	char zone[72];
 	unsigned char token_key[32]; /* signs EBS block and page tokens */
 	int quiet;                    /* no request log lines */
+	/* How long a deregistered image is described, then known (catalog_images.h). */
+	long long deregistered_shown_ms;
+	long long deregistered_kept_ms;
 };
 
 struct api_header {

@@ -358,6 +358,18 @@ static const char *const catalog_migrations[] = {
 	"  size INTEGER NOT NULL,"
 	"  checksum TEXT,"
 	"  PRIMARY KEY (bucket, key, position)) WITHOUT ROWID;",
+	/*
+	 * 8: a deregistered image keeps its row for a while (catalog_images.h):
+	 * when it was deregistered; its name is free at once; the instances
+	 * launched from an image, found by image.
+	 */
+	"ALTER TABLE images ADD COLUMN deregistered_ms INTEGER;"
+	"DROP INDEX images_owner_name;"
+	"CREATE UNIQUE INDEX images_owner_name ON images(owner_id, name)"
+	"  WHERE state != 'deregistered';"
+	"CREATE INDEX images_deregistered ON images(deregistered_ms)"
+	"  WHERE state = 'deregistered';"
+	"CREATE INDEX instances_image ON instances(image_id, state);",
 };
 
 int catalog_schema_version(void)
@@ -643,18 +655,35 @@ int catalog_strings(struct catalog *c, const char *sql, const char *id,
 	return 0;
 }
 
-int catalog_run(struct catalog *c, const char *sql, const char *id,
-		const char *arg, const char *what, struct err *e)
+/* The cached statement for sql with ?1 = id and, when arg is non-NULL, ?2 = arg. */
+static sqlite3_stmt *catalog_bound(struct catalog *c, const char *sql,
+				   const char *id, const char *arg, struct err *e)
 {
 	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
 	if (!stmt)
-		return -1;
+		return NULL;
 	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
 	if (arg)
 		sqlite3_bind_text(stmt, 2, arg, -1, SQLITE_STATIC);
+	return stmt;
+}
+
+int catalog_exists(struct catalog *c, const char *sql, const char *id,
+		   const char *arg, const char *what, struct err *e)
+{
+	sqlite3_stmt *stmt = catalog_bound(c, sql, id, arg, e);
+	if (!stmt)
+		return -1;
 	int rc = sqlite3_step(stmt);
 	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE)
-		return catalog_sqlite_error(c, what, e);
-	return 0;
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc == SQLITE_ROW;
+	return catalog_sqlite_error(c, what, e);
+}
+
+int catalog_run(struct catalog *c, const char *sql, const char *id,
+		const char *arg, const char *what, struct err *e)
+{
+	sqlite3_stmt *stmt = catalog_bound(c, sql, id, arg, e);
+	return stmt ? catalog_step_done(c, stmt, what, e) : -1;
 }

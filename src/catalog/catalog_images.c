@@ -17,6 +17,9 @@
 	" creation_ms, deprecation_ms, last_launched_ms, source_image_id,"     \
 	" source_image_region, source_instance_id, client_token"
 
+/* What the readers select: the columns an insert sets, and the state's time. */
+#define IMAGE_SELECT IMAGE_COLUMNS ", deregistered_ms"
+
 void image_release(struct image *img)
 {
 	free(img->bdm);
@@ -63,6 +66,7 @@ static void catalog_image_row(sqlite3_stmt *stmt, struct image *m)
 	catalog_copy_text(m->source_image_region, sizeof m->source_image_region, stmt, 26);
 	catalog_copy_text(m->source_instance_id, sizeof m->source_instance_id, stmt, 27);
 	catalog_copy_text(m->client_token, sizeof m->client_token, stmt, 28);
+	m->deregistered_ms = sqlite3_column_int64(stmt, 29);
 }
 
 static void bind_opt_int(sqlite3_stmt *stmt, int col, long long v, int present)
@@ -195,7 +199,7 @@ static int catalog_image_details(struct catalog *c, struct image *m,
 	return 0;
 }
 
-/* Runs a bound statement that selects IMAGE_COLUMNS of at most one row. */
+/* Runs a bound statement that selects IMAGE_SELECT of at most one row. */
 static int catalog_image_one(struct catalog *c, sqlite3_stmt *stmt,
 			     struct image *m, struct err *e)
 {
@@ -214,7 +218,7 @@ int catalog_image_get(struct catalog *c, const char *id, struct image *m,
 		      struct err *e)
 {
 	static const char sql[] =
-		"SELECT " IMAGE_COLUMNS " FROM images WHERE image_id = ?1";
+		"SELECT " IMAGE_SELECT " FROM images WHERE image_id = ?1";
 	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
 	if (!stmt)
 		return -1;
@@ -225,8 +229,9 @@ int catalog_image_get(struct catalog *c, const char *id, struct image *m,
 int catalog_image_by_name(struct catalog *c, const char *owner_id,
 			  const char *name, struct image *m, struct err *e)
 {
-	static const char sql[] = "SELECT " IMAGE_COLUMNS
-				  " FROM images WHERE owner_id = ?1 AND name = ?2";
+	static const char sql[] = "SELECT " IMAGE_SELECT
+				  " FROM images WHERE owner_id = ?1 AND name = ?2"
+				  " AND state != 'deregistered'";
 	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
 	if (!stmt)
 		return -1;
@@ -238,7 +243,7 @@ int catalog_image_by_name(struct catalog *c, const char *owner_id,
 int catalog_image_by_token(struct catalog *c, const char *owner_id,
 			   const char *token, struct image *m, struct err *e)
 {
-	static const char sql[] = "SELECT " IMAGE_COLUMNS " FROM images"
+	static const char sql[] = "SELECT " IMAGE_SELECT " FROM images"
 				  " WHERE owner_id = ?1 AND client_token = ?2";
 	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
 	if (!stmt)
@@ -260,6 +265,54 @@ int catalog_image_delete(struct catalog *c, const char *id, struct err *e)
 		if (catalog_run(c, sqls[i], id, NULL, "deleting an image", e) < 0)
 			return -1;
 	return 0;
+}
+
+int catalog_image_deregister(struct catalog *c, const char *id,
+			     long long now_ms, struct err *e)
+{
+	static const char sql[] =
+		"UPDATE images SET state = 'deregistered', deregistered_ms = ?2,"
+		" state_reason_code = NULL, state_reason_message = NULL"
+		" WHERE image_id = ?1";
+	static const char *const sqls[] = {
+		"DELETE FROM image_permissions WHERE image_id = ?1",
+		"DELETE FROM tags WHERE resource_id = ?1",
+	};
+	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, now_ms);
+	if (catalog_step_done(c, stmt, "deregistering an image", e) < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++)
+		if (catalog_run(c, sqls[i], id, NULL, "deregistering an image", e) < 0)
+			return -1;
+	return 0;
+}
+
+int catalog_image_has_instances(struct catalog *c, const char *id,
+				struct err *e)
+{
+	static const char sql[] =
+		"SELECT 1 FROM instances WHERE image_id = ?1"
+		" AND state != 'terminated' LIMIT 1";
+	return catalog_exists(c, sql, id, NULL, "finding an image's instances", e);
+}
+
+int catalog_images_purge(struct catalog *c, long long before_ms,
+			 struct err *e)
+{
+	/* The mappings go with their image (ON DELETE CASCADE). */
+	static const char sql[] =
+		"DELETE FROM images WHERE state = 'deregistered'"
+		" AND deregistered_ms <= ?1 AND NOT EXISTS (SELECT 1 FROM instances i"
+		"   WHERE i.image_id = images.image_id AND i.state != 'terminated')";
+	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, before_ms);
+	return catalog_step_done(c, stmt, "purging deregistered images", e);
 }
 
 /* The UPDATE statement for one settable column; NULL for any other. */
@@ -341,8 +394,9 @@ int catalog_snapshot_in_use(struct catalog *c, const char *snapshot_id,
 			    char image[ID_MAX], struct err *e)
 {
 	static const char sql[] =
-		"SELECT image_id FROM image_block_devices WHERE snapshot_id = ?1"
-		" ORDER BY image_id LIMIT 1";
+		"SELECT b.image_id FROM image_block_devices b JOIN images i"
+		" ON i.image_id = b.image_id WHERE b.snapshot_id = ?1"
+		" AND i.state != 'deregistered' ORDER BY b.image_id LIMIT 1";
 	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
 	if (!stmt)
 		return -1;
@@ -366,18 +420,7 @@ int catalog_image_launchable(struct catalog *c, const struct image *m,
 		" AND grantee IN (?2, 'all') LIMIT 1";
 	if (!strcmp(m->owner_id, account_id) || m->is_public)
 		return 1;
-	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, m->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, account_id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return catalog_sqlite_error(c, "checking launch permissions", e);
+	return catalog_exists(c, sql, m->id, account_id, "checking launch permissions", e);
 }
 
 int catalog_image_each(struct catalog *c, const struct image_scan *scan,
@@ -392,19 +435,22 @@ int catalog_image_each(struct catalog *c, const struct image_scan *scan,
 	 * return a superset, in image ID order.
 	 */
 	static const char by_name[] =
-		"SELECT " IMAGE_COLUMNS " FROM images WHERE name >= ?3 AND name < ?4"
-		" AND image_id > ?2 AND (owner_id = ?1 OR EXISTS (SELECT 1"
+		"SELECT " IMAGE_SELECT " FROM images WHERE name >= ?3 AND name < ?4"
+		" AND image_id > ?2 AND state != 'deregistered'"
+		" AND (owner_id = ?1 OR EXISTS (SELECT 1"
 		"   FROM image_permissions p WHERE p.image_id = images.image_id"
 		"   AND p.grantee IN (?1, 'all')))"
 		" ORDER BY image_id";
 	static const char by_owner[] =
-		"SELECT " IMAGE_COLUMNS " FROM images WHERE owner_id = ?5"
-		" AND image_id > ?2 AND (owner_id = ?1 OR EXISTS (SELECT 1"
+		"SELECT " IMAGE_SELECT " FROM images WHERE owner_id = ?5"
+		" AND image_id > ?2 AND state != 'deregistered'"
+		" AND (owner_id = ?1 OR EXISTS (SELECT 1"
 		"   FROM image_permissions p WHERE p.image_id = images.image_id"
 		"   AND p.grantee IN (?1, 'all')))"
 		" ORDER BY image_id";
 	static const char visible[] =
-		"SELECT " IMAGE_COLUMNS " FROM images WHERE image_id IN ("
+		"SELECT " IMAGE_SELECT " FROM images WHERE state != 'deregistered'"
+		" AND image_id IN ("
 		" SELECT image_id FROM images WHERE owner_id = ?1 AND image_id > ?2"
 		" UNION SELECT image_id FROM image_permissions"
 		"   WHERE grantee IN (?1, 'all') AND image_id > ?2)"

@@ -7,6 +7,14 @@
  *
  * The built-in account AMAZON_ACCOUNT_ID (owner alias "amazon") publishes
  * the PV-GRUB kernel images; nobody can sign in as it.
+ *
+ * An image's states: pending -> available (or failed) -> deregistered.  A
+ * deregistered image keeps its row, its mappings and its name (free for a
+ * new image at once) but loses its tags and launch permissions; EC2's
+ * DescribeImages shows it by ID for a short while, then answers nothing
+ * for it, and only once no instance launched from it is left (terminated
+ * ones aside) does its ID become unknown (see IMAGE_DEREGISTERED_*).
+ * catalog_images_purge deletes the rows that far gone.
  */
 #ifndef AMIBOX_CATALOG_IMAGES_H
 #define AMIBOX_CATALOG_IMAGES_H
@@ -21,6 +29,16 @@
 #define IMAGE_DESCRIPTION_MAX 1024 /* bytes; 255 characters */
 #define IMAGE_DEVICE_MAX 64
 #define IMAGE_BDM_MAX 64
+
+/*
+ * The defaults of `amibox serve --deregistered-shown S --deregistered-kept S`:
+ * for how many seconds a deregistered image named by ID is still described
+ * (state "deregistered"), and after how many its ID is unknown
+ * (InvalidAMIID.NotFound) once no instance that is not terminated was
+ * launched from it; in between, DescribeImages answers nothing for it.
+ */
+#define IMAGE_DEREGISTERED_SHOWN_S 60
+#define IMAGE_DEREGISTERED_KEPT_S 3600
 
 struct image_bdm {
 	char device_name[IMAGE_DEVICE_MAX];
@@ -43,7 +61,7 @@ struct image {
 	char description[IMAGE_DESCRIPTION_MAX];
 	int has_description;     /* description was given (even "") */
 	char image_type[16];     /* machine, kernel, ramdisk */
-	char state[16];          /* pending, available, failed */
+	char state[16];          /* pending, available, failed, deregistered */
 	char state_reason_code[64];
 	char state_reason_message[256];
 	char architecture[16];
@@ -67,6 +85,7 @@ struct image {
 	char source_image_region[64];
 	char source_instance_id[ID_MAX];
 	char client_token[72];
+	long long deregistered_ms; /* 0 unless deregistered */
 	int is_public;           /* filled by the readers */
 	struct image_bdm *bdm;   /* owned; image_release frees */
 	size_t nbdm;
@@ -79,16 +98,34 @@ const char *image_owner_alias(const char *owner_id);
 /* In a transaction: the row, its mappings (in order) and no permissions. */
 int catalog_image_insert(struct catalog *c, const struct image *img,
 			 struct err *e);
-/* Reads the image with its mappings and is_public. */
+/* Reads the image, in any state, with its mappings and is_public. */
 int catalog_image_get(struct catalog *c, const char *id, struct image *img,
 		      struct err *e);
-/* The owner's image with that name / client token. */
+/*
+ * The owner's image with that name (deregistered ones have none) / client
+ * token (any state: the token stays taken while the row lives).
+ */
 int catalog_image_by_name(struct catalog *c, const char *owner_id,
 			  const char *name, struct image *img, struct err *e);
 int catalog_image_by_token(struct catalog *c, const char *owner_id,
 			   const char *token, struct image *img, struct err *e);
+/*
+ * In a transaction: the image turns deregistered at now_ms; its tags and
+ * launch permissions go, its row and mappings stay.
+ */
+int catalog_image_deregister(struct catalog *c, const char *id,
+			     long long now_ms, struct err *e);
 /* In a transaction: deletes the image, its mappings, permissions, tags. */
 int catalog_image_delete(struct catalog *c, const char *id, struct err *e);
+/* 1 if an instance launched from the image is not terminated, else 0. */
+int catalog_image_has_instances(struct catalog *c, const char *id,
+				struct err *e);
+/*
+ * In a transaction: deletes the images deregistered at or before
+ * before_ms from which no instance that is not terminated was launched.
+ */
+int catalog_images_purge(struct catalog *c, long long before_ms,
+			 struct err *e);
 
 /* In a transaction: updates the one column (by name) of an image. */
 int catalog_image_set_text(struct catalog *c, const char *id,
@@ -103,7 +140,10 @@ int catalog_image_set_time(struct catalog *c, const char *id,
  */
 int catalog_images_settle(struct catalog *c, struct err *e);
 
-/* 1 if a registered image maps the snapshot, 0 if none; the first in *image. */
+/*
+ * 1 if an image that is not deregistered maps the snapshot, 0 if none; the
+ * first in *image.
+ */
 int catalog_snapshot_in_use(struct catalog *c, const char *snapshot_id,
 			    char image[ID_MAX], struct err *e);
 
@@ -120,8 +160,9 @@ struct image_scan {
 	const char *after;       /* image IDs greater than this ("" = start) */
 };
 /*
- * Calls fn for each candidate image in ID order until fn returns non-zero.
- * The image passed to fn is released after fn returns.
+ * Calls fn for each candidate image in ID order until fn returns non-zero;
+ * deregistered images are never candidates.  The image passed to fn is
+ * released after fn returns.
  */
 int catalog_image_each(struct catalog *c, const struct image_scan *scan,
 		       int (*fn)(void *ctx, const struct image *img),

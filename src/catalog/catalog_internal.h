@@ -57,5 +57,11 @@ int catalog_strings(struct catalog *c, const char *sql, const char *id,
 /* Runs sql (no rows) with ?1 = id and, when arg is non-NULL, ?2 = arg. */
 int catalog_run(struct catalog *c, const char *sql, const char *id,
 		const char *arg, const char *what, struct err *e);
+/*
+ * Runs sql with ?1 = id and, when arg is non-NULL, ?2 = arg: 1 if it gives
+ * a row, 0 if none, -1 on error.
+ */
+int catalog_exists(struct catalog *c, const char *sql, const char *id,
+		   const char *arg, const char *what, struct err *e);
 
 #endif

@@ -286,18 +286,7 @@ int catalog_snapshot_visible(struct catalog *c, const struct snapshot *s,
 		" AND grantee IN (?2, 'all') LIMIT 1";
 	if (!strcmp(s->owner_id, account_id))
 		return 1;
-	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, s->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, account_id, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(stmt);
-	sqlite3_reset(stmt);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return catalog_sqlite_error(c, "checking snapshot permissions", e);
+	return catalog_exists(c, sql, s->id, account_id, "checking snapshot permissions", e);
 }
 
 int catalog_snapshot_each_visible(struct catalog *c, const char *account_id,

@@ -20,6 +20,7 @@
 #include "compute/samples.h"
 #include "objstore/objstore.h"
 #include "catalog/catalog.h"
+#include "catalog/catalog_images.h"
 #include "catalog/catalog_snapshots.h"
 #include "cli/cli.h"
 #include "cli/cli_lock.h"
@@ -80,6 +81,7 @@ static void serve_usage(FILE *out)
 	fprintf(out,
 		"usage: amibox serve [--listen ADDR:PORT] [--data DIR] [--region NAME] [--quiet]\n"
 		"                    [--memory-scale F] [--stop-grace SECONDS] [--accel auto|kvm|tcg]\n"
+		"                    [--deregistered-shown S] [--deregistered-kept S]\n"
 		"  --listen ADDR:PORT    where every API answers (127.0.0.1:8773)\n"
 		"  --data DIR            the data directory, one daemon per directory (./var)\n"
 		"  --region NAME         the region it is (us-east-1); its zone is NAMEa\n"
@@ -87,7 +89,11 @@ static void serve_usage(FILE *out)
 		"  --memory-scale F      guests get F times their instance type's memory (0.125)\n"
 		"  --stop-grace S        seconds a guest has to power off before it is cut (60)\n"
 		"  --accel auto|kvm|tcg  KVM when /dev/kvm works well (auto), or force one\n"
-		"On its first start it creates the account 'default' and prints its keys.\n");
+		"  --deregistered-shown S  seconds a deregistered image is still described (%d)\n"
+		"  --deregistered-kept S   seconds before its ID is unknown, once no instance\n"
+		"                          launched from it runs (%d)\n"
+		"On its first start it creates the account 'default' and prints its keys.\n",
+		IMAGE_DEREGISTERED_SHOWN_S, IMAGE_DEREGISTERED_KEPT_S);
 }
 
 int cli_serve(int argc, char **argv)
@@ -100,11 +106,14 @@ int cli_serve(int argc, char **argv)
 		{ "memory-scale", required_argument, NULL, 'm' },
 		{ "stop-grace", required_argument, NULL, 'g' },
 		{ "accel", required_argument, NULL, 'a' },
+		{ "deregistered-shown", required_argument, NULL, 'S' },
+		{ "deregistered-kept", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = "127.0.0.1:8773", *data = "./var", *region = "us-east-1";
-	struct server srv = { 0 };
+	struct server srv = { .deregistered_shown_ms = IMAGE_DEREGISTERED_SHOWN_S * 1000LL,
+			      .deregistered_kept_ms = IMAGE_DEREGISTERED_KEPT_S * 1000LL };
 	struct compute_options compute_opt = { .memory_scale = 0.125, .stop_grace_seconds = 60,
 					       .accel = "auto" };
 	struct api_server *api = NULL;
@@ -119,12 +128,15 @@ int cli_serve(int argc, char **argv)
 		case 'm': compute_opt.memory_scale = atof(optarg); break;
 		case 'g': compute_opt.stop_grace_seconds = atoi(optarg); break;
 		case 'a': snprintf(compute_opt.accel, sizeof compute_opt.accel, "%.7s", optarg); break;
+		case 'S': srv.deregistered_shown_ms = atoll(optarg) * 1000LL; break;
+		case 'K': srv.deregistered_kept_ms = atoll(optarg) * 1000LL; break;
 		case 'h': serve_usage(stdout); return 0;
 		default: serve_usage(stderr); return 2;
 		}
 	}
 	if (optind != argc || strlen(region) > 40 || compute_opt.memory_scale <= 0 ||
 	    compute_opt.memory_scale > 1 || compute_opt.stop_grace_seconds < 0 ||
+	    srv.deregistered_shown_ms < 0 || srv.deregistered_kept_ms < srv.deregistered_shown_ms ||
 	    (strcmp(compute_opt.accel, "auto") && strcmp(compute_opt.accel, "kvm") &&
 	     strcmp(compute_opt.accel, "tcg"))) {
 		serve_usage(stderr);

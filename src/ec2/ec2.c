@@ -81,6 +81,12 @@ void ec2_return_true(struct ec2_ctx *ctx)
 
 void ec2_write_tags(struct xmlw *w, const struct tag_list *tags)
 {
+	/*
+	 * EC2 leaves out the tag set of a resource without tags, and clients
+	 * tell "untagged" by its absence (boto3: "Tags" not in the item).
+	 */
+	if (!tags->count)
+		return;
 	xmlw_start(w, "tagSet");
 	for (size_t i = 0; i < tags->count; i++) {
 		xmlw_start(w, "item");
@@ -89,6 +95,12 @@ void ec2_write_tags(struct xmlw *w, const struct tag_list *tags)
 		xmlw_end(w);
 	}
 	xmlw_end(w);
+}
+
+int ec2_kms_needs_encrypted(struct err *e)
+{
+	return err_set(e, 400, "InvalidParameterDependency",
+		       "The parameter KmsKeyId requires the parameter Encrypted to be set.");
 }
 
 const char *ec2_require(struct ec2_ctx *ctx, const char *name, struct err *e)
@@ -100,6 +112,23 @@ const char *ec2_require(struct ec2_ctx *ctx, const char *name, struct err *e)
 		return NULL;
 	}
 	return v;
+}
+
+void ec2_join_ids(const char *const *ids, size_t n, char *out, size_t cap)
+{
+	static const char more[] = ", ...";
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		size_t need = strlen(ids[i]) + (i ? 2 : 0);
+		/* Room for this ID, and for the ellipsis should the next not fit. */
+		if (len + need + (i + 1 < n ? sizeof more - 1 : 0) >= cap) {
+			if (len + sizeof more <= cap)
+				memcpy(out + len, more, sizeof more);
+			return;
+		}
+		len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? ", " : "", ids[i]);
+	}
 }
 
 size_t ec2_utf8_chars(const char *s)
@@ -151,6 +180,10 @@ int ec2_tag_specifications_for(struct ec2_ctx *ctx, const char *const *types,
 		snprintf(name, sizeof name, "TagSpecification.%u.Tag", specs[i]);
 		unsigned *idx = NULL;
 		size_t n = query_indices(&ctx->q, name, &idx);
+		/* EC2's answer to a specification without tags (Packer met it). */
+		if (n == 0)
+			ret = err_set(e, 400, "InvalidTagKey.Malformed",
+				      "Tag specification must have at least one tag");
 		for (size_t j = 0; j < n && ret == 0; j++) {
 			char kname[128], vname[128];
 			snprintf(kname, sizeof kname, "%s.%u.Key", name, idx[j]);
@@ -178,6 +211,115 @@ int ec2_tag_specifications(struct ec2_ctx *ctx, const char *resource_type,
 			   struct tag_list *tags, struct err *e)
 {
 	return ec2_tag_specifications_for(ctx, &resource_type, &tags, 1, e);
+}
+
+/* ---- permission attributes ---------------------------------------------- */
+
+void ec2_permission_change_release(struct ec2_permission_change *pc)
+{
+	for (size_t i = 0; i < pc->nadd; i++)
+		free(pc->add[i]);
+	for (size_t i = 0; i < pc->nremove; i++)
+		free(pc->remove[i]);
+	free(pc->add);
+	free(pc->remove);
+	memset(pc, 0, sizeof *pc);
+}
+
+static int permission_push(const struct ec2_permission_form *form,
+			   struct ec2_permission_change *pc, int add,
+			   const char *grantee, int is_group, struct err *e)
+{
+	char ***list = add ? &pc->add : &pc->remove;
+	size_t *n = add ? &pc->nadd : &pc->nremove;
+	if (form->check(grantee, is_group, e) < 0)
+		return -1;
+	if (pc->nadd + pc->nremove >= form->max)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "At most %zu permissions can change in one request.", form->max);
+	*list = xrealloc(*list, (*n + 1) * sizeof **list);
+	(*list)[(*n)++] = xstrdup(grantee);
+	return 0;
+}
+
+/* <structured>.Add.N.{UserId,Group} and .Remove.N.{UserId,Group} */
+static int permission_structured(struct ec2_ctx *ctx,
+				 const struct ec2_permission_form *form,
+				 struct ec2_permission_change *pc, struct err *e)
+{
+	static const char *const ops[] = { "Add", "Remove" };
+	int ret = 0;
+	for (int op = 0; op < 2 && ret == 0; op++) {
+		char prefix[64], name[96];
+		unsigned *idx = NULL;
+		snprintf(prefix, sizeof prefix, "%s.%s", form->structured, ops[op]);
+		size_t n = query_indices(&ctx->q, prefix, &idx);
+		for (size_t i = 0; i < n && ret == 0; i++) {
+			snprintf(name, sizeof name, "%s.%u.UserId", prefix, idx[i]);
+			const char *user = query_get(&ctx->q, name);
+			snprintf(name, sizeof name, "%s.%u.Group", prefix, idx[i]);
+			const char *group = query_get(&ctx->q, name);
+			if ((user && permission_push(form, pc, op == 0, user, 0, e) < 0) ||
+			    (group && permission_push(form, pc, op == 0, group, 1, e) < 0))
+				ret = -1;
+		}
+		free(idx);
+	}
+	return ret;
+}
+
+static int permission_named(const struct ec2_permission_change *pc,
+			    const char *grantee)
+{
+	for (size_t i = 0; i < pc->nadd; i++)
+		if (!strcmp(pc->add[i], grantee))
+			return 1;
+	for (size_t i = 0; i < pc->nremove; i++)
+		if (!strcmp(pc->remove[i], grantee))
+			return 1;
+	return 0;
+}
+
+/* One flat grantee: pushed under OperationType, or checked as a restatement. */
+static int permission_flat_one(const struct ec2_permission_form *form,
+			       struct ec2_permission_change *pc, const char *op,
+			       const char *grantee, int is_group, const char *param,
+			       struct err *e)
+{
+	if (op)
+		return permission_push(form, pc, !strcmp(op, "add"), grantee, is_group, e);
+	if (form->check(grantee, is_group, e) < 0)
+		return -1;
+	if (!permission_named(pc, grantee))
+		return err_set(e, 400, "InvalidParameterCombination",
+			       "%s.N without OperationType can only repeat the %s change, which does not name '%.64s'.",
+			       param, form->structured, grantee);
+	return 0;
+}
+
+int ec2_permission_change_read(struct ec2_ctx *ctx,
+			       const struct ec2_permission_form *form,
+			       struct ec2_permission_change *pc, struct err *e)
+{
+	const char *op = query_get(&ctx->q, "OperationType");
+	const char **users = NULL, **groups = NULL;
+	size_t nusers = query_list(&ctx->q, "UserId", &users);
+	size_t ngroups = query_list(&ctx->q, "UserGroup", &groups);
+	int ret = permission_structured(ctx, form, pc, e);
+	if (ret == 0 && op && strcmp(op, "add") != 0 && strcmp(op, "remove") != 0)
+		ret = err_set(e, 400, "InvalidParameterValue",
+			      "Value (%.32s) for parameter operationType is invalid. Expected: 'add' or 'remove'.",
+			      op);
+	if (ret == 0 && !op && (nusers || ngroups) && !pc->nadd && !pc->nremove)
+		ret = err_set(e, 400, "MissingParameter",
+			      "The request must contain the parameter OperationType");
+	for (size_t i = 0; i < nusers && ret == 0; i++)
+		ret = permission_flat_one(form, pc, op, users[i], 0, "UserId", e);
+	for (size_t i = 0; i < ngroups && ret == 0; i++)
+		ret = permission_flat_one(form, pc, op, groups[i], 1, "UserGroup", e);
+	free(users);
+	free(groups);
+	return ret;
 }
 
 int ec2_page_read(struct ec2_ctx *ctx, long long min, long long max,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ec2/internal.h"
 #include "catalog/catalog_images.h"
@@ -21,12 +22,22 @@ static const char *const image_attributes[] = {
 	NULL,
 };
 
-static int attribute_known(const char *a)
+/*
+ * The attribute's own spelling, or NULL when unknown.  EC2 reads the name
+ * without regard to case or surrounding blanks: Ansible's ec2_ami sends
+ * "LaunchPermission" and "Description ".
+ */
+static const char *attribute_canonical(const char *a)
 {
+	while (*a == ' ' || *a == '\t')
+		a++;
+	size_t len = strlen(a);
+	while (len && (a[len - 1] == ' ' || a[len - 1] == '\t'))
+		len--;
 	for (const char *const *p = image_attributes; *p; p++)
-		if (!strcmp(*p, a))
-			return 1;
-	return 0;
+		if (strlen(*p) == len && !strncasecmp(*p, a, len))
+			return *p;
+	return NULL;
 }
 
 static int attribute_invalid(const char *a, struct err *e)
@@ -70,11 +81,12 @@ int ec2_describe_image_attribute(struct ec2_ctx *ctx, struct err *e)
 	struct image m;
 	char when[ISO_TIME_MAX] = "";
 	const char *id = ec2_require(ctx, "ImageId", e);
-	const char *a = ec2_require(ctx, "Attribute", e);
-	if (!id || !a)
+	const char *given = ec2_require(ctx, "Attribute", e);
+	if (!id || !given)
 		return -1;
-	if (!attribute_known(a))
-		return attribute_invalid(a, e);
+	const char *a = attribute_canonical(given);
+	if (!a)
+		return attribute_invalid(given, e);
 	if (!strcmp(a, "launchPermission") ? ec2_image_owned(ctx, id, &m, e) < 0 :
 					     ec2_image_lookup(ctx, id, &m, e) < 0)
 		return -1;
@@ -119,125 +131,55 @@ int ec2_describe_image_attribute(struct ec2_ctx *ctx, struct err *e)
 
 /* ---- ModifyImageAttribute ----------------------------------------------- */
 
-struct launch_change {
-	char **add, **remove;
-	size_t nadd, nremove;
-};
-
-static void launch_change_release(struct launch_change *lc)
+static int launch_check(const char *grantee, int is_group, struct err *e)
 {
-	for (size_t i = 0; i < lc->nadd; i++)
-		free(lc->add[i]);
-	for (size_t i = 0; i < lc->nremove; i++)
-		free(lc->remove[i]);
-	free(lc->add);
-	free(lc->remove);
-}
-
-static int launch_push(struct launch_change *lc, int add, const char *grantee,
-		       int is_group, struct err *e)
-{
-	char ***list = add ? &lc->add : &lc->remove;
-	size_t *n = add ? &lc->nadd : &lc->nremove;
 	if (is_group ? strcmp(grantee, "all") != 0 : !ids_valid_account(grantee))
 		return err_set(e, 400, "InvalidAMIAttributeItemValue",
 			       is_group ? "Invalid attribute item value \"%.64s\" for group: the only group is 'all'." :
 					  "Invalid attribute item value \"%.64s\" for userId: expected a 12-digit account ID.",
 			       grantee);
-	if (*n >= 1000)
-		return err_set(e, 400, "InvalidParameterValue",
-			       "Too many launch permissions in one request.");
-	*list = xrealloc(*list, (*n + 1) * sizeof **list);
-	(*list)[(*n)++] = xstrdup(grantee);
 	return 0;
 }
 
-/* LaunchPermission.Add.N.{UserId,Group} / .Remove.N.* */
-static int launch_structured(struct ec2_ctx *ctx, struct launch_change *lc,
-			     struct err *e)
+static const struct ec2_permission_form launch_form = {
+	.structured = "LaunchPermission",
+	.max = 1000,
+	.check = launch_check,
+};
+
+/* Organizations and OUs, in either request form: amibox has none. */
+static int launch_organizations(struct ec2_ctx *ctx, struct err *e)
 {
-	static const char *const ops[] = { "Add", "Remove" };
-	for (int op = 0; op < 2; op++) {
-		char prefix[48];
-		unsigned *idx = NULL;
-		snprintf(prefix, sizeof prefix, "LaunchPermission.%s", ops[op]);
-		size_t n = query_indices(&ctx->q, prefix, &idx);
-		for (size_t i = 0; i < n; i++) {
-			char name[96];
-			snprintf(name, sizeof name, "%s.%u.UserId", prefix, idx[i]);
-			const char *user = query_get(&ctx->q, name);
-			snprintf(name, sizeof name, "%s.%u.Group", prefix, idx[i]);
-			const char *group = query_get(&ctx->q, name);
-			snprintf(name, sizeof name, "%s.%u.OrganizationArn", prefix, idx[i]);
-			int org = query_get(&ctx->q, name) != NULL;
-			snprintf(name, sizeof name, "%s.%u.OrganizationalUnitArn", prefix, idx[i]);
-			org |= query_get(&ctx->q, name) != NULL;
-			int bad = org ? err_set(e, 400, "InvalidParameterValue",
-						"amibox has no organizations: share with account IDs or the group 'all'.") :
-				  (user && launch_push(lc, op == 0, user, 0, e) < 0) ||
-					  (group && launch_push(lc, op == 0, group, 1, e) < 0);
-			if (bad) {
-				free(idx);
-				return -1;
-			}
-		}
-		free(idx);
+	for (size_t i = 0; i < ctx->q.count; i++) {
+		const char *name = ctx->q.params[i].name;
+		if (strstr(name, "OrganizationArn") || strstr(name, "OrganizationalUnitArn"))
+			return err_set(e, 400, "InvalidParameterValue",
+				       "amibox has no organizations: share with account IDs or the group 'all'.");
 	}
 	return 0;
-}
-
-/* Attribute=launchPermission&OperationType=add&UserId.N&UserGroup.N */
-static int launch_flat(struct ec2_ctx *ctx, struct launch_change *lc,
-		       struct err *e)
-{
-	const char *op = query_get(&ctx->q, "OperationType");
-	const char **users = NULL, **groups = NULL;
-	size_t nusers = query_list(&ctx->q, "UserId", &users);
-	size_t ngroups = query_list(&ctx->q, "UserGroup", &groups);
-	int ret = 0;
-	if (!nusers && !ngroups) {
-		ret = 0;
-	} else if (!op) {
-		ret = err_set(e, 400, "MissingParameter",
-			      "The request must contain the parameter OperationType");
-	} else if (strcmp(op, "add") != 0 && strcmp(op, "remove") != 0) {
-		ret = err_set(e, 400, "InvalidParameterValue",
-			      "Value (%.32s) for parameter operationType is invalid. Expected: 'add' or 'remove'.",
-			      op);
-	}
-	int add = op && !strcmp(op, "add");
-	for (size_t i = 0; i < nusers && ret == 0; i++)
-		ret = launch_push(lc, add, users[i], 0, e);
-	for (size_t i = 0; i < ngroups && ret == 0; i++)
-		ret = launch_push(lc, add, groups[i], 1, e);
-	if (ret == 0 && (query_get(&ctx->q, "OrganizationArn.1") ||
-			 query_get(&ctx->q, "OrganizationalUnitArn.1")))
-		ret = err_set(e, 400, "InvalidParameterValue",
-			      "amibox has no organizations: share with account IDs or the group 'all'.");
-	free(users);
-	free(groups);
-	return ret;
 }
 
 int ec2_modify_image_attribute(struct ec2_ctx *ctx, struct err *e)
 {
 	struct image m;
-	struct launch_change lc = { 0 };
+	struct ec2_permission_change lc = { 0 };
 	const char **codes = NULL;
 	int ret = -1, have_image = 0;
 	const char *id = ec2_require(ctx, "ImageId", e);
-	const char *attribute = query_get(&ctx->q, "Attribute");
+	const char *given = query_get(&ctx->q, "Attribute");
+	const char *attribute = given ? attribute_canonical(given) : NULL;
 	const char *value = query_get(&ctx->q, "Value");
 	const char *description = query_get(&ctx->q, "Description.Value");
 	const char *imds = query_get(&ctx->q, "ImdsSupport.Value");
 	size_t ncodes = query_list(&ctx->q, "ProductCode", &codes);
 	if (!id)
 		goto out;
-	if (attribute && !attribute_known(attribute)) {
-		attribute_invalid(attribute, e);
+	if (given && !attribute) {
+		attribute_invalid(given, e);
 		goto out;
 	}
-	if (launch_structured(ctx, &lc, e) < 0 || launch_flat(ctx, &lc, e) < 0)
+	if (ec2_permission_change_read(ctx, &launch_form, &lc, e) < 0 ||
+	    launch_organizations(ctx, e) < 0)
 		goto out;
 	/* Which one attribute this request changes. */
 	if (attribute && !strcmp(attribute, "description") && !description)
@@ -318,7 +260,7 @@ out:
 	if (have_image)
 		image_release(&m);
 	free(codes);
-	launch_change_release(&lc);
+	ec2_permission_change_release(&lc);
 	return ret;
 }
 
@@ -326,13 +268,14 @@ int ec2_reset_image_attribute(struct ec2_ctx *ctx, struct err *e)
 {
 	struct image m;
 	const char *id = ec2_require(ctx, "ImageId", e);
-	const char *a = ec2_require(ctx, "Attribute", e);
-	if (!id || !a)
+	const char *given = ec2_require(ctx, "Attribute", e);
+	if (!id || !given)
 		return -1;
-	if (strcmp(a, "launchPermission") != 0)
+	const char *a = attribute_canonical(given);
+	if (!a || strcmp(a, "launchPermission") != 0)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "Value (%.64s) for parameter attribute is invalid. Only launchPermission can be reset.",
-			       a);
+			       given);
 	if (ec2_image_owned(ctx, id, &m, e) < 0)
 		return -1;
 	image_release(&m);

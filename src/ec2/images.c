@@ -31,25 +31,60 @@ static int image_id_valid(const char *id)
 	       ids_valid_resource("ari", id);
 }
 
-int ec2_image_lookup(struct ec2_ctx *ctx, const char *id, struct image *m,
-		     struct err *e)
+/*
+ * Where a deregistered image is in its fading (catalog_images.h): still
+ * described, described by nothing, or unknown (its row may linger until
+ * catalog_images_purge takes it).
+ */
+static int image_deregistered_seen(struct ec2_ctx *ctx, const struct image *m,
+				   struct err *e)
+{
+	long long age = ids_now_ms() - m->deregistered_ms;
+	if (age < ctx->srv->deregistered_shown_ms)
+		return EC2_IMAGE_FOUND;
+	if (age < ctx->srv->deregistered_kept_ms)
+		return EC2_IMAGE_HIDDEN;
+	int used = catalog_image_has_instances(ctx->srv->cat, m->id, e);
+	if (used < 0)
+		return -1;
+	return used ? EC2_IMAGE_HIDDEN : EC2_IMAGE_UNKNOWN;
+}
+
+int ec2_image_find(struct ec2_ctx *ctx, const char *id, struct image *m,
+		   struct err *e)
 {
 	memset(m, 0, sizeof *m);
 	if (!image_id_valid(id))
 		return err_set(e, 400, "InvalidAMIID.Malformed",
 			       "Invalid id: \"%.64s\" (expecting \"ami-...\")", id);
 	int found = catalog_image_get(ctx->srv->cat, id, m, e);
-	if (found > 0) {
+	if (found > 0)
 		found = catalog_image_launchable(ctx->srv->cat, m, ctx->account, e);
-		if (found <= 0)
-			image_release(m);
+	int seen = found > 0 ? EC2_IMAGE_FOUND : found == 0 ? EC2_IMAGE_UNKNOWN : -1;
+	if (found > 0 && !strcmp(m->state, "deregistered"))
+		seen = image_deregistered_seen(ctx, m, e);
+	if (seen != EC2_IMAGE_FOUND) {
+		image_release(m);
+		memset(m, 0, sizeof *m);
 	}
-	if (found < 0)
+	return seen;
+}
+
+int ec2_image_lookup(struct ec2_ctx *ctx, const char *id, struct image *m,
+		     struct err *e)
+{
+	int seen = ec2_image_find(ctx, id, m, e);
+	if (seen == EC2_IMAGE_FOUND && strcmp(m->state, "deregistered") != 0)
+		return 0;
+	if (seen == EC2_IMAGE_FOUND)
+		image_release(m);
+	if (seen < 0)
 		return -1;
-	if (!found)
+	if (seen == EC2_IMAGE_UNKNOWN)
 		return err_set(e, 400, "InvalidAMIID.NotFound",
 			       "The image id '[%s]' does not exist", id);
-	return 0;
+	return err_set(e, 400, "InvalidAMIID.Unavailable",
+		       "The image id '[%s]' is no longer available: it was deregistered", id);
 }
 
 int ec2_image_owned(struct ec2_ctx *ctx, const char *id, struct image *m,
@@ -250,7 +285,9 @@ static int bdm_read_ebs(struct ec2_ctx *ctx, const char *prefix, unsigned i,
 	snprintf(name, sizeof name, "%s.%u.Ebs.Encrypted", prefix, i);
 	if (query_get_bool(&ctx->q, name, &encrypted, e) < 0)
 		return -1;
-	if (encrypted || kms)
+	if (kms && !encrypted)
+		return ec2_kms_needs_encrypted(e);
+	if (encrypted)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "Encrypted volumes are not supported by amibox yet (%s).",
 			       b->device_name);
@@ -632,9 +669,12 @@ int ec2_deregister_image(struct ec2_ctx *ctx, struct err *e)
 				  &delete_snapshots, e) < 0 ||
 	    ec2_image_owned(ctx, id, &m, e) < 0)
 		return -1;
+	/* Images deregistered long ago, and no longer used, go now. */
+	long long now = ids_now_ms();
 	if (catalog_begin(ctx->srv->cat, e) < 0)
 		goto fail;
-	if (catalog_image_delete(ctx->srv->cat, id, e) < 0) {
+	if (catalog_image_deregister(ctx->srv->cat, id, now, e) < 0 ||
+	    catalog_images_purge(ctx->srv->cat, now - ctx->srv->deregistered_kept_ms, e) < 0) {
 		catalog_rollback(ctx->srv->cat);
 		goto fail;
 	}
@@ -708,7 +748,11 @@ int ec2_copy_image(struct ec2_ctx *ctx, struct err *e)
 			source_region, ctx->srv->region);
 		goto out;
 	}
-	if (encrypted || query_get(&ctx->q, "KmsKeyId")) {
+	if (query_get(&ctx->q, "KmsKeyId") && !encrypted) {
+		ec2_kms_needs_encrypted(e);
+		goto out;
+	}
+	if (encrypted) {
 		err_set(e, 400, "InvalidParameterValue",
 			"Encrypted copies are not supported by amibox yet.");
 		goto out;

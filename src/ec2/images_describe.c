@@ -3,7 +3,12 @@
  *
  * Which images a request sees:
  *  - ImageId.N: exactly those, each of which the caller must be allowed to
- *    launch (owner, explicit grantee, public); any other is NotFound.
+ *    launch (owner, explicit grantee, public); any other is NotFound.  A
+ *    deregistered image is described (state "deregistered") for a short
+ *    while, then left out, and only later unknown (catalog_images.h).
+ *    Listings never show deregistered images: Packer's force_deregister
+ *    deregisters whatever a name filter lists, and a second deregistration
+ *    is refused.
  *  - otherwise every image the caller may launch, narrowed by Owner.N
  *    (self, amazon, account IDs), ExecutableBy.N (self: own and shared with
  *    the caller; all: public; an account ID: shared with that account), and
@@ -461,12 +466,35 @@ int ec2_describe_images(struct ec2_ctx *ctx, struct err *e)
 		goto out;
 	}
 	d.limit = page.max_results;
-	/* Named images: every one must exist and be launchable by the caller. */
+	/*
+	 * Named images: every one must exist and be launchable by the caller;
+	 * a recently deregistered one is described, then for a while nothing
+	 * is (named[i].id stays "").
+	 */
 	if (nids) {
+		const char **unknown = xcalloc(nids, sizeof *unknown);
+		size_t nunknown = 0;
 		named = xcalloc(nids, sizeof *named);
-		for (; nnamed < nids; nnamed++)
-			if (ec2_image_lookup(ctx, ids[nnamed], &named[nnamed], e) < 0)
+		for (; nnamed < nids; nnamed++) {
+			int seen = ec2_image_find(ctx, ids[nnamed], &named[nnamed], e);
+			if (seen < 0) {
+				free(unknown);
 				goto out;
+			}
+			if (seen == EC2_IMAGE_UNKNOWN)
+				unknown[nunknown++] = ids[nnamed];
+		}
+		/* EC2 names every unknown ID, in the order given. */
+		if (nunknown) {
+			char list[400];
+			ec2_join_ids(unknown, nunknown, list, sizeof list);
+			err_set(e, 400, "InvalidAMIID.NotFound", nunknown == 1 ?
+				"The image id '[%s]' does not exist" :
+				"The image ids '[%s]' do not exist", list);
+		}
+		free(unknown);
+		if (nunknown)
+			goto out;
 	}
 	xmlw_start(ctx->w, "imagesSet");
 	if (nids) {
@@ -474,7 +502,7 @@ int ec2_describe_images(struct ec2_ctx *ctx, struct err *e)
 			int dup = 0;
 			for (size_t j = 0; j < i; j++)
 				dup |= !strcmp(ids[j], ids[i]);
-			if (!dup)
+			if (!dup && named[i].id[0])
 				describe_one(&d, &named[i]);
 		}
 	} else {

@@ -28,8 +28,17 @@ typedef int (*ec2_handler_fn)(struct ec2_ctx *ctx, struct err *e);
 
 /* Writes <return>true</return>, for actions without other output. */
 void ec2_return_true(struct ec2_ctx *ctx);
-/* Writes <tagSet> with the list's items (an empty <tagSet/> when none). */
+/*
+ * Writes a resource's <tagSet> with the list's items; nothing at all when
+ * the list is empty, as EC2 does.
+ */
 void ec2_write_tags(struct xmlw *w, const struct tag_list *tags);
+/*
+ * 400 InvalidParameterDependency: KmsKeyId given without Encrypted=true
+ * (CopyImage, CopySnapshot, Ebs.KmsKeyId of a block device mapping,
+ * CreateVolume), as EC2 answers it.
+ */
+int ec2_kms_needs_encrypted(struct err *e);
 /* A required string parameter; 400 MissingParameter when absent or empty. */
 const char *ec2_require(struct ec2_ctx *ctx, const char *name, struct err *e);
 
@@ -48,8 +57,44 @@ int ec2_tag_specifications(struct ec2_ctx *ctx, const char *resource_type,
 int ec2_tag_specifications_for(struct ec2_ctx *ctx, const char *const *types,
 			       struct tag_list *const *lists, size_t ntypes,
 			       struct err *e);
+/*
+ * Joins IDs as EC2 lists them in an error message ("a, b, c"), into out (cap
+ * bytes); IDs that do not fit end the list with ", ...".
+ */
+void ec2_join_ids(const char *const *ids, size_t n, char *out, size_t cap);
 /* Counts UTF-8 characters (code points), not bytes. */
 size_t ec2_utf8_chars(const char *s);
+
+/*
+ * A change to a permission attribute (an image's launchPermission, a
+ * snapshot's createVolumePermission): grantees are "all" or account IDs.
+ */
+struct ec2_permission_change {
+	char **add, **remove;
+	size_t nadd, nremove;
+};
+void ec2_permission_change_release(struct ec2_permission_change *pc);
+
+/* How one attribute's grantees are named and checked. */
+struct ec2_permission_form {
+	const char *structured;  /* "LaunchPermission": <it>.Add.N.UserId ... */
+	size_t max;              /* grantees one request may name */
+	/* 0 if grantee is a valid group ("all") or account ID, else -1 and e. */
+	int (*check)(const char *grantee, int is_group, struct err *e);
+};
+
+/*
+ * Reads both request forms into pc: <structured>.Add.N / .Remove.N with
+ * UserId or Group, and OperationType with UserId.N / UserGroup.N.  The
+ * flat lists without OperationType are what aws-sdk-go clients (Packer's
+ * ami_users, snapshot_users) send beside the structured form, which they
+ * repeat; EC2 accepts that, so they are taken as a restatement: each must
+ * be named by the structured change (InvalidParameterCombination
+ * otherwise), and alone they are 400 MissingParameter OperationType.
+ */
+int ec2_permission_change_read(struct ec2_ctx *ctx,
+			       const struct ec2_permission_form *form,
+			       struct ec2_permission_change *pc, struct err *e);
 
 /* Filters on tags: "tag:KEY" (values match the value) and "tag-key". */
 int ec2_is_tag_filter(const char *name);
@@ -118,9 +163,26 @@ int ec2_snapshot_owned(struct ec2_ctx *ctx, const char *id, struct snapshot *s,
 		       struct err *e);
 
 /*
+ * What a caller may know of an image ID (ec2_image_find): nothing (it does
+ * not exist, the caller may not launch it, or it was deregistered long
+ * enough ago), the image (available, pending, failed, or deregistered a
+ * moment ago), or that it is there but described by nothing (deregistered
+ * a while ago, or still used by an instance): see catalog_images.h.
+ */
+enum ec2_image_seen { EC2_IMAGE_UNKNOWN, EC2_IMAGE_FOUND, EC2_IMAGE_HIDDEN };
+
+/*
+ * Returns an enum ec2_image_seen, *m filled (the caller's to release) only
+ * for EC2_IMAGE_FOUND; -1 for a malformed ID (400 InvalidAMIID.Malformed)
+ * or a catalog error.
+ */
+int ec2_image_find(struct ec2_ctx *ctx, const char *id, struct image *m,
+		   struct err *e);
+/*
  * Finds an image the caller may launch (owner, explicit grantee, public):
  * 400 InvalidAMIID.Malformed / InvalidAMIID.NotFound otherwise, the same
- * for an image that does not exist and one the caller may not see.  The
+ * for an image that does not exist and one the caller may not see;
+ * InvalidAMIID.Unavailable for one deregistered that still has a row.  The
  * image is the caller's to release (image_release) on success.
  */
 int ec2_image_lookup(struct ec2_ctx *ctx, const char *id, struct image *m,

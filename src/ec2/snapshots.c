@@ -250,6 +250,37 @@ static int describe_check_principals(const char **list, size_t n,
 	return 0;
 }
 
+/*
+ * Reads the named snapshots into named; a malformed ID is refused first,
+ * then every one that does not exist or is not visible is named in one
+ * InvalidSnapshot.NotFound, as EC2 does.
+ */
+static int describe_named(struct ec2_ctx *ctx, const char **ids, size_t nids,
+			  struct snapshot *named, struct err *e)
+{
+	const char **unknown = nids ? xcalloc(nids, sizeof *unknown) : NULL;
+	size_t nunknown = 0;
+	int ret = 0;
+	for (size_t i = 0; i < nids && ret == 0; i++) {
+		struct err one = ERR_INIT;
+		if (ec2_snapshot_lookup(ctx, ids[i], &named[i], &one) == 0)
+			continue;
+		if (!strcmp(one.code, "InvalidSnapshot.NotFound"))
+			unknown[nunknown++] = ids[i];
+		else
+			ret = err_set(e, one.status, one.code, "%s", one.message);
+	}
+	if (ret == 0 && nunknown) {
+		char list[400];
+		ec2_join_ids(unknown, nunknown, list, sizeof list);
+		ret = err_set(e, 400, "InvalidSnapshot.NotFound", nunknown == 1 ?
+			      "The snapshot '%s' does not exist." :
+			      "The snapshots '%s' do not exist.", list);
+	}
+	free(unknown);
+	return ret;
+}
+
 int ec2_describe_snapshots(struct ec2_ctx *ctx, struct err *e)
 {
 	struct describe_snapshots d = { .ctx = ctx, .e = e };
@@ -274,11 +305,9 @@ int ec2_describe_snapshots(struct ec2_ctx *ctx, struct err *e)
 	d.limit = page.max_results;
 	/* Named snapshots: every one must exist and be visible. */
 	struct snapshot *named = nids ? xcalloc(nids, sizeof *named) : NULL;
-	for (size_t i = 0; i < nids; i++) {
-		if (ec2_snapshot_lookup(ctx, ids[i], &named[i], e) < 0) {
-			free(named);
-			goto out;
-		}
+	if (describe_named(ctx, ids, nids, named, e) < 0) {
+		free(named);
+		goto out;
 	}
 	xmlw_start(ctx->w, "snapshotSet");
 	if (nids) {
@@ -344,6 +373,10 @@ int ec2_copy_snapshot(struct ec2_ctx *ctx, struct err *e)
 	}
 	if (query_get_bool(&ctx->q, "Encrypted", &encrypted, e) < 0)
 		goto out;
+	if (query_get(&ctx->q, "KmsKeyId") && !encrypted) {
+		ec2_kms_needs_encrypted(e);
+		goto out;
+	}
 	if (encrypted) {
 		err_set(e, 400, "InvalidParameterValue",
 			"Encrypted snapshots are not supported by amibox yet.");
@@ -450,95 +483,26 @@ int ec2_describe_snapshot_attribute(struct ec2_ctx *ctx, struct err *e)
 	return 0;
 }
 
-struct permission_change {
-	char **add;
-	size_t nadd;
-	char **remove;
-	size_t nremove;
-};
-
-static void permission_change_release(struct permission_change *pc)
-{
-	for (size_t i = 0; i < pc->nadd; i++)
-		free(pc->add[i]);
-	for (size_t i = 0; i < pc->nremove; i++)
-		free(pc->remove[i]);
-	free(pc->add);
-	free(pc->remove);
-}
-
-static int permission_push(char ***list, size_t *n, const char *grantee,
-			   int is_group, struct err *e)
+static int volume_permission_check(const char *grantee, int is_group, struct err *e)
 {
 	if (is_group ? strcmp(grantee, "all") != 0 : !ids_valid_account(grantee))
 		return err_set(e, 400, is_group ? "InvalidParameterValue" : "InvalidUserID.Malformed",
 			       is_group ? "The group '%.64s' is not valid: the only group is 'all'." :
 					  "User ID '%.64s' must be a 12-digit account ID.",
 			       grantee);
-	if (*n >= 500)
-		return err_set(e, 400, "InvalidParameterValue",
-			       "At most 500 permissions can change in one request.");
-	*list = xrealloc(*list, (*n + 1) * sizeof **list);
-	(*list)[(*n)++] = xstrdup(grantee);
 	return 0;
 }
 
-/* CreateVolumePermission.Add.N.UserId / .Group and .Remove.N.* */
-static int permission_structured(struct ec2_ctx *ctx, const char *op,
-				 char ***list, size_t *n, struct err *e)
-{
-	char prefix[64];
-	unsigned *idx = NULL;
-	snprintf(prefix, sizeof prefix, "CreateVolumePermission.%s", op);
-	size_t count = query_indices(&ctx->q, prefix, &idx);
-	int ret = 0;
-	for (size_t i = 0; i < count && ret == 0; i++) {
-		char name[96];
-		snprintf(name, sizeof name, "%s.%u.UserId", prefix, idx[i]);
-		const char *user = query_get(&ctx->q, name);
-		snprintf(name, sizeof name, "%s.%u.Group", prefix, idx[i]);
-		const char *group = query_get(&ctx->q, name);
-		if (user && permission_push(list, n, user, 0, e) < 0)
-			ret = -1;
-		else if (group && permission_push(list, n, group, 1, e) < 0)
-			ret = -1;
-	}
-	free(idx);
-	return ret;
-}
-
-/* Attribute=createVolumePermission&OperationType=add&UserId.N&UserGroup.N */
-static int permission_flat(struct ec2_ctx *ctx, struct permission_change *pc,
-			   struct err *e)
-{
-	const char *op = query_get(&ctx->q, "OperationType");
-	const char **users = NULL, **groups = NULL;
-	size_t nusers = query_list(&ctx->q, "UserId", &users);
-	size_t ngroups = query_list(&ctx->q, "UserGroup", &groups);
-	int ret = 0;
-	if ((nusers || ngroups) && !op)
-		ret = err_set(e, 400, "MissingParameter",
-			      "The request must contain the parameter OperationType");
-	else if (op && strcmp(op, "add") != 0 && strcmp(op, "remove") != 0)
-		ret = err_set(e, 400, "InvalidParameterValue",
-			      "Value (%.32s) for parameter operationType is invalid. Expected: 'add' or 'remove'.",
-			      op);
-	int add = op && !strcmp(op, "add");
-	for (size_t i = 0; i < nusers && ret == 0; i++)
-		ret = permission_push(add ? &pc->add : &pc->remove,
-				      add ? &pc->nadd : &pc->nremove, users[i], 0, e);
-	for (size_t i = 0; i < ngroups && ret == 0; i++)
-		ret = permission_push(add ? &pc->add : &pc->remove,
-				      add ? &pc->nadd : &pc->nremove, groups[i], 1, e);
-	free(users);
-	free(groups);
-	return ret;
-}
+static const struct ec2_permission_form volume_permission_form = {
+	.structured = "CreateVolumePermission",
+	.max = 500,
+	.check = volume_permission_check,
+};
 
 int ec2_modify_snapshot_attribute(struct ec2_ctx *ctx, struct err *e)
 {
 	struct snapshot s;
-	struct permission_change pc = { 0 };
+	struct ec2_permission_change pc = { 0 };
 	const char *attribute = NULL;
 	int ret = -1;
 	const char *id = ec2_require(ctx, "SnapshotId", e);
@@ -549,9 +513,7 @@ int ec2_modify_snapshot_attribute(struct ec2_ctx *ctx, struct err *e)
 			"Product codes cannot be changed on a snapshot.");
 		goto out;
 	}
-	if (permission_structured(ctx, "Add", &pc.add, &pc.nadd, e) < 0 ||
-	    permission_structured(ctx, "Remove", &pc.remove, &pc.nremove, e) < 0 ||
-	    permission_flat(ctx, &pc, e) < 0)
+	if (ec2_permission_change_read(ctx, &volume_permission_form, &pc, e) < 0)
 		goto out;
 	if (!pc.nadd && !pc.nremove) {
 		err_set(e, 400, "MissingParameter",
@@ -581,7 +543,7 @@ int ec2_modify_snapshot_attribute(struct ec2_ctx *ctx, struct err *e)
 rollback:
 	catalog_rollback(ctx->srv->cat);
 out:
-	permission_change_release(&pc);
+	ec2_permission_change_release(&pc);
 	return ret;
 }
 

@@ -2,8 +2,8 @@
  * ec2/tags.c: CreateTags, DeleteTags, DescribeTags.
  *
  * A resource is found by its ID's prefix; the caller must own it.  Another
- * account's private resource answers as a missing one.  Snapshots and
- * images so far; volumes and instances join them here.
+ * account's private resource answers as a missing one.  Images (AMIs, AKIs,
+ * ARIs), snapshots, volumes and instances.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,42 +13,54 @@
 #include "api/filter.h"
 #include "catalog/catalog_instances.h"
 #include "catalog/catalog_volumes.h"
+#include "util/ids.h"
 
 #define TAGS_MAX_RESOURCES 1000
 #define TAGS_MAX_PER_RESOURCE 50
 
-/* Checks that the caller owns resource id; sets *type ("snapshot", ...). */
+/* The taggable resources by ID prefix. */
+static const struct {
+	const char *prefix;
+	const char *type;
+} tags_kinds[] = {
+	{ "ami", "image" }, { "aki", "image" }, { "ari", "image" },
+	{ "i", "instance" }, { "snap", "snapshot" }, { "vol", "volume" },
+};
+
+/*
+ * Checks that the caller owns resource id; sets *type ("snapshot", ...).
+ * An ID that is no well-formed ID of a taggable resource is 400 InvalidID,
+ * as EC2 answers CreateTags and DeleteTags.
+ */
 static int tags_resource(struct ec2_ctx *ctx, const char *id, const char **type,
 			 struct err *e)
 {
-	if (!strncmp(id, "snap-", 5)) {
+	*type = NULL;
+	for (size_t i = 0; i < sizeof tags_kinds / sizeof tags_kinds[0] && !*type; i++)
+		if (ids_valid_resource(tags_kinds[i].prefix, id))
+			*type = tags_kinds[i].type;
+	if (!*type)
+		return err_set(e, 400, "InvalidID", "The ID '%.64s' is not valid", id);
+	if (!strcmp(*type, "snapshot")) {
 		struct snapshot s;
-		*type = "snapshot";
 		return ec2_snapshot_owned(ctx, id, &s, e);
 	}
-	if (!strncmp(id, "i-", 2)) {
+	if (!strcmp(*type, "instance")) {
 		struct instance m;
-		*type = "instance";
 		if (ec2_instance_owned(ctx, id, &m, e) < 0)
 			return -1;
 		instance_release(&m);
 		return 0;
 	}
-	if (!strncmp(id, "vol-", 4)) {
+	if (!strcmp(*type, "volume")) {
 		struct volume_row v;
-		*type = "volume";
 		return ec2_volume_owned(ctx, id, &v, e);
 	}
-	if (!strncmp(id, "ami-", 4) || !strncmp(id, "aki-", 4) ||
-	    !strncmp(id, "ari-", 4)) {
-		struct image m;
-		*type = "image";
-		if (ec2_image_owned(ctx, id, &m, e) < 0)
-			return -1;
-		image_release(&m);
-		return 0;
-	}
-	return err_set(e, 400, "InvalidID", "The ID '%.64s' is not valid", id);
+	struct image m;
+	if (ec2_image_owned(ctx, id, &m, e) < 0)
+		return -1;
+	image_release(&m);
+	return 0;
 }
 
 struct tags_request {
@@ -101,8 +113,8 @@ static int tags_read(struct ec2_ctx *ctx, struct tags_request *t, int need_tags,
 	}
 	free(idx);
 	if (need_tags && !t->tags.count)
-		return err_set(e, 400, "MissingParameter",
-			       "The request must contain the parameter tagSet");
+		return err_set(e, 400, "InvalidParameterValue",
+			       "You must specify one or more tags to create");
 	t->types = xcalloc(t->nresources, sizeof *t->types);
 	for (size_t i = 0; i < t->nresources; i++)
 		if (tags_resource(ctx, t->resources[i], &t->types[i], e) < 0)

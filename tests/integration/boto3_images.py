@@ -444,7 +444,7 @@ class Images(unittest.TestCase):
         self.ec2.modify_image_attribute(ImageId=iid, LaunchPermission={
             "Add": [{"UserId": self.bob_id}]})
         img = self.image(iid, bob)
-        self.assertFalse(img.get("Tags"), "the owner's tags leaked to a grantee")
+        self.assertNotIn("Tags", img, "the owner's tags leaked to a grantee")
         self.assertIn(iid, [i["ImageId"] for i in bob.describe_images()["Images"]])
         self.assertIn(iid, [i["ImageId"] for i in bob.describe_images(
             ExecutableUsers=["self"])["Images"]])
@@ -508,6 +508,46 @@ class Images(unittest.TestCase):
         self.assertError("InvalidParameterValue", self.ec2.reset_image_attribute,
                          ImageId=iid, Attribute="description")
         self.assertEqual(lp(), [])
+
+    def test_launch_permission_as_packer_and_ansible_send_it(self):
+        """Packer 1.6.6 (aws-sdk-go) sends ami_users as UserId.N beside
+        LaunchPermission.Add.N.UserId with no OperationType nor Attribute,
+        and ami_groups as UserGroup.N beside .Add.N.Group; Ansible's ec2_ami
+        names the attribute "LaunchPermission" and "Description "."""
+        iid = self.register()
+        lp = lambda: sorted(self.ec2.describe_image_attribute(
+            ImageId=iid, Attribute="launchPermission")["LaunchPermissions"], key=str)
+        other = "123456789012"
+        self.ec2.modify_image_attribute(ImageId=iid, UserIds=[self.bob_id, other],
+                                        LaunchPermission={"Add": [{"UserId": self.bob_id},
+                                                                  {"UserId": other}]})
+        self.assertEqual(lp(), sorted([{"UserId": self.bob_id}, {"UserId": other}], key=str))
+        self.assertEqual(self.image(iid, self.bob)["ImageId"], iid)
+        self.ec2.modify_image_attribute(ImageId=iid, UserGroups=["all"],
+                                        LaunchPermission={"Add": [{"Group": "all"}]})
+        self.assertTrue(self.image(iid)["Public"])
+        self.ec2.modify_image_attribute(ImageId=iid, Attribute="launchPermission",
+                                        UserIds=[other],
+                                        LaunchPermission={"Remove": [{"UserId": other}]})
+        self.assertEqual(lp(), sorted([{"UserId": self.bob_id}, {"Group": "all"}], key=str))
+        # The flat list may only repeat the structured change.
+        self.assertError("InvalidParameterCombination", self.ec2.modify_image_attribute,
+                         ImageId=iid, UserIds=[other],
+                         LaunchPermission={"Add": [{"UserId": self.bob_id}]})
+        self.assertError("InvalidAMIAttributeItemValue", self.ec2.modify_image_attribute,
+                         ImageId=iid, UserIds=["bob"],
+                         LaunchPermission={"Add": [{"UserId": self.bob_id}]})
+        self.assertEqual(lp(), sorted([{"UserId": self.bob_id}, {"Group": "all"}], key=str))
+        # Ansible's spellings of the attribute.
+        self.ec2.modify_image_attribute(ImageId=iid, Attribute="LaunchPermission",
+                                        LaunchPermission={"Remove": [{"Group": "all"}]})
+        self.assertEqual(lp(), [{"UserId": self.bob_id}])
+        self.ec2.modify_image_attribute(ImageId=iid, Attribute="Description ",
+                                        Description={"Value": "from ansible"})
+        self.assertEqual(self.image(iid)["Description"], "from ansible")
+        self.assertError("InvalidParameterValue", self.ec2.modify_image_attribute,
+                         ImageId=iid, Attribute="Descriptions",
+                         Description={"Value": "x"})
 
     # ---- attributes ------------------------------------------------------
 
@@ -635,8 +675,6 @@ class Images(unittest.TestCase):
         iid = self.register(snap=snap)
         self.assertError("InvalidSnapshot.InUse", self.ec2.delete_snapshot, SnapshotId=snap)
         self.ec2.deregister_image(ImageId=iid)
-        self.assertError("InvalidAMIID.NotFound", self.ec2.describe_images, ImageIds=[iid])
-        self.assertError("InvalidAMIID.NotFound", self.ec2.deregister_image, ImageId=iid)
         # The snapshot was kept; now it can go.
         self.assertEqual(self.ec2.describe_snapshots(SnapshotIds=[snap])["Snapshots"][0][
             "SnapshotId"], snap)
@@ -659,6 +697,75 @@ class Images(unittest.TestCase):
         self.ec2.deregister_image(ImageId=self.register(Name=name))
         self.register(Name=name)
 
+    def age_deregistration(self, iid, seconds):
+        """Moves the image's deregistration back in time, as if it were older."""
+        with catalog() as db:
+            db.execute("UPDATE images SET deregistered_ms = deregistered_ms - ?"
+                       " WHERE image_id = ?", (seconds * 1000, iid))
+
+    def test_deregistered_image_fades(self):
+        """EC2: recently deregistered images appear for a short interval,
+        then return empty results; after all instances that reference it are
+        terminated, the ID is eventually NotFound.  Ansible's ec2_ami
+        state=absent describes the image by ID right after DeregisterImage,
+        and tolerates InvalidAMIID.Unavailable from DescribeImageAttribute."""
+        name = unique("fade")
+        iid = self.register(Name=name, Description="fading", TagSpecifications=[
+            {"ResourceType": "image", "Tags": [{"Key": "k", "Value": "v"}]}])
+        self.ec2.modify_image_attribute(ImageId=iid, LaunchPermission={
+            "Add": [{"UserId": self.bob_id}]})
+        live = self.image(iid)
+        self.ec2.deregister_image(ImageId=iid)
+        img = self.image(iid)
+        self.assertEqual(img["State"], "deregistered")
+        self.assertEqual((img["Name"], img["Description"], img["BlockDeviceMappings"]),
+                         (name, "fading", live["BlockDeviceMappings"]))
+        self.assertNotIn("Tags", img)
+        self.assertFalse(img["Public"])
+        # Listings and name filters never show it (Packer's force_deregister
+        # deregisters whatever they list); the name is free at once.
+        for kw in [{}, dict(Owners=["self"]), dict(Filters=[{"Name": "name", "Values": [name]}]),
+                   dict(Owners=["self"], Filters=[{"Name": "state", "Values": ["deregistered"]}])]:
+            with self.subTest(listing=kw):
+                self.assertNotIn(iid, [i["ImageId"] for i in self.ec2.describe_images(**kw)["Images"]])
+        self.assertEqual(self.ec2.describe_tags(
+            Filters=[{"Name": "resource-id", "Values": [iid]}])["Tags"], [])
+        # Nothing can be done with it any more; the grantee lost it.
+        for fn, kw in [
+                (self.ec2.deregister_image, dict(ImageId=iid)),
+                (self.ec2.describe_image_attribute, dict(ImageId=iid, Attribute="launchPermission")),
+                (self.ec2.describe_image_attribute, dict(ImageId=iid, Attribute="productCodes")),
+                (self.ec2.modify_image_attribute, dict(ImageId=iid, Description={"Value": "x"})),
+                (self.ec2.create_tags, dict(Resources=[iid], Tags=[{"Key": "a", "Value": "b"}])),
+                (self.ec2.copy_image, dict(SourceImageId=iid, SourceRegion="us-east-1",
+                                           Name=unique("c")))]:
+            with self.subTest(fn=fn.__name__):
+                self.assertError("InvalidAMIID.Unavailable", fn, **kw)
+        self.assertError("InvalidAMIID.NotFound", self.bob.describe_images, ImageIds=[iid])
+        again = self.register(Name=name)
+        self.assertEqual([i["ImageId"] for i in self.ec2.describe_images(
+            Filters=[{"Name": "name", "Values": [name]}])["Images"]], [again])
+        # After the short interval: empty results, also beside a live image.
+        self.age_deregistration(iid, 61)
+        self.assertEqual(self.ec2.describe_images(ImageIds=[iid])["Images"], [])
+        self.assertEqual([i["ImageId"] for i in self.ec2.describe_images(
+            ImageIds=[iid, again])["Images"]], [again])
+        self.assertError("InvalidAMIID.Unavailable", self.ec2.deregister_image, ImageId=iid)
+        # Later, and with no instance launched from it: unknown.
+        self.age_deregistration(iid, 3600)
+        self.assertError("InvalidAMIID.NotFound", self.ec2.describe_images, ImageIds=[iid])
+        self.assertError("InvalidAMIID.NotFound", self.ec2.deregister_image, ImageId=iid)
+        # The next deregistration purges the row.
+        with catalog() as db:
+            self.assertEqual(db.execute("SELECT count(*) FROM images WHERE image_id = ?",
+                                        (iid,)).fetchone()[0], 1)
+        self.ec2.deregister_image(ImageId=again)
+        with catalog() as db:
+            self.assertEqual(db.execute("SELECT count(*) FROM images WHERE image_id = ?",
+                                        (iid,)).fetchone()[0], 0)
+            self.assertEqual(db.execute("SELECT count(*) FROM image_block_devices"
+                                        " WHERE image_id = ?", (iid,)).fetchone()[0], 0)
+
     def test_tags_on_images(self):
         iid = self.register()
         self.ec2.create_tags(Resources=[iid], Tags=[{"Key": "a", "Value": "1"}])
@@ -666,9 +773,56 @@ class Images(unittest.TestCase):
         self.assertEqual(r["Tags"], [{"ResourceId": iid, "ResourceType": "image",
                                       "Key": "a", "Value": "1"}])
         self.ec2.delete_tags(Resources=[iid], Tags=[{"Key": "a"}])
-        self.assertEqual(self.image(iid).get("Tags", []), [])
+        # EC2 leaves the tag set out when there is none.
+        self.assertNotIn("Tags", self.image(iid))
         self.assertError("InvalidAMIID.NotFound", self.ec2.create_tags,
                          Resources=["ami-0123456789abcdef0"], Tags=[{"Key": "a", "Value": "b"}])
+
+    def test_errors_as_ec2_words_them(self):
+        iid = self.register()
+        missing = ["ami-0123456789abcdef0", "ami-0fedcba9876543210"]
+        # Every unknown ID is named, in the order given.
+        msg = self.assertError("InvalidAMIID.NotFound", self.ec2.describe_images,
+                               ImageIds=[missing[0], iid, missing[1]])
+        self.assertEqual(msg, "The image ids '[%s, %s]' do not exist" % tuple(missing))
+        msg = self.assertError("InvalidAMIID.NotFound", self.ec2.describe_images,
+                               ImageIds=[iid, missing[1]])
+        self.assertEqual(msg, "The image id '[%s]' does not exist" % missing[1])
+        # Tags on a malformed ID, or none at all.
+        for bad in ("ami-1", "ami-0123456789abcdefg", "nothing", "sg-0123456789abcdef0"):
+            with self.subTest(bad=bad):
+                msg = self.assertError("InvalidID", self.ec2.create_tags, Resources=[bad],
+                                       Tags=[{"Key": "a", "Value": "b"}])
+                self.assertEqual(msg, "The ID '%s' is not valid" % bad)
+                self.assertError("InvalidID", self.ec2.delete_tags, Resources=[bad])
+        msg = self.assertError("InvalidParameterValue", self.ec2.create_tags,
+                               Resources=[iid], Tags=[])
+        self.assertEqual(msg, "You must specify one or more tags to create")
+        # A tag specification without tags (older models lack it on CopyImage).
+        before = self.image_count()
+        if has_param(self.ec2, "CopyImage", "TagSpecifications"):
+            msg = self.assertError("InvalidTagKey.Malformed", self.ec2.copy_image,
+                                   SourceImageId=iid, SourceRegion="us-east-1",
+                                   Name=unique("c"),
+                                   TagSpecifications=[{"ResourceType": "image", "Tags": []}])
+            self.assertEqual(msg, "Tag specification must have at least one tag")
+        # KmsKeyId needs Encrypted, wherever it is accepted.
+        for fn, kw in [
+                (self.ec2.copy_image, dict(SourceImageId=iid, SourceRegion="us-east-1",
+                                           Name=unique("c"), KmsKeyId="alias/aws/ebs")),
+                (self.ec2.copy_image, dict(SourceImageId=iid, SourceRegion="us-east-1",
+                                           Name=unique("c"), KmsKeyId="alias/aws/ebs",
+                                           Encrypted=False)),
+                (self.register, dict(BlockDeviceMappings=[{"DeviceName": "/dev/xvda", "Ebs": {
+                    "SnapshotId": self.snap, "KmsKeyId": "alias/aws/ebs"}}]))]:
+            with self.subTest(fn=fn.__name__):
+                msg = self.assertError("InvalidParameterDependency", fn, **kw)
+                self.assertEqual(msg, "The parameter KmsKeyId requires the parameter "
+                                      "Encrypted to be set.")
+        self.assertError("InvalidParameterValue", self.register, BlockDeviceMappings=[
+            {"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": self.snap, "Encrypted": True,
+                                                "KmsKeyId": "alias/aws/ebs"}}])
+        self.assertEqual(self.image_count(), before)
 
     def test_dry_run(self):
         self.assertError("DryRunOperation", self.ec2.describe_images, DryRun=True)

@@ -241,6 +241,37 @@ class Snapshots(unittest.TestCase):
         # Bob's copy is his own and survives.
         self.bob_ec2.describe_snapshots(SnapshotIds=[copy])
 
+    def test_create_volume_permission_as_packer_sends_it(self):
+        """Packer 1.6.6 (aws-sdk-go) sends snapshot_users as UserId.N beside
+        CreateVolumePermission.Add.N.UserId, snapshot_groups as UserGroup.N
+        beside .Add.N.Group, with no OperationType nor Attribute."""
+        sid = self.upload({0: os.urandom(BLOCK)})
+        bob = os.environ["BOB_ID"]
+        perms = lambda: sorted(self.ec2.describe_snapshot_attribute(
+            SnapshotId=sid, Attribute="createVolumePermission")["CreateVolumePermissions"],
+            key=str)
+        self.ec2.modify_snapshot_attribute(
+            SnapshotId=sid, UserIds=[bob],
+            CreateVolumePermission={"Add": [{"UserId": bob}]})
+        self.assertEqual(perms(), [{"UserId": bob}])
+        self.assertEqual(len(self.read_all(sid, ebs=self.bob_ebs)), 1)
+        self.ec2.modify_snapshot_attribute(
+            SnapshotId=sid, GroupNames=["all"],
+            CreateVolumePermission={"Add": [{"Group": "all"}]})
+        self.assertEqual(perms(), sorted([{"UserId": bob}, {"Group": "all"}], key=str))
+        for bad, code in [
+                (dict(UserIds=["123456789012"],
+                      CreateVolumePermission={"Add": [{"UserId": bob}]}),
+                 "InvalidParameterCombination"),
+                (dict(UserIds=[bob]), "MissingParameter"),
+                (dict(UserIds=["bob"], CreateVolumePermission={"Add": [{"UserId": bob}]}),
+                 "InvalidUserID.Malformed")]:
+            with self.subTest(bad=bad):
+                with self.assertRaises(ClientError) as exc:
+                    self.ec2.modify_snapshot_attribute(SnapshotId=sid, **bad)
+                self.assertEqual(error_code(exc), code)
+        self.assertEqual(perms(), sorted([{"UserId": bob}, {"Group": "all"}], key=str))
+
     def test_malformed_and_missing_ids(self):
         for bad in ("snap-xyz", "vol-12345678", "snap-"):
             with self.assertRaises(ClientError) as exc:
@@ -255,6 +286,37 @@ class Snapshots(unittest.TestCase):
         with self.assertRaises(ClientError) as exc:
             self.ec2.describe_snapshots(Filters=[{"Name": "no-such-filter", "Values": ["x"]}])
         self.assertEqual(error_code(exc), "InvalidParameterValue")
+
+    def test_errors_as_ec2_words_them(self):
+        sid = self.upload({})
+        missing = ["snap-0123456789abcdef0", "snap-0fedcba9876543210"]
+        with self.assertRaises(ClientError) as exc:
+            self.ec2.describe_snapshots(SnapshotIds=[missing[0], sid, missing[1]])
+        self.assertEqual(error_code(exc), "InvalidSnapshot.NotFound")
+        self.assertEqual(exc.exception.response["Error"]["Message"],
+                         "The snapshots '%s, %s' do not exist." % tuple(missing))
+        with self.assertRaises(ClientError) as exc:
+            self.ec2.describe_snapshots(SnapshotIds=[sid, missing[0]])
+        self.assertEqual(exc.exception.response["Error"]["Message"],
+                         "The snapshot '%s' does not exist." % missing[0])
+        # A malformed ID is refused before any is looked up.
+        with self.assertRaises(ClientError) as exc:
+            self.ec2.describe_snapshots(SnapshotIds=[missing[0], "snap-1"])
+        self.assertEqual(error_code(exc), "InvalidSnapshotID.Malformed")
+        for kw, code in [
+                (dict(KmsKeyId="alias/aws/ebs"), "InvalidParameterDependency"),
+                (dict(KmsKeyId="alias/aws/ebs", Encrypted=False), "InvalidParameterDependency"),
+                (dict(KmsKeyId="alias/aws/ebs", Encrypted=True), "InvalidParameterValue"),
+                (dict(TagSpecifications=[{"ResourceType": "snapshot", "Tags": []}]),
+                 "InvalidTagKey.Malformed")]:
+            with self.subTest(kw=kw):
+                with self.assertRaises(ClientError) as exc:
+                    self.ec2.copy_snapshot(SourceSnapshotId=sid, SourceRegion="us-east-1", **kw)
+                self.assertEqual(error_code(exc), code)
+        with self.assertRaises(ClientError) as exc:
+            self.ec2.create_tags(Resources=["snap-xyz"], Tags=[{"Key": "a", "Value": "b"}])
+        self.assertEqual((error_code(exc), exc.exception.response["Error"]["Message"]),
+                         ("InvalidID", "The ID 'snap-xyz' is not valid"))
 
     def test_pagination_of_describe_snapshots(self):
         ids = {self.upload({}) for _ in range(12)}
@@ -300,6 +362,26 @@ class Snapshots(unittest.TestCase):
         self.assertEqual(error_code(exc), "TagLimitExceeded")
         self.assertEqual(len(self.ec2.describe_tags(
             Filters=[{"Name": "resource-id", "Values": [sid]}])["Tags"]), 1)
+
+    def test_untagged_resources_have_no_tag_set(self):
+        """EC2 leaves <tagSet> out of an untagged resource; code such as
+        `item.get("Tags") is None` depends on it."""
+        sid = self.upload({})
+        self.assertNotIn("Tags", self.ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0])
+        copy = self.ec2.copy_snapshot(SourceSnapshotId=sid, SourceRegion="us-east-1")
+        self.assertNotIn("Tags", copy)
+        self.ec2.create_tags(Resources=[sid], Tags=[{"Key": "a", "Value": "1"}])
+        self.assertEqual(self.ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]["Tags"],
+                         [{"Key": "a", "Value": "1"}])
+        self.ec2.delete_tags(Resources=[sid])
+        self.assertNotIn("Tags", self.ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0])
+        vol = self.ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)
+        try:
+            self.assertNotIn("Tags", vol)
+            self.assertNotIn("Tags", self.ec2.describe_volumes(
+                VolumeIds=[vol["VolumeId"]])["Volumes"][0])
+        finally:
+            self.ec2.delete_volume(VolumeId=vol["VolumeId"])
 
     def test_dry_run(self):
         with self.assertRaises(ClientError) as exc:

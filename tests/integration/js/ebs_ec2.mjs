@@ -541,8 +541,12 @@ await step('EC2 DeleteSnapshot behind an image -> InvalidSnapshot.InUse; Deregis
   await sendExpectError(alice.ec2, new DeleteSnapshotCommand({ SnapshotId: snapId }),
     'InvalidSnapshot.InUse', "DeleteSnapshot of an image's snapshot");
   await send(alice.ec2, new DeregisterImageCommand({ ImageId: id }));
-  await sendExpectError(alice.ec2, new DescribeImagesCommand({ ImageIds: [id] }),
-    'InvalidAMIID.NotFound', 'DescribeImages after DeregisterImage');
+  // As on EC2, a recently deregistered image is still described by ID.
+  const gone = await send(alice.ec2, new DescribeImagesCommand({ ImageIds: [id] }));
+  assert.deepEqual(gone.Images?.map((i) => [i.ImageId, i.State]), [[id, 'deregistered']],
+    'DescribeImages right after DeregisterImage');
+  await sendExpectError(alice.ec2, new DeregisterImageCommand({ ImageId: id }),
+    'InvalidAMIID.Unavailable', 'second DeregisterImage');
 });
 
 await step('EC2 DeleteSnapshot', async () => {
