@@ -12,6 +12,7 @@
 #include "ec2/internal.h"
 #include "api/filter.h"
 #include "catalog/catalog_instances.h"
+#include "catalog/catalog_keypairs.h"
 #include "catalog/catalog_volumes.h"
 
 #define TAGS_MAX_RESOURCES 1000
@@ -47,6 +48,11 @@ static int tags_resource(struct ec2_ctx *ctx, const char *id, const char **type,
 			return -1;
 		image_release(&m);
 		return 0;
+	}
+	if (!strncmp(id, "key-", 4)) {
+		struct key_pair k;
+		*type = "key-pair";
+		return ec2_keypair_owned(ctx, id, &k, e);
 	}
 	return err_set(e, 400, "InvalidID", "The ID '%.64s' is not valid", id);
 }
