@@ -40,27 +40,9 @@ for cli in "$AWS_V1" "$AWS_V2"; do
 done
 
 # Terraform's aws_key_pair: import, read back without a difference, destroy.
-command -v terraform >/dev/null || fail "terraform is not installed"
-mkdir -p "$TEST_DIR/tf"
+terraform_dir bob us-east-1
 ssh-keygen -q -t ed25519 -N '' -C tf@test -f "$TEST_DIR/tf/id"
-cat >"$TEST_DIR/tf/cli.tfrc" <<EOF
-provider_installation {
-  filesystem_mirror { path = "/opt/tf-plugins" }
-}
-EOF
 cat >"$TEST_DIR/tf/main.tf" <<EOF
-terraform {
-  required_providers { aws = { source = "hashicorp/aws" } }
-}
-provider "aws" {
-  region     = "us-east-1"
-  access_key = "$BOB_KEY"
-  secret_key = "$BOB_SECRET"
-  endpoints {
-    sts = "$ENDPOINT"
-    ec2 = "$ENDPOINT"
-  }
-}
 resource "aws_key_pair" "k" {
   key_name   = "tf-key"
   public_key = file("id.pub")
@@ -68,15 +50,13 @@ resource "aws_key_pair" "k" {
 }
 output "fingerprint" { value = aws_key_pair.k.fingerprint }
 EOF
-tf() { (cd "$TEST_DIR/tf" && TF_CLI_CONFIG_FILE=cli.tfrc TF_IN_AUTOMATION=1 terraform "$@" -no-color \
-  -input=false >>"$TEST_DIR/tf/tf.log" 2>&1); }
-tf init || fail "terraform init: $(tail -5 "$TEST_DIR/tf/tf.log")"
-tf apply -auto-approve || fail "terraform apply: $(tail -15 "$TEST_DIR/tf/tf.log")"
+tf init -input=false || fail "terraform init: $(tail -5 "$TEST_DIR/tf/tf.log")"
+tf apply -auto-approve -input=false -no-color || fail "terraform apply: $(tail -15 "$TEST_DIR/tf/tf.log")"
 got=$(cd "$TEST_DIR/tf" && TF_CLI_CONFIG_FILE=cli.tfrc terraform output -raw fingerprint)
 want=$(ssh-keygen -l -f "$TEST_DIR/tf/id.pub" | sed 's/^256 SHA256:\([^ ]*\) .*/\1=/')
 [ "$got" = "$want" ] || fail "terraform's fingerprint '$got', ssh-keygen's '$want'"
-tf plan -detailed-exitcode || fail "terraform plan finds differences: $(tail -20 "$TEST_DIR/tf/tf.log")"
-tf destroy -auto-approve || fail "terraform destroy: $(tail -15 "$TEST_DIR/tf/tf.log")"
+tf plan -detailed-exitcode -input=false -no-color || fail "terraform plan finds differences: $(tail -20 "$TEST_DIR/tf/tf.log")"
+tf destroy -auto-approve -input=false -no-color || fail "terraform destroy: $(tail -15 "$TEST_DIR/tf/tf.log")"
 out=$(as bob "$AWS_V2" --endpoint-url "$ENDPOINT" ec2 describe-key-pairs --key-names tf-key 2>&1) &&
   fail "terraform destroy left the key pair: $out"
 

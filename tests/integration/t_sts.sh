@@ -74,36 +74,15 @@ done
 
 # Terraform's AWS provider validates its credentials and learns the account
 # through STS, with none of its skip_* settings.
-command -v terraform >/dev/null || fail "terraform is not installed"
-[ -d /opt/tf-plugins ] || fail "no Terraform plugin mirror in /opt/tf-plugins"
-mkdir -p "$TEST_DIR/tf"
-cat >"$TEST_DIR/tf/cli.tfrc" <<EOF
-provider_installation {
-  filesystem_mirror { path = "/opt/tf-plugins" }
-}
-EOF
+terraform_dir bob eu-west-1
 cat >"$TEST_DIR/tf/main.tf" <<EOF
-terraform {
-  required_providers { aws = { source = "hashicorp/aws" } }
-}
-provider "aws" {
-  region     = "eu-west-1"
-  access_key = "$BOB_KEY"
-  secret_key = "$BOB_SECRET"
-  endpoints {
-    sts = "$ENDPOINT"
-    ec2 = "$ENDPOINT"
-  }
-}
 data "aws_caller_identity" "me" {}
 output "identity" {
   value = "\${data.aws_caller_identity.me.account_id} \${data.aws_caller_identity.me.arn}"
 }
 EOF
-(cd "$TEST_DIR/tf" && TF_CLI_CONFIG_FILE=cli.tfrc TF_IN_AUTOMATION=1 terraform init -input=false \
-  >"$TEST_DIR/tf/init.log" 2>&1) || fail "terraform init: $(tail -5 "$TEST_DIR/tf/init.log")"
-(cd "$TEST_DIR/tf" && TF_CLI_CONFIG_FILE=cli.tfrc TF_IN_AUTOMATION=1 terraform apply -auto-approve \
-  -input=false -no-color >"$TEST_DIR/tf/apply.log" 2>&1) || fail "terraform apply: $(tail -15 "$TEST_DIR/tf/apply.log")"
+tf init -input=false || fail "terraform init: $(tail -5 "$TEST_DIR/tf/tf.log")"
+tf apply -auto-approve -input=false -no-color || fail "terraform apply: $(tail -15 "$TEST_DIR/tf/tf.log")"
 got=$(cd "$TEST_DIR/tf" && TF_CLI_CONFIG_FILE=cli.tfrc terraform output -raw identity)
 [ "$got" = "$BOB_ID arn:aws:iam::$BOB_ID:user/bob" ] || fail "terraform's aws_caller_identity: '$got'"
 echo "t_sts: ok"
