@@ -5,11 +5,13 @@
 #include "ec2/ec2.h"
 #include "iam/iam.h"
 #include "s3/s3.h"
+#include "sts/sts.h"
 
 const struct api_service *const amibox_services[] = {
 	&ec2_service, /* first: the Query errors of unclaimed requests are EC2's */
 	&ebs_service, /* before S3: anonymous requests below /snapshots are EBS's */
 	&iam_service,
+	&sts_service,
 	&s3_service,
 	NULL,
 };

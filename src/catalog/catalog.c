@@ -370,6 +370,16 @@ static const char *const catalog_migrations[] = {
 	"CREATE INDEX images_deregistered ON images(deregistered_ms)"
 	"  WHERE state = 'deregistered';"
 	"CREATE INDEX instances_image ON instances(image_id, state);",
+	/* 9: EC2 key pairs (public keys only), unique by name in an account. */
+	"CREATE TABLE key_pairs ("
+	"  key_pair_id TEXT PRIMARY KEY,"
+	"  owner_id TEXT NOT NULL,"
+	"  name TEXT NOT NULL,"
+	"  key_type TEXT NOT NULL,"
+	"  fingerprint TEXT NOT NULL,"
+	"  public_key TEXT NOT NULL,"
+	"  create_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE UNIQUE INDEX key_pairs_owner_name ON key_pairs(owner_id, name);",
 };
 
 int catalog_schema_version(void)

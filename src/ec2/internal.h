@@ -250,4 +250,18 @@ int ec2_image_check_unique(struct ec2_ctx *ctx, const char *name, struct err *e)
 /* Writes <blockDeviceMapping> with its items. */
 void ec2_write_bdm(struct xmlw *w, const struct image_bdm *b, size_t n);
 
+/* ---- key pairs (keypairs.c) -------------------------------------------- */
+
+struct key_pair;
+int ec2_create_key_pair(struct ec2_ctx *ctx, struct err *e);
+int ec2_import_key_pair(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_key_pairs(struct ec2_ctx *ctx, struct err *e);
+int ec2_delete_key_pair(struct ec2_ctx *ctx, struct err *e);
+/*
+ * The caller's key pair of that ID: 400 InvalidKeyPair.NotFound for a
+ * malformed ID, a missing one, and another account's.
+ */
+int ec2_keypair_owned(struct ec2_ctx *ctx, const char *id, struct key_pair *k,
+		      struct err *e);
+
 #endif

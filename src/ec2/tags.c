@@ -12,6 +12,7 @@
 #include "ec2/internal.h"
 #include "api/filter.h"
 #include "catalog/catalog_instances.h"
+#include "catalog/catalog_keypairs.h"
 #include "catalog/catalog_volumes.h"
 #include "util/ids.h"
 
@@ -25,6 +26,7 @@ static const struct {
 } tags_kinds[] = {
 	{ "ami", "image" }, { "aki", "image" }, { "ari", "image" },
 	{ "i", "instance" }, { "snap", "snapshot" }, { "vol", "volume" },
+	{ "key", "key-pair" },
 };
 
 /*
@@ -55,6 +57,10 @@ static int tags_resource(struct ec2_ctx *ctx, const char *id, const char **type,
 	if (!strcmp(*type, "volume")) {
 		struct volume_row v;
 		return ec2_volume_owned(ctx, id, &v, e);
+	}
+	if (!strcmp(*type, "key-pair")) {
+		struct key_pair k;
+		return ec2_keypair_owned(ctx, id, &k, e);
 	}
 	struct image m;
 	if (ec2_image_owned(ctx, id, &m, e) < 0)

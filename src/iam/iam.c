@@ -12,8 +12,7 @@
 
 #include "api/api.h"
 #include "iam/iam.h"
-#include "api/query.h"
-#include "api/xmlw.h"
+#include "api/awsquery.h"
 #include "bundle/keys.h"
 #include "catalog/catalog_certs.h"
 #include "util/codec.h"
@@ -21,12 +20,6 @@
 
 #define IAM_NAMESPACE "https://iam.amazonaws.com/doc/2010-05-08/"
 #define IAM_MAX_CERT_BODY 16384
-
-struct iam_ctx {
-	struct request *req;
-	struct query q;
-	struct xmlw *w;
-};
 
 int iam_upload_certificate(struct catalog *cat, const char *account_id, const char *pem,
 			   struct signing_cert *out, struct err *e)
@@ -59,7 +52,7 @@ int iam_upload_certificate(struct catalog *cat, const char *account_id, const ch
 }
 
 /* The caller's own name, or NoSuchEntity for any other UserName. */
-static int user_check(struct iam_ctx *x, struct err *e)
+static int user_check(struct awsquery_call *x, struct err *e)
 {
 	const char *user = query_get(&x->q, "UserName");
 	if (user && strcmp(user, x->req->account.name) != 0)
@@ -68,7 +61,7 @@ static int user_check(struct iam_ctx *x, struct err *e)
 	return 0;
 }
 
-static void write_cert(struct iam_ctx *x, const char *element, const struct signing_cert *c,
+static void write_cert(struct awsquery_call *x, const char *element, const struct signing_cert *c,
 		       const char *body)
 {
 	xmlw_start(x->w, element);
@@ -80,7 +73,7 @@ static void write_cert(struct iam_ctx *x, const char *element, const struct sign
 	xmlw_end(x->w);
 }
 
-static int upload(struct iam_ctx *x, struct err *e)
+static int upload(struct awsquery_call *x, struct err *e)
 {
 	const char *body = query_get(&x->q, "CertificateBody");
 	if (!body)
@@ -95,7 +88,7 @@ static int upload(struct iam_ctx *x, struct err *e)
 	return 0;
 }
 
-static int list(struct iam_ctx *x, struct err *e)
+static int list(struct awsquery_call *x, struct err *e)
 {
 	struct signing_cert *certs = NULL;
 	size_t n = 0;
@@ -111,7 +104,7 @@ static int list(struct iam_ctx *x, struct err *e)
 	return 0;
 }
 
-static const char *certificate_id(struct iam_ctx *x, struct err *e)
+static const char *certificate_id(struct awsquery_call *x, struct err *e)
 {
 	const char *id = query_get(&x->q, "CertificateId");
 	if (!id || strlen(id) < 24 || strlen(id) > 128) {
@@ -123,7 +116,7 @@ static const char *certificate_id(struct iam_ctx *x, struct err *e)
 	return id;
 }
 
-static int delete(struct iam_ctx *x, struct err *e)
+static int delete(struct awsquery_call *x, struct err *e)
 {
 	const char *id = certificate_id(x, e);
 	if (!id || user_check(x, e) < 0)
@@ -131,7 +124,7 @@ static int delete(struct iam_ctx *x, struct err *e)
 	return catalog_cert_delete(x->req->srv->cat, x->req->account.id, id, e);
 }
 
-static int update(struct iam_ctx *x, struct err *e)
+static int update(struct awsquery_call *x, struct err *e)
 {
 	const char *id = certificate_id(x, e);
 	const char *status = query_get(&x->q, "Status");
@@ -144,79 +137,28 @@ static int update(struct iam_ctx *x, struct err *e)
 	return catalog_cert_set_status(x->req->srv->cat, x->req->account.id, id, status, e);
 }
 
-static const struct {
-	const char *name;
-	int (*fn)(struct iam_ctx *x, struct err *e);
-	int has_result;
-} iam_actions[] = {
+static const struct awsquery_action iam_actions[] = {
 	{ "DeleteSigningCertificate", delete, 0 },
 	{ "ListSigningCertificates", list, 1 },
 	{ "UpdateSigningCertificate", update, 0 },
 	{ "UploadSigningCertificate", upload, 1 },
 };
 
+static const struct awsquery_service iam_query = {
+	.name_space = IAM_NAMESPACE,
+	.version = "2010-05-08",
+	.actions = iam_actions,
+	.nactions = sizeof iam_actions / sizeof iam_actions[0],
+};
+
 static void iam_error_response(struct request *req, const struct err *e)
 {
-	api_note_error(req, e);
-	struct xmlw *w = xmlw_new_ns("ErrorResponse", IAM_NAMESPACE);
-	xmlw_start(w, "Error");
-	xmlw_text(w, "Type", e->status >= 500 ? "Receiver" : "Sender");
-	xmlw_text(w, "Code", e->code);
-	xmlw_text(w, "Message", e->message);
-	xmlw_end(w);
-	xmlw_text(w, "RequestId", req->request_id);
-	buf_reset(&req->response);
-	xmlw_finish(w, &req->response);
-	req->status = e->status ? e->status : 500;
-	req->content_type = "text/xml";
+	awsquery_error(req, e, IAM_NAMESPACE);
 }
 
 static void iam_handle(struct request *req)
 {
-	struct iam_ctx x = { .req = req };
-	struct err e = ERR_INIT;
-	const char *params = req->body_len ? req->body : req->query;
-	size_t len = req->body_len ? req->body_len : strlen(req->query);
-	snprintf(req->action, sizeof req->action, "iam");
-	if (query_parse(params, len, &x.q, &e) < 0)
-		goto fail;
-	const char *action = query_get(&x.q, "Action");
-	size_t i = 0;
-	for (; action && i < sizeof iam_actions / sizeof *iam_actions; i++)
-		if (!strcmp(action, iam_actions[i].name))
-			break;
-	if (!action || i == sizeof iam_actions / sizeof *iam_actions) {
-		err_set(&e, 400, "InvalidAction",
-			"Could not find operation %.64s for version 2010-05-08",
-			action ? action : "(none)");
-		goto fail;
-	}
-	snprintf(req->action, sizeof req->action, "%s", action);
-	char root[96];
-	snprintf(root, sizeof root, "%sResponse", action);
-	x.w = xmlw_new_ns(root, IAM_NAMESPACE);
-	if (iam_actions[i].has_result) {
-		snprintf(root, sizeof root, "%sResult", action);
-		xmlw_start(x.w, root);
-	}
-	if (iam_actions[i].fn(&x, &e) < 0)
-		goto fail;
-	if (iam_actions[i].has_result)
-		xmlw_end(x.w);
-	xmlw_start(x.w, "ResponseMetadata");
-	xmlw_text(x.w, "RequestId", req->request_id);
-	xmlw_end(x.w);
-	xmlw_finish(x.w, &req->response);
-	req->status = 200;
-	req->content_type = "text/xml";
-	query_release(&x.q);
-	return;
-fail:
-	xmlw_free(x.w);
-	query_release(&x.q);
-	if (!err_is_set(&e))
-		err_internal(&e, "the action failed without saying why");
-	iam_error_response(req, &e);
+	awsquery_handle(req, &iam_query);
 }
 
 static enum api_claim iam_claim(const struct api_route *route)
@@ -225,18 +167,12 @@ static enum api_claim iam_claim(const struct api_route *route)
 		       API_CLAIM_FULL : API_CLAIM_NONE;
 }
 
-static size_t iam_body_limit(const struct api_route *route)
-{
-	(void)route;
-	return API_MAX_QUERY_BODY;
-}
-
 /* IAM is global: its clients sign for us-east-1 whatever the region. */
 const struct api_service iam_service = {
 	.name = "iam",
 	.global = 1,
 	.claim = iam_claim,
 	.error_response = iam_error_response,
-	.body_limit = iam_body_limit,
+	.body_limit = awsquery_body_limit,
 	.handle = iam_handle,
 };

@@ -120,6 +120,39 @@ as() {
   AWS_ACCESS_KEY_ID=${!key_var} AWS_SECRET_ACCESS_KEY=${!secret_var} "$@"
 }
 
+# Terraform against the daemon: terraform_dir ACCOUNT REGION makes
+# $TEST_DIR/tf with the AWS provider (from the machine's plugin mirror)
+# signing as ACCOUNT for REGION, its STS and EC2 endpoints the daemon; the
+# test adds its own .tf files.  tf ARGS... runs terraform there, its output
+# in $TEST_DIR/tf/tf.log.
+terraform_dir() {
+  local var; var=$(echo "$1" | tr a-z A-Z)
+  local key_var=${var}_KEY secret_var=${var}_SECRET
+  command -v terraform >/dev/null || fail "terraform is not installed"
+  [ -d /opt/tf-plugins ] || fail "no Terraform plugin mirror in /opt/tf-plugins"
+  mkdir -p "$TEST_DIR/tf"
+  printf 'provider_installation {\n  filesystem_mirror { path = "/opt/tf-plugins" }\n}\n' \
+    >"$TEST_DIR/tf/cli.tfrc"
+  cat >"$TEST_DIR/tf/provider.tf" <<EOF
+terraform {
+  required_providers { aws = { source = "hashicorp/aws" } }
+}
+provider "aws" {
+  region     = "$2"
+  access_key = "${!key_var}"
+  secret_key = "${!secret_var}"
+  endpoints {
+    sts = "$ENDPOINT"
+    ec2 = "$ENDPOINT"
+  }
+}
+EOF
+}
+tf() {
+  (cd "$TEST_DIR/tf" && TF_CLI_CONFIG_FILE=cli.tfrc TF_IN_AUTOMATION=1 terraform "$@" \
+    >>"$TEST_DIR/tf/tf.log" 2>&1)
+}
+
 # The nbdkit plugin beside the binary.  An ASan-built one needs the sanitizer
 # runtimes loaded first, also when the daemon starts nbdkit for an instance.
 NBD_PLUGIN=${NBD_PLUGIN:-$(dirname "$AMIBOX_BIN")/nbdkit-amibox-plugin.so}
