@@ -14,6 +14,7 @@
  * in the catalog, so every connection's process can check them.
  */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,90 +90,184 @@ static const char *device_base(const char *name)
 	return !strncmp(name, "/dev/", 5) ? name + 5 : name;
 }
 
-/* The value of a meta-data path (without "/latest/meta-data/"); 0 if none. */
-static int metadata(struct imds *m, const char *path, struct buf *out)
+/*
+ * The instance's meta-data as a list of leaves (path, value), in the order
+ * EC2 lists them; every directory listing is derived from the leaves, so a
+ * listing never names an entry that does not answer (cloud-init drops the
+ * whole crawl when one listed entry fails).
+ */
+struct md_leaf {
+	char *path;
+	char *value;
+};
+
+struct md_tree {
+	struct md_leaf *leaves;
+	size_t n;
+};
+
+static void md_add(struct md_tree *t, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void md_add(struct md_tree *t, const char *path, const char *fmt, ...)
 {
-	const struct instance *i = &m->inst;
-	char ip[16];
-	snprintf(ip, sizeof ip, "%s", i->private_ip);
-	for (char *p = ip; *p; p++)
+	struct buf value = BUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vprintf(&value, fmt, ap);
+	va_end(ap);
+	t->leaves = xrealloc(t->leaves, (t->n + 1) * sizeof *t->leaves);
+	t->leaves[t->n].path = xstrdup(path);
+	t->leaves[t->n].value = buf_detach(&value);
+	t->n++;
+}
+
+static void md_release(struct md_tree *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->leaves[i].path);
+		free(t->leaves[i].value);
+	}
+	free(t->leaves);
+}
+
+/* The private DNS name's host part: ip-172-31-5-20. */
+static void md_ip_name(const char *ip, char out[32])
+{
+	snprintf(out, 32, "ip-%s", ip);
+	for (char *p = out; *p; p++)
 		if (*p == '.')
 			*p = '-';
-	if (!*path) {
-		buf_append_str(out, "ami-id\nami-launch-index\nami-manifest-path\n"
-				    "block-device-mapping/\nhostname\ninstance-id\n"
-				    "instance-type\n");
-		if (i->kernel_id[0])
-			buf_append_str(out, "kernel-id\n");
-		buf_append_str(out, "local-hostname\nlocal-ipv4\nplacement/\n");
-		if (i->ramdisk_id[0])
-			buf_append_str(out, "ramdisk-id\n");
-		buf_append_str(out, "reservation-id\nsecurity-groups");
-	} else if (!strcmp(path, "ami-id")) {
-		buf_append_str(out, i->image_id);
-	} else if (!strcmp(path, "ami-launch-index")) {
-		buf_printf(out, "%d", i->launch_index);
-	} else if (!strcmp(path, "ami-manifest-path")) {
+}
+
+static void md_block_devices(struct md_tree *t, const struct instance *i)
+{
+	int ebs = 0;
+	char path[96];
+	md_add(t, "block-device-mapping/ami", "%s", device_base(i->root_device_name));
+	for (size_t d = 0; d < i->ndevices; d++) {
+		const struct instance_device *dev = &i->devices[d];
+		if (!strcmp(dev->device_name, i->root_device_name))
+			continue;
+		if (dev->volume_id[0])
+			snprintf(path, sizeof path, "block-device-mapping/ebs%d", ++ebs);
+		else
+			snprintf(path, sizeof path, "block-device-mapping/%s", dev->virtual_name);
+		md_add(t, path, "%s", device_base(dev->device_name));
+	}
+	md_add(t, "block-device-mapping/root", "%s", i->root_device_name);
+}
+
+static void md_build(struct imds *m, struct md_tree *t)
+{
+	const struct instance *i = &m->inst;
+	char name[32];
+	const char *domain = strcmp(m->region, "us-east-1") ? "compute.internal" : "ec2.internal";
+	md_ip_name(i->private_ip, name);
+	md_add(t, "ami-id", "%s", i->image_id);
+	md_add(t, "ami-launch-index", "%d", i->launch_index);
+	if (!strcmp(i->root_device_type, "instance-store")) {
 		/* The bundle's manifest for an instance-store image, as EC2 gives it. */
 		struct image img;
 		struct err ignored = ERR_INIT;
-		int found = !strcmp(i->root_device_type, "instance-store") &&
-			    catalog_image_get(m->cat, i->image_id, &img, &ignored) > 0;
-		buf_append_str(out, found ? img.image_location : "(unknown)");
-		if (found)
+		if (catalog_image_get(m->cat, i->image_id, &img, &ignored) > 0) {
+			md_add(t, "ami-manifest-path", "%s", img.image_location);
 			image_release(&img);
-	} else if (!strcmp(path, "instance-id")) {
-		buf_append_str(out, i->id);
-	} else if (!strcmp(path, "instance-type")) {
-		buf_append_str(out, i->instance_type);
-	} else if (!strcmp(path, "kernel-id") && i->kernel_id[0]) {
-		buf_append_str(out, i->kernel_id);
-	} else if (!strcmp(path, "ramdisk-id") && i->ramdisk_id[0]) {
-		buf_append_str(out, i->ramdisk_id);
-	} else if (!strcmp(path, "reservation-id")) {
-		buf_append_str(out, i->reservation_id);
-	} else if (!strcmp(path, "local-ipv4")) {
-		buf_append_str(out, i->private_ip);
-	} else if (!strcmp(path, "hostname") || !strcmp(path, "local-hostname")) {
-		buf_printf(out, "ip-%s.ec2.internal", ip);
-	} else if (!strcmp(path, "security-groups")) {
-		buf_append_str(out, "default");
-	} else if (!strcmp(path, "placement") || !strcmp(path, "placement/")) {
-		buf_append_str(out, "availability-zone\nregion");
-	} else if (!strcmp(path, "placement/availability-zone")) {
-		buf_append_str(out, i->zone);
-	} else if (!strcmp(path, "placement/region")) {
-		buf_append_str(out, m->region);
-	} else if (!strncmp(path, "block-device-mapping", 20)) {
-		const char *rest = path + 20;
-		int ebs = 0;
-		struct buf list = BUF_INIT;
-		buf_append_str(&list, "ami\n");
-		if (!strcmp(rest, "/ami") || !strcmp(rest, "/root"))
-			buf_append_str(out, !strcmp(rest, "/ami") ? device_base(i->root_device_name) :
-								      i->root_device_name);
-		for (size_t d = 0; d < i->ndevices; d++) {
-			const struct instance_device *dev = &i->devices[d];
-			char name[32];
-			if (!strcmp(dev->device_name, i->root_device_name))
-				continue;
-			if (dev->volume_id[0])
-				snprintf(name, sizeof name, "ebs%d", ++ebs);
-			else
-				snprintf(name, sizeof name, "%s", dev->virtual_name);
-			buf_printf(&list, "%s\n", name);
-			if (rest[0] == '/' && !strcmp(rest + 1, name))
-				buf_append_str(out, device_base(dev->device_name));
 		}
-		buf_append_str(&list, "root");
-		if (!strcmp(rest, "") || !strcmp(rest, "/"))
-			buf_append(out, list.data, list.len);
-		buf_release(&list);
-		return out->len > 0;
 	} else {
-		return 0;
+		md_add(t, "ami-manifest-path", "(unknown)");
 	}
-	return 1;
+	md_block_devices(t, i);
+	md_add(t, "events/maintenance/history", "[]");
+	md_add(t, "events/maintenance/scheduled", "[]");
+	char hostname[128];
+	if (!strcmp(m->region, "us-east-1"))
+		snprintf(hostname, sizeof hostname, "%s.%s", name, domain);
+	else
+		snprintf(hostname, sizeof hostname, "%s.%s.%s", name, m->region, domain);
+	md_add(t, "hostname", "%s", hostname);
+	md_add(t, "instance-action", "none");
+	md_add(t, "instance-id", "%s", i->id);
+	md_add(t, "instance-life-cycle", "on-demand");
+	md_add(t, "instance-type", "%s", i->instance_type);
+	if (i->kernel_id[0])
+		md_add(t, "kernel-id", "%s", i->kernel_id);
+	md_add(t, "local-hostname", "%s", hostname);
+	md_add(t, "local-ipv4", "%s", i->private_ip);
+	md_add(t, "placement/availability-zone", "%s", i->zone);
+	md_add(t, "placement/region", "%s", m->region);
+	md_add(t, "profile", "%s", !strcmp(i->virtualization_type, "paravirtual") ?
+				       "default-paravirtual" : "default-hvm");
+	if (i->ramdisk_id[0])
+		md_add(t, "ramdisk-id", "%s", i->ramdisk_id);
+	md_add(t, "reservation-id", "%s", i->reservation_id);
+	md_add(t, "security-groups", "default");
+	md_add(t, "services/domain", "amazonaws.com");
+	md_add(t, "services/partition", "aws");
+}
+
+/* 1 if path (no trailing slash) names a directory of the tree. */
+static int md_is_dir(const struct md_tree *t, const char *path)
+{
+	size_t len = strlen(path);
+	for (size_t i = 0; i < t->n; i++)
+		if ((!len || (!strncmp(t->leaves[i].path, path, len) && t->leaves[i].path[len] == '/')))
+			return 1;
+	return 0;
+}
+
+/* The listing of directory path: each child once, directories with '/'. */
+static void md_list(const struct md_tree *t, const char *path, struct buf *out)
+{
+	size_t len = strlen(path), skip = len ? len + 1 : 0;
+	struct buf seen = BUF_INIT;
+	for (size_t i = 0; i < t->n; i++) {
+		const char *p = t->leaves[i].path;
+		if (len && (strncmp(p, path, len) != 0 || p[len] != '/'))
+			continue;
+		const char *child = p + skip;
+		size_t clen = strcspn(child, "/");
+		struct buf entry = BUF_INIT;
+		buf_append(&entry, child, clen);
+		if (child[clen] == '/')
+			buf_append_char(&entry, '/');
+		buf_append_char(&entry, '\n');
+		/* A listing is a handful of lines: a linear check is enough. */
+		int dup = 0;
+		for (const char *s = seen.data; s && *s && !dup; s += strcspn(s, "\n") + 1)
+			dup = strncmp(s, entry.data, entry.len) == 0;
+		if (!dup) {
+			buf_append(&seen, entry.data, entry.len);
+			buf_append(out, entry.data, entry.len);
+		}
+		buf_release(&entry);
+	}
+	buf_release(&seen);
+	if (out->len && out->data[out->len - 1] == '\n')
+		out->data[--out->len] = '\0';
+}
+
+/* The value of a meta-data path (without "/latest/meta-data/"); 0 if none. */
+static int metadata(struct imds *m, const char *path, struct buf *out)
+{
+	struct md_tree t = { 0 };
+	char key[1024];
+	snprintf(key, sizeof key, "%s", path);
+	size_t len = strlen(key);
+	while (len && key[len - 1] == '/')
+		key[--len] = '\0';
+	md_build(m, &t);
+	int found = 0;
+	for (size_t i = 0; i < t.n && !found; i++)
+		if (!strcmp(t.leaves[i].path, key)) {
+			buf_append_str(out, t.leaves[i].value);
+			found = 1;
+		}
+	if (!found && md_is_dir(&t, key)) {
+		md_list(&t, key, out);
+		found = 1;
+	}
+	md_release(&t);
+	return found;
 }
 
 static void serve_one(struct imds *m, const char *method, const char *path,
