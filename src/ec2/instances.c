@@ -223,19 +223,31 @@ static void run_plan_release(struct run_plan *p)
 	free(p->user_data);
 }
 
+/*
+ * A RunInstances parameter, NULL when absent or empty.  Terraform and Packer
+ * send what they leave unset as empty strings (Placement.AvailabilityZone,
+ * SubnetId, UserData, IamInstanceProfile.Name, ...), and EC2 takes an empty
+ * value as no value.
+ */
+static const char *run_param(struct ec2_ctx *ctx, const char *name)
+{
+	const char *v = query_get(&ctx->q, name);
+	return v && *v ? v : NULL;
+}
+
 static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 {
 	long long min = 0, max = 0;
 	const char *image_id = ec2_require(ctx, "ImageId", e);
-	const char *type_name = query_get(&ctx->q, "InstanceType");
-	const char *kernel = query_get(&ctx->q, "KernelId");
-	const char *ramdisk = query_get(&ctx->q, "RamdiskId");
-	const char *user_data = query_get(&ctx->q, "UserData");
-	const char *zone = query_get(&ctx->q, "Placement.AvailabilityZone");
-	p->shutdown = query_get(&ctx->q, "InstanceInitiatedShutdownBehavior");
-	p->token = query_get(&ctx->q, "ClientToken");
-	p->key_name = query_get(&ctx->q, "KeyName");
-	p->http_tokens = query_get(&ctx->q, "MetadataOptions.HttpTokens");
+	const char *type_name = run_param(ctx, "InstanceType");
+	const char *kernel = run_param(ctx, "KernelId");
+	const char *ramdisk = run_param(ctx, "RamdiskId");
+	const char *user_data = run_param(ctx, "UserData");
+	const char *zone = run_param(ctx, "Placement.AvailabilityZone");
+	p->shutdown = run_param(ctx, "InstanceInitiatedShutdownBehavior");
+	p->token = run_param(ctx, "ClientToken");
+	p->key_name = run_param(ctx, "KeyName");
+	p->http_tokens = run_param(ctx, "MetadataOptions.HttpTokens");
 	if (!image_id)
 		return -1;
 	if (!query_get(&ctx->q, "MinCount") || !query_get(&ctx->q, "MaxCount"))
@@ -512,7 +524,7 @@ int ec2_run_instances(struct ec2_ctx *ctx, struct err *e)
 	memset(&p, 0, sizeof p);
 	if (run_check(ctx, &p, e) < 0)
 		goto out;
-	if (p.token && *p.token) {
+	if (p.token) {
 		struct token_match t = { .token = p.token };
 		if (catalog_instance_each(ctx->srv->cat, ctx->account, "", token_visit, &t, e) < 0)
 			goto out;

@@ -95,6 +95,17 @@ class Instances(unittest.TestCase):
         self.assertEqual(cm.exception.response["Error"]["Code"], code,
                          cm.exception.response["Error"]["Message"])
 
+    def wait_volume_gone(self, volume, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                self.ec2.describe_volumes(VolumeIds=[volume])
+            except ClientError as err:
+                self.assertEqual(err.response["Error"]["Code"], "InvalidVolume.NotFound")
+                return
+            time.sleep(0.1)
+        self.fail("volume %s outlived its instance" % volume)
+
     def terminate(self, *ids):
         self.ec2.terminate_instances(InstanceIds=list(ids))
         for iid in ids:
@@ -175,7 +186,8 @@ class Instances(unittest.TestCase):
         r = self.ec2.terminate_instances(InstanceIds=[iid])
         self.assertEqual(r["TerminatingInstances"][0]["CurrentState"]["Name"], "shutting-down")
         self.wait_state(iid, "terminated")
-        self.assertError("InvalidVolume.NotFound", self.ec2.describe_volumes, VolumeIds=[volume])
+        # As on EC2, the volume goes after the instance has terminated.
+        self.wait_volume_gone(volume)
         self.assertError("IncorrectInstanceState", self.ec2.stop_instances, InstanceIds=[iid])
         # Terminating again is fine and changes nothing.
         r = self.ec2.terminate_instances(InstanceIds=[iid])
@@ -224,8 +236,7 @@ class Instances(unittest.TestCase):
         kept = self.ec2.describe_volumes(VolumeIds=[devices["/dev/sdf"]["VolumeId"]])["Volumes"][0]
         self.assertEqual((kept["State"], kept["Attachments"]), ("available", []))
         for dev in ("/dev/xvda", "/dev/sdh"):
-            self.assertError("InvalidVolume.NotFound", self.ec2.describe_volumes,
-                             VolumeIds=[devices[dev]["VolumeId"]])
+            self.wait_volume_gone(devices[dev]["VolumeId"])
         self.ec2.delete_volume(VolumeId=kept["VolumeId"])
 
     def test_create_image_then_launch_sees_the_data(self):
@@ -475,6 +486,24 @@ class Instances(unittest.TestCase):
         self.assertError("InvalidInstanceID.Malformed", self.ec2.stop_instances, InstanceIds=["i-1"])
         self.assertError("InvalidInstanceID.NotFound", self.ec2.stop_instances,
                          InstanceIds=["i-0123456789abcdef0"])
+
+    def test_empty_parameters_are_absent(self):
+        """Terraform's aws_instance and Packer send what they leave unset as ''."""
+        iid, r = self.run_one(Placement={"AvailabilityZone": "", "GroupName": ""}, SubnetId="",
+                              UserData="", KernelId="", RamdiskId="", KeyName="",
+                              IamInstanceProfile={"Name": ""}, ClientToken="",
+                              InstanceInitiatedShutdownBehavior="",
+                              MetadataOptions={"HttpTokens": ""})
+        inst = r["Instances"][0]
+        self.assertEqual(inst["Placement"]["AvailabilityZone"], "us-east-1a")
+        for absent in ("KernelId", "RamdiskId", "KeyName", "ClientToken"):
+            self.assertNotIn(absent, inst)
+        attr = lambda a: self.ec2.describe_instance_attribute(InstanceId=iid, Attribute=a)
+        self.assertNotIn("Value", attr("userData")["UserData"])
+        self.assertEqual(attr("instanceInitiatedShutdownBehavior")[
+            "InstanceInitiatedShutdownBehavior"]["Value"], "stop")
+        self.assertEqual(inst["MetadataOptions"]["HttpTokens"], "optional")
+        self.terminate(iid)
 
     def test_isolation_and_shared_launch(self):
         # Bob cannot launch Alice's private image, nor see her instances.

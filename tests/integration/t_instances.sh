@@ -77,8 +77,10 @@ for cli in "$AWS_V1" "$AWS_V2"; do
   ami=$(as alice ec2 register-image --name "cli-$RANDOM$RANDOM" --architecture x86_64 \
     --virtualization-type hvm --root-device-name /dev/xvda \
     --block-device-mappings "DeviceName=/dev/xvda,Ebs={SnapshotId=$snap}" --query ImageId)
+  # Empty values, as Terraform and Packer send them, mean "not given".
   id=$(as alice ec2 run-instances --image-id "$ami" --instance-type t3.micro --count 1 \
-    --query 'Instances[0].InstanceId')
+    --placement '{"AvailabilityZone": "", "GroupName": ""}' --subnet-id '' \
+    --query 'Instances[0].InstanceId') || fail "$cli: run-instances with empty values"
   wait_state "$cli" running "$id" || fail "$cli: not running"
   for _ in $(seq 1 100); do
     out=$(as alice "$cli" --endpoint-url "$ENDPOINT" --output json ec2 get-console-output \
