@@ -9,10 +9,12 @@
  * then follows the real machine.
  *
  * The block device mapping of an instance is the image's, overridden by the
- * launch's (by device name): EBS volumes are created lazily from the
- * snapshots, root and launch-time volumes with DeleteOnTermination true
- * unless a mapping says otherwise; ephemeralN devices get the instance
- * type's instance store disks.
+ * launch's (by device name); a launch mapping for a device the image maps
+ * takes from the image whatever it leaves out (snapshot, size, type,
+ * DeleteOnTermination), and the merged mapping is checked as a whole.  EBS
+ * volumes are created lazily from the snapshots, root and launch-time
+ * volumes with DeleteOnTermination true unless a mapping says otherwise;
+ * ephemeralN devices get the instance type's instance store disks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,13 +149,153 @@ static void write_instance(struct xmlw *w, const struct instance *m,
 
 /* ---- RunInstances ------------------------------------------------------- */
 
-/* The image's mapping, overridden by the launch's, by device name. */
+/*
+ * A RunInstances parameter, NULL when absent or empty.  Terraform and Packer
+ * send what they leave unset as empty strings (Placement.AvailabilityZone,
+ * SubnetId, UserData, IamInstanceProfile.Name, ...), and EC2 takes an empty
+ * value as no value.
+ */
+static const char *run_param(struct ec2_ctx *ctx, const char *name)
+{
+	const char *v = query_get(&ctx->q, name);
+	return v && *v ? v : NULL;
+}
+
+/* "/dev/sda1" and "sda1" name the same device. */
+static const char *run_device_base(const char *name)
+{
+	return !strncmp(name, "/dev/", 5) ? name + 5 : name;
+}
+
+/* The image's mapping for the device, or NULL. */
+static const struct image_bdm *run_image_device(const struct image *img, const char *device)
+{
+	for (size_t i = 0; i < img->nbdm; i++)
+		if (!strcmp(run_device_base(img->bdm[i].device_name), run_device_base(device)))
+			return &img->bdm[i];
+	return NULL;
+}
+
+/*
+ * The parameters of the request with each launch mapping of a device the
+ * image maps as EBS completed from the image's mapping: what the launch
+ * leaves out (the snapshot, and with it the size; the type, and with it
+ * IOPS and throughput; DeleteOnTermination) is the image's.  Terraform's
+ * root_block_device and Packer's launch_block_device_mappings send only
+ * what they change.  Reading the completed request checks every merged
+ * mapping as a whole.  *out borrows q's strings; run_query_release frees
+ * the rest.
+ */
+struct run_query {
+	struct query q;
+	char **owned;
+	size_t nowned;
+};
+
+/* Sets name to value: in place of the client's (empty) value, or added. */
+static void run_query_set(struct run_query *rq, const char *name, const char *value)
+{
+	struct query_param *p = NULL;
+	rq->owned = xrealloc(rq->owned, (rq->nowned + 2) * sizeof *rq->owned);
+	for (size_t i = 0; i < rq->q.count && !p; i++)
+		if (!strcmp(rq->q.params[i].name, name))
+			p = &rq->q.params[i];
+	if (!p) {
+		rq->q.params = xrealloc(rq->q.params, (rq->q.count + 1) * sizeof *rq->q.params);
+		p = &rq->q.params[rq->q.count++];
+		p->name = rq->owned[rq->nowned++] = xstrdup(name);
+		p->order = (size_t)-1 - rq->q.count; /* after everything the client sent */
+	}
+	p->value = rq->owned[rq->nowned++] = xstrdup(value);
+}
+
+static int run_param_cmp(const void *a, const void *b)
+{
+	const struct query_param *pa = a, *pb = b;
+	int c = strcmp(pa->name, pb->name);
+	return c ? c : (pa->order > pb->order) - (pa->order < pb->order);
+}
+
+static void run_query_release(struct run_query *rq)
+{
+	for (size_t i = 0; i < rq->nowned; i++)
+		free(rq->owned[i]);
+	free(rq->owned);
+	free(rq->q.params);
+}
+
+/* 1 if the launch gave "<ebs><field>" (not empty); name gets that name. */
+static int run_ebs_given(struct ec2_ctx *ctx, const char *ebs, const char *field,
+			 char *name, size_t cap)
+{
+	snprintf(name, cap, "%s%s", ebs, field);
+	return run_param(ctx, name) != NULL;
+}
+
+static void run_complete_launch(struct ec2_ctx *ctx, const struct image *img,
+				struct run_query *rq)
+{
+	unsigned *idx = NULL;
+	size_t n = query_indices(&ctx->q, "BlockDeviceMapping", &idx);
+	rq->q.params = xcalloc(ctx->q.count + 1, sizeof *rq->q.params);
+	memcpy(rq->q.params, ctx->q.params, ctx->q.count * sizeof *ctx->q.params);
+	rq->q.count = ctx->q.count;
+	for (size_t k = 0; k < n; k++) {
+		char name[128], value[32], ebs[64];
+		snprintf(name, sizeof name, "BlockDeviceMapping.%u.DeviceName", idx[k]);
+		const char *dev = query_get(&ctx->q, name);
+		const struct image_bdm *m = dev ? run_image_device(img, dev) : NULL;
+		snprintf(ebs, sizeof ebs, "BlockDeviceMapping.%u.Ebs.", idx[k]);
+		int has_ebs = 0;
+		for (size_t i = 0; i < ctx->q.count && !has_ebs; i++)
+			has_ebs = !strncmp(ctx->q.params[i].name, ebs, strlen(ebs));
+		if (!m || !m->ebs || !has_ebs)
+			continue;
+		if (!run_ebs_given(ctx, ebs, "SnapshotId", name, sizeof name)) {
+			if (m->snapshot_id[0])
+				run_query_set(rq, name, m->snapshot_id);
+			if (!run_ebs_given(ctx, ebs, "VolumeSize", name, sizeof name) &&
+			    m->volume_size) {
+				snprintf(value, sizeof value, "%lld", m->volume_size);
+				run_query_set(rq, name, value);
+			}
+		}
+		if (!run_ebs_given(ctx, ebs, "DeleteOnTermination", name, sizeof name))
+			run_query_set(rq, name, m->delete_on_termination ? "true" : "false");
+		if (!run_ebs_given(ctx, ebs, "VolumeType", name, sizeof name) && m->volume_type[0]) {
+			run_query_set(rq, name, m->volume_type);
+			if (!run_ebs_given(ctx, ebs, "Iops", name, sizeof name) && m->iops) {
+				snprintf(value, sizeof value, "%lld", m->iops);
+				run_query_set(rq, name, value);
+			}
+			if (!run_ebs_given(ctx, ebs, "Throughput", name, sizeof name) &&
+			    m->throughput) {
+				snprintf(value, sizeof value, "%lld", m->throughput);
+				run_query_set(rq, name, value);
+			}
+		}
+	}
+	free(idx);
+	qsort(rq->q.params, rq->q.count, sizeof *rq->q.params, run_param_cmp);
+}
+
+/*
+ * The image's mapping, with the launch's mappings (completed from the
+ * image's for the devices it maps) in place of the image's for the same
+ * device; NoDevice removes a device.
+ */
 static int run_mapping(struct ec2_ctx *ctx, const struct image *img,
 		       struct image_bdm **out, size_t *count, struct err *e)
 {
+	struct run_query rq = { { NULL, 0 }, NULL, 0 };
+	struct ec2_ctx completed = *ctx;
 	struct image_bdm *launch = NULL, *merged = NULL;
 	size_t nlaunch = 0, n = 0;
-	if (ec2_read_bdm(ctx, "BlockDeviceMapping", &launch, &nlaunch, e) < 0)
+	run_complete_launch(ctx, img, &rq);
+	completed.q = rq.q;
+	int read = ec2_read_bdm(&completed, "BlockDeviceMapping", &launch, &nlaunch, e);
+	run_query_release(&rq);
+	if (read < 0)
 		return -1;
 	merged = xcalloc(img->nbdm + nlaunch + 1, sizeof *merged);
 	for (size_t i = 0; i < img->nbdm; i++) {
@@ -164,30 +306,20 @@ static int run_mapping(struct ec2_ctx *ctx, const struct image *img,
 		struct image_bdm *l = &launch[k];
 		size_t at = n;
 		for (size_t i = 0; i < n; i++)
-			if (!strcmp(merged[i].device_name, l->device_name))
+			if (!strcmp(run_device_base(merged[i].device_name),
+				    run_device_base(l->device_name)))
 				at = i;
-		if (at < n && l->ebs && merged[at].ebs) {
-			/* Override: keep the image's snapshot unless a new one is named. */
-			struct image_bdm b = merged[at];
-			if (l->snapshot_id[0] && strcmp(l->snapshot_id, b.snapshot_id) != 0) {
-				snprintf(b.snapshot_id, sizeof b.snapshot_id, "%s", l->snapshot_id);
-				b.inherited = 0;
-			}
-			if (l->volume_size)
-				b.volume_size = l->volume_size;
-			b.delete_on_termination = l->delete_on_termination;
-			snprintf(b.volume_type, sizeof b.volume_type, "%s", l->volume_type);
-			b.iops = l->iops;
-			b.throughput = l->throughput;
-			merged[at] = b;
-		} else if (at < n) {
-			merged[at] = *l;
-		} else {
+		if (at == n) {
 			merged[n++] = *l;
+			continue;
 		}
+		/* The image's name for the device, and its snapshot's rights. */
+		l->inherited = merged[at].ebs && l->ebs &&
+			       !strcmp(merged[at].snapshot_id, l->snapshot_id);
+		snprintf(l->device_name, sizeof l->device_name, "%s", merged[at].device_name);
+		merged[at] = *l;
 	}
 	free(launch);
-	/* NoDevice removes a mapping. */
 	size_t w = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!merged[i].no_device)
@@ -221,18 +353,6 @@ static void run_plan_release(struct run_plan *p)
 	tag_list_release(&p->instance_tags);
 	tag_list_release(&p->volume_tags);
 	free(p->user_data);
-}
-
-/*
- * A RunInstances parameter, NULL when absent or empty.  Terraform and Packer
- * send what they leave unset as empty strings (Placement.AvailabilityZone,
- * SubnetId, UserData, IamInstanceProfile.Name, ...), and EC2 takes an empty
- * value as no value.
- */
-static const char *run_param(struct ec2_ctx *ctx, const char *name)
-{
-	const char *v = query_get(&ctx->q, name);
-	return v && *v ? v : NULL;
 }
 
 static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)

@@ -239,6 +239,68 @@ class Instances(unittest.TestCase):
             self.wait_volume_gone(devices[dev]["VolumeId"])
         self.ec2.delete_volume(VolumeId=kept["VolumeId"])
 
+    def test_launch_mapping_completes_the_image_mapping(self):
+        """Terraform's root_block_device and Packer's launch mappings change only some fields."""
+        ebs = client("ebs", "ALICE")
+        big = ebs.start_snapshot(VolumeSize=2)["SnapshotId"]
+        ebs.complete_snapshot(SnapshotId=big, ChangedBlocksCount=0)
+        ami = self.register(self.halt_snap, "merge", extra=[
+            {"DeviceName": "/dev/sdf", "Ebs": {"SnapshotId": big, "DeleteOnTermination": False,
+                                               "VolumeType": "gp3", "Iops": 4000}}])
+        volumes = lambda inst: {b["DeviceName"]: self.ec2.describe_volumes(
+            VolumeIds=[b["Ebs"]["VolumeId"]])["Volumes"][0] for b in inst["BlockDeviceMappings"]}
+        dot = lambda inst: {b["DeviceName"]: b["Ebs"]["DeleteOnTermination"]
+                            for b in inst["BlockDeviceMappings"]}
+        # Only DeleteOnTermination (Terraform's root_block_device default): the
+        # image's snapshot and size, the launch's flag.
+        iid, r = self.run_one(ami=ami, BlockDeviceMappings=[
+            {"DeviceName": "/dev/xvda", "Ebs": {"DeleteOnTermination": False}},
+            {"DeviceName": "sdf", "Ebs": {"VolumeSize": 3}}])
+        inst = r["Instances"][0]
+        self.assertEqual(dot(inst), {"/dev/xvda": False, "/dev/sdf": False})
+        got = volumes(inst)
+        self.assertEqual((got["/dev/xvda"]["SnapshotId"], got["/dev/xvda"]["Size"],
+                          got["/dev/xvda"]["VolumeType"]), (self.halt_snap, 1, "gp2"))
+        # The type (and its IOPS) stay the image's when only the size changes.
+        self.assertEqual((got["/dev/sdf"]["SnapshotId"], got["/dev/sdf"]["Size"],
+                          got["/dev/sdf"]["VolumeType"], got["/dev/sdf"]["Iops"]),
+                         (big, 3, "gp3", 4000))
+        self.wait_state(iid, "running")
+        self.terminate(iid)
+        for v in got.values():
+            self.ec2.delete_volume(VolumeId=v["VolumeId"])
+        # Only a size and a type (Packer's launch_block_device_mappings).
+        iid, r = self.run_one(ami=ami, BlockDeviceMappings=[
+            {"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 2, "VolumeType": "gp3",
+                                                "DeleteOnTermination": True}},
+            {"DeviceName": "/dev/sdf", "Ebs": {"Iops": 5000}}])
+        inst = r["Instances"][0]
+        self.assertEqual(dot(inst), {"/dev/xvda": True, "/dev/sdf": False})
+        got = volumes(inst)
+        self.assertEqual((got["/dev/xvda"]["SnapshotId"], got["/dev/xvda"]["Size"],
+                          got["/dev/xvda"]["VolumeType"], got["/dev/xvda"]["Iops"]),
+                         (self.halt_snap, 2, "gp3", 3000))
+        self.assertEqual((got["/dev/sdf"]["Size"], got["/dev/sdf"]["Iops"]), (2, 5000))
+        self.wait_state(iid, "running")
+        self.terminate(iid)
+        self.ec2.delete_volume(VolumeId=got["/dev/sdf"]["VolumeId"])
+        # Checked after the merge: smaller than the image's snapshot, IOPS on
+        # a type without them, and a device the image does not map still
+        # needs a snapshot or a size.
+        for code, mapping in (
+                ("InvalidBlockDeviceMapping", {"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 1}}),
+                ("InvalidParameterCombination",
+                 {"DeviceName": "/dev/xvda", "Ebs": {"Iops": 4000}}),
+                ("InvalidBlockDeviceMapping",
+                 {"DeviceName": "/dev/sdz", "Ebs": {"DeleteOnTermination": True}})):
+            with self.subTest(mapping=mapping):
+                self.assertError(code, self.ec2.run_instances, ImageId=ami, MinCount=1,
+                                 MaxCount=1, InstanceType="t2.micro",
+                                 BlockDeviceMappings=[mapping])
+        self.assertEqual(self.ec2.describe_instances(Filters=[
+            {"Name": "image-id", "Values": [ami]},
+            {"Name": "instance-state-name", "Values": ["pending", "running"]}])["Reservations"], [])
+
     def test_create_image_then_launch_sees_the_data(self):
         iid, _ = self.run_one()
         self.wait_state(iid, "running")

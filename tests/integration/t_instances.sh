@@ -80,8 +80,15 @@ for cli in "$AWS_V1" "$AWS_V2"; do
   # Empty values, as Terraform and Packer send them, mean "not given".
   id=$(as alice ec2 run-instances --image-id "$ami" --instance-type t3.micro --count 1 \
     --placement '{"AvailabilityZone": "", "GroupName": ""}' --subnet-id '' \
+    --block-device-mappings 'DeviceName=/dev/xvda,Ebs={DeleteOnTermination=false}' \
     --query 'Instances[0].InstanceId') || fail "$cli: run-instances with empty values"
   wait_state "$cli" running "$id" || fail "$cli: not running"
+  # The root mapping kept the image's snapshot and took the launch's flag.
+  root=$(as alice ec2 describe-instances --instance-ids "$id" \
+    --query 'Reservations[0].Instances[0].BlockDeviceMappings[0].Ebs.[VolumeId,DeleteOnTermination]')
+  [ "${root#*	}" = False ] || fail "$cli: root mapping '$root'"
+  [ "$(as alice ec2 describe-volumes --volume-ids "${root%%	*}" --query 'Volumes[0].SnapshotId')" = "$snap" ] ||
+    fail "$cli: the root volume is not from the image's snapshot"
   for _ in $(seq 1 100); do
     out=$(as alice "$cli" --endpoint-url "$ENDPOINT" --output json ec2 get-console-output \
       --instance-id "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Output",""))')
@@ -91,6 +98,7 @@ for cli in "$AWS_V1" "$AWS_V2"; do
   case $out in *"boot 001"*) ;; *) fail "$cli: console: '$out'" ;; esac
   as alice ec2 terminate-instances --instance-ids "$id" >/dev/null || fail "$cli: terminate"
   wait_state "$cli" terminated "$id" || fail "$cli: not terminated"
+  as alice ec2 delete-volume --volume-id "${root%%	*}" || fail "$cli: the kept root volume"
 done
 # A daemon restart: the running machine is found again and still obeys;
 # one that died meanwhile is reported stopped, not running.
