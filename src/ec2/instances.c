@@ -1,6 +1,7 @@
 /*
- * ec2/instances.c: RunInstances, DescribeInstances, Start/Stop/Reboot/
- * TerminateInstances and GetConsoleOutput.
+ * ec2/instances.c: RunInstances, Start/Stop/Reboot/TerminateInstances and
+ * GetConsoleOutput, and the Instance item they and DescribeInstances
+ * (instances_describe.c) write.
  *
  * Each handler checks everything, records the state that starts the
  * transition in one transaction, and hands the machine work to compute
@@ -21,7 +22,6 @@
 #include <string.h>
 
 #include "ec2/internal.h"
-#include "api/filter.h"
 #include "blockstore/volume.h"
 #include "catalog/catalog_instances.h"
 #include "catalog/catalog_volumes.h"
@@ -31,7 +31,6 @@
 #include "util/ids.h"
 
 #define RUN_MAX_COUNT 20
-#define TERMINATED_VISIBLE_MS (60LL * 60 * 1000)
 
 int ec2_instance_owned(struct ec2_ctx *ctx, const char *id, struct instance *m,
 		       struct err *e)
@@ -62,8 +61,7 @@ static void write_state(struct xmlw *w, const char *name, const char *state)
 	xmlw_end(w);
 }
 
-static void write_instance(struct xmlw *w, const struct instance *m,
-			   const struct tag_list *tags)
+void ec2_write_instance(struct xmlw *w, const struct instance *m, const struct tag_list *tags)
 {
 	char ip[16], dns[64];
 	int ended = !strcmp(m->state, "terminated");
@@ -144,6 +142,14 @@ static void write_instance(struct xmlw *w, const struct instance *m,
 	xmlw_text(w, "httpEndpoint", "enabled");
 	xmlw_end(w);
 	xmlw_text(w, "currentInstanceBootMode", "legacy-bios");
+	xmlw_end(w);
+}
+
+void ec2_write_reservation_head(struct xmlw *w, const char *reservation, const char *owner)
+{
+	xmlw_text(w, "reservationId", reservation);
+	xmlw_text(w, "ownerId", owner);
+	xmlw_start(w, "groupSet");
 	xmlw_end(w);
 }
 
@@ -621,18 +627,9 @@ static int reservation_visit(void *ctx, const struct instance *m)
 		r->failed = 1;
 		return 1;
 	}
-	write_instance(r->ctx->w, m, &tags);
+	ec2_write_instance(r->ctx->w, m, &tags);
 	tag_list_release(&tags);
 	return 0;
-}
-
-static void write_reservation_head(struct xmlw *w, const char *reservation,
-				   const char *owner)
-{
-	xmlw_text(w, "reservationId", reservation);
-	xmlw_text(w, "ownerId", owner);
-	xmlw_start(w, "groupSet");
-	xmlw_end(w);
 }
 
 int ec2_run_instances(struct ec2_ctx *ctx, struct err *e)
@@ -650,7 +647,7 @@ int ec2_run_instances(struct ec2_ctx *ctx, struct err *e)
 			goto out;
 		if (t.reservation[0]) {
 			struct reservation_write r = { ctx, t.reservation, e, 0 };
-			write_reservation_head(ctx->w, t.reservation, ctx->account);
+			ec2_write_reservation_head(ctx->w, t.reservation, ctx->account);
 			xmlw_start(ctx->w, "instancesSet");
 			if (catalog_instance_each(ctx->srv->cat, ctx->account, "", reservation_visit,
 						  &r, e) < 0 || r.failed)
@@ -684,10 +681,10 @@ int ec2_run_instances(struct ec2_ctx *ctx, struct err *e)
 	}
 	if (catalog_commit(ctx->srv->cat, e) < 0)
 		goto out;
-	write_reservation_head(ctx->w, reservation, ctx->account);
+	ec2_write_reservation_head(ctx->w, reservation, ctx->account);
 	xmlw_start(ctx->w, "instancesSet");
 	for (int i = 0; i < made_count; i++) {
-		write_instance(ctx->w, &made[i], &p.instance_tags);
+		ec2_write_instance(ctx->w, &made[i], &p.instance_tags);
 		compute_boot(ctx->srv->compute, made[i].id);
 	}
 	xmlw_end(ctx->w);
@@ -697,230 +694,6 @@ out:
 		instance_release(&made[i]);
 	free(made);
 	run_plan_release(&p);
-	return ret;
-}
-
-/* ---- DescribeInstances -------------------------------------------------- */
-
-static const char *const instance_filters[] = {
-	"architecture", "availability-zone", "block-device-mapping.attach-time",
-	"block-device-mapping.delete-on-termination", "block-device-mapping.device-name",
-	"block-device-mapping.status", "block-device-mapping.volume-id", "client-token",
-	"image-id", "instance-id", "instance-lifecycle", "instance-state-code",
-	"instance-state-name", "instance-type", "kernel-id", "key-name", "launch-index",
-	"launch-time", "owner-id", "placement-group-name", "private-ip-address",
-	"ramdisk-id", "reason", "reservation-id", "root-device-name",
-	"root-device-type", "state-reason-code", "state-reason-message",
-	"tenancy", "virtualization-type", "hypervisor", NULL,
-};
-
-static const char *instance_field(const struct instance *m, const char *name,
-				  char *scratch, size_t cap)
-{
-	if (!strcmp(name, "architecture")) return m->architecture;
-	if (!strcmp(name, "availability-zone")) return m->zone;
-	if (!strcmp(name, "client-token")) return m->client_token;
-	if (!strcmp(name, "image-id")) return m->image_id;
-	if (!strcmp(name, "instance-id")) return m->id;
-	if (!strcmp(name, "instance-state-name")) return m->state;
-	if (!strcmp(name, "instance-type")) return m->instance_type;
-	if (!strcmp(name, "kernel-id")) return m->kernel_id[0] ? m->kernel_id : NULL;
-	if (!strcmp(name, "ramdisk-id")) return m->ramdisk_id[0] ? m->ramdisk_id : NULL;
-	if (!strcmp(name, "key-name")) return m->key_name[0] ? m->key_name : NULL;
-	if (!strcmp(name, "owner-id")) return m->owner_id;
-	if (!strcmp(name, "private-ip-address")) return m->private_ip;
-	if (!strcmp(name, "reason")) return m->transition_reason;
-	if (!strcmp(name, "reservation-id")) return m->reservation_id;
-	if (!strcmp(name, "root-device-name")) return m->root_device_name;
-	if (!strcmp(name, "root-device-type")) return m->root_device_type;
-	if (!strcmp(name, "state-reason-code")) return m->state_reason_code;
-	if (!strcmp(name, "state-reason-message")) return m->state_reason_message;
-	if (!strcmp(name, "tenancy")) return "default";
-	if (!strcmp(name, "hypervisor")) return "xen";
-	if (!strcmp(name, "virtualization-type")) return m->virtualization_type;
-	if (!strcmp(name, "instance-state-code")) {
-		snprintf(scratch, cap, "%d", instance_state_code(m->state));
-		return scratch;
-	}
-	if (!strcmp(name, "launch-index")) {
-		snprintf(scratch, cap, "%d", m->launch_index);
-		return scratch;
-	}
-	if (!strcmp(name, "launch-time")) {
-		ids_iso_time(m->launch_ms, scratch);
-		return scratch;
-	}
-	return NULL;
-}
-
-static int device_filter(const struct query_filter *f, const struct instance *m)
-{
-	const char *field = f->name + strlen("block-device-mapping.");
-	for (size_t i = 0; i < m->ndevices; i++) {
-		const struct instance_device *d = &m->devices[i];
-		char scratch[ISO_TIME_MAX];
-		const char *v = NULL;
-		if (!d->volume_id[0])
-			continue;
-		if (!strcmp(field, "device-name"))
-			v = d->device_name;
-		else if (!strcmp(field, "volume-id"))
-			v = d->volume_id;
-		else if (!strcmp(field, "status"))
-			v = d->status;
-		else if (!strcmp(field, "delete-on-termination"))
-			v = d->delete_on_termination ? "true" : "false";
-		else if (!strcmp(field, "attach-time")) {
-			ids_iso_time(d->attach_ms, scratch);
-			v = scratch;
-		}
-		if (v && filter_match_any(f->values, f->nvalues, v))
-			return 1;
-	}
-	return 0;
-}
-
-struct describe_instances {
-	struct ec2_ctx *ctx;
-	struct err *e;
-	struct query_filter *filters;
-	size_t nfilters;
-	long long now, limit, written;
-	char last[ID_MAX];
-	char open_reservation[ID_MAX]; /* the reservation whose item is open */
-	int more, failed, by_id;
-};
-
-static int describe_match(struct describe_instances *d, const struct instance *m,
-			  const struct tag_list *tags)
-{
-	char scratch[ISO_TIME_MAX];
-	for (size_t i = 0; i < d->nfilters; i++) {
-		const struct query_filter *f = &d->filters[i];
-		int ok;
-		if (ec2_is_tag_filter(f->name)) {
-			ok = ec2_tags_match(f, tags);
-		} else if (!strncmp(f->name, "block-device-mapping.", 21)) {
-			ok = device_filter(f, m);
-		} else {
-			const char *v = instance_field(m, f->name, scratch, sizeof scratch);
-			ok = v && filter_match_any(f->values, f->nvalues, v);
-		}
-		if (!ok)
-			return 0;
-	}
-	return 1;
-}
-
-static void close_reservation(struct describe_instances *d)
-{
-	if (d->open_reservation[0]) {
-		xmlw_end(d->ctx->w); /* instancesSet */
-		xmlw_end(d->ctx->w); /* item */
-		d->open_reservation[0] = '\0';
-	}
-}
-
-static int describe_instance_one(struct describe_instances *d, const struct instance *m)
-{
-	struct tag_list tags = { NULL, 0 };
-	int stop = 0;
-	/* Terminated instances stay visible for an hour. */
-	if (!d->by_id && !strcmp(m->state, "terminated") &&
-	    d->now - m->state_ms > TERMINATED_VISIBLE_MS)
-		return 0;
-	if (catalog_tags_get(d->ctx->srv->cat, m->id, &tags, d->e) < 0) {
-		d->failed = 1;
-		return 1;
-	}
-	if (describe_match(d, m, &tags)) {
-		if (d->limit && d->written == d->limit) {
-			d->more = 1;
-			stop = 1;
-		} else {
-			/* Instances of one reservation share its item (they are
-			 * adjacent in ID order only by chance, so one per run). */
-			if (strcmp(d->open_reservation, m->reservation_id) != 0) {
-				close_reservation(d);
-				xmlw_start(d->ctx->w, "item");
-				write_reservation_head(d->ctx->w, m->reservation_id, m->owner_id);
-				xmlw_start(d->ctx->w, "instancesSet");
-				snprintf(d->open_reservation, sizeof d->open_reservation, "%s",
-					 m->reservation_id);
-			}
-			write_instance(d->ctx->w, m, &tags);
-			d->written++;
-			snprintf(d->last, sizeof d->last, "%s", m->id);
-		}
-	}
-	tag_list_release(&tags);
-	return stop;
-}
-
-static int describe_instance_visit(void *ctx, const struct instance *m)
-{
-	return describe_instance_one(ctx, m);
-}
-
-int ec2_describe_instances(struct ec2_ctx *ctx, struct err *e)
-{
-	struct describe_instances d = { .ctx = ctx, .e = e, .now = ids_now_ms() };
-	struct ec2_page page;
-	const char **ids = NULL;
-	struct instance *named = NULL;
-	size_t nnamed = 0;
-	int ret = -1;
-	size_t nids = query_list(&ctx->q, "InstanceId", &ids);
-	d.by_id = nids > 0;
-	if (query_filters(&ctx->q, &d.filters, &d.nfilters, e) < 0 ||
-	    ec2_page_read(ctx, 5, 1000, &page, e) < 0)
-		goto out;
-	for (size_t i = 0; i < d.nfilters; i++) {
-		int known = ec2_is_tag_filter(d.filters[i].name);
-		for (const char *const *p = instance_filters; *p && !known; p++)
-			known = !strcmp(*p, d.filters[i].name);
-		if (!known) {
-			err_set(e, 400, "InvalidParameterValue", "The filter '%.64s' is invalid",
-				d.filters[i].name);
-			goto out;
-		}
-	}
-	if (nids && page.max_results) {
-		err_set(e, 400, "InvalidParameterCombination",
-			"The parameter instancesSet cannot be used with the parameter maxResults");
-		goto out;
-	}
-	d.limit = page.max_results;
-	named = nids ? xcalloc(nids, sizeof *named) : NULL;
-	for (; nnamed < nids; nnamed++)
-		if (ec2_instance_owned(ctx, ids[nnamed], &named[nnamed], e) < 0)
-			goto out;
-	xmlw_start(ctx->w, "reservationSet");
-	if (nids) {
-		for (size_t i = 0; i < nids && !d.failed; i++) {
-			int dup = 0;
-			for (size_t j = 0; j < i; j++)
-				dup |= !strcmp(ids[j], ids[i]);
-			if (!dup)
-				describe_instance_one(&d, &named[i]);
-		}
-	} else if (catalog_instance_each(ctx->srv->cat, ctx->account, page.after,
-					 describe_instance_visit, &d, e) < 0) {
-		d.failed = 1;
-	}
-	close_reservation(&d);
-	xmlw_end(ctx->w);
-	if (d.failed)
-		goto out;
-	if (d.more)
-		ec2_page_write_token(ctx, d.last);
-	ret = 0;
-out:
-	for (size_t i = 0; i < nnamed; i++)
-		instance_release(&named[i]);
-	free(named);
-	free(ids);
-	query_filters_free(d.filters, d.nfilters);
 	return ret;
 }
 

@@ -188,4 +188,12 @@ int ec2_image_check_unique(struct ec2_ctx *ctx, const char *name, struct err *e)
 /* Writes <blockDeviceMapping> with its items. */
 void ec2_write_bdm(struct xmlw *w, const struct image_bdm *b, size_t n);
 
+/* ---- instances (instances.c, instances_describe.c, ...) ----------------- */
+
+struct instance;
+/* Writes one Instance item (<item>...</item>) with its tags. */
+void ec2_write_instance(struct xmlw *w, const struct instance *m, const struct tag_list *tags);
+/* Writes a reservation's reservationId, ownerId and groupSet. */
+void ec2_write_reservation_head(struct xmlw *w, const char *reservation, const char *owner);
+
 #endif
