@@ -24,6 +24,17 @@ void instance_release(struct instance *inst)
 	inst->ndevices = 0;
 }
 
+void instance_copy(struct instance *dst, const struct instance *src)
+{
+	*dst = *src;
+	dst->user_data = src->user_data ? xstrdup(src->user_data) : NULL;
+	dst->devices = NULL;
+	if (src->ndevices) {
+		dst->devices = xmalloc(src->ndevices * sizeof *dst->devices);
+		memcpy(dst->devices, src->devices, src->ndevices * sizeof *dst->devices);
+	}
+}
+
 int instance_state_code(const char *state)
 {
 	static const struct {

@@ -54,6 +54,8 @@ struct instance {
 };
 
 void instance_release(struct instance *inst);
+/* A deep copy of src (dst is the caller's to release). */
+void instance_copy(struct instance *dst, const struct instance *src);
 /* The EC2 state code of a state name (pending 0, running 16, ...). */
 int instance_state_code(const char *state);
 

@@ -95,14 +95,20 @@ static int device_filter(const struct query_filter *f, const struct instance *m)
 	return 0;
 }
 
+/* An instance the page shows, with its tags. */
+struct described {
+	struct instance m;
+	struct tag_list tags;
+};
+
 struct describe_instances {
 	struct ec2_ctx *ctx;
 	struct err *e;
 	struct query_filter *filters;
 	size_t nfilters;
-	long long now, limit, written;
-	char last[ID_MAX];
-	char open_reservation[ID_MAX]; /* the reservation whose item is open */
+	long long now, limit;
+	struct described *found; /* the page, in the order found */
+	size_t nfound;
 	int more, failed, by_id;
 };
 
@@ -127,19 +133,10 @@ static int describe_match(struct describe_instances *d, const struct instance *m
 	return 1;
 }
 
-static void close_reservation(struct describe_instances *d)
-{
-	if (d->open_reservation[0]) {
-		xmlw_end(d->ctx->w); /* instancesSet */
-		xmlw_end(d->ctx->w); /* item */
-		d->open_reservation[0] = '\0';
-	}
-}
-
+/* Takes m onto the page if it matches; 1 when the page is full. */
 static int describe_instance_one(struct describe_instances *d, const struct instance *m)
 {
 	struct tag_list tags = { NULL, 0 };
-	int stop = 0;
 	/* Terminated instances stay visible for an hour. */
 	if (!d->by_id && !strcmp(m->state, "terminated") &&
 	    d->now - m->state_ms > TERMINATED_VISIBLE_MS)
@@ -148,33 +145,61 @@ static int describe_instance_one(struct describe_instances *d, const struct inst
 		d->failed = 1;
 		return 1;
 	}
-	if (describe_match(d, m, &tags)) {
-		if (d->limit && d->written == d->limit) {
-			d->more = 1;
-			stop = 1;
-		} else {
-			/* Instances of one reservation share its item (they are
-			 * adjacent in ID order only by chance, so one per run). */
-			if (strcmp(d->open_reservation, m->reservation_id) != 0) {
-				close_reservation(d);
-				xmlw_start(d->ctx->w, "item");
-				ec2_write_reservation_head(d->ctx->w, m->reservation_id, m->owner_id);
-				xmlw_start(d->ctx->w, "instancesSet");
-				snprintf(d->open_reservation, sizeof d->open_reservation, "%s",
-					 m->reservation_id);
-			}
-			ec2_write_instance(d->ctx->w, m, &tags);
-			d->written++;
-			snprintf(d->last, sizeof d->last, "%s", m->id);
-		}
+	if (!describe_match(d, m, &tags)) {
+		tag_list_release(&tags);
+		return 0;
 	}
-	tag_list_release(&tags);
-	return stop;
+	if (d->limit && (long long)d->nfound == d->limit) {
+		tag_list_release(&tags);
+		d->more = 1;
+		return 1;
+	}
+	d->found = xrealloc(d->found, (d->nfound + 1) * sizeof *d->found);
+	instance_copy(&d->found[d->nfound].m, m);
+	d->found[d->nfound++].tags = tags;
+	return 0;
 }
 
 static int describe_instance_visit(void *ctx, const struct instance *m)
 {
 	return describe_instance_one(ctx, m);
+}
+
+/* By reservation, then launch index: a reservation's instances together. */
+static int described_cmp(const void *a, const void *b)
+{
+	const struct instance *ma = &((const struct described *)a)->m;
+	const struct instance *mb = &((const struct described *)b)->m;
+	int c = strcmp(ma->reservation_id, mb->reservation_id);
+	if (!c)
+		c = (ma->launch_index > mb->launch_index) - (ma->launch_index < mb->launch_index);
+	return c ? c : strcmp(ma->id, mb->id);
+}
+
+/* One item per reservation, with the instances of it the page shows. */
+static void describe_write(struct describe_instances *d)
+{
+	struct xmlw *w = d->ctx->w;
+	qsort(d->found, d->nfound, sizeof *d->found, described_cmp);
+	xmlw_start(w, "reservationSet");
+	for (size_t i = 0; i < d->nfound; i++) {
+		const struct instance *m = &d->found[i].m;
+		if (i == 0 || strcmp(d->found[i - 1].m.reservation_id, m->reservation_id) != 0) {
+			if (i > 0) {
+				xmlw_end(w); /* instancesSet */
+				xmlw_end(w); /* item */
+			}
+			xmlw_start(w, "item");
+			ec2_write_reservation_head(w, m->reservation_id, m->owner_id);
+			xmlw_start(w, "instancesSet");
+		}
+		ec2_write_instance(w, m, &d->found[i].tags);
+	}
+	if (d->nfound) {
+		xmlw_end(w);
+		xmlw_end(w);
+	}
+	xmlw_end(w);
 }
 
 int ec2_describe_instances(struct ec2_ctx *ctx, struct err *e)
@@ -184,6 +209,7 @@ int ec2_describe_instances(struct ec2_ctx *ctx, struct err *e)
 	const char **ids = NULL;
 	struct instance *named = NULL;
 	size_t nnamed = 0;
+	char last[ID_MAX];
 	int ret = -1;
 	size_t nids = query_list(&ctx->q, "InstanceId", &ids);
 	d.by_id = nids > 0;
@@ -210,7 +236,6 @@ int ec2_describe_instances(struct ec2_ctx *ctx, struct err *e)
 	for (; nnamed < nids; nnamed++)
 		if (ec2_instance_owned(ctx, ids[nnamed], &named[nnamed], e) < 0)
 			goto out;
-	xmlw_start(ctx->w, "reservationSet");
 	if (nids) {
 		for (size_t i = 0; i < nids && !d.failed; i++) {
 			int dup = 0;
@@ -223,16 +248,23 @@ int ec2_describe_instances(struct ec2_ctx *ctx, struct err *e)
 					 describe_instance_visit, &d, e) < 0) {
 		d.failed = 1;
 	}
-	close_reservation(&d);
-	xmlw_end(ctx->w);
 	if (d.failed)
 		goto out;
+	/* The next page resumes after the last instance, in ID order, of this one. */
 	if (d.more)
-		ec2_page_write_token(ctx, d.last);
+		snprintf(last, sizeof last, "%s", d.found[d.nfound - 1].m.id);
+	describe_write(&d);
+	if (d.more)
+		ec2_page_write_token(ctx, last);
 	ret = 0;
 out:
 	for (size_t i = 0; i < nnamed; i++)
 		instance_release(&named[i]);
+	for (size_t i = 0; i < d.nfound; i++) {
+		instance_release(&d.found[i].m);
+		tag_list_release(&d.found[i].tags);
+	}
+	free(d.found);
 	free(named);
 	free(ids);
 	query_filters_free(d.filters, d.nfilters);

@@ -598,6 +598,54 @@ class Instances(unittest.TestCase):
             got = self.ec2.describe_image_attribute(ImageId=self.ami, Attribute="lastLaunchedTime")
             self.assertTrue(got["LastLaunchedTime"]["Value"].startswith("20"))
 
+    def test_reservations_group_their_instances(self):
+        """One launch is one reservation item, whatever the ID order, filters or paging."""
+        ami = self.register(self.halt_snap, "grouped")
+        launched = {}
+        for _ in range(3):
+            r = self.ec2.run_instances(ImageId=ami, InstanceType="t2.micro", MinCount=3,
+                                       MaxCount=3)
+            launched[r["ReservationId"]] = sorted(i["InstanceId"] for i in r["Instances"])
+        everyone = sorted(i for ids in launched.values() for i in ids)
+        mine = [{"Name": "image-id", "Values": [ami]}]
+
+        def grouped(pages):
+            seen = {}
+            for page in pages:
+                rids = [res["ReservationId"] for res in page["Reservations"]]
+                self.assertEqual(len(rids), len(set(rids)), "a reservation twice on one page")
+                for res in page["Reservations"]:
+                    seen.setdefault(res["ReservationId"], []).extend(
+                        i["InstanceId"] for i in res["Instances"])
+            return {rid: sorted(ids) for rid, ids in seen.items()}
+
+        self.assertEqual(grouped([self.ec2.describe_instances(Filters=mine)]), launched)
+        # By ID, in any order, and filtered to some of each reservation.
+        self.assertEqual(grouped([self.ec2.describe_instances(InstanceIds=everyone[::-1])]),
+                         launched)
+        some = {rid: ids[:2] for rid, ids in launched.items()}
+        self.assertEqual(grouped([self.ec2.describe_instances(Filters=mine + [
+            {"Name": "instance-id", "Values": [i for ids in some.values() for i in ids]}])]),
+            some)
+        # Pages of 5 instances: a reservation split across pages appears on
+        # each with its own instances; together they are the launch.
+        pages = list(self.ec2.get_paginator("describe_instances").paginate(
+            Filters=mine, PaginationConfig={"PageSize": 5}))
+        self.assertEqual([sum(len(r["Instances"]) for r in p["Reservations"]) for p in pages],
+                         [5, 4])
+        self.assertEqual(grouped(pages), launched)
+        # The AWS CLI's own paging sees the same nine instances.
+        for cli in filter(None, (os.environ.get("AWS_V1"), os.environ.get("AWS_V2"))):
+            env = dict(os.environ, AWS_ACCESS_KEY_ID=os.environ["ALICE_KEY"],
+                       AWS_SECRET_ACCESS_KEY=os.environ["ALICE_SECRET"])
+            out = subprocess.run([cli, "--endpoint-url", ENDPOINT, "--output", "text", "ec2",
+                                  "describe-instances", "--page-size", "5", "--filters",
+                                  "Name=image-id,Values=" + ami, "--query",
+                                  "Reservations[].Instances[].InstanceId"],
+                                 env=env, capture_output=True, text=True, check=True)
+            self.assertEqual(sorted(out.stdout.split()), everyone, cli)
+        self.terminate(*everyone)
+
     def test_describe_filters_and_counts(self):
         token = uuid.uuid4().hex
         r = self.ec2.run_instances(ImageId=self.ami, InstanceType="t2.micro", MinCount=2,

@@ -54,7 +54,7 @@ PY
 mkdir -p "$TEST_DIR/nomenu"
 mke2fs -q -t ext2 -d "$TEST_DIR/nomenu" "$TEST_DIR/pvbroken.raw" 4M >/dev/null
 export GUEST_PV=$TEST_DIR/pv.raw GUEST_PV_PART=$TEST_DIR/pvpart.raw GUEST_PV_BROKEN=$TEST_DIR/pvbroken.raw
-export GUEST_HALT=$TEST_DIR/halt.raw GUEST_POWEROFF=$TEST_DIR/poweroff.raw DATA_DIR TEST_DIR AMIBOX_BIN
+export GUEST_HALT=$TEST_DIR/halt.raw GUEST_POWEROFF=$TEST_DIR/poweroff.raw DATA_DIR TEST_DIR AMIBOX_BIN AWS_V1 AWS_V2
 "$PY_NEW" "$AMIBOX_SRC/tests/integration/boto3_instances.py"
 
 snap=$(as alice "$AMIBOX_BIN" import "$GUEST_HALT" --endpoint "$ENDPOINT" 2>/dev/null)
