@@ -131,7 +131,7 @@ void ec2_write_instance(struct xmlw *w, const struct instance *m, const struct t
 		xmlw_text(w, "clientToken", m->client_token);
 	ec2_write_tags(w, tags);
 	xmlw_text(w, "hypervisor", "xen");
-	xmlw_bool(w, "ebsOptimized", 0);
+	xmlw_bool(w, "ebsOptimized", m->ebs_optimized);
 	xmlw_bool(w, "enaSupport", !strcmp(m->virtualization_type, "hvm"));
 	xmlw_text(w, "platformDetails", "Linux/UNIX");
 	xmlw_text(w, "usageOperation", "RunInstances");
@@ -344,6 +344,9 @@ struct run_plan {
 	char *user_data;
 	const char *shutdown;
 	int disable_termination;
+	int disable_stop;
+	int ebs_optimized;
+	char digest[72];          /* of the request, for ClientToken retries */
 	const char *token;
 	const char *key_name;
 	const char *http_tokens;
@@ -359,6 +362,34 @@ static void run_plan_release(struct run_plan *p)
 	tag_list_release(&p->instance_tags);
 	tag_list_release(&p->volume_tags);
 	free(p->user_data);
+}
+
+/*
+ * What a retry with the same ClientToken must ask for again: a digest of
+ * every parameter but the token itself, the action's envelope and the
+ * Availability Zone (EC2 compares all but the Region and the zone), with
+ * empty values left out as absent (a NoDevice="" is a value).
+ */
+static void run_digest(struct ec2_ctx *ctx, char out[72])
+{
+	static const char *const ignored[] = {
+		"Action", "Version", "ClientToken", "DryRun", "Placement.AvailabilityZone",
+	};
+	struct buf canonical = BUF_INIT;
+	unsigned char digest[32];
+	for (size_t i = 0; i < ctx->q.count; i++) {
+		const struct query_param *qp = &ctx->q.params[i];
+		size_t len = strlen(qp->name);
+		int skip = !*qp->value && (len < 9 || strcmp(qp->name + len - 9, ".NoDevice") != 0);
+		for (size_t k = 0; k < sizeof ignored / sizeof ignored[0] && !skip; k++)
+			skip = !strcmp(qp->name, ignored[k]);
+		if (!skip)
+			buf_printf(&canonical, "%zu:%s=%zu:%s;", len, qp->name,
+				   strlen(qp->value), qp->value);
+	}
+	codec_sha256(canonical.data ? canonical.data : "", canonical.len, digest);
+	codec_hex(digest, 16, out);
+	buf_release(&canonical);
 }
 
 static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
@@ -381,8 +412,11 @@ static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 			       "The request must contain the parameters MinCount and MaxCount");
 	if (query_get_int(&ctx->q, "MinCount", 1, 100000, &min, e) < 0 ||
 	    query_get_int(&ctx->q, "MaxCount", 1, 100000, &max, e) < 0 ||
-	    query_get_bool(&ctx->q, "DisableApiTermination", &p->disable_termination, e) < 0)
+	    query_get_bool(&ctx->q, "DisableApiTermination", &p->disable_termination, e) < 0 ||
+	    query_get_bool(&ctx->q, "DisableApiStop", &p->disable_stop, e) < 0 ||
+	    query_get_bool(&ctx->q, "EbsOptimized", &p->ebs_optimized, e) < 0)
 		return -1;
+	run_digest(ctx, p->digest);
 	if (min > max)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "MinCount (%lld) must not be larger than MaxCount (%lld).", min, max);
@@ -470,6 +504,10 @@ static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 	snprintf(p->kernel_id, sizeof p->kernel_id, "%s", kernel ? kernel : p->img.kernel_id);
 	snprintf(p->ramdisk_id, sizeof p->ramdisk_id, "%s", ramdisk ? ramdisk : p->img.ramdisk_id);
 	int instance_store = !strcmp(p->img.root_device_type, "instance-store");
+	if (instance_store && p->disable_stop)
+		return err_set(e, 400, "UnsupportedOperation",
+			       "Stop protection is not supported for instance store-backed instances: %s is instance-store-backed.",
+			       image_id);
 	if (instance_store && p->type->disks == 0)
 		return err_set(e, 400, "InvalidParameterCombination",
 			       "The instance type '%s' has no instance storage; instance-store-backed image %s launches on a type that has some (m1, m2, m3, c1, c3, hs1, ...).",
@@ -529,6 +567,9 @@ static int run_one(struct ec2_ctx *ctx, struct run_plan *p, const char *reservat
 	snprintf(m->shutdown_behavior, sizeof m->shutdown_behavior, "%s",
 		 p->shutdown ? p->shutdown : "stop");
 	m->disable_api_termination = p->disable_termination;
+	m->disable_api_stop = p->disable_stop;
+	m->ebs_optimized = p->ebs_optimized;
+	snprintf(m->request_digest, sizeof m->request_digest, "%s", p->digest);
 	snprintf(m->client_token, sizeof m->client_token, "%s", p->token ? p->token : "");
 	m->launch_index = index;
 	snprintf(m->zone, sizeof m->zone, "%s", ctx->srv->zone);
@@ -594,25 +635,30 @@ static int run_one(struct ec2_ctx *ctx, struct run_plan *p, const char *reservat
 	return 0;
 }
 
-/* A retry with a ClientToken answers with the first run's reservation. */
-struct token_match {
-	const char *token;
-	char reservation[ID_MAX];
-};
-
-static int token_visit(void *ctx, const struct instance *m)
+/*
+ * The earlier launch with the request's ClientToken, in the launch's
+ * transaction (two retries at once launch once): 1 with its reservation,
+ * 0 when the token is new, -1 when the retry asks for something else.
+ */
+static int run_prior(struct ec2_ctx *ctx, const struct run_plan *p,
+		     char reservation[ID_MAX], struct err *e)
 {
-	struct token_match *t = ctx;
-	if (!strcmp(m->client_token, t->token)) {
-		snprintf(t->reservation, sizeof t->reservation, "%s", m->reservation_id);
-		return 1;
-	}
-	return 0;
+	struct instance prior;
+	int found = catalog_instance_by_token(ctx->srv->cat, ctx->account, p->token, &prior, e);
+	if (found <= 0)
+		return found;
+	/* Rows from before digests were kept have none to compare. */
+	int same = !prior.request_digest[0] || !strcmp(prior.request_digest, p->digest);
+	snprintf(reservation, ID_MAX, "%s", prior.reservation_id);
+	instance_release(&prior);
+	if (!same)
+		return err_set(e, 400, "IdempotentParameterMismatch",
+			       "Arguments on this idempotent request are inconsistent with arguments used in previous request(s).");
+	return 1;
 }
 
 struct reservation_write {
 	struct ec2_ctx *ctx;
-	const char *reservation;
 	struct err *e;
 	int failed;
 };
@@ -621,14 +667,25 @@ static int reservation_visit(void *ctx, const struct instance *m)
 {
 	struct reservation_write *r = ctx;
 	struct tag_list tags = { NULL, 0 };
-	if (strcmp(m->reservation_id, r->reservation) != 0)
-		return 0;
 	if (catalog_tags_get(r->ctx->srv->cat, m->id, &tags, r->e) < 0) {
 		r->failed = 1;
 		return 1;
 	}
 	ec2_write_instance(r->ctx->w, m, &tags);
 	tag_list_release(&tags);
+	return 0;
+}
+
+/* The answer to a retry: the earlier launch's reservation as it is now. */
+static int run_write_prior(struct ec2_ctx *ctx, const char *reservation, struct err *e)
+{
+	struct reservation_write r = { ctx, e, 0 };
+	ec2_write_reservation_head(ctx->w, reservation, ctx->account);
+	xmlw_start(ctx->w, "instancesSet");
+	if (catalog_instance_each_in_reservation(ctx->srv->cat, reservation, reservation_visit,
+						 &r, e) < 0 || r.failed)
+		return -1;
+	xmlw_end(ctx->w);
 	return 0;
 }
 
@@ -641,27 +698,21 @@ int ec2_run_instances(struct ec2_ctx *ctx, struct err *e)
 	memset(&p, 0, sizeof p);
 	if (run_check(ctx, &p, e) < 0)
 		goto out;
-	if (p.token) {
-		struct token_match t = { .token = p.token };
-		if (catalog_instance_each(ctx->srv->cat, ctx->account, "", token_visit, &t, e) < 0)
-			goto out;
-		if (t.reservation[0]) {
-			struct reservation_write r = { ctx, t.reservation, e, 0 };
-			ec2_write_reservation_head(ctx->w, t.reservation, ctx->account);
-			xmlw_start(ctx->w, "instancesSet");
-			if (catalog_instance_each(ctx->srv->cat, ctx->account, "", reservation_visit,
-						  &r, e) < 0 || r.failed)
-				goto out;
-			xmlw_end(ctx->w);
-			ret = 0;
-			goto out;
-		}
-	}
 	ids_resource("r", reservation);
 	made = xcalloc((size_t)p.count, sizeof *made);
 	long long now = ids_now_ms();
 	if (catalog_begin(ctx->srv->cat, e) < 0)
 		goto out;
+	if (p.token) {
+		char prior[ID_MAX];
+		int found = run_prior(ctx, &p, prior, e);
+		if (found) {
+			catalog_rollback(ctx->srv->cat);
+			if (found > 0 && run_write_prior(ctx, prior, e) == 0)
+				ret = 0;
+			goto out;
+		}
+	}
 	for (; made_count < p.count; made_count++)
 		if (run_one(ctx, &p, reservation, made_count, now, &made[made_count], e) < 0) {
 			made_count++;
@@ -740,7 +791,15 @@ static int change_states(struct ec2_ctx *ctx, enum change what, struct err *e)
 	for (size_t i = 0; i < n; i++) {
 		const struct instance *m = &list[i];
 		const char *s = m->state;
-		if (what == CHANGE_TERMINATE && m->disable_api_termination) {
+		int ended = !strcmp(s, "terminated");
+		/* Stop protection guards against termination too, and comes first. */
+		if ((what == CHANGE_STOP || what == CHANGE_TERMINATE) && m->disable_api_stop && !ended) {
+			err_set(e, 400, "OperationNotPermitted",
+				"The instance '%s' may not be %s. Modify its 'disableApiStop' instance attribute and try again.",
+				m->id, what == CHANGE_STOP ? "stopped" : "terminated");
+			goto out;
+		}
+		if (what == CHANGE_TERMINATE && m->disable_api_termination && !ended) {
 			err_set(e, 400, "OperationNotPermitted",
 				"The instance '%s' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again.",
 				m->id);

@@ -549,6 +549,71 @@ class Instances(unittest.TestCase):
         self.assertError("InvalidInstanceID.NotFound", self.ec2.stop_instances,
                          InstanceIds=["i-0123456789abcdef0"])
 
+    def test_stop_protection_and_ebs_optimized(self):
+        iid, r = self.run_one(DisableApiStop=True, EbsOptimized=True)
+        self.assertTrue(r["Instances"][0]["EbsOptimized"])
+        attr = lambda a: self.ec2.describe_instance_attribute(InstanceId=iid, Attribute=a)
+        self.assertTrue(attr("disableApiStop")["DisableApiStop"]["Value"])
+        self.assertTrue(attr("ebsOptimized")["EbsOptimized"]["Value"])
+        self.assertFalse(attr("disableApiTermination")["DisableApiTermination"]["Value"])
+        self.wait_state(iid, "running")
+        # Stop protection refuses a stop (forced too) and a termination.
+        for fn, kw, verb in ((self.ec2.stop_instances, {}, "stopped"),
+                             (self.ec2.stop_instances, {"Force": True}, "stopped"),
+                             (self.ec2.terminate_instances, {}, "terminated")):
+            with self.assertRaises(ClientError) as cm:
+                fn(InstanceIds=[iid], **kw)
+            self.assertEqual(cm.exception.response["Error"]["Code"], "OperationNotPermitted")
+            self.assertEqual(cm.exception.response["Error"]["Message"],
+                             "The instance '%s' may not be %s. Modify its 'disableApiStop' "
+                             "instance attribute and try again." % (iid, verb))
+        self.assertEqual(self.instance(iid)["State"]["Name"], "running")
+        # EBS optimization changes only while stopped.
+        self.assertError("IncorrectInstanceState", self.ec2.modify_instance_attribute,
+                         InstanceId=iid, EbsOptimized={"Value": False})
+        self.ec2.modify_instance_attribute(InstanceId=iid, DisableApiStop={"Value": False})
+        self.assertFalse(attr("disableApiStop")["DisableApiStop"]["Value"])
+        self.ec2.stop_instances(InstanceIds=[iid], Force=True)
+        self.wait_state(iid, "stopped")
+        self.ec2.modify_instance_attribute(InstanceId=iid, Attribute="ebsOptimized", Value="false")
+        self.assertFalse(self.instance(iid)["EbsOptimized"])
+        self.ec2.modify_instance_attribute(InstanceId=iid, Attribute="disableApiStop", Value="true")
+        self.assertError("OperationNotPermitted", self.ec2.terminate_instances, InstanceIds=[iid])
+        self.ec2.modify_instance_attribute(InstanceId=iid, DisableApiStop={"Value": False})
+        self.terminate(iid)
+
+    def test_client_token_with_other_parameters(self):
+        token = uuid.uuid4().hex
+        first = self.ec2.run_instances(ImageId=self.ami, InstanceType="t2.micro", MinCount=1,
+                                       MaxCount=1, ClientToken=token, EbsOptimized=False)
+        iid = first["Instances"][0]["InstanceId"]
+        # The same request (the zone and the order of parameters aside) is the same launch.
+        again = self.ec2.run_instances(ClientToken=token, MaxCount=1, MinCount=1,
+                                       InstanceType="t2.micro", ImageId=self.ami,
+                                       Placement={"AvailabilityZone": "us-east-1a"},
+                                       EbsOptimized=False)
+        self.assertEqual((again["ReservationId"], again["Instances"][0]["InstanceId"]),
+                         (first["ReservationId"], iid))
+        for other in (dict(InstanceType="t2.small"), dict(MaxCount=2),
+                      dict(EbsOptimized=True), dict(DisableApiStop=True)):
+            args = dict(ImageId=self.ami, InstanceType="t2.micro", MinCount=1, MaxCount=1,
+                        ClientToken=token, EbsOptimized=False)
+            args.update(other)
+            with self.subTest(other=other):
+                with self.assertRaises(ClientError) as cm:
+                    self.ec2.run_instances(**args)
+                self.assertEqual(cm.exception.response["Error"]["Code"],
+                                 "IdempotentParameterMismatch")
+        found = self.ec2.describe_instances(Filters=[{"Name": "client-token", "Values": [token]}])
+        self.assertEqual([i["InstanceId"] for r in found["Reservations"] for i in r["Instances"]],
+                         [iid])
+        self.terminate(iid)
+        # A retry after the termination still answers with that launch.
+        again = self.ec2.run_instances(ImageId=self.ami, InstanceType="t2.micro", MinCount=1,
+                                       MaxCount=1, ClientToken=token, EbsOptimized=False)
+        self.assertEqual((again["Instances"][0]["InstanceId"],
+                          again["Instances"][0]["State"]["Name"]), (iid, "terminated"))
+
     def test_empty_parameters_are_absent(self):
         """Terraform's aws_instance and Packer send what they leave unset as ''."""
         iid, r = self.run_one(Placement={"AvailabilityZone": "", "GroupName": ""}, SubnetId="",
@@ -648,14 +713,14 @@ class Instances(unittest.TestCase):
 
     def test_describe_filters_and_counts(self):
         token = uuid.uuid4().hex
+        user_data = base64.b64encode(b"#!/bin/sh\necho hi\n").decode()
         r = self.ec2.run_instances(ImageId=self.ami, InstanceType="t2.micro", MinCount=2,
-                                   MaxCount=2, ClientToken=token,
-                                   UserData=base64.b64encode(b"#!/bin/sh\necho hi\n").decode())
+                                   MaxCount=2, ClientToken=token, UserData=user_data)
         ids = sorted(i["InstanceId"] for i in r["Instances"])
         self.assertEqual(len(ids), 2)
         self.assertEqual(sorted(i["AmiLaunchIndex"] for i in r["Instances"]), [0, 1])
         again = self.ec2.run_instances(ImageId=self.ami, InstanceType="t2.micro", MinCount=2,
-                                       MaxCount=2, ClientToken=token)
+                                       MaxCount=2, ClientToken=token, UserData=user_data)
         self.assertEqual(again["ReservationId"], r["ReservationId"])
         for iid in ids:
             self.wait_state(iid, "running")
