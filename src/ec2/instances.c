@@ -51,6 +51,48 @@ int ec2_instance_owned(struct ec2_ctx *ctx, const char *id, struct instance *m,
 	return 0;
 }
 
+int ec2_instances_owned(struct ec2_ctx *ctx, const char *const *ids, size_t n,
+			struct instance *out, struct err *e)
+{
+	struct buf missing = BUF_INIT;
+	size_t got = 0, nmissing = 0;
+	int ret = -1;
+	memset(out, 0, n * sizeof *out);
+	for (size_t i = 0; i < n; i++)
+		if (!ids_valid_resource("i", ids[i]))
+			return err_set(e, 400, "InvalidInstanceID.Malformed",
+				       "Invalid id: \"%.64s\" (expecting \"i-...\")", ids[i]);
+	for (; got < n; got++) {
+		int found = catalog_instance_get(ctx->srv->cat, ids[got], &out[got], e);
+		if (found < 0)
+			goto out;
+		if (found && !strcmp(out[got].owner_id, ctx->account))
+			continue;
+		if (found)
+			instance_release(&out[got]);
+		memset(&out[got], 0, sizeof out[got]);
+		int named = 0;
+		for (size_t j = 0; j < got; j++)
+			named |= !strcmp(ids[j], ids[got]);
+		if (!named)
+			buf_printf(&missing, "%s%s", nmissing++ ? ", " : "", ids[got]);
+	}
+	if (nmissing == 1)
+		err_set(e, 400, "InvalidInstanceID.NotFound", "The instance ID '%s' does not exist",
+			missing.data);
+	else if (nmissing)
+		err_set(e, 400, "InvalidInstanceID.NotFound", "The instance IDs '%.900s' do not exist",
+			missing.data);
+	else
+		ret = 0;
+out:
+	if (ret < 0)
+		for (size_t i = 0; i < got; i++)
+			instance_release(&out[i]);
+	buf_release(&missing);
+	return ret;
+}
+
 /* ---- the Instance item -------------------------------------------------- */
 
 static void write_state(struct xmlw *w, const char *name, const char *state)
@@ -61,20 +103,60 @@ static void write_state(struct xmlw *w, const char *name, const char *state)
 	xmlw_end(w);
 }
 
-void ec2_write_instance(struct xmlw *w, const struct instance *m, const struct tag_list *tags)
+int ec2_instance_private_dns(const struct instance *m, char *out, size_t cap)
 {
-	char ip[16], dns[64];
-	int ended = !strcmp(m->state, "terminated");
+	char ip[16];
+	if (!strcmp(m->state, "terminated") || !m->private_ip[0])
+		return 0;
 	snprintf(ip, sizeof ip, "%s", m->private_ip);
 	for (char *p = ip; *p; p++)
 		if (*p == '.')
 			*p = '-';
-	snprintf(dns, sizeof dns, "ip-%s.ec2.internal", ip);
+	snprintf(out, cap, "ip-%s.ec2.internal", ip);
+	return 1;
+}
+
+/* The options EC2 shows for every instance, with amibox's (fixed) values. */
+static void write_fixed_options(struct xmlw *w, const struct instance *m)
+{
+	const struct instance_type *type = instance_type_find(m->instance_type);
+	if (type) {
+		xmlw_start(w, "cpuOptions");
+		xmlw_int(w, "coreCount", type->vcpus);
+		xmlw_int(w, "threadsPerCore", 1);
+		xmlw_end(w);
+	}
+	xmlw_start(w, "capacityReservationSpecification");
+	xmlw_text(w, "capacityReservationPreference", "open");
+	xmlw_end(w);
+	xmlw_start(w, "hibernationOptions");
+	xmlw_bool(w, "configured", 0);
+	xmlw_end(w);
+	xmlw_start(w, "enclaveOptions");
+	xmlw_bool(w, "enabled", 0);
+	xmlw_end(w);
+	xmlw_start(w, "maintenanceOptions");
+	xmlw_text(w, "autoRecovery", "default");
+	xmlw_end(w);
+	xmlw_start(w, "privateDnsNameOptions");
+	xmlw_text(w, "hostnameType", "ip-name");
+	xmlw_bool(w, "enableResourceNameDnsARecord", 0);
+	xmlw_bool(w, "enableResourceNameDnsAAAARecord", 0);
+	xmlw_end(w);
+	xmlw_start(w, "operator");
+	xmlw_bool(w, "managed", 0);
+	xmlw_end(w);
+}
+
+void ec2_write_instance(struct xmlw *w, const struct instance *m, const struct tag_list *tags)
+{
+	char dns[64];
+	int ended = !strcmp(m->state, "terminated");
 	xmlw_start(w, "item");
 	xmlw_text(w, "instanceId", m->id);
 	xmlw_text(w, "imageId", m->image_id);
 	write_state(w, "instanceState", m->state);
-	xmlw_text(w, "privateDnsName", ended ? "" : dns);
+	xmlw_text(w, "privateDnsName", ec2_instance_private_dns(m, dns, sizeof dns) ? dns : "");
 	xmlw_text(w, "dnsName", "");
 	xmlw_text(w, "reason", m->transition_reason);
 	if (m->key_name[0])
@@ -135,12 +217,16 @@ void ec2_write_instance(struct xmlw *w, const struct instance *m, const struct t
 	xmlw_bool(w, "enaSupport", !strcmp(m->virtualization_type, "hvm"));
 	xmlw_text(w, "platformDetails", "Linux/UNIX");
 	xmlw_text(w, "usageOperation", "RunInstances");
+	xmlw_time(w, "usageOperationUpdateTime", m->launch_ms);
 	xmlw_start(w, "metadataOptions");
 	xmlw_text(w, "state", "applied");
 	xmlw_text(w, "httpTokens", m->http_tokens[0] ? m->http_tokens : "optional");
 	xmlw_int(w, "httpPutResponseHopLimit", 1);
 	xmlw_text(w, "httpEndpoint", "enabled");
+	xmlw_text(w, "httpProtocolIpv6", "disabled");
+	xmlw_text(w, "instanceMetadataTags", "disabled");
 	xmlw_end(w);
+	write_fixed_options(w, m);
 	xmlw_text(w, "currentInstanceBootMode", "legacy-bios");
 	xmlw_end(w);
 }
@@ -784,9 +870,9 @@ static int change_states(struct ec2_ctx *ctx, enum change what, struct err *e)
 	}
 	list = xcalloc(n, sizeof *list);
 	previous = xcalloc(n, sizeof *previous);
-	for (; got < n; got++)
-		if (ec2_instance_owned(ctx, ids[got], &list[got], e) < 0)
-			goto out;
+	if (ec2_instances_owned(ctx, ids, n, list, e) < 0)
+		goto out;
+	got = n;
 	/* Every instance must allow the change before any changes. */
 	for (size_t i = 0; i < n; i++) {
 		const struct instance *m = &list[i];

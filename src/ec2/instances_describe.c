@@ -17,24 +17,107 @@
 
 #define TERMINATED_VISIBLE_MS (60LL * 60 * 1000)
 
-static const char *const instance_filters[] = {
-	"architecture", "availability-zone", "block-device-mapping.attach-time",
-	"block-device-mapping.delete-on-termination", "block-device-mapping.device-name",
-	"block-device-mapping.status", "block-device-mapping.volume-id", "client-token",
-	"image-id", "instance-id", "instance-lifecycle", "instance-state-code",
-	"instance-state-name", "instance-type", "kernel-id", "key-name", "launch-index",
-	"launch-time", "owner-id", "placement-group-name", "private-ip-address",
-	"ramdisk-id", "reason", "reservation-id", "root-device-name",
-	"root-device-type", "state-reason-code", "state-reason-message",
-	"tenancy", "virtualization-type", "hypervisor", NULL,
+/*
+ * Filters with one value for every amibox instance, as DescribeInstances
+ * shows it (or as EC2 has it for an instance that shows nothing there).
+ */
+static const struct {
+	const char *name, *value;
+} instance_constant_filters[] = {
+	{ "capacity-reservation-specification.capacity-reservation-preference", "open" },
+	{ "current-instance-boot-mode", "legacy-bios" },
+	{ "enclave-options.enabled", "false" },
+	{ "hibernation-options.configured", "false" },
+	{ "hypervisor", "xen" },
+	{ "maintenance-options.auto-recovery", "default" },
+	{ "metadata-options.http-endpoint", "enabled" },
+	{ "metadata-options.http-protocol-ipv4", "enabled" },
+	{ "metadata-options.http-protocol-ipv6", "disabled" },
+	{ "metadata-options.http-put-response-hop-limit", "1" },
+	{ "metadata-options.instance-metadata-tags", "disabled" },
+	{ "metadata-options.state", "applied" },
+	{ "monitoring-state", "disabled" },
+	{ "operator.managed", "false" },
+	{ "platform-details", "Linux/UNIX" },
+	{ "private-dns-name-options.enable-resource-name-dns-a-record", "false" },
+	{ "private-dns-name-options.enable-resource-name-dns-aaaa-record", "false" },
+	{ "private-dns-name-options.hostname-type", "ip-name" },
+	{ "source-dest-check", "true" },
+	{ "tenancy", "default" },
+	{ "usage-operation", "RunInstances" },
 };
 
+/*
+ * Filters EC2 documents for what an amibox instance never has (no VPC,
+ * network interface, public address, IAM profile, Spot request, Dedicated
+ * Host, product code, ...): they match no instance, as on EC2 an instance
+ * without the attribute.
+ */
+static const char *const instance_unset_filters[] = {
+	"affinity", "boot-mode", "capacity-reservation-id",
+	"capacity-reservation-specification.capacity-reservation-target.capacity-reservation-id",
+	"capacity-reservation-specification.capacity-reservation-target.capacity-reservation-resource-group-arn",
+	"host-id", "iam-instance-profile.arn", "iam-instance-profile.id", "instance-lifecycle",
+	"instance.group-id", "instance.group-name", "ip-address", "ipv6-address",
+	"network-performance-options.bandwidth-weighting", "operator.principal", "outpost-arn",
+	"placement-group-name", "placement-partition-number", "platform", "product-code",
+	"product-code.type", "requester-id", "spot-instance-request-id", "subnet-id",
+	"tpm-support", "vpc-id", NULL,
+};
+
+/* Filters answered from the instance itself (instance_field). */
+static const char *const instance_filters[] = {
+	"architecture", "availability-zone", "availability-zone-id", "client-token",
+	"dns-name", "ebs-optimized", "ena-support", "image-id", "instance-id",
+	"instance-state-code", "instance-state-name", "instance-type", "kernel-id",
+	"key-name", "launch-index", "launch-time", "metadata-options.http-tokens", "owner-id",
+	"private-dns-name", "private-ip-address", "ramdisk-id", "reason", "reservation-id",
+	"root-device-name", "root-device-type", "state-reason-code", "state-reason-message",
+	"usage-operation-update-time", "virtualization-type", NULL,
+};
+
+static int instance_filter_known(const char *name)
+{
+	static const char *const devices[] = {
+		"attach-time", "delete-on-termination", "device-name", "status", "volume-id", NULL,
+	};
+	if (ec2_is_tag_filter(name) || !strcmp(name, "tag-value"))
+		return 1;
+	/* amibox instances have no network interfaces yet: every one of those
+	 * filters (network-interface.*) matches nothing. */
+	if (!strncmp(name, "network-interface.", 18))
+		return 1;
+	if (!strncmp(name, "block-device-mapping.", 21))
+		for (const char *const *p = devices; *p; p++)
+			if (!strcmp(name + 21, *p))
+				return 1;
+	for (size_t i = 0; i < sizeof instance_constant_filters / sizeof instance_constant_filters[0]; i++)
+		if (!strcmp(instance_constant_filters[i].name, name))
+			return 1;
+	for (const char *const *p = instance_unset_filters; *p; p++)
+		if (!strcmp(*p, name))
+			return 1;
+	for (const char *const *p = instance_filters; *p; p++)
+		if (!strcmp(*p, name))
+			return 1;
+	return 0;
+}
+
+/* The instance's value for a filter, or NULL when it has none. */
 static const char *instance_field(const struct instance *m, const char *name,
 				  char *scratch, size_t cap)
 {
+	for (size_t i = 0; i < sizeof instance_constant_filters / sizeof instance_constant_filters[0]; i++)
+		if (!strcmp(instance_constant_filters[i].name, name))
+			return instance_constant_filters[i].value;
 	if (!strcmp(name, "architecture")) return m->architecture;
-	if (!strcmp(name, "availability-zone")) return m->zone;
-	if (!strcmp(name, "client-token")) return m->client_token;
+	if (!strcmp(name, "availability-zone") || !strcmp(name, "availability-zone-id"))
+		return m->zone;
+	if (!strcmp(name, "client-token")) return m->client_token[0] ? m->client_token : NULL;
+	if (!strcmp(name, "dns-name")) return "";
+	if (!strcmp(name, "ebs-optimized")) return m->ebs_optimized ? "true" : "false";
+	if (!strcmp(name, "ena-support"))
+		return !strcmp(m->virtualization_type, "hvm") ? "true" : "false";
 	if (!strcmp(name, "image-id")) return m->image_id;
 	if (!strcmp(name, "instance-id")) return m->id;
 	if (!strcmp(name, "instance-state-name")) return m->state;
@@ -42,16 +125,19 @@ static const char *instance_field(const struct instance *m, const char *name,
 	if (!strcmp(name, "kernel-id")) return m->kernel_id[0] ? m->kernel_id : NULL;
 	if (!strcmp(name, "ramdisk-id")) return m->ramdisk_id[0] ? m->ramdisk_id : NULL;
 	if (!strcmp(name, "key-name")) return m->key_name[0] ? m->key_name : NULL;
+	if (!strcmp(name, "metadata-options.http-tokens"))
+		return m->http_tokens[0] ? m->http_tokens : "optional";
 	if (!strcmp(name, "owner-id")) return m->owner_id;
-	if (!strcmp(name, "private-ip-address")) return m->private_ip;
+	if (!strcmp(name, "private-ip-address"))
+		return strcmp(m->state, "terminated") ? m->private_ip : NULL;
+	if (!strcmp(name, "private-dns-name"))
+		return ec2_instance_private_dns(m, scratch, cap) ? scratch : "";
 	if (!strcmp(name, "reason")) return m->transition_reason;
 	if (!strcmp(name, "reservation-id")) return m->reservation_id;
 	if (!strcmp(name, "root-device-name")) return m->root_device_name;
 	if (!strcmp(name, "root-device-type")) return m->root_device_type;
 	if (!strcmp(name, "state-reason-code")) return m->state_reason_code;
 	if (!strcmp(name, "state-reason-message")) return m->state_reason_message;
-	if (!strcmp(name, "tenancy")) return "default";
-	if (!strcmp(name, "hypervisor")) return "xen";
 	if (!strcmp(name, "virtualization-type")) return m->virtualization_type;
 	if (!strcmp(name, "instance-state-code")) {
 		snprintf(scratch, cap, "%d", instance_state_code(m->state));
@@ -61,11 +147,20 @@ static const char *instance_field(const struct instance *m, const char *name,
 		snprintf(scratch, cap, "%d", m->launch_index);
 		return scratch;
 	}
-	if (!strcmp(name, "launch-time")) {
+	if (!strcmp(name, "launch-time") || !strcmp(name, "usage-operation-update-time")) {
 		ids_iso_time(m->launch_ms, scratch);
 		return scratch;
 	}
 	return NULL;
+}
+
+/* tag-value: any of the instance's tags has a matching value. */
+static int tag_value_filter(const struct query_filter *f, const struct tag_list *tags)
+{
+	for (size_t i = 0; i < tags->count; i++)
+		if (filter_match_any(f->values, f->nvalues, tags->items[i].value))
+			return 1;
+	return 0;
 }
 
 static int device_filter(const struct query_filter *f, const struct instance *m)
@@ -115,12 +210,14 @@ struct describe_instances {
 static int describe_match(struct describe_instances *d, const struct instance *m,
 			  const struct tag_list *tags)
 {
-	char scratch[ISO_TIME_MAX];
+	char scratch[128];
 	for (size_t i = 0; i < d->nfilters; i++) {
 		const struct query_filter *f = &d->filters[i];
 		int ok;
 		if (ec2_is_tag_filter(f->name)) {
 			ok = ec2_tags_match(f, tags);
+		} else if (!strcmp(f->name, "tag-value")) {
+			ok = tag_value_filter(f, tags);
 		} else if (!strncmp(f->name, "block-device-mapping.", 21)) {
 			ok = device_filter(f, m);
 		} else {
@@ -217,10 +314,7 @@ int ec2_describe_instances(struct ec2_ctx *ctx, struct err *e)
 	    ec2_page_read(ctx, 5, 1000, &page, e) < 0)
 		goto out;
 	for (size_t i = 0; i < d.nfilters; i++) {
-		int known = ec2_is_tag_filter(d.filters[i].name);
-		for (const char *const *p = instance_filters; *p && !known; p++)
-			known = !strcmp(*p, d.filters[i].name);
-		if (!known) {
+		if (!instance_filter_known(d.filters[i].name)) {
 			err_set(e, 400, "InvalidParameterValue", "The filter '%.64s' is invalid",
 				d.filters[i].name);
 			goto out;
@@ -233,9 +327,9 @@ int ec2_describe_instances(struct ec2_ctx *ctx, struct err *e)
 	}
 	d.limit = page.max_results;
 	named = nids ? xcalloc(nids, sizeof *named) : NULL;
-	for (; nnamed < nids; nnamed++)
-		if (ec2_instance_owned(ctx, ids[nnamed], &named[nnamed], e) < 0)
-			goto out;
+	if (nids && ec2_instances_owned(ctx, ids, nids, named, e) < 0)
+		goto out;
+	nnamed = nids;
 	if (nids) {
 		for (size_t i = 0; i < nids && !d.failed; i++) {
 			int dup = 0;

@@ -191,6 +191,16 @@ void ec2_write_bdm(struct xmlw *w, const struct image_bdm *b, size_t n);
 /* ---- instances (instances.c, instances_describe.c, ...) ----------------- */
 
 struct instance;
+/*
+ * The caller's instances named by ids (n of them) into out (n entries, the
+ * caller's to release on success): 400 InvalidInstanceID.Malformed for a
+ * malformed ID, else InvalidInstanceID.NotFound naming every ID that does
+ * not exist or is another account's, as EC2 names them all.
+ */
+int ec2_instances_owned(struct ec2_ctx *ctx, const char *const *ids, size_t n,
+			struct instance *out, struct err *e);
+/* The private DNS name DescribeInstances shows (0: none, once terminated). */
+int ec2_instance_private_dns(const struct instance *m, char *out, size_t cap);
 /* Writes one Instance item (<item>...</item>) with its tags. */
 void ec2_write_instance(struct xmlw *w, const struct instance *m, const struct tag_list *tags);
 /* Writes a reservation's reservationId, ownerId and groupSet. */

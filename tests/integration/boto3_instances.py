@@ -711,6 +711,60 @@ class Instances(unittest.TestCase):
             self.assertEqual(sorted(out.stdout.split()), everyone, cli)
         self.terminate(*everyone)
 
+    def test_describe_filters_tools_use(self):
+        iid, r = self.run_one(TagSpecifications=[{"ResourceType": "instance", "Tags": [
+            {"Key": "role", "Value": "bastion-%s" % uuid.uuid4().hex[:6]}]}])
+        tag = r["Instances"][0]["Tags"][0]["Value"]
+        inst = self.wait_state(iid, "running")
+        self.assertRegex(inst["PrivateDnsName"], r"^ip-[0-9-]+\.ec2\.internal$")
+        ids = lambda filters: [i["InstanceId"] for res in self.ec2.describe_instances(
+            Filters=filters)["Reservations"] for i in res["Instances"]]
+        matching = [
+            [{"Name": "private-dns-name", "Values": [inst["PrivateDnsName"]]}],
+            [{"Name": "tag-value", "Values": [tag]}],
+            [{"Name": "tag-value", "Values": ["bastion-*"]}, {"Name": "instance-id", "Values": [iid]}],
+            [{"Name": "availability-zone-id", "Values": ["us-east-1a"]},
+             {"Name": "ebs-optimized", "Values": ["false"]},
+             {"Name": "metadata-options.http-tokens", "Values": ["optional"]},
+             {"Name": "platform-details", "Values": ["Linux/UNIX"]},
+             {"Name": "current-instance-boot-mode", "Values": ["legacy-bios"]},
+             {"Name": "instance-id", "Values": [iid]}],
+        ]
+        for filters in matching:
+            with self.subTest(filters=filters):
+                self.assertEqual(ids(filters), [iid])
+        # What an amibox instance never has matches nothing, and is no error.
+        for name in ("vpc-id", "subnet-id", "ip-address", "network-interface.subnet-id",
+                     "iam-instance-profile.arn", "tag-value"):
+            with self.subTest(name=name):
+                self.assertEqual(ids([{"Name": name, "Values": ["x-none"]},
+                                      {"Name": "instance-id", "Values": [iid]}]), [])
+        for name in ("colour", "block-device-mapping.colour"):
+            self.assertError("InvalidParameterValue", self.ec2.describe_instances,
+                             Filters=[{"Name": name, "Values": ["x"]}])
+        # The AWS CLI's filter for the private DNS name, as Ansible's inventory uses it.
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=os.environ["ALICE_KEY"],
+                   AWS_SECRET_ACCESS_KEY=os.environ["ALICE_SECRET"])
+        out = subprocess.run([os.environ["AWS_V2"], "--endpoint-url", ENDPOINT, "--output", "text",
+                              "ec2", "describe-instances", "--filters",
+                              "Name=private-dns-name,Values=" + inst["PrivateDnsName"],
+                              "--query", "Reservations[].Instances[].InstanceId"],
+                             env=env, capture_output=True, text=True, check=True)
+        self.assertEqual(out.stdout.split(), [iid])
+        # Unknown IDs are all named, once each.
+        ghosts = ["i-0123456789abcdef0", "i-0123456789abcdef1"]
+        with self.assertRaises(ClientError) as cm:
+            self.ec2.describe_instances(InstanceIds=[ghosts[0], iid, ghosts[1], ghosts[0]])
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidInstanceID.NotFound")
+        self.assertEqual(cm.exception.response["Error"]["Message"],
+                         "The instance IDs '%s, %s' do not exist" % tuple(ghosts))
+        with self.assertRaises(ClientError) as cm:
+            self.ec2.terminate_instances(InstanceIds=[iid, ghosts[1]])
+        self.assertEqual(cm.exception.response["Error"]["Message"],
+                         "The instance ID '%s' does not exist" % ghosts[1])
+        self.assertEqual(self.instance(iid)["State"]["Name"], "running")
+        self.terminate(iid)
+
     def test_describe_filters_and_counts(self):
         token = uuid.uuid4().hex
         user_data = base64.b64encode(b"#!/bin/sh\necho hi\n").decode()
