@@ -292,9 +292,13 @@ int ec2_modify_instance_attribute(struct ec2_ctx *ctx, struct err *e)
 			"Value (%.64s) for parameter attribute is invalid.", a);
 		goto out;
 	}
+	/* A type with CPU credits starts with its family's option, kept after. */
+	const char *credits = !strcmp(column, "instance_type") && !m.cpu_credits[0] ?
+				      ec2_credit_default(value) : NULL;
 	if (catalog_begin(ctx->srv->cat, e) < 0)
 		goto out;
-	if (catalog_instance_set_text(ctx->srv->cat, m.id, column, value, e) < 0) {
+	if (catalog_instance_set_text(ctx->srv->cat, m.id, column, value, e) < 0 ||
+	    (credits && catalog_instance_set_text(ctx->srv->cat, m.id, "cpu_credits", credits, e) < 0)) {
 		catalog_rollback(ctx->srv->cat);
 		goto out;
 	}

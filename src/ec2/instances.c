@@ -433,6 +433,7 @@ struct run_plan {
 	int disable_stop;
 	int ebs_optimized;
 	char digest[72];          /* of the request, for ClientToken retries */
+	char cpu_credits[16];     /* standard, unlimited, "" */
 	const char *token;
 	const char *key_name;
 	const char *http_tokens;
@@ -491,6 +492,7 @@ static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 	p->token = run_param(ctx, "ClientToken");
 	p->key_name = run_param(ctx, "KeyName");
 	p->http_tokens = run_param(ctx, "MetadataOptions.HttpTokens");
+	const char *credits = run_param(ctx, "CreditSpecification.CpuCredits");
 	if (!image_id)
 		return -1;
 	if (!query_get(&ctx->q, "MinCount") || !query_get(&ctx->q, "MaxCount"))
@@ -540,6 +542,17 @@ static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 	if (!p->type)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "Invalid value '%.64s' for InstanceType.", type_name);
+	/* A burstable type's CPU credit option: the request's, or the family's. */
+	const char *family_credits = ec2_credit_default(p->type->name);
+	if (credits && strcmp(credits, "standard") != 0 && strcmp(credits, "unlimited") != 0)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Value (%.32s) for parameter cpuCredits is invalid. Expected: 'standard' or 'unlimited'.",
+			       credits);
+	if (credits && !family_credits)
+		return err_set(e, 400, "InstanceCreditSpecification.NotSupported",
+			       "The %s instance type does not support T2 Unlimited.", p->type->name);
+	snprintf(p->cpu_credits, sizeof p->cpu_credits, "%s",
+		 credits ? credits : family_credits ? family_credits : "");
 	if (ec2_image_lookup(ctx, image_id, &p->img, e) < 0)
 		return -1;
 	if (strcmp(p->img.image_type, "machine") != 0)
@@ -656,6 +669,7 @@ static int run_one(struct ec2_ctx *ctx, struct run_plan *p, const char *reservat
 	m->disable_api_stop = p->disable_stop;
 	m->ebs_optimized = p->ebs_optimized;
 	snprintf(m->request_digest, sizeof m->request_digest, "%s", p->digest);
+	snprintf(m->cpu_credits, sizeof m->cpu_credits, "%s", p->cpu_credits);
 	snprintf(m->client_token, sizeof m->client_token, "%s", p->token ? p->token : "");
 	m->launch_index = index;
 	snprintf(m->zone, sizeof m->zone, "%s", ctx->srv->zone);

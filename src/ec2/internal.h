@@ -105,6 +105,9 @@ int ec2_detach_volume(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_instance_attribute(struct ec2_ctx *ctx, struct err *e);
 int ec2_modify_instance_attribute(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_availability_zones(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_instance_status(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_instance_credit_specifications(struct ec2_ctx *ctx, struct err *e);
+int ec2_get_instance_uefi_data(struct ec2_ctx *ctx, struct err *e);
 
 /*
  * Finds a snapshot the caller may see: 400 InvalidSnapshotID.Malformed for a
@@ -199,6 +202,9 @@ struct instance;
  */
 int ec2_instances_owned(struct ec2_ctx *ctx, const char *const *ids, size_t n,
 			struct instance *out, struct err *e);
+/* The CPU credit option a burstable type starts with (standard for t2,
+ * unlimited for t3, t3a, t4g), NULL for a type without CPU credits. */
+const char *ec2_credit_default(const char *instance_type);
 /* The private DNS name DescribeInstances shows (0: none, once terminated). */
 int ec2_instance_private_dns(const struct instance *m, char *out, size_t cap);
 /* Writes one Instance item (<item>...</item>) with its tags. */

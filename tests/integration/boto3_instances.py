@@ -7,6 +7,7 @@ GUEST_HALT and GUEST_POWEROFF (raw disk images).
 """
 import base64
 import os
+import sqlite3
 import subprocess
 import time
 import unittest
@@ -764,6 +765,123 @@ class Instances(unittest.TestCase):
                          "The instance ID '%s' does not exist" % ghosts[1])
         self.assertEqual(self.instance(iid)["State"]["Name"], "running")
         self.terminate(iid)
+
+    def statuses(self, **kw):
+        return {st["InstanceId"]: st for st in
+                self.ec2.describe_instance_status(**kw)["InstanceStatuses"]}
+
+    @staticmethod
+    def checks(st):
+        return tuple((st[k]["Status"], [(d["Name"], d["Status"]) for d in st[k].get("Details", [])])
+                     for k in ("SystemStatus", "InstanceStatus"))
+
+    def test_instance_status_checks(self):
+        """What `aws ec2 wait instance-status-ok` and Packer poll, from the real machine."""
+        silent_ami = self.register(import_image(os.environ["GUEST_SILENT"]), "silent")
+        silent, _ = self.run_one(ami=silent_ami)
+        iid, _ = self.run_one()
+        # Not running yet: listed only with IncludeAllInstances, without checks.
+        got = self.statuses(InstanceIds=[iid], IncludeAllInstances=True)[iid]
+        if got["InstanceState"]["Name"] == "pending":
+            self.assertEqual(self.checks(got), (("not-applicable", []), ("not-applicable", [])))
+            self.assertNotIn(iid, self.statuses(InstanceIds=[iid]))
+        self.wait_state(iid, "running")
+        self.wait_console(iid, "boot 001")
+        # Running, and the guest has spoken: both checks pass.
+        got = self.statuses(InstanceIds=[iid])[iid]
+        self.assertEqual(self.checks(got), (("ok", [("reachability", "passed")]),
+                                            ("ok", [("reachability", "passed")])))
+        self.assertEqual((got["AvailabilityZone"], got["InstanceState"]["Code"]),
+                         ("us-east-1a", 16))
+        self.ec2.get_waiter("instance_status_ok").wait(
+            InstanceIds=[iid], WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+        self.ec2.get_waiter("system_status_ok").wait(
+            InstanceIds=[iid], WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+        # A guest that prints nothing is initializing until its grace ends.
+        self.wait_state(silent, "running")
+        got = self.statuses(InstanceIds=[silent])[silent]
+        self.assertEqual(self.checks(got), (("ok", [("reachability", "passed")]),
+                                            ("initializing", [("reachability", "initializing")])))
+        # Filters, and unknown IDs all named.
+        mine = lambda **kw: sorted(self.statuses(**kw))
+        self.assertIn(iid, mine(Filters=[{"Name": "instance-status.status", "Values": ["ok"]}]))
+        self.assertNotIn(silent, mine(Filters=[{"Name": "instance-status.status",
+                                                "Values": ["ok"]}]))
+        self.assertEqual(mine(InstanceIds=[iid, silent], Filters=[
+            {"Name": "instance-status.reachability", "Values": ["init*"]},
+            {"Name": "system-status.status", "Values": ["ok"]}]), [silent])
+        self.assertEqual(mine(InstanceIds=[iid], Filters=[
+            {"Name": "event.code", "Values": ["*"]}]), [])
+        self.assertError("InvalidParameterValue", self.ec2.describe_instance_status,
+                         Filters=[{"Name": "colour", "Values": ["x"]}])
+        with self.assertRaises(ClientError) as cm:
+            self.ec2.describe_instance_status(InstanceIds=["i-0123456789abcdef0", iid,
+                                                           "i-0123456789abcdef1"])
+        self.assertEqual(cm.exception.response["Error"]["Message"],
+                         "The instance IDs 'i-0123456789abcdef0, i-0123456789abcdef1' do not exist")
+        # A machine gone while the catalog says running fails both checks.
+        db = sqlite3.connect(os.path.join(os.environ["DATA_DIR"], "catalog.db"), timeout=10)
+        pid = db.execute("SELECT pid FROM instances WHERE instance_id = ?", (iid,)).fetchone()[0]
+        with db:
+            db.execute("UPDATE instances SET pid = 1 WHERE instance_id = ?", (iid,))
+        try:
+            got = self.statuses(InstanceIds=[iid])[iid]
+            self.assertEqual(self.checks(got), (("impaired", [("reachability", "failed")]),
+                                                ("impaired", [("reachability", "failed")])))
+        finally:
+            with db:
+                db.execute("UPDATE instances SET pid = ? WHERE instance_id = ?", (pid, iid))
+            db.close()
+        # Pages of instances, every one once.
+        everyone = mine(IncludeAllInstances=True)
+        pages = list(self.ec2.get_paginator("describe_instance_status").paginate(
+            IncludeAllInstances=True, PaginationConfig={"PageSize": 5}))
+        paged = [st["InstanceId"] for p in pages for st in p["InstanceStatuses"]]
+        self.assertEqual(sorted(paged), everyone)
+        self.assertEqual(len(paged), len(set(paged)))
+        # The silent guest's instance check passes once its grace is over.
+        self.ec2.get_waiter("instance_status_ok").wait(
+            InstanceIds=[silent], WaiterConfig={"Delay": 2, "MaxAttempts": 20})
+        self.terminate(iid, silent)
+        got = self.statuses(InstanceIds=[iid], IncludeAllInstances=True)[iid]
+        self.assertEqual((got["InstanceState"]["Name"], self.checks(got)),
+                         ("terminated", (("not-applicable", []), ("not-applicable", []))))
+
+    def test_credit_specifications_and_uefi(self):
+        ids = {}
+        for label, itype, extra in (("t2", "t2.micro", {}), ("t3", "t3.micro", {}),
+                                    ("t3-standard", "t3.micro",
+                                     {"CreditSpecification": {"CpuCredits": "standard"}}),
+                                    ("m1", "m1.small", {})):
+            ids[label], _ = self.run_one(InstanceType=itype, **extra)
+        credits = lambda **kw: {c["InstanceId"]: c["CpuCredits"] for c in
+                                self.ec2.describe_instance_credit_specifications(
+                                    **kw)["InstanceCreditSpecifications"]}
+        self.assertEqual(credits(InstanceIds=[ids["t2"], ids["t3"], ids["t3-standard"]]),
+                         {ids["t2"]: "standard", ids["t3"]: "unlimited",
+                          ids["t3-standard"]: "standard"})
+        # Unnamed: the instances running unlimited, no others.
+        listed = credits()
+        self.assertEqual(listed.get(ids["t3"]), "unlimited")
+        for other in ("t2", "t3-standard", "m1"):
+            self.assertNotIn(ids[other], listed)
+        self.assertEqual(credits(Filters=[{"Name": "instance-id", "Values": [ids["t3"]]}]),
+                         {ids["t3"]: "unlimited"})
+        self.assertError("InstanceCreditSpecification.NotSupported",
+                         self.ec2.describe_instance_credit_specifications, InstanceIds=[ids["m1"]])
+        self.assertError("InstanceCreditSpecification.NotSupported", self.ec2.run_instances,
+                         ImageId=self.ami, InstanceType="m5.large", MinCount=1, MaxCount=1,
+                         CreditSpecification={"CpuCredits": "unlimited"})
+        types = {t["InstanceType"]: t.get("BurstablePerformanceSupported") for t in
+                 self.ec2.describe_instance_types(InstanceTypes=["t2.micro", "t3.micro",
+                                                                 "m1.small"])["InstanceTypes"]}
+        self.assertEqual(types, {"t2.micro": True, "t3.micro": True, "m1.small": False})
+        # amibox's machines boot with a legacy BIOS: no UEFI variable store.
+        self.assertError("UnsupportedOperation", self.ec2.get_instance_uefi_data,
+                         InstanceId=ids["t2"])
+        self.assertError("InvalidInstanceID.NotFound", self.ec2.get_instance_uefi_data,
+                         InstanceId="i-0123456789abcdef0")
+        self.terminate(*ids.values())
 
     def test_describe_filters_and_counts(self):
         token = uuid.uuid4().hex
