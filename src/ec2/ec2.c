@@ -21,6 +21,7 @@ static const struct {
 	{ "CopySnapshot", ec2_copy_snapshot },
 	{ "CreateImage", ec2_create_image },
 	{ "CreateSnapshot", ec2_create_snapshot },
+	{ "CreateSnapshots", ec2_create_snapshots },
 	{ "CreateTags", ec2_create_tags },
 	{ "CreateVolume", ec2_create_volume },
 	{ "DeleteSnapshot", ec2_delete_snapshot },

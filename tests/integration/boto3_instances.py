@@ -342,6 +342,72 @@ class Instances(unittest.TestCase):
                 time.sleep(0.1)
             self.ec2.deregister_image(ImageId=a)
 
+    def test_create_snapshots_of_an_instance(self):
+        iid, r = self.run_one(BlockDeviceMappings=[
+            {"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 1, "DeleteOnTermination": True}}],
+            TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "team", "Value": "a"}]}])
+        inst = self.wait_state(iid, "running")
+        self.wait_console(iid, "boot 001")
+        vols = {b["DeviceName"]: b["Ebs"]["VolumeId"] for b in inst["BlockDeviceMappings"]}
+        self.ec2.create_tags(Resources=[vols["/dev/sdf"]], Tags=[{"Key": "disk", "Value": "data"}])
+        # Every EBS volume at one point in time; the machine runs on, not reset.
+        got = self.ec2.create_snapshots(
+            InstanceSpecification={"InstanceId": iid}, Description="nightly",
+            CopyTagsFromSource="volume",
+            TagSpecifications=[{"ResourceType": "snapshot", "Tags": [{"Key": "team", "Value": "b"}]}]
+        )["Snapshots"]
+        by_volume = {sn["VolumeId"]: sn for sn in got}
+        self.assertEqual(sorted(by_volume), sorted(vols.values()))
+        for sn in got:
+            self.assertEqual((sn["Description"], sn["OwnerId"], sn["VolumeSize"], sn["Encrypted"]),
+                             ("nightly", self.alice_id, 1, False))
+            self.assertRegex(sn["SnapshotId"], r"^snap-[0-9a-f]{17}$")
+        tags = lambda sn: sorted((t["Key"], t["Value"]) for t in sn["Tags"])
+        # The request's tags win over the volume's copied ones.
+        self.assertEqual(tags(by_volume[vols["/dev/sdf"]]), [("disk", "data"), ("team", "b")])
+        self.assertEqual(tags(by_volume[vols["/dev/xvda"]]), [("team", "b")])
+        self.assertEqual(self.instance(iid)["State"]["Name"], "running")
+        self.assertNotIn("boot 002", self.console(iid))
+        for _ in range(300):
+            states = {sn["State"] for sn in self.ec2.describe_snapshots(
+                SnapshotIds=[sn["SnapshotId"] for sn in got])["Snapshots"]}
+            if states != {"pending"}:
+                break
+            time.sleep(0.1)
+        self.assertEqual(states, {"completed"})
+        # The root snapshot is the disk as the guest left it: it boots, counting on.
+        ami = self.register(by_volume[vols["/dev/xvda"]]["SnapshotId"], "from-snapshots")
+        new, _ = self.run_one(ami=ami)
+        self.wait_console(new, "boot 002")
+        # Exclusions.
+        only = lambda **spec: sorted(sn["VolumeId"] for sn in self.ec2.create_snapshots(
+            InstanceSpecification=dict(InstanceId=iid, **spec))["Snapshots"])
+        self.assertEqual(only(ExcludeBootVolume=True), [vols["/dev/sdf"]])
+        self.assertEqual(only(ExcludeDataVolumeIds=[vols["/dev/sdf"]]), [vols["/dev/xvda"]])
+        for code, spec in (
+                ("InvalidParameterValue", dict(ExcludeBootVolume=True,
+                                               ExcludeDataVolumeIds=[vols["/dev/sdf"]])),
+                ("InvalidParameterValue", dict(ExcludeDataVolumeIds=[vols["/dev/xvda"]])),
+                ("InvalidParameterValue", dict(ExcludeDataVolumeIds=["vol-0123456789abcdef0"])),
+                ("InvalidVolumeID.Malformed", dict(ExcludeDataVolumeIds=["vol-x"]))):
+            with self.subTest(spec=spec):
+                self.assertError(code, self.ec2.create_snapshots,
+                                 InstanceSpecification=dict(InstanceId=iid, **spec))
+        self.assertError("InvalidInstanceID.NotFound", self.ec2.create_snapshots,
+                         InstanceSpecification={"InstanceId": "i-0123456789abcdef0"})
+        self.assertError("InvalidInstanceID.NotFound", self.bob.create_snapshots,
+                         InstanceSpecification={"InstanceId": iid})
+        # The AWS CLI v2's form of the same.
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=os.environ["ALICE_KEY"],
+                   AWS_SECRET_ACCESS_KEY=os.environ["ALICE_SECRET"])
+        out = subprocess.run([os.environ["AWS_V2"], "--endpoint-url", ENDPOINT, "--output", "text",
+                              "ec2", "create-snapshots", "--instance-specification",
+                              "InstanceId=%s,ExcludeBootVolume=true" % iid,
+                              "--query", "Snapshots[].VolumeId"],
+                             env=env, capture_output=True, text=True, check=True)
+        self.assertEqual(out.stdout.split(), [vols["/dev/sdf"]])
+        self.terminate(iid, new)
+
     def test_attach_and_detach(self):
         iid, _ = self.run_one()
         self.wait_state(iid, "running")
