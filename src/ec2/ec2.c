@@ -40,6 +40,7 @@ static const struct {
 	{ "DescribeSnapshotAttribute", ec2_describe_snapshot_attribute },
 	{ "DescribeSnapshots", ec2_describe_snapshots },
 	{ "DescribeTags", ec2_describe_tags },
+	{ "DescribeVolumeStatus", ec2_describe_volume_status },
 	{ "DescribeVolumes", ec2_describe_volumes },
 	{ "DescribeVolumesModifications", ec2_describe_volumes_modifications },
 	{ "DetachVolume", ec2_detach_volume },

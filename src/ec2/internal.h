@@ -109,6 +109,7 @@ int ec2_describe_instance_status(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_instance_credit_specifications(struct ec2_ctx *ctx, struct err *e);
 int ec2_get_instance_uefi_data(struct ec2_ctx *ctx, struct err *e);
 int ec2_create_snapshots(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_volume_status(struct ec2_ctx *ctx, struct err *e);
 
 /*
  * Finds a snapshot the caller may see: 400 InvalidSnapshotID.Malformed for a

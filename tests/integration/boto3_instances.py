@@ -408,6 +408,62 @@ class Instances(unittest.TestCase):
         self.assertEqual(out.stdout.split(), [vols["/dev/sdf"]])
         self.terminate(iid, new)
 
+    def test_volume_status(self):
+        iid, r = self.run_one()
+        root = r["Instances"][0]["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
+        made = [self.ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"]
+                for _ in range(5)]
+        made.append(self.ec2.create_volume(AvailabilityZone="us-east-1a", Size=4,
+                                           VolumeType="io1", Iops=100)["VolumeId"])
+        status = lambda **kw: {v["VolumeId"]: v for v in
+                               self.ec2.describe_volume_status(**kw)["VolumeStatuses"]}
+        got = status(VolumeIds=[root] + made)
+        self.assertEqual(sorted(got), sorted([root] + made))
+        details = lambda v: [(d["Name"], d["Status"]) for d in v["VolumeStatus"]["Details"]]
+        for vid, v in got.items():
+            self.assertEqual((v["VolumeStatus"]["Status"], v["AvailabilityZone"], v["Events"],
+                              v["Actions"]), ("ok", "us-east-1a", [], []))
+            self.assertEqual(details(v), [("io-enabled", "passed"), (
+                "io-performance", "normal" if vid == made[-1] else "not-applicable")])
+        self.assertEqual([a["InstanceId"] for a in got[root]["AttachmentStatuses"]], [iid])
+        self.assertEqual(got[made[0]]["AttachmentStatuses"], [])
+        # Filters, paging, and unknown IDs all named.
+        self.assertEqual(sorted(status(VolumeIds=[root] + made, Filters=[
+            {"Name": "volume-status.details-status", "Values": ["normal"]}])), [made[-1]])
+        self.assertEqual(status(VolumeIds=made, Filters=[
+            {"Name": "event.event-type", "Values": ["*"]}]), {})
+        everyone = sorted(status())
+        pages = list(self.ec2.get_paginator("describe_volume_status").paginate(
+            PaginationConfig={"PageSize": 5}))
+        paged = [v["VolumeId"] for p in pages for v in p["VolumeStatuses"]]
+        self.assertEqual(sorted(paged), everyone)
+        self.assertEqual(len(paged), len(set(paged)))
+        self.assertGreater(len(pages), 1)
+        with self.assertRaises(ClientError) as cm:
+            self.ec2.describe_volume_status(VolumeIds=[made[0], "vol-0123456789abcdef0",
+                                                       "vol-0123456789abcdef1"])
+        self.assertEqual((cm.exception.response["Error"]["Code"],
+                          cm.exception.response["Error"]["Message"]),
+                         ("InvalidVolume.NotFound",
+                          "The volumes 'vol-0123456789abcdef0, vol-0123456789abcdef1' do not exist."))
+        self.assertError("InvalidVolume.NotFound", self.bob.describe_volume_status,
+                         VolumeIds=[made[0]])
+        self.assertError("InvalidParameterValue", self.ec2.describe_volume_status,
+                         Filters=[{"Name": "colour", "Values": ["x"]}])
+        self.assertError("InvalidParameterCombination", self.ec2.describe_volume_status,
+                         VolumeIds=[made[0]], MaxResults=5)
+        # The AWS CLI v1's view.
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=os.environ["ALICE_KEY"],
+                   AWS_SECRET_ACCESS_KEY=os.environ["ALICE_SECRET"])
+        out = subprocess.run([os.environ["AWS_V1"], "--endpoint-url", ENDPOINT, "--output", "text",
+                              "ec2", "describe-volume-status", "--volume-ids", made[0], "--query",
+                              "VolumeStatuses[0].[VolumeStatus.Status,VolumeStatus.Details[0].Status]"],
+                             env=env, capture_output=True, text=True, check=True)
+        self.assertEqual(out.stdout.split(), ["ok", "passed"])
+        for vid in made:
+            self.ec2.delete_volume(VolumeId=vid)
+        self.terminate(iid)
+
     def test_attach_and_detach(self):
         iid, _ = self.run_one()
         self.wait_state(iid, "running")
