@@ -23,7 +23,6 @@
 #include "util/ids.h"
 
 #define STATUS_GRACE_MS (20LL * 1000)
-#define TERMINATED_VISIBLE_MS (60LL * 60 * 1000)
 #define STATUS_MAX_IDS 100
 
 /* ---- DescribeInstanceStatus --------------------------------------------- */
@@ -121,37 +120,24 @@ static void write_check(struct xmlw *w, const char *name, const struct check *c)
 	xmlw_end(w);
 }
 
-struct describe_status {
-	struct ec2_ctx *ctx;
-	struct err *e;
-	struct query_filter *filters;
-	size_t nfilters;
-	long long now, limit, written;
-	char last[ID_MAX];
-	int include_all, by_id, more;
-};
+/* ---- DescribeInstanceStatus (the item) ---------------------------------- */
 
-/* Writes m's item if it is listed and matches; 1 when the page is full. */
-static int status_one(struct describe_status *d, const struct instance *m)
+static int status_item(struct ec2_listing *l, const struct instance *m)
 {
 	struct health h;
 	char scratch[32];
-	struct xmlw *w = d->ctx->w;
-	if (strcmp(m->state, "running") != 0 && !d->include_all)
+	struct xmlw *w = l->ctx->w;
+	const int *include_all = l->arg;
+	if ((strcmp(m->state, "running") != 0 && !*include_all) || ec2_listing_forgotten(l, m))
 		return 0;
-	if (!d->by_id && !strcmp(m->state, "terminated") &&
-	    d->now - m->state_ms > TERMINATED_VISIBLE_MS)
-		return 0;
-	health_of(d->ctx, m, d->now, &h);
-	for (size_t i = 0; i < d->nfilters; i++) {
-		const char *v = status_field(m, &h, d->filters[i].name, scratch, sizeof scratch);
-		if (!v || !filter_match_any(d->filters[i].values, d->filters[i].nvalues, v))
+	health_of(l->ctx, m, l->now, &h);
+	for (size_t i = 0; i < l->nfilters; i++) {
+		const char *v = status_field(m, &h, l->filters[i].name, scratch, sizeof scratch);
+		if (!v || !filter_match_any(l->filters[i].values, l->filters[i].nvalues, v))
 			return 0;
 	}
-	if (d->limit && d->written == d->limit) {
-		d->more = 1;
+	if (ec2_listing_full(l, m))
 		return 1;
-	}
 	xmlw_start(w, "item");
 	xmlw_text(w, "instanceId", m->id);
 	xmlw_text(w, "availabilityZone", m->zone);
@@ -169,173 +155,79 @@ static int status_one(struct describe_status *d, const struct instance *m)
 	write_check(w, "instanceStatus", &h.instance);
 	write_check(w, "attachedEbsStatus", &h.ebs);
 	xmlw_end(w);
-	d->written++;
-	snprintf(d->last, sizeof d->last, "%s", m->id);
 	return 0;
 }
 
-static int status_visit(void *ctx, const struct instance *m)
+static int status_filter_known(const char *name)
 {
-	return status_one(ctx, m);
+	for (const char *const *p = status_filters; *p; p++)
+		if (!strcmp(*p, name))
+			return 1;
+	return 0;
 }
 
-/*
- * Reads Filter.N (checked against names, NULL-ended), MaxResults/NextToken
- * and InstanceId.N, refusing IDs together with MaxResults as EC2 does.
- */
-static int read_listing(struct ec2_ctx *ctx, const char *const *names, long long max_ids,
-			struct query_filter **filters, size_t *nfilters,
-			struct ec2_page *page, const char ***ids, size_t *nids,
-			struct err *e)
+/* Writes the listing's items inside <set>, then its nextToken. */
+static int listing_write(struct ec2_listing *l, const char *set, struct err *e)
 {
-	*nids = query_list(&ctx->q, "InstanceId", ids);
-	if (query_filters(&ctx->q, filters, nfilters, e) < 0 ||
-	    ec2_page_read(ctx, 5, 1000, page, e) < 0)
+	xmlw_start(l->ctx->w, set);
+	if (ec2_listing_run(l, e) < 0)
 		return -1;
-	for (size_t i = 0; i < *nfilters; i++) {
-		int known = 0;
-		for (const char *const *p = names; *p && !known; p++)
-			known = !strcmp(*p, (*filters)[i].name);
-		if (!known)
-			return err_set(e, 400, "InvalidParameterValue", "The filter '%.64s' is invalid",
-				       (*filters)[i].name);
-	}
-	if ((long long)*nids > max_ids)
-		return err_set(e, 400, "InvalidParameterValue",
-			       "At most %lld instance IDs may be given.", max_ids);
-	if (*nids && page->max_results)
-		return err_set(e, 400, "InvalidParameterCombination",
-			       "The parameter instancesSet cannot be used with the parameter maxResults");
+	xmlw_end(l->ctx->w);
+	if (l->more)
+		ec2_page_write_token(l->ctx, l->last);
 	return 0;
-}
-
-/* Calls fn for each distinct instance of named (n), in the order given. */
-static void each_named(const struct instance *named, size_t n,
-		       int (*fn)(void *ctx, const struct instance *m), void *ctx)
-{
-	for (size_t i = 0; i < n; i++) {
-		int dup = 0;
-		for (size_t j = 0; j < i; j++)
-			dup |= !strcmp(named[j].id, named[i].id);
-		if (!dup && fn(ctx, &named[i]))
-			break;
-	}
 }
 
 int ec2_describe_instance_status(struct ec2_ctx *ctx, struct err *e)
 {
-	struct describe_status d = { .ctx = ctx, .e = e, .now = ids_now_ms() };
-	struct ec2_page page;
-	struct instance *named = NULL;
-	const char **ids = NULL;
-	size_t nids = 0, nnamed = 0;
-	int ret = -1;
-	if (read_listing(ctx, status_filters, STATUS_MAX_IDS, &d.filters, &d.nfilters, &page,
-			 &ids, &nids, e) < 0 ||
-	    query_get_bool(&ctx->q, "IncludeAllInstances", &d.include_all, e) < 0)
-		goto out;
-	d.by_id = nids > 0;
-	d.limit = page.max_results;
-	named = nids ? xcalloc(nids, sizeof *named) : NULL;
-	if (nids && ec2_instances_owned(ctx, ids, nids, named, e) < 0)
-		goto out;
-	nnamed = nids;
-	xmlw_start(ctx->w, "instanceStatusSet");
-	if (nids)
-		each_named(named, nnamed, status_visit, &d);
-	else if (catalog_instance_each(ctx->srv->cat, ctx->account, page.after, status_visit,
-				       &d, e) < 0)
-		goto out;
-	xmlw_end(ctx->w);
-	if (d.more)
-		ec2_page_write_token(ctx, d.last);
-	ret = 0;
-out:
-	for (size_t i = 0; i < nnamed; i++)
-		instance_release(&named[i]);
-	free(named);
-	free(ids);
-	query_filters_free(d.filters, d.nfilters);
-	return ret;
+	int include_all = 0;
+	struct ec2_listing l = { .ctx = ctx, .e = e, .filter_known = status_filter_known,
+				 .item = status_item, .arg = &include_all,
+				 .max_ids = STATUS_MAX_IDS };
+	if (query_get_bool(&ctx->q, "IncludeAllInstances", &include_all, e) < 0)
+		return -1;
+	return listing_write(&l, "instanceStatusSet", e);
 }
 
 /* ---- DescribeInstanceCreditSpecifications ------------------------------- */
 
-struct describe_credits {
-	struct ec2_ctx *ctx;
-	struct query_filter *filters;
-	size_t nfilters;
-	long long now, limit, written;
-	char last[ID_MAX];
-	int by_id, more;
-};
-
-static int credits_visit(void *ctx, const struct instance *m)
+static int credits_item(struct ec2_listing *l, const struct instance *m)
 {
-	struct describe_credits *d = ctx;
 	/* Unnamed, EC2 lists the instances running unlimited (or that did). */
-	if (!d->by_id && (strcmp(m->cpu_credits, "unlimited") != 0 ||
-			  (!strcmp(m->state, "terminated") &&
-			   d->now - m->state_ms > TERMINATED_VISIBLE_MS)))
+	if (!l->by_id && (strcmp(m->cpu_credits, "unlimited") != 0 || ec2_listing_forgotten(l, m)))
 		return 0;
-	for (size_t i = 0; i < d->nfilters; i++)
-		if (!filter_match_any(d->filters[i].values, d->filters[i].nvalues, m->id))
+	for (size_t i = 0; i < l->nfilters; i++)
+		if (!filter_match_any(l->filters[i].values, l->filters[i].nvalues, m->id))
 			return 0;
-	if (d->limit && d->written == d->limit) {
-		d->more = 1;
+	if (ec2_listing_full(l, m))
 		return 1;
-	}
-	xmlw_start(d->ctx->w, "item");
-	xmlw_text(d->ctx->w, "instanceId", m->id);
-	xmlw_text(d->ctx->w, "cpuCredits", m->cpu_credits);
-	xmlw_end(d->ctx->w);
-	d->written++;
-	snprintf(d->last, sizeof d->last, "%s", m->id);
+	xmlw_start(l->ctx->w, "item");
+	xmlw_text(l->ctx->w, "instanceId", m->id);
+	xmlw_text(l->ctx->w, "cpuCredits", m->cpu_credits);
+	xmlw_end(l->ctx->w);
 	return 0;
+}
+
+/* A named instance of a type without CPU credits is an error on EC2. */
+static int credits_check(const struct instance *m, struct err *e)
+{
+	if (!m->cpu_credits[0])
+		return err_set(e, 400, "InstanceCreditSpecification.NotSupported",
+			       "The instance '%s' is of type %s, which has no CPU credit option.",
+			       m->id, m->instance_type);
+	return 0;
+}
+
+static int credits_filter_known(const char *name)
+{
+	return !strcmp(name, "instance-id");
 }
 
 int ec2_describe_instance_credit_specifications(struct ec2_ctx *ctx, struct err *e)
 {
-	static const char *const names[] = { "instance-id", NULL };
-	struct describe_credits d = { .ctx = ctx, .now = ids_now_ms() };
-	struct ec2_page page;
-	struct instance *named = NULL;
-	const char **ids = NULL;
-	size_t nids = 0, nnamed = 0;
-	int ret = -1;
-	if (read_listing(ctx, names, 1000, &d.filters, &d.nfilters, &page, &ids, &nids, e) < 0)
-		goto out;
-	d.by_id = nids > 0;
-	d.limit = page.max_results;
-	named = nids ? xcalloc(nids, sizeof *named) : NULL;
-	if (nids && ec2_instances_owned(ctx, ids, nids, named, e) < 0)
-		goto out;
-	nnamed = nids;
-	/* A named instance of a type without CPU credits is an error on EC2. */
-	for (size_t i = 0; i < nnamed; i++)
-		if (!named[i].cpu_credits[0]) {
-			err_set(e, 400, "InstanceCreditSpecification.NotSupported",
-				"The instance '%s' is of type %s, which has no CPU credit option.",
-				named[i].id, named[i].instance_type);
-			goto out;
-		}
-	xmlw_start(ctx->w, "instanceCreditSpecificationSet");
-	if (nids)
-		each_named(named, nnamed, credits_visit, &d);
-	else if (catalog_instance_each(ctx->srv->cat, ctx->account, page.after, credits_visit,
-				       &d, e) < 0)
-		goto out;
-	xmlw_end(ctx->w);
-	if (d.more)
-		ec2_page_write_token(ctx, d.last);
-	ret = 0;
-out:
-	for (size_t i = 0; i < nnamed; i++)
-		instance_release(&named[i]);
-	free(named);
-	free(ids);
-	query_filters_free(d.filters, d.nfilters);
-	return ret;
+	struct ec2_listing l = { .ctx = ctx, .e = e, .filter_known = credits_filter_known,
+				 .check = credits_check, .item = credits_item, .max_ids = 1000 };
+	return listing_write(&l, "instanceCreditSpecificationSet", e);
 }
 
 /* ---- GetInstanceUefiData ------------------------------------------------ */

@@ -51,11 +51,31 @@ int ec2_instance_owned(struct ec2_ctx *ctx, const char *id, struct instance *m,
 	return 0;
 }
 
+void ec2_missing_add(struct ec2_missing *m, const char *const *ids, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(ids[j], ids[i]))
+			return;
+	buf_printf(&m->names, "%s%s", m->count++ ? ", " : "", ids[i]);
+}
+
+int ec2_missing_report(struct ec2_missing *m, struct err *e, const char *code,
+		       const char *one, const char *many, const char *tail)
+{
+	int ret = 0;
+	if (m->count)
+		ret = err_set(e, 400, code, "The %s '%.900s' %s%s", m->count == 1 ? one : many,
+			      m->names.data, m->count == 1 ? "does not exist" : "do not exist", tail);
+	buf_release(&m->names);
+	m->count = 0;
+	return ret;
+}
+
 int ec2_instances_owned(struct ec2_ctx *ctx, const char *const *ids, size_t n,
 			struct instance *out, struct err *e)
 {
-	struct buf missing = BUF_INIT;
-	size_t got = 0, nmissing = 0;
+	struct ec2_missing missing = { BUF_INIT, 0 };
+	size_t got = 0;
 	int ret = -1;
 	memset(out, 0, n * sizeof *out);
 	for (size_t i = 0; i < n; i++)
@@ -71,25 +91,15 @@ int ec2_instances_owned(struct ec2_ctx *ctx, const char *const *ids, size_t n,
 		if (found)
 			instance_release(&out[got]);
 		memset(&out[got], 0, sizeof out[got]);
-		int named = 0;
-		for (size_t j = 0; j < got; j++)
-			named |= !strcmp(ids[j], ids[got]);
-		if (!named)
-			buf_printf(&missing, "%s%s", nmissing++ ? ", " : "", ids[got]);
+		ec2_missing_add(&missing, ids, got);
 	}
-	if (nmissing == 1)
-		err_set(e, 400, "InvalidInstanceID.NotFound", "The instance ID '%s' does not exist",
-			missing.data);
-	else if (nmissing)
-		err_set(e, 400, "InvalidInstanceID.NotFound", "The instance IDs '%.900s' do not exist",
-			missing.data);
-	else
-		ret = 0;
+	ret = ec2_missing_report(&missing, e, "InvalidInstanceID.NotFound", "instance ID",
+				 "instance IDs", "");
 out:
 	if (ret < 0)
 		for (size_t i = 0; i < got; i++)
 			instance_release(&out[i]);
-	buf_release(&missing);
+	buf_release(&missing.names);
 	return ret;
 }
 

@@ -15,8 +15,6 @@
 #include "catalog/catalog_instances.h"
 #include "util/ids.h"
 
-#define TERMINATED_VISIBLE_MS (60LL * 60 * 1000)
-
 /*
  * Filters with one value for every amibox instance, as DescribeInstances
  * shows it (or as EC2 has it for an instance that shows nothing there).
@@ -190,29 +188,112 @@ static int device_filter(const struct query_filter *f, const struct instance *m)
 	return 0;
 }
 
+/* ---- listing instances (shared with instance_status.c) ------------------ */
+
+int ec2_listing_full(struct ec2_listing *l, const struct instance *m)
+{
+	if (l->limit && l->written == l->limit) {
+		l->more = 1;
+		return 1;
+	}
+	l->written++;
+	snprintf(l->last, sizeof l->last, "%s", m->id);
+	return 0;
+}
+
+int ec2_listing_forgotten(const struct ec2_listing *l, const struct instance *m)
+{
+	return !l->by_id && !strcmp(m->state, "terminated") &&
+	       l->now - m->state_ms > EC2_TERMINATED_VISIBLE_MS;
+}
+
+static int listing_visit(void *arg, const struct instance *m)
+{
+	struct ec2_listing *l = arg;
+	int r = l->item(l, m);
+	l->failed |= r < 0;
+	return r != 0;
+}
+
+int ec2_listing_run(struct ec2_listing *l, struct err *e)
+{
+	struct ec2_ctx *ctx = l->ctx;
+	struct ec2_page page;
+	struct instance *named = NULL;
+	const char **ids = NULL;
+	size_t nids = query_list(&ctx->q, "InstanceId", &ids), nnamed = 0;
+	int ret = -1;
+	l->now = ids_now_ms();
+	if (query_filters(&ctx->q, &l->filters, &l->nfilters, e) < 0 ||
+	    ec2_page_read(ctx, 5, 1000, &page, e) < 0)
+		goto out;
+	for (size_t i = 0; i < l->nfilters; i++)
+		if (!l->filter_known(l->filters[i].name)) {
+			err_set(e, 400, "InvalidParameterValue", "The filter '%.64s' is invalid",
+				l->filters[i].name);
+			goto out;
+		}
+	if (l->max_ids && (long long)nids > l->max_ids) {
+		err_set(e, 400, "InvalidParameterValue", "At most %lld instance IDs may be given.",
+			l->max_ids);
+		goto out;
+	}
+	if (nids && page.max_results) {
+		err_set(e, 400, "InvalidParameterCombination",
+			"The parameter instancesSet cannot be used with the parameter maxResults");
+		goto out;
+	}
+	l->by_id = nids > 0;
+	l->limit = page.max_results;
+	named = nids ? xcalloc(nids, sizeof *named) : NULL;
+	if (nids && ec2_instances_owned(ctx, ids, nids, named, e) < 0)
+		goto out;
+	nnamed = nids;
+	for (size_t i = 0; l->check && i < nnamed; i++)
+		if (l->check(&named[i], e) < 0)
+			goto out;
+	for (size_t i = 0; i < nnamed; i++) {
+		int dup = 0;
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(named[j].id, named[i].id);
+		if (!dup && listing_visit(l, &named[i]))
+			break;
+	}
+	if (!nids && catalog_instance_each(ctx->srv->cat, ctx->account, page.after,
+					   listing_visit, l, e) < 0)
+		goto out;
+	ret = l->failed ? -1 : 0;
+out:
+	for (size_t i = 0; i < nnamed; i++)
+		instance_release(&named[i]);
+	free(named);
+	free(ids);
+	query_filters_free(l->filters, l->nfilters);
+	l->filters = NULL;
+	l->nfilters = 0;
+	return ret;
+}
+
+/* ---- DescribeInstances -------------------------------------------------- */
+
 /* An instance the page shows, with its tags. */
 struct described {
 	struct instance m;
 	struct tag_list tags;
 };
 
-struct describe_instances {
-	struct ec2_ctx *ctx;
-	struct err *e;
-	struct query_filter *filters;
-	size_t nfilters;
-	long long now, limit;
-	struct described *found; /* the page, in the order found */
+/* The page, in the order found. */
+struct described_page {
+	struct described *found;
 	size_t nfound;
-	int more, failed, by_id;
 };
 
-static int describe_match(struct describe_instances *d, const struct instance *m,
+static int describe_match(const struct ec2_listing *l, const struct instance *m,
 			  const struct tag_list *tags)
 {
 	char scratch[128];
-	for (size_t i = 0; i < d->nfilters; i++) {
-		const struct query_filter *f = &d->filters[i];
+	for (size_t i = 0; i < l->nfilters; i++) {
+		const struct query_filter *f = &l->filters[i];
 		int ok;
 		if (ec2_is_tag_filter(f->name)) {
 			ok = ec2_tags_match(f, tags);
@@ -230,36 +311,27 @@ static int describe_match(struct describe_instances *d, const struct instance *m
 	return 1;
 }
 
-/* Takes m onto the page if it matches; 1 when the page is full. */
-static int describe_instance_one(struct describe_instances *d, const struct instance *m)
+/* Takes m onto the page if it matches. */
+static int describe_item(struct ec2_listing *l, const struct instance *m)
 {
+	struct described_page *page = l->arg;
 	struct tag_list tags = { NULL, 0 };
-	/* Terminated instances stay visible for an hour. */
-	if (!d->by_id && !strcmp(m->state, "terminated") &&
-	    d->now - m->state_ms > TERMINATED_VISIBLE_MS)
+	if (ec2_listing_forgotten(l, m))
 		return 0;
-	if (catalog_tags_get(d->ctx->srv->cat, m->id, &tags, d->e) < 0) {
-		d->failed = 1;
-		return 1;
-	}
-	if (!describe_match(d, m, &tags)) {
+	if (catalog_tags_get(l->ctx->srv->cat, m->id, &tags, l->e) < 0)
+		return -1;
+	if (!describe_match(l, m, &tags)) {
 		tag_list_release(&tags);
 		return 0;
 	}
-	if (d->limit && (long long)d->nfound == d->limit) {
+	if (ec2_listing_full(l, m)) {
 		tag_list_release(&tags);
-		d->more = 1;
 		return 1;
 	}
-	d->found = xrealloc(d->found, (d->nfound + 1) * sizeof *d->found);
-	instance_copy(&d->found[d->nfound].m, m);
-	d->found[d->nfound++].tags = tags;
+	page->found = xrealloc(page->found, (page->nfound + 1) * sizeof *page->found);
+	instance_copy(&page->found[page->nfound].m, m);
+	page->found[page->nfound++].tags = tags;
 	return 0;
-}
-
-static int describe_instance_visit(void *ctx, const struct instance *m)
-{
-	return describe_instance_one(ctx, m);
 }
 
 /* By reservation, then launch index: a reservation's instances together. */
@@ -274,14 +346,13 @@ static int described_cmp(const void *a, const void *b)
 }
 
 /* One item per reservation, with the instances of it the page shows. */
-static void describe_write(struct describe_instances *d)
+static void describe_write(struct xmlw *w, struct described_page *page)
 {
-	struct xmlw *w = d->ctx->w;
-	qsort(d->found, d->nfound, sizeof *d->found, described_cmp);
+	qsort(page->found, page->nfound, sizeof *page->found, described_cmp);
 	xmlw_start(w, "reservationSet");
-	for (size_t i = 0; i < d->nfound; i++) {
-		const struct instance *m = &d->found[i].m;
-		if (i == 0 || strcmp(d->found[i - 1].m.reservation_id, m->reservation_id) != 0) {
+	for (size_t i = 0; i < page->nfound; i++) {
+		const struct instance *m = &page->found[i].m;
+		if (i == 0 || strcmp(page->found[i - 1].m.reservation_id, m->reservation_id) != 0) {
 			if (i > 0) {
 				xmlw_end(w); /* instancesSet */
 				xmlw_end(w); /* item */
@@ -290,9 +361,9 @@ static void describe_write(struct describe_instances *d)
 			ec2_write_reservation_head(w, m->reservation_id, m->owner_id);
 			xmlw_start(w, "instancesSet");
 		}
-		ec2_write_instance(w, m, &d->found[i].tags);
+		ec2_write_instance(w, m, &page->found[i].tags);
 	}
-	if (d->nfound) {
+	if (page->nfound) {
 		xmlw_end(w);
 		xmlw_end(w);
 	}
@@ -301,66 +372,20 @@ static void describe_write(struct describe_instances *d)
 
 int ec2_describe_instances(struct ec2_ctx *ctx, struct err *e)
 {
-	struct describe_instances d = { .ctx = ctx, .e = e, .now = ids_now_ms() };
-	struct ec2_page page;
-	const char **ids = NULL;
-	struct instance *named = NULL;
-	size_t nnamed = 0;
-	char last[ID_MAX];
-	int ret = -1;
-	size_t nids = query_list(&ctx->q, "InstanceId", &ids);
-	d.by_id = nids > 0;
-	if (query_filters(&ctx->q, &d.filters, &d.nfilters, e) < 0 ||
-	    ec2_page_read(ctx, 5, 1000, &page, e) < 0)
-		goto out;
-	for (size_t i = 0; i < d.nfilters; i++) {
-		if (!instance_filter_known(d.filters[i].name)) {
-			err_set(e, 400, "InvalidParameterValue", "The filter '%.64s' is invalid",
-				d.filters[i].name);
-			goto out;
-		}
+	struct described_page page = { NULL, 0 };
+	struct ec2_listing l = { .ctx = ctx, .e = e, .filter_known = instance_filter_known,
+				 .item = describe_item, .arg = &page };
+	int ret = ec2_listing_run(&l, e);
+	if (ret == 0) {
+		describe_write(ctx->w, &page);
+		/* The next page resumes after the last instance, in ID order, of this one. */
+		if (l.more)
+			ec2_page_write_token(ctx, l.last);
 	}
-	if (nids && page.max_results) {
-		err_set(e, 400, "InvalidParameterCombination",
-			"The parameter instancesSet cannot be used with the parameter maxResults");
-		goto out;
+	for (size_t i = 0; i < page.nfound; i++) {
+		instance_release(&page.found[i].m);
+		tag_list_release(&page.found[i].tags);
 	}
-	d.limit = page.max_results;
-	named = nids ? xcalloc(nids, sizeof *named) : NULL;
-	if (nids && ec2_instances_owned(ctx, ids, nids, named, e) < 0)
-		goto out;
-	nnamed = nids;
-	if (nids) {
-		for (size_t i = 0; i < nids && !d.failed; i++) {
-			int dup = 0;
-			for (size_t j = 0; j < i; j++)
-				dup |= !strcmp(ids[j], ids[i]);
-			if (!dup)
-				describe_instance_one(&d, &named[i]);
-		}
-	} else if (catalog_instance_each(ctx->srv->cat, ctx->account, page.after,
-					 describe_instance_visit, &d, e) < 0) {
-		d.failed = 1;
-	}
-	if (d.failed)
-		goto out;
-	/* The next page resumes after the last instance, in ID order, of this one. */
-	if (d.more)
-		snprintf(last, sizeof last, "%s", d.found[d.nfound - 1].m.id);
-	describe_write(&d);
-	if (d.more)
-		ec2_page_write_token(ctx, last);
-	ret = 0;
-out:
-	for (size_t i = 0; i < nnamed; i++)
-		instance_release(&named[i]);
-	for (size_t i = 0; i < d.nfound; i++) {
-		instance_release(&d.found[i].m);
-		tag_list_release(&d.found[i].tags);
-	}
-	free(d.found);
-	free(named);
-	free(ids);
-	query_filters_free(d.filters, d.nfilters);
+	free(page.found);
 	return ret;
 }

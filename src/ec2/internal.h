@@ -195,7 +195,27 @@ void ec2_write_bdm(struct xmlw *w, const struct image_bdm *b, size_t n);
 
 /* ---- instances (instances.c, instances_describe.c, ...) ----------------- */
 
+/* Terminated instances stay visible (unnamed) for an hour, as on EC2. */
+#define EC2_TERMINATED_VISIBLE_MS (60LL * 60 * 1000)
+
 struct instance;
+/*
+ * The IDs a request named that do not exist (or are another account's),
+ * each once, for the one NotFound EC2 answers naming them all: "The
+ * instance IDs 'i-1, i-2' do not exist".
+ */
+struct ec2_missing {
+	struct buf names;
+	size_t count;
+};
+/* Notes ids[i], unless an earlier one of ids is the same ID. */
+void ec2_missing_add(struct ec2_missing *m, const char *const *ids, size_t i);
+/*
+ * 0 when none is missing; else sets 400 code, "The <one|many> '<IDs>' does
+ * not exist<tail>" (or "do not exist"), and returns -1.  Releases m.
+ */
+int ec2_missing_report(struct ec2_missing *m, struct err *e, const char *code,
+		       const char *one, const char *many, const char *tail);
 /*
  * The caller's instances named by ids (n of them) into out (n entries, the
  * caller's to release on success): 400 InvalidInstanceID.Malformed for a
@@ -207,6 +227,35 @@ int ec2_instances_owned(struct ec2_ctx *ctx, const char *const *ids, size_t n,
 /* The CPU credit option a burstable type starts with (standard for t2,
  * unlimited for t3, t3a, t4g), NULL for a type without CPU credits. */
 const char *ec2_credit_default(const char *instance_type);
+/*
+ * A Describe over the caller's instances (instances_describe.c): the ones
+ * InstanceId.N names (each once, in the order given; at most max_ids when
+ * set; not with MaxResults, as on EC2) or all of them from the page's
+ * start, in ID order, each offered to item.  item returns 0 to go on, 1
+ * when the page is full (ec2_listing_full said so), -1 on failure (e set);
+ * check, when set, may refuse a named instance before any is offered.
+ * Filter.N is checked with filter_known and in l->filters while items run.
+ */
+struct ec2_listing {
+	struct ec2_ctx *ctx;
+	struct err *e;
+	int (*filter_known)(const char *name);
+	int (*check)(const struct instance *m, struct err *e);
+	int (*item)(struct ec2_listing *l, const struct instance *m);
+	void *arg;                    /* the action's own state */
+	long long max_ids;
+	/* Set by ec2_listing_run. */
+	struct query_filter *filters;
+	size_t nfilters;
+	long long now, limit, written;
+	char last[ID_MAX];            /* the last instance taken, for nextToken */
+	int by_id, more, failed;
+};
+int ec2_listing_run(struct ec2_listing *l, struct err *e);
+/* Takes m onto the page; 1 (and l->more) when the page has no room left. */
+int ec2_listing_full(struct ec2_listing *l, const struct instance *m);
+/* 1 for an unnamed instance terminated over EC2_TERMINATED_VISIBLE_MS ago. */
+int ec2_listing_forgotten(const struct ec2_listing *l, const struct instance *m);
 /* The private DNS name DescribeInstances shows (0: none, once terminated). */
 int ec2_instance_private_dns(const struct instance *m, char *out, size_t cap);
 /* Writes one Instance item (<item>...</item>) with its tags. */

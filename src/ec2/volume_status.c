@@ -123,8 +123,7 @@ static int volume_status_one(void *arg, const struct volume_row *v)
 static int volumes_owned(struct ec2_ctx *ctx, const char **ids, size_t n,
 			 struct volume_row *out, struct err *e)
 {
-	struct buf missing = BUF_INIT;
-	size_t nmissing = 0;
+	struct ec2_missing missing = { BUF_INIT, 0 };
 	for (size_t i = 0; i < n; i++)
 		if (!ids_valid_resource("vol", ids[i]))
 			return err_set(e, 400, "InvalidVolumeID.Malformed",
@@ -132,25 +131,13 @@ static int volumes_owned(struct ec2_ctx *ctx, const char **ids, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		int found = catalog_volume_get(ctx->srv->cat, ids[i], &out[i], e);
 		if (found < 0) {
-			buf_release(&missing);
+			buf_release(&missing.names);
 			return -1;
 		}
-		if (found && !strcmp(out[i].owner_id, ctx->account))
-			continue;
-		int named = 0;
-		for (size_t j = 0; j < i; j++)
-			named |= !strcmp(ids[j], ids[i]);
-		if (!named)
-			buf_printf(&missing, "%s%s", nmissing++ ? ", " : "", ids[i]);
+		if (!found || strcmp(out[i].owner_id, ctx->account) != 0)
+			ec2_missing_add(&missing, ids, i);
 	}
-	if (nmissing == 1)
-		err_set(e, 400, "InvalidVolume.NotFound", "The volume '%s' does not exist.",
-			missing.data);
-	else if (nmissing)
-		err_set(e, 400, "InvalidVolume.NotFound", "The volumes '%.900s' do not exist.",
-			missing.data);
-	buf_release(&missing);
-	return nmissing ? -1 : 0;
+	return ec2_missing_report(&missing, e, "InvalidVolume.NotFound", "volume", "volumes", ".");
 }
 
 int ec2_describe_volume_status(struct ec2_ctx *ctx, struct err *e)
