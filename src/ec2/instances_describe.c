@@ -348,7 +348,8 @@ static int described_cmp(const void *a, const void *b)
 /* One item per reservation, with the instances of it the page shows. */
 static void describe_write(struct xmlw *w, struct described_page *page)
 {
-	qsort(page->found, page->nfound, sizeof *page->found, described_cmp);
+	if (page->nfound)
+		qsort(page->found, page->nfound, sizeof *page->found, described_cmp);
 	xmlw_start(w, "reservationSet");
 	for (size_t i = 0; i < page->nfound; i++) {
 		const struct instance *m = &page->found[i].m;
