@@ -998,6 +998,14 @@ class Instances(unittest.TestCase):
                  self.ec2.describe_instance_types(InstanceTypes=["t2.micro", "t3.micro",
                                                                  "m1.small"])["InstanceTypes"]}
         self.assertEqual(types, {"t2.micro": True, "t3.micro": True, "m1.small": False})
+        # A type with credits keeps the option it starts with (the family's).
+        self.ec2.stop_instances(InstanceIds=[ids["m1"], ids["t3"]], Force=True)
+        self.wait_state(ids["m1"], "stopped")
+        self.wait_state(ids["t3"], "stopped")
+        self.ec2.modify_instance_attribute(InstanceId=ids["m1"], InstanceType={"Value": "t2.small"})
+        self.ec2.modify_instance_attribute(InstanceId=ids["t3"], InstanceType={"Value": "m1.small"})
+        self.assertEqual(credits(InstanceIds=[ids["m1"], ids["t3"]]),
+                         {ids["m1"]: "standard", ids["t3"]: "unlimited"})
         # amibox's machines boot with a legacy BIOS: no UEFI variable store.
         self.assertError("UnsupportedOperation", self.ec2.get_instance_uefi_data,
                          InstanceId=ids["t2"])
