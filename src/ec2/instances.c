@@ -279,14 +279,8 @@ static const struct image_bdm *run_image_device(const struct image *img, const c
 }
 
 /*
- * The parameters of the request with each launch mapping of a device the
- * image maps as EBS completed from the image's mapping: what the launch
- * leaves out (the snapshot, and with it the size; the type, and with it
- * IOPS and throughput; DeleteOnTermination) is the image's.  Terraform's
- * root_block_device and Packer's launch_block_device_mappings send only
- * what they change.  Reading the completed request checks every merged
- * mapping as a whole.  *out borrows q's strings; run_query_release frees
- * the rest.
+ * A copy of the request's parameters with some set: q borrows the client's
+ * strings and owns the array; owned are the strings set here.
  */
 struct run_query {
 	struct query q;
@@ -334,6 +328,15 @@ static int run_ebs_given(struct ec2_ctx *ctx, const char *ebs, const char *field
 	return run_param(ctx, name) != NULL;
 }
 
+/*
+ * The request's parameters with each launch mapping of a device the image
+ * maps as EBS completed from the image's mapping: what the launch leaves
+ * out (the snapshot, and with it the size; the type, and with it IOPS and
+ * throughput; DeleteOnTermination) is the image's.  Terraform's
+ * root_block_device and Packer's launch_block_device_mappings send only
+ * what they change; reading the completed request checks every merged
+ * mapping as a whole.
+ */
 static void run_complete_launch(struct ec2_ctx *ctx, const struct image *img,
 				struct run_query *rq)
 {
