@@ -380,6 +380,15 @@ static const char *const catalog_migrations[] = {
 	"  public_key TEXT NOT NULL,"
 	"  create_ms INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE UNIQUE INDEX key_pairs_owner_name ON key_pairs(owner_id, name);",
+	/*
+	 * 10: instances: stop protection, EBS optimization, the CPU credit
+	 * option of burstable types, and the digest of the launch request
+	 * (a retry with its ClientToken must ask for the same).
+	 */
+	"ALTER TABLE instances ADD COLUMN disable_api_stop INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN ebs_optimized INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE instances ADD COLUMN cpu_credits TEXT;"
+	"ALTER TABLE instances ADD COLUMN request_digest TEXT;",
 };
 
 int catalog_schema_version(void)

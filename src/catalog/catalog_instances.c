@@ -13,7 +13,8 @@
 	" launch_ms, state_ms, kernel_id, ramdisk_id, user_data,"              \
 	" root_device_type, root_device_name, virtualization_type,"            \
 	" architecture, shutdown_behavior, disable_api_termination,"           \
-	" client_token, launch_index, private_ip, zone, key_name, http_tokens, pid"
+	" client_token, launch_index, private_ip, zone, key_name, http_tokens, pid," \
+	" disable_api_stop, ebs_optimized, cpu_credits, request_digest"
 
 void instance_release(struct instance *inst)
 {
@@ -22,6 +23,17 @@ void instance_release(struct instance *inst)
 	inst->user_data = NULL;
 	inst->devices = NULL;
 	inst->ndevices = 0;
+}
+
+void instance_copy(struct instance *dst, const struct instance *src)
+{
+	*dst = *src;
+	dst->user_data = src->user_data ? xstrdup(src->user_data) : NULL;
+	dst->devices = NULL;
+	if (src->ndevices) {
+		dst->devices = xmalloc(src->ndevices * sizeof *dst->devices);
+		memcpy(dst->devices, src->devices, src->ndevices * sizeof *dst->devices);
+	}
 }
 
 int instance_state_code(const char *state)
@@ -70,6 +82,10 @@ static void instance_row(sqlite3_stmt *stmt, struct instance *m)
 	catalog_copy_text(m->key_name, sizeof m->key_name, stmt, 24);
 	catalog_copy_text(m->http_tokens, sizeof m->http_tokens, stmt, 25);
 	m->pid = sqlite3_column_int64(stmt, 26);
+	m->disable_api_stop = sqlite3_column_int(stmt, 27);
+	m->ebs_optimized = sqlite3_column_int(stmt, 28);
+	catalog_copy_text(m->cpu_credits, sizeof m->cpu_credits, stmt, 29);
+	catalog_copy_text(m->request_digest, sizeof m->request_digest, stmt, 30);
 }
 
 static int instance_devices(struct catalog *c, struct instance *m, struct err *e)
@@ -138,7 +154,7 @@ int catalog_instance_insert(struct catalog *c, const struct instance *m,
 	static const char sql[] =
 		"INSERT INTO instances (" INSTANCE_COLUMNS ") VALUES (?1, ?2, ?3, ?4,"
 		" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-		" ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
+		" ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)";
 	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
 	if (!stmt)
 		return -1;
@@ -169,6 +185,10 @@ int catalog_instance_insert(struct catalog *c, const struct instance *m,
 	catalog_bind_opt(stmt, 25, m->key_name);
 	catalog_bind_opt(stmt, 26, m->http_tokens);
 	sqlite3_bind_int64(stmt, 27, m->pid);
+	sqlite3_bind_int(stmt, 28, m->disable_api_stop);
+	sqlite3_bind_int(stmt, 29, m->ebs_optimized);
+	catalog_bind_opt(stmt, 30, m->cpu_credits);
+	catalog_bind_opt(stmt, 31, m->request_digest);
 	if (catalog_step_done(c, stmt, "inserting an instance", e) < 0)
 		return -1;
 	for (size_t i = 0; i < m->ndevices; i++)
@@ -239,6 +259,9 @@ int catalog_instance_set_text(struct catalog *c, const char *id,
 		{ "shutdown_behavior", "UPDATE instances SET shutdown_behavior = ?2 WHERE instance_id = ?1" },
 		{ "disable_api_termination", "UPDATE instances SET disable_api_termination = ?2 WHERE instance_id = ?1" },
 		{ "transition_reason", "UPDATE instances SET transition_reason = ?2 WHERE instance_id = ?1" },
+		{ "disable_api_stop", "UPDATE instances SET disable_api_stop = ?2 WHERE instance_id = ?1" },
+		{ "ebs_optimized", "UPDATE instances SET ebs_optimized = ?2 WHERE instance_id = ?1" },
+		{ "cpu_credits", "UPDATE instances SET cpu_credits = ?2 WHERE instance_id = ?1" },
 	};
 	for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++)
 		if (!strcmp(sqls[i][0], column))
@@ -275,24 +298,12 @@ int catalog_volume_attachment(struct catalog *c, const char *volume_id,
 	return catalog_sqlite_error(c, "reading a volume's attachment", e);
 }
 
-int catalog_instance_each(struct catalog *c, const char *owner_id,
-			  const char *after,
-			  int (*fn)(void *ctx, const struct instance *inst),
-			  void *ctx, struct err *e)
+/* Steps a bound SELECT of INSTANCE_COLUMNS, calling fn for each row until it says stop. */
+static int instance_rows(struct catalog *c, sqlite3_stmt *stmt,
+			 int (*fn)(void *ctx, const struct instance *inst),
+			 void *ctx, const char *what, struct err *e)
 {
-	static const char by_owner[] =
-		"SELECT " INSTANCE_COLUMNS " FROM instances WHERE owner_id = ?1"
-		" AND instance_id > ?2 ORDER BY instance_id";
-	static const char all[] =
-		"SELECT " INSTANCE_COLUMNS " FROM instances WHERE instance_id > ?2"
-		" ORDER BY instance_id";
-	sqlite3_stmt *stmt = catalog_stmt(c, owner_id ? by_owner : all, e);
 	int rc;
-	if (!stmt)
-		return -1;
-	if (owner_id)
-		sqlite3_bind_text(stmt, 1, owner_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, after ? after : "", -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct instance m;
 		instance_row(stmt, &m);
@@ -307,6 +318,63 @@ int catalog_instance_each(struct catalog *c, const char *owner_id,
 	}
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return catalog_sqlite_error(c, "listing instances", e);
+		return catalog_sqlite_error(c, what, e);
 	return 0;
+}
+
+int catalog_instance_each(struct catalog *c, const char *owner_id,
+			  const char *after,
+			  int (*fn)(void *ctx, const struct instance *inst),
+			  void *ctx, struct err *e)
+{
+	static const char by_owner[] =
+		"SELECT " INSTANCE_COLUMNS " FROM instances WHERE owner_id = ?1"
+		" AND instance_id > ?2 ORDER BY instance_id";
+	static const char all[] =
+		"SELECT " INSTANCE_COLUMNS " FROM instances WHERE instance_id > ?2"
+		" ORDER BY instance_id";
+	sqlite3_stmt *stmt = catalog_stmt(c, owner_id ? by_owner : all, e);
+	if (!stmt)
+		return -1;
+	if (owner_id)
+		sqlite3_bind_text(stmt, 1, owner_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, after ? after : "", -1, SQLITE_STATIC);
+	return instance_rows(c, stmt, fn, ctx, "listing instances", e);
+}
+
+int catalog_instance_by_token(struct catalog *c, const char *owner_id,
+			      const char *token, struct instance *m,
+			      struct err *e)
+{
+	static const char sql[] =
+		"SELECT " INSTANCE_COLUMNS " FROM instances WHERE owner_id = ?1"
+		" AND client_token = ?2 ORDER BY launch_index, instance_id LIMIT 1";
+	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, owner_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, token, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		instance_row(stmt, m);
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return catalog_sqlite_error(c, "finding an instance by client token", e);
+	return instance_devices(c, m, e) < 0 ? -1 : 1;
+}
+
+int catalog_instance_each_in_reservation(struct catalog *c, const char *reservation_id,
+					 int (*fn)(void *ctx, const struct instance *inst),
+					 void *ctx, struct err *e)
+{
+	static const char sql[] =
+		"SELECT " INSTANCE_COLUMNS " FROM instances WHERE reservation_id = ?1"
+		" ORDER BY instance_id";
+	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, reservation_id, -1, SQLITE_STATIC);
+	return instance_rows(c, stmt, fn, ctx, "listing a reservation's instances", e);
 }

@@ -48,12 +48,18 @@ struct instance {
 	char zone[72];
 	char key_name[256];
 	char http_tokens[16];     /* optional, required */
+	int disable_api_stop;
+	int ebs_optimized;
+	char cpu_credits[16];     /* standard, unlimited; "" for a type without credits */
+	char request_digest[72];  /* of the launch request, for ClientToken retries */
 	long long pid;            /* the QEMU process, 0 when none */
 	struct instance_device *devices; /* owned */
 	size_t ndevices;
 };
 
 void instance_release(struct instance *inst);
+/* A deep copy of src (dst is the caller's to release). */
+void instance_copy(struct instance *dst, const struct instance *src);
 /* The EC2 state code of a state name (pending 0, running 16, ...). */
 int instance_state_code(const char *state);
 
@@ -84,6 +90,15 @@ int catalog_instance_device_delete(struct catalog *c, const char *instance_id,
 int catalog_volume_attachment(struct catalog *c, const char *volume_id,
 			      char instance_id[ID_MAX],
 			      struct instance_device *d, struct err *e);
+
+/* The owner's first instance launched with the client token (1), or 0. */
+int catalog_instance_by_token(struct catalog *c, const char *owner_id,
+			      const char *token, struct instance *inst,
+			      struct err *e);
+/* Calls fn for the instances of a reservation, in ID order. */
+int catalog_instance_each_in_reservation(struct catalog *c, const char *reservation_id,
+					 int (*fn)(void *ctx, const struct instance *inst),
+					 void *ctx, struct err *e);
 
 /*
  * Calls fn for the owner's instances (all owners when owner_id is NULL)

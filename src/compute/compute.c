@@ -407,3 +407,8 @@ void compute_stop(struct compute *c)
 	free(c);
 }
 
+int compute_machine_alive(struct compute *c, const struct instance *m)
+{
+	(void)c;
+	return m->pid > 0 && process_alive((pid_t)m->pid) && process_mentions((pid_t)m->pid, m->id);
+}

@@ -83,6 +83,13 @@ int compute_delete_volume(struct compute *c, const char *volume_id,
 			  struct err *e);
 
 /*
+ * 1 if the instance's machine runs: the QEMU process recorded for it is
+ * alive and is this instance's (what status checks report).
+ */
+struct instance;
+int compute_machine_alive(struct compute *c, const struct instance *m);
+
+/*
  * The instance's private address: what its user-mode network's DHCP gives
  * it, link-local like the metadata service it talks to.
  */

@@ -2,10 +2,10 @@
  * ec2/instance_attributes.c: Describe/ModifyInstanceAttribute.
  *
  * The seed's rule: an EBS-backed instance's type, kernel, RAM disk and user
- * data change only while it is stopped (IncorrectInstanceState otherwise);
- * an instance-store-backed instance keeps its attributes for life.
- * Termination protection, the shutdown behaviour and DeleteOnTermination of
- * attached volumes change at any time.
+ * data change only while it is stopped (IncorrectInstanceState otherwise),
+ * and so does EBS optimization, as on EC2; an instance-store-backed instance
+ * keeps them for life.  Termination and stop protection, the shutdown
+ * behaviour and DeleteOnTermination of attached volumes change at any time.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,9 +42,12 @@ int ec2_describe_instance_attribute(struct ec2_ctx *ctx, struct err *e)
 		write_value(w, "ramdisk", m.ramdisk_id);
 	} else if (!strcmp(a, "userData")) {
 		write_value(w, "userData", m.user_data);
-	} else if (!strcmp(a, "disableApiTermination")) {
-		xmlw_start(w, "disableApiTermination");
-		xmlw_bool(w, "value", m.disable_api_termination);
+	} else if (!strcmp(a, "disableApiTermination") || !strcmp(a, "disableApiStop") ||
+		   !strcmp(a, "ebsOptimized")) {
+		xmlw_start(w, a);
+		xmlw_bool(w, "value", !strcmp(a, "disableApiStop") ? m.disable_api_stop :
+				      !strcmp(a, "ebsOptimized")   ? m.ebs_optimized :
+								     m.disable_api_termination);
 		xmlw_end(w);
 	} else if (!strcmp(a, "instanceInitiatedShutdownBehavior")) {
 		write_value(w, "instanceInitiatedShutdownBehavior", m.shutdown_behavior);
@@ -70,8 +73,7 @@ int ec2_describe_instance_attribute(struct ec2_ctx *ctx, struct err *e)
 	} else if (!strcmp(a, "productCodes") || !strcmp(a, "groupSet")) {
 		xmlw_start(w, a);
 		xmlw_end(w);
-	} else if (!strcmp(a, "sourceDestCheck") || !strcmp(a, "ebsOptimized") ||
-		   !strcmp(a, "enaSupport") || !strcmp(a, "disableApiStop")) {
+	} else if (!strcmp(a, "sourceDestCheck") || !strcmp(a, "enaSupport")) {
 		xmlw_start(w, a);
 		xmlw_bool(w, "value", !strcmp(a, "sourceDestCheck") ||
 					      (!strcmp(a, "enaSupport") &&
@@ -111,6 +113,7 @@ int ec2_modify_instance_attribute(struct ec2_ctx *ctx, struct err *e)
 		{ "ramdisk", "Ramdisk.Value" },
 		{ "userData", "UserData.Value" },
 		{ "disableApiTermination", "DisableApiTermination.Value" },
+		{ "disableApiStop", "DisableApiStop.Value" },
 		{ "instanceInitiatedShutdownBehavior", "InstanceInitiatedShutdownBehavior.Value" },
 		{ "sourceDestCheck", "SourceDestCheck.Value" },
 		{ "ebsOptimized", "EbsOptimized.Value" },
@@ -151,7 +154,7 @@ int ec2_modify_instance_attribute(struct ec2_ctx *ctx, struct err *e)
 	have = 1;
 	const char *a = c.attribute;
 	int fixed = !strcmp(a, "instanceType") || !strcmp(a, "kernel") ||
-		    !strcmp(a, "ramdisk") || !strcmp(a, "userData");
+		    !strcmp(a, "ramdisk") || !strcmp(a, "userData") || !strcmp(a, "ebsOptimized");
 	if (!strcmp(m.state, "terminated") || !strcmp(m.state, "shutting-down")) {
 		err_set(e, 400, "IncorrectInstanceState",
 			"The instance '%s' is %s.", id, m.state);
@@ -219,12 +222,22 @@ int ec2_modify_instance_attribute(struct ec2_ctx *ctx, struct err *e)
 		}
 		buf_release(&raw);
 		column = "user_data";
-	} else if (!strcmp(a, "disableApiTermination")) {
+	} else if (!strcmp(a, "disableApiTermination") || !strcmp(a, "disableApiStop") ||
+		   !strcmp(a, "ebsOptimized")) {
 		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
-			err_set(e, 400, "InvalidParameterValue", "disableApiTermination is true or false.");
+			err_set(e, 400, "InvalidParameterValue", "%s is true or false.", a);
 			goto out;
 		}
-		column = "disable_api_termination";
+		if (!strcmp(a, "disableApiStop") && !strcmp(value, "true") &&
+		    !strcmp(m.root_device_type, "instance-store")) {
+			err_set(e, 400, "UnsupportedOperation",
+				"Stop protection is not supported for instance store-backed instances: '%s' is one.",
+				id);
+			goto out;
+		}
+		column = !strcmp(a, "disableApiStop") ? "disable_api_stop" :
+			 !strcmp(a, "ebsOptimized")   ? "ebs_optimized" :
+						        "disable_api_termination";
 		value = !strcmp(value, "true") ? "1" : "0";
 	} else if (!strcmp(a, "instanceInitiatedShutdownBehavior")) {
 		if (strcmp(value, "stop") != 0 && strcmp(value, "terminate") != 0) {
@@ -268,7 +281,7 @@ int ec2_modify_instance_attribute(struct ec2_ctx *ctx, struct err *e)
 		ec2_return_true(ctx);
 		ret = 0;
 		goto out;
-	} else if (!strcmp(a, "sourceDestCheck") || !strcmp(a, "ebsOptimized") ||
+	} else if (!strcmp(a, "sourceDestCheck") ||
 		   !strcmp(a, "enaSupport") || !strcmp(a, "sriovNetSupport") ||
 		   !strcmp(a, "groupSet")) {
 		err_set(e, 400, "InvalidParameterValue",
@@ -279,9 +292,13 @@ int ec2_modify_instance_attribute(struct ec2_ctx *ctx, struct err *e)
 			"Value (%.64s) for parameter attribute is invalid.", a);
 		goto out;
 	}
+	/* A type with CPU credits starts with its family's option, kept after. */
+	const char *credits = !strcmp(column, "instance_type") && !m.cpu_credits[0] ?
+				      ec2_credit_default(value) : NULL;
 	if (catalog_begin(ctx->srv->cat, e) < 0)
 		goto out;
-	if (catalog_instance_set_text(ctx->srv->cat, m.id, column, value, e) < 0) {
+	if (catalog_instance_set_text(ctx->srv->cat, m.id, column, value, e) < 0 ||
+	    (credits && catalog_instance_set_text(ctx->srv->cat, m.id, "cpu_credits", credits, e) < 0)) {
 		catalog_rollback(ctx->srv->cat);
 		goto out;
 	}

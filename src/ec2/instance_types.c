@@ -10,6 +10,16 @@
 #include "api/filter.h"
 #include "compute/instance_types.h"
 
+const char *ec2_credit_default(const char *instance_type)
+{
+	if (!strncmp(instance_type, "t2.", 3))
+		return "standard";
+	if (!strncmp(instance_type, "t3.", 3) || !strncmp(instance_type, "t3a.", 4) ||
+	    !strncmp(instance_type, "t4g.", 4))
+		return "unlimited";
+	return NULL;
+}
+
 /* The values a filter compares for t; returns how many (up to 4). */
 static size_t type_values(const struct instance_type *t, const char *name,
 			  const char *out[4], char *num, size_t cap)
@@ -44,6 +54,8 @@ static size_t type_values(const struct instance_type *t, const char *name,
 			if (!t->current_generation)
 				out[n++] = "i386";
 		}
+	} else if (!strcmp(name, "burstable-performance-supported")) {
+		out[n++] = ec2_credit_default(t->name) ? "true" : "false";
 	} else if (!strcmp(name, "hypervisor")) {
 		out[n++] = t->current_generation ? "nitro" : "xen";
 	} else if (!strcmp(name, "bare-metal") || !strcmp(name, "free-tier-eligible")) {
@@ -59,7 +71,7 @@ static const char *const type_filters[] = {
 	"supported-root-device-type", "vcpu-info.default-vcpus",
 	"memory-info.size-in-mib", "instance-storage-supported",
 	"processor-info.supported-architecture", "hypervisor", "bare-metal",
-	"free-tier-eligible", NULL,
+	"free-tier-eligible", "burstable-performance-supported", NULL,
 };
 
 static void write_type(struct xmlw *w, const struct instance_type *t)
@@ -103,6 +115,8 @@ static void write_type(struct xmlw *w, const struct instance_type *t)
 	xmlw_int(w, "sizeInMiB", t->memory_mib);
 	xmlw_end(w);
 	xmlw_bool(w, "instanceStorageSupported", t->disks > 0);
+	/* Terraform reads an instance's credit option only for these. */
+	xmlw_bool(w, "burstablePerformanceSupported", ec2_credit_default(t->name) != NULL);
 	if (t->disks) {
 		xmlw_start(w, "instanceStorageInfo");
 		xmlw_int(w, "totalSizeInGB", (long long)t->disks * t->disk_gb);

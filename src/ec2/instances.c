@@ -1,6 +1,7 @@
 /*
- * ec2/instances.c: RunInstances, DescribeInstances, Start/Stop/Reboot/
- * TerminateInstances and GetConsoleOutput.
+ * ec2/instances.c: RunInstances, Start/Stop/Reboot/TerminateInstances and
+ * GetConsoleOutput, and the Instance item they and DescribeInstances
+ * (instances_describe.c) write.
  *
  * Each handler checks everything, records the state that starts the
  * transition in one transaction, and hands the machine work to compute
@@ -9,17 +10,18 @@
  * then follows the real machine.
  *
  * The block device mapping of an instance is the image's, overridden by the
- * launch's (by device name): EBS volumes are created lazily from the
- * snapshots, root and launch-time volumes with DeleteOnTermination true
- * unless a mapping says otherwise; ephemeralN devices get the instance
- * type's instance store disks.
+ * launch's (by device name); a launch mapping for a device the image maps
+ * takes from the image whatever it leaves out (snapshot, size, type,
+ * DeleteOnTermination), and the merged mapping is checked as a whole.  EBS
+ * volumes are created lazily from the snapshots, root and launch-time
+ * volumes with DeleteOnTermination true unless a mapping says otherwise;
+ * ephemeralN devices get the instance type's instance store disks.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ec2/internal.h"
-#include "api/filter.h"
 #include "blockstore/volume.h"
 #include "catalog/catalog_instances.h"
 #include "catalog/catalog_volumes.h"
@@ -29,7 +31,6 @@
 #include "util/ids.h"
 
 #define RUN_MAX_COUNT 20
-#define TERMINATED_VISIBLE_MS (60LL * 60 * 1000)
 
 int ec2_instance_owned(struct ec2_ctx *ctx, const char *id, struct instance *m,
 		       struct err *e)
@@ -50,6 +51,58 @@ int ec2_instance_owned(struct ec2_ctx *ctx, const char *id, struct instance *m,
 	return 0;
 }
 
+void ec2_missing_add(struct ec2_missing *m, const char *const *ids, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(ids[j], ids[i]))
+			return;
+	buf_printf(&m->names, "%s%s", m->count++ ? ", " : "", ids[i]);
+}
+
+int ec2_missing_report(struct ec2_missing *m, struct err *e, const char *code,
+		       const char *one, const char *many, const char *tail)
+{
+	int ret = 0;
+	if (m->count)
+		ret = err_set(e, 400, code, "The %s '%.900s' %s%s", m->count == 1 ? one : many,
+			      m->names.data, m->count == 1 ? "does not exist" : "do not exist", tail);
+	buf_release(&m->names);
+	m->count = 0;
+	return ret;
+}
+
+int ec2_instances_owned(struct ec2_ctx *ctx, const char *const *ids, size_t n,
+			struct instance *out, struct err *e)
+{
+	struct ec2_missing missing = { BUF_INIT, 0 };
+	size_t got = 0;
+	int ret = -1;
+	memset(out, 0, n * sizeof *out);
+	for (size_t i = 0; i < n; i++)
+		if (!ids_valid_resource("i", ids[i]))
+			return err_set(e, 400, "InvalidInstanceID.Malformed",
+				       "Invalid id: \"%.64s\" (expecting \"i-...\")", ids[i]);
+	for (; got < n; got++) {
+		int found = catalog_instance_get(ctx->srv->cat, ids[got], &out[got], e);
+		if (found < 0)
+			goto out;
+		if (found && !strcmp(out[got].owner_id, ctx->account))
+			continue;
+		if (found)
+			instance_release(&out[got]);
+		memset(&out[got], 0, sizeof out[got]);
+		ec2_missing_add(&missing, ids, got);
+	}
+	ret = ec2_missing_report(&missing, e, "InvalidInstanceID.NotFound", "instance ID",
+				 "instance IDs", "");
+out:
+	if (ret < 0)
+		for (size_t i = 0; i < got; i++)
+			instance_release(&out[i]);
+	buf_release(&missing.names);
+	return ret;
+}
+
 /* ---- the Instance item -------------------------------------------------- */
 
 static void write_state(struct xmlw *w, const char *name, const char *state)
@@ -60,21 +113,60 @@ static void write_state(struct xmlw *w, const char *name, const char *state)
 	xmlw_end(w);
 }
 
-static void write_instance(struct xmlw *w, const struct instance *m,
-			   const struct tag_list *tags)
+int ec2_instance_private_dns(const struct instance *m, char *out, size_t cap)
 {
-	char ip[16], dns[64];
-	int ended = !strcmp(m->state, "terminated");
+	char ip[16];
+	if (!strcmp(m->state, "terminated") || !m->private_ip[0])
+		return 0;
 	snprintf(ip, sizeof ip, "%s", m->private_ip);
 	for (char *p = ip; *p; p++)
 		if (*p == '.')
 			*p = '-';
-	snprintf(dns, sizeof dns, "ip-%s.ec2.internal", ip);
+	snprintf(out, cap, "ip-%s.ec2.internal", ip);
+	return 1;
+}
+
+/* The options EC2 shows for every instance, with amibox's (fixed) values. */
+static void write_fixed_options(struct xmlw *w, const struct instance *m)
+{
+	const struct instance_type *type = instance_type_find(m->instance_type);
+	if (type) {
+		xmlw_start(w, "cpuOptions");
+		xmlw_int(w, "coreCount", type->vcpus);
+		xmlw_int(w, "threadsPerCore", 1);
+		xmlw_end(w);
+	}
+	xmlw_start(w, "capacityReservationSpecification");
+	xmlw_text(w, "capacityReservationPreference", "open");
+	xmlw_end(w);
+	xmlw_start(w, "hibernationOptions");
+	xmlw_bool(w, "configured", 0);
+	xmlw_end(w);
+	xmlw_start(w, "enclaveOptions");
+	xmlw_bool(w, "enabled", 0);
+	xmlw_end(w);
+	xmlw_start(w, "maintenanceOptions");
+	xmlw_text(w, "autoRecovery", "default");
+	xmlw_end(w);
+	xmlw_start(w, "privateDnsNameOptions");
+	xmlw_text(w, "hostnameType", "ip-name");
+	xmlw_bool(w, "enableResourceNameDnsARecord", 0);
+	xmlw_bool(w, "enableResourceNameDnsAAAARecord", 0);
+	xmlw_end(w);
+	xmlw_start(w, "operator");
+	xmlw_bool(w, "managed", 0);
+	xmlw_end(w);
+}
+
+void ec2_write_instance(struct xmlw *w, const struct instance *m, const struct tag_list *tags)
+{
+	char dns[64];
+	int ended = !strcmp(m->state, "terminated");
 	xmlw_start(w, "item");
 	xmlw_text(w, "instanceId", m->id);
 	xmlw_text(w, "imageId", m->image_id);
 	write_state(w, "instanceState", m->state);
-	xmlw_text(w, "privateDnsName", ended ? "" : dns);
+	xmlw_text(w, "privateDnsName", ec2_instance_private_dns(m, dns, sizeof dns) ? dns : "");
 	xmlw_text(w, "dnsName", "");
 	xmlw_text(w, "reason", m->transition_reason);
 	if (m->key_name[0])
@@ -131,29 +223,184 @@ static void write_instance(struct xmlw *w, const struct instance *m,
 		xmlw_text(w, "clientToken", m->client_token);
 	ec2_write_tags(w, tags);
 	xmlw_text(w, "hypervisor", "xen");
-	xmlw_bool(w, "ebsOptimized", 0);
+	xmlw_bool(w, "ebsOptimized", m->ebs_optimized);
 	xmlw_bool(w, "enaSupport", !strcmp(m->virtualization_type, "hvm"));
 	xmlw_text(w, "platformDetails", "Linux/UNIX");
 	xmlw_text(w, "usageOperation", "RunInstances");
+	xmlw_time(w, "usageOperationUpdateTime", m->launch_ms);
 	xmlw_start(w, "metadataOptions");
 	xmlw_text(w, "state", "applied");
 	xmlw_text(w, "httpTokens", m->http_tokens[0] ? m->http_tokens : "optional");
 	xmlw_int(w, "httpPutResponseHopLimit", 1);
 	xmlw_text(w, "httpEndpoint", "enabled");
+	xmlw_text(w, "httpProtocolIpv6", "disabled");
+	xmlw_text(w, "instanceMetadataTags", "disabled");
 	xmlw_end(w);
+	write_fixed_options(w, m);
 	xmlw_text(w, "currentInstanceBootMode", "legacy-bios");
+	xmlw_end(w);
+}
+
+void ec2_write_reservation_head(struct xmlw *w, const char *reservation, const char *owner)
+{
+	xmlw_text(w, "reservationId", reservation);
+	xmlw_text(w, "ownerId", owner);
+	xmlw_start(w, "groupSet");
 	xmlw_end(w);
 }
 
 /* ---- RunInstances ------------------------------------------------------- */
 
-/* The image's mapping, overridden by the launch's, by device name. */
+/*
+ * A RunInstances parameter, NULL when absent or empty.  Terraform and Packer
+ * send what they leave unset as empty strings (Placement.AvailabilityZone,
+ * SubnetId, UserData, IamInstanceProfile.Name, ...), and EC2 takes an empty
+ * value as no value.
+ */
+static const char *run_param(struct ec2_ctx *ctx, const char *name)
+{
+	const char *v = query_get(&ctx->q, name);
+	return v && *v ? v : NULL;
+}
+
+/* "/dev/sda1" and "sda1" name the same device. */
+static const char *run_device_base(const char *name)
+{
+	return !strncmp(name, "/dev/", 5) ? name + 5 : name;
+}
+
+/* The image's mapping for the device, or NULL. */
+static const struct image_bdm *run_image_device(const struct image *img, const char *device)
+{
+	for (size_t i = 0; i < img->nbdm; i++)
+		if (!strcmp(run_device_base(img->bdm[i].device_name), run_device_base(device)))
+			return &img->bdm[i];
+	return NULL;
+}
+
+/*
+ * A copy of the request's parameters with some set: q borrows the client's
+ * strings and owns the array; owned are the strings set here.
+ */
+struct run_query {
+	struct query q;
+	char **owned;
+	size_t nowned;
+};
+
+/* Sets name to value: in place of the client's (empty) value, or added. */
+static void run_query_set(struct run_query *rq, const char *name, const char *value)
+{
+	struct query_param *p = NULL;
+	rq->owned = xrealloc(rq->owned, (rq->nowned + 2) * sizeof *rq->owned);
+	for (size_t i = 0; i < rq->q.count && !p; i++)
+		if (!strcmp(rq->q.params[i].name, name))
+			p = &rq->q.params[i];
+	if (!p) {
+		rq->q.params = xrealloc(rq->q.params, (rq->q.count + 1) * sizeof *rq->q.params);
+		p = &rq->q.params[rq->q.count++];
+		p->name = rq->owned[rq->nowned++] = xstrdup(name);
+		p->order = (size_t)-1 - rq->q.count; /* after everything the client sent */
+	}
+	p->value = rq->owned[rq->nowned++] = xstrdup(value);
+}
+
+static int run_param_cmp(const void *a, const void *b)
+{
+	const struct query_param *pa = a, *pb = b;
+	int c = strcmp(pa->name, pb->name);
+	return c ? c : (pa->order > pb->order) - (pa->order < pb->order);
+}
+
+static void run_query_release(struct run_query *rq)
+{
+	for (size_t i = 0; i < rq->nowned; i++)
+		free(rq->owned[i]);
+	free(rq->owned);
+	free(rq->q.params);
+}
+
+/* 1 if the launch gave "<ebs><field>" (not empty); name gets that name. */
+static int run_ebs_given(struct ec2_ctx *ctx, const char *ebs, const char *field,
+			 char *name, size_t cap)
+{
+	snprintf(name, cap, "%s%s", ebs, field);
+	return run_param(ctx, name) != NULL;
+}
+
+/*
+ * The request's parameters with each launch mapping of a device the image
+ * maps as EBS completed from the image's mapping: what the launch leaves
+ * out (the snapshot, and with it the size; the type, and with it IOPS and
+ * throughput; DeleteOnTermination) is the image's.  Terraform's
+ * root_block_device and Packer's launch_block_device_mappings send only
+ * what they change; reading the completed request checks every merged
+ * mapping as a whole.
+ */
+static void run_complete_launch(struct ec2_ctx *ctx, const struct image *img,
+				struct run_query *rq)
+{
+	unsigned *idx = NULL;
+	size_t n = query_indices(&ctx->q, "BlockDeviceMapping", &idx);
+	rq->q.params = xcalloc(ctx->q.count + 1, sizeof *rq->q.params);
+	memcpy(rq->q.params, ctx->q.params, ctx->q.count * sizeof *ctx->q.params);
+	rq->q.count = ctx->q.count;
+	for (size_t k = 0; k < n; k++) {
+		char name[128], value[32], ebs[64];
+		snprintf(name, sizeof name, "BlockDeviceMapping.%u.DeviceName", idx[k]);
+		const char *dev = query_get(&ctx->q, name);
+		const struct image_bdm *m = dev ? run_image_device(img, dev) : NULL;
+		snprintf(ebs, sizeof ebs, "BlockDeviceMapping.%u.Ebs.", idx[k]);
+		int has_ebs = 0;
+		for (size_t i = 0; i < ctx->q.count && !has_ebs; i++)
+			has_ebs = !strncmp(ctx->q.params[i].name, ebs, strlen(ebs));
+		if (!m || !m->ebs || !has_ebs)
+			continue;
+		if (!run_ebs_given(ctx, ebs, "SnapshotId", name, sizeof name)) {
+			if (m->snapshot_id[0])
+				run_query_set(rq, name, m->snapshot_id);
+			if (!run_ebs_given(ctx, ebs, "VolumeSize", name, sizeof name) &&
+			    m->volume_size) {
+				snprintf(value, sizeof value, "%lld", m->volume_size);
+				run_query_set(rq, name, value);
+			}
+		}
+		if (!run_ebs_given(ctx, ebs, "DeleteOnTermination", name, sizeof name))
+			run_query_set(rq, name, m->delete_on_termination ? "true" : "false");
+		if (!run_ebs_given(ctx, ebs, "VolumeType", name, sizeof name) && m->volume_type[0]) {
+			run_query_set(rq, name, m->volume_type);
+			if (!run_ebs_given(ctx, ebs, "Iops", name, sizeof name) && m->iops) {
+				snprintf(value, sizeof value, "%lld", m->iops);
+				run_query_set(rq, name, value);
+			}
+			if (!run_ebs_given(ctx, ebs, "Throughput", name, sizeof name) &&
+			    m->throughput) {
+				snprintf(value, sizeof value, "%lld", m->throughput);
+				run_query_set(rq, name, value);
+			}
+		}
+	}
+	free(idx);
+	qsort(rq->q.params, rq->q.count, sizeof *rq->q.params, run_param_cmp);
+}
+
+/*
+ * The image's mapping, with the launch's mappings (completed from the
+ * image's for the devices it maps) in place of the image's for the same
+ * device; NoDevice removes a device.
+ */
 static int run_mapping(struct ec2_ctx *ctx, const struct image *img,
 		       struct image_bdm **out, size_t *count, struct err *e)
 {
+	struct run_query rq = { { NULL, 0 }, NULL, 0 };
+	struct ec2_ctx completed = *ctx;
 	struct image_bdm *launch = NULL, *merged = NULL;
 	size_t nlaunch = 0, n = 0;
-	if (ec2_read_bdm(ctx, "BlockDeviceMapping", &launch, &nlaunch, e) < 0)
+	run_complete_launch(ctx, img, &rq);
+	completed.q = rq.q;
+	int read = ec2_read_bdm(&completed, "BlockDeviceMapping", &launch, &nlaunch, e);
+	run_query_release(&rq);
+	if (read < 0)
 		return -1;
 	merged = xcalloc(img->nbdm + nlaunch + 1, sizeof *merged);
 	for (size_t i = 0; i < img->nbdm; i++) {
@@ -164,30 +411,20 @@ static int run_mapping(struct ec2_ctx *ctx, const struct image *img,
 		struct image_bdm *l = &launch[k];
 		size_t at = n;
 		for (size_t i = 0; i < n; i++)
-			if (!strcmp(merged[i].device_name, l->device_name))
+			if (!strcmp(run_device_base(merged[i].device_name),
+				    run_device_base(l->device_name)))
 				at = i;
-		if (at < n && l->ebs && merged[at].ebs) {
-			/* Override: keep the image's snapshot unless a new one is named. */
-			struct image_bdm b = merged[at];
-			if (l->snapshot_id[0] && strcmp(l->snapshot_id, b.snapshot_id) != 0) {
-				snprintf(b.snapshot_id, sizeof b.snapshot_id, "%s", l->snapshot_id);
-				b.inherited = 0;
-			}
-			if (l->volume_size)
-				b.volume_size = l->volume_size;
-			b.delete_on_termination = l->delete_on_termination;
-			snprintf(b.volume_type, sizeof b.volume_type, "%s", l->volume_type);
-			b.iops = l->iops;
-			b.throughput = l->throughput;
-			merged[at] = b;
-		} else if (at < n) {
-			merged[at] = *l;
-		} else {
+		if (at == n) {
 			merged[n++] = *l;
+			continue;
 		}
+		/* The image's name for the device, and its snapshot's rights. */
+		l->inherited = merged[at].ebs && l->ebs &&
+			       !strcmp(merged[at].snapshot_id, l->snapshot_id);
+		snprintf(l->device_name, sizeof l->device_name, "%s", merged[at].device_name);
+		merged[at] = *l;
 	}
 	free(launch);
-	/* NoDevice removes a mapping. */
 	size_t w = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!merged[i].no_device)
@@ -206,6 +443,10 @@ struct run_plan {
 	char *user_data;
 	const char *shutdown;
 	int disable_termination;
+	int disable_stop;
+	int ebs_optimized;
+	char digest[72];          /* of the request, for ClientToken retries */
+	char cpu_credits[16];     /* standard, unlimited, "" */
 	const char *token;
 	const char *key_name;
 	const char *http_tokens;
@@ -223,19 +464,48 @@ static void run_plan_release(struct run_plan *p)
 	free(p->user_data);
 }
 
+/*
+ * What a retry with the same ClientToken must ask for again: a digest of
+ * every parameter but the token itself, the action's envelope and the
+ * Availability Zone (EC2 compares all but the Region and the zone), with
+ * empty values left out as absent (a NoDevice="" is a value).
+ */
+static void run_digest(struct ec2_ctx *ctx, char out[72])
+{
+	static const char *const ignored[] = {
+		"Action", "Version", "ClientToken", "DryRun", "Placement.AvailabilityZone",
+	};
+	struct buf canonical = BUF_INIT;
+	unsigned char digest[32];
+	for (size_t i = 0; i < ctx->q.count; i++) {
+		const struct query_param *qp = &ctx->q.params[i];
+		size_t len = strlen(qp->name);
+		int skip = !*qp->value && (len < 9 || strcmp(qp->name + len - 9, ".NoDevice") != 0);
+		for (size_t k = 0; k < sizeof ignored / sizeof ignored[0] && !skip; k++)
+			skip = !strcmp(qp->name, ignored[k]);
+		if (!skip)
+			buf_printf(&canonical, "%zu:%s=%zu:%s;", len, qp->name,
+				   strlen(qp->value), qp->value);
+	}
+	codec_sha256(canonical.data ? canonical.data : "", canonical.len, digest);
+	codec_hex(digest, 16, out);
+	buf_release(&canonical);
+}
+
 static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 {
 	long long min = 0, max = 0;
 	const char *image_id = ec2_require(ctx, "ImageId", e);
-	const char *type_name = query_get(&ctx->q, "InstanceType");
-	const char *kernel = query_get(&ctx->q, "KernelId");
-	const char *ramdisk = query_get(&ctx->q, "RamdiskId");
-	const char *user_data = query_get(&ctx->q, "UserData");
-	const char *zone = query_get(&ctx->q, "Placement.AvailabilityZone");
-	p->shutdown = query_get(&ctx->q, "InstanceInitiatedShutdownBehavior");
-	p->token = query_get(&ctx->q, "ClientToken");
-	p->key_name = query_get(&ctx->q, "KeyName");
-	p->http_tokens = query_get(&ctx->q, "MetadataOptions.HttpTokens");
+	const char *type_name = run_param(ctx, "InstanceType");
+	const char *kernel = run_param(ctx, "KernelId");
+	const char *ramdisk = run_param(ctx, "RamdiskId");
+	const char *user_data = run_param(ctx, "UserData");
+	const char *zone = run_param(ctx, "Placement.AvailabilityZone");
+	p->shutdown = run_param(ctx, "InstanceInitiatedShutdownBehavior");
+	p->token = run_param(ctx, "ClientToken");
+	p->key_name = run_param(ctx, "KeyName");
+	p->http_tokens = run_param(ctx, "MetadataOptions.HttpTokens");
+	const char *credits = run_param(ctx, "CreditSpecification.CpuCredits");
 	if (!image_id)
 		return -1;
 	if (!query_get(&ctx->q, "MinCount") || !query_get(&ctx->q, "MaxCount"))
@@ -243,8 +513,11 @@ static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 			       "The request must contain the parameters MinCount and MaxCount");
 	if (query_get_int(&ctx->q, "MinCount", 1, 100000, &min, e) < 0 ||
 	    query_get_int(&ctx->q, "MaxCount", 1, 100000, &max, e) < 0 ||
-	    query_get_bool(&ctx->q, "DisableApiTermination", &p->disable_termination, e) < 0)
+	    query_get_bool(&ctx->q, "DisableApiTermination", &p->disable_termination, e) < 0 ||
+	    query_get_bool(&ctx->q, "DisableApiStop", &p->disable_stop, e) < 0 ||
+	    query_get_bool(&ctx->q, "EbsOptimized", &p->ebs_optimized, e) < 0)
 		return -1;
+	run_digest(ctx, p->digest);
 	if (min > max)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "MinCount (%lld) must not be larger than MaxCount (%lld).", min, max);
@@ -282,6 +555,17 @@ static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 	if (!p->type)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "Invalid value '%.64s' for InstanceType.", type_name);
+	/* A burstable type's CPU credit option: the request's, or the family's. */
+	const char *family_credits = ec2_credit_default(p->type->name);
+	if (credits && strcmp(credits, "standard") != 0 && strcmp(credits, "unlimited") != 0)
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Value (%.32s) for parameter cpuCredits is invalid. Expected: 'standard' or 'unlimited'.",
+			       credits);
+	if (credits && !family_credits)
+		return err_set(e, 400, "InstanceCreditSpecification.NotSupported",
+			       "The %s instance type does not support T2 Unlimited.", p->type->name);
+	snprintf(p->cpu_credits, sizeof p->cpu_credits, "%s",
+		 credits ? credits : family_credits ? family_credits : "");
 	if (ec2_image_lookup(ctx, image_id, &p->img, e) < 0)
 		return -1;
 	if (strcmp(p->img.image_type, "machine") != 0)
@@ -332,6 +616,10 @@ static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 	snprintf(p->kernel_id, sizeof p->kernel_id, "%s", kernel ? kernel : p->img.kernel_id);
 	snprintf(p->ramdisk_id, sizeof p->ramdisk_id, "%s", ramdisk ? ramdisk : p->img.ramdisk_id);
 	int instance_store = !strcmp(p->img.root_device_type, "instance-store");
+	if (instance_store && p->disable_stop)
+		return err_set(e, 400, "UnsupportedOperation",
+			       "Stop protection is not supported for instance store-backed instances: %s is instance-store-backed.",
+			       image_id);
 	if (instance_store && p->type->disks == 0)
 		return err_set(e, 400, "InvalidParameterCombination",
 			       "The instance type '%s' has no instance storage; instance-store-backed image %s launches on a type that has some (m1, m2, m3, c1, c3, hs1, ...).",
@@ -391,6 +679,10 @@ static int run_one(struct ec2_ctx *ctx, struct run_plan *p, const char *reservat
 	snprintf(m->shutdown_behavior, sizeof m->shutdown_behavior, "%s",
 		 p->shutdown ? p->shutdown : "stop");
 	m->disable_api_termination = p->disable_termination;
+	m->disable_api_stop = p->disable_stop;
+	m->ebs_optimized = p->ebs_optimized;
+	snprintf(m->request_digest, sizeof m->request_digest, "%s", p->digest);
+	snprintf(m->cpu_credits, sizeof m->cpu_credits, "%s", p->cpu_credits);
 	snprintf(m->client_token, sizeof m->client_token, "%s", p->token ? p->token : "");
 	m->launch_index = index;
 	snprintf(m->zone, sizeof m->zone, "%s", ctx->srv->zone);
@@ -456,25 +748,30 @@ static int run_one(struct ec2_ctx *ctx, struct run_plan *p, const char *reservat
 	return 0;
 }
 
-/* A retry with a ClientToken answers with the first run's reservation. */
-struct token_match {
-	const char *token;
-	char reservation[ID_MAX];
-};
-
-static int token_visit(void *ctx, const struct instance *m)
+/*
+ * The earlier launch with the request's ClientToken, in the launch's
+ * transaction (two retries at once launch once): 1 with its reservation,
+ * 0 when the token is new, -1 when the retry asks for something else.
+ */
+static int run_prior(struct ec2_ctx *ctx, const struct run_plan *p,
+		     char reservation[ID_MAX], struct err *e)
 {
-	struct token_match *t = ctx;
-	if (!strcmp(m->client_token, t->token)) {
-		snprintf(t->reservation, sizeof t->reservation, "%s", m->reservation_id);
-		return 1;
-	}
-	return 0;
+	struct instance prior;
+	int found = catalog_instance_by_token(ctx->srv->cat, ctx->account, p->token, &prior, e);
+	if (found <= 0)
+		return found;
+	/* Rows from before digests were kept have none to compare. */
+	int same = !prior.request_digest[0] || !strcmp(prior.request_digest, p->digest);
+	snprintf(reservation, ID_MAX, "%s", prior.reservation_id);
+	instance_release(&prior);
+	if (!same)
+		return err_set(e, 400, "IdempotentParameterMismatch",
+			       "Arguments on this idempotent request are inconsistent with arguments used in previous request(s).");
+	return 1;
 }
 
 struct reservation_write {
 	struct ec2_ctx *ctx;
-	const char *reservation;
 	struct err *e;
 	int failed;
 };
@@ -483,24 +780,26 @@ static int reservation_visit(void *ctx, const struct instance *m)
 {
 	struct reservation_write *r = ctx;
 	struct tag_list tags = { NULL, 0 };
-	if (strcmp(m->reservation_id, r->reservation) != 0)
-		return 0;
 	if (catalog_tags_get(r->ctx->srv->cat, m->id, &tags, r->e) < 0) {
 		r->failed = 1;
 		return 1;
 	}
-	write_instance(r->ctx->w, m, &tags);
+	ec2_write_instance(r->ctx->w, m, &tags);
 	tag_list_release(&tags);
 	return 0;
 }
 
-static void write_reservation_head(struct xmlw *w, const char *reservation,
-				   const char *owner)
+/* The answer to a retry: the earlier launch's reservation as it is now. */
+static int run_write_prior(struct ec2_ctx *ctx, const char *reservation, struct err *e)
 {
-	xmlw_text(w, "reservationId", reservation);
-	xmlw_text(w, "ownerId", owner);
-	xmlw_start(w, "groupSet");
-	xmlw_end(w);
+	struct reservation_write r = { ctx, e, 0 };
+	ec2_write_reservation_head(ctx->w, reservation, ctx->account);
+	xmlw_start(ctx->w, "instancesSet");
+	if (catalog_instance_each_in_reservation(ctx->srv->cat, reservation, reservation_visit,
+						 &r, e) < 0 || r.failed)
+		return -1;
+	xmlw_end(ctx->w);
+	return 0;
 }
 
 int ec2_run_instances(struct ec2_ctx *ctx, struct err *e)
@@ -512,27 +811,21 @@ int ec2_run_instances(struct ec2_ctx *ctx, struct err *e)
 	memset(&p, 0, sizeof p);
 	if (run_check(ctx, &p, e) < 0)
 		goto out;
-	if (p.token && *p.token) {
-		struct token_match t = { .token = p.token };
-		if (catalog_instance_each(ctx->srv->cat, ctx->account, "", token_visit, &t, e) < 0)
-			goto out;
-		if (t.reservation[0]) {
-			struct reservation_write r = { ctx, t.reservation, e, 0 };
-			write_reservation_head(ctx->w, t.reservation, ctx->account);
-			xmlw_start(ctx->w, "instancesSet");
-			if (catalog_instance_each(ctx->srv->cat, ctx->account, "", reservation_visit,
-						  &r, e) < 0 || r.failed)
-				goto out;
-			xmlw_end(ctx->w);
-			ret = 0;
-			goto out;
-		}
-	}
 	ids_resource("r", reservation);
 	made = xcalloc((size_t)p.count, sizeof *made);
 	long long now = ids_now_ms();
 	if (catalog_begin(ctx->srv->cat, e) < 0)
 		goto out;
+	if (p.token) {
+		char prior[ID_MAX];
+		int found = run_prior(ctx, &p, prior, e);
+		if (found) {
+			catalog_rollback(ctx->srv->cat);
+			if (found > 0 && run_write_prior(ctx, prior, e) == 0)
+				ret = 0;
+			goto out;
+		}
+	}
 	for (; made_count < p.count; made_count++)
 		if (run_one(ctx, &p, reservation, made_count, now, &made[made_count], e) < 0) {
 			made_count++;
@@ -552,10 +845,10 @@ int ec2_run_instances(struct ec2_ctx *ctx, struct err *e)
 	}
 	if (catalog_commit(ctx->srv->cat, e) < 0)
 		goto out;
-	write_reservation_head(ctx->w, reservation, ctx->account);
+	ec2_write_reservation_head(ctx->w, reservation, ctx->account);
 	xmlw_start(ctx->w, "instancesSet");
 	for (int i = 0; i < made_count; i++) {
-		write_instance(ctx->w, &made[i], &p.instance_tags);
+		ec2_write_instance(ctx->w, &made[i], &p.instance_tags);
 		compute_boot(ctx->srv->compute, made[i].id);
 	}
 	xmlw_end(ctx->w);
@@ -565,230 +858,6 @@ out:
 		instance_release(&made[i]);
 	free(made);
 	run_plan_release(&p);
-	return ret;
-}
-
-/* ---- DescribeInstances -------------------------------------------------- */
-
-static const char *const instance_filters[] = {
-	"architecture", "availability-zone", "block-device-mapping.attach-time",
-	"block-device-mapping.delete-on-termination", "block-device-mapping.device-name",
-	"block-device-mapping.status", "block-device-mapping.volume-id", "client-token",
-	"image-id", "instance-id", "instance-lifecycle", "instance-state-code",
-	"instance-state-name", "instance-type", "kernel-id", "key-name", "launch-index",
-	"launch-time", "owner-id", "placement-group-name", "private-ip-address",
-	"ramdisk-id", "reason", "reservation-id", "root-device-name",
-	"root-device-type", "state-reason-code", "state-reason-message",
-	"tenancy", "virtualization-type", "hypervisor", NULL,
-};
-
-static const char *instance_field(const struct instance *m, const char *name,
-				  char *scratch, size_t cap)
-{
-	if (!strcmp(name, "architecture")) return m->architecture;
-	if (!strcmp(name, "availability-zone")) return m->zone;
-	if (!strcmp(name, "client-token")) return m->client_token;
-	if (!strcmp(name, "image-id")) return m->image_id;
-	if (!strcmp(name, "instance-id")) return m->id;
-	if (!strcmp(name, "instance-state-name")) return m->state;
-	if (!strcmp(name, "instance-type")) return m->instance_type;
-	if (!strcmp(name, "kernel-id")) return m->kernel_id[0] ? m->kernel_id : NULL;
-	if (!strcmp(name, "ramdisk-id")) return m->ramdisk_id[0] ? m->ramdisk_id : NULL;
-	if (!strcmp(name, "key-name")) return m->key_name[0] ? m->key_name : NULL;
-	if (!strcmp(name, "owner-id")) return m->owner_id;
-	if (!strcmp(name, "private-ip-address")) return m->private_ip;
-	if (!strcmp(name, "reason")) return m->transition_reason;
-	if (!strcmp(name, "reservation-id")) return m->reservation_id;
-	if (!strcmp(name, "root-device-name")) return m->root_device_name;
-	if (!strcmp(name, "root-device-type")) return m->root_device_type;
-	if (!strcmp(name, "state-reason-code")) return m->state_reason_code;
-	if (!strcmp(name, "state-reason-message")) return m->state_reason_message;
-	if (!strcmp(name, "tenancy")) return "default";
-	if (!strcmp(name, "hypervisor")) return "xen";
-	if (!strcmp(name, "virtualization-type")) return m->virtualization_type;
-	if (!strcmp(name, "instance-state-code")) {
-		snprintf(scratch, cap, "%d", instance_state_code(m->state));
-		return scratch;
-	}
-	if (!strcmp(name, "launch-index")) {
-		snprintf(scratch, cap, "%d", m->launch_index);
-		return scratch;
-	}
-	if (!strcmp(name, "launch-time")) {
-		ids_iso_time(m->launch_ms, scratch);
-		return scratch;
-	}
-	return NULL;
-}
-
-static int device_filter(const struct query_filter *f, const struct instance *m)
-{
-	const char *field = f->name + strlen("block-device-mapping.");
-	for (size_t i = 0; i < m->ndevices; i++) {
-		const struct instance_device *d = &m->devices[i];
-		char scratch[ISO_TIME_MAX];
-		const char *v = NULL;
-		if (!d->volume_id[0])
-			continue;
-		if (!strcmp(field, "device-name"))
-			v = d->device_name;
-		else if (!strcmp(field, "volume-id"))
-			v = d->volume_id;
-		else if (!strcmp(field, "status"))
-			v = d->status;
-		else if (!strcmp(field, "delete-on-termination"))
-			v = d->delete_on_termination ? "true" : "false";
-		else if (!strcmp(field, "attach-time")) {
-			ids_iso_time(d->attach_ms, scratch);
-			v = scratch;
-		}
-		if (v && filter_match_any(f->values, f->nvalues, v))
-			return 1;
-	}
-	return 0;
-}
-
-struct describe_instances {
-	struct ec2_ctx *ctx;
-	struct err *e;
-	struct query_filter *filters;
-	size_t nfilters;
-	long long now, limit, written;
-	char last[ID_MAX];
-	char open_reservation[ID_MAX]; /* the reservation whose item is open */
-	int more, failed, by_id;
-};
-
-static int describe_match(struct describe_instances *d, const struct instance *m,
-			  const struct tag_list *tags)
-{
-	char scratch[ISO_TIME_MAX];
-	for (size_t i = 0; i < d->nfilters; i++) {
-		const struct query_filter *f = &d->filters[i];
-		int ok;
-		if (ec2_is_tag_filter(f->name)) {
-			ok = ec2_tags_match(f, tags);
-		} else if (!strncmp(f->name, "block-device-mapping.", 21)) {
-			ok = device_filter(f, m);
-		} else {
-			const char *v = instance_field(m, f->name, scratch, sizeof scratch);
-			ok = v && filter_match_any(f->values, f->nvalues, v);
-		}
-		if (!ok)
-			return 0;
-	}
-	return 1;
-}
-
-static void close_reservation(struct describe_instances *d)
-{
-	if (d->open_reservation[0]) {
-		xmlw_end(d->ctx->w); /* instancesSet */
-		xmlw_end(d->ctx->w); /* item */
-		d->open_reservation[0] = '\0';
-	}
-}
-
-static int describe_instance_one(struct describe_instances *d, const struct instance *m)
-{
-	struct tag_list tags = { NULL, 0 };
-	int stop = 0;
-	/* Terminated instances stay visible for an hour. */
-	if (!d->by_id && !strcmp(m->state, "terminated") &&
-	    d->now - m->state_ms > TERMINATED_VISIBLE_MS)
-		return 0;
-	if (catalog_tags_get(d->ctx->srv->cat, m->id, &tags, d->e) < 0) {
-		d->failed = 1;
-		return 1;
-	}
-	if (describe_match(d, m, &tags)) {
-		if (d->limit && d->written == d->limit) {
-			d->more = 1;
-			stop = 1;
-		} else {
-			/* Instances of one reservation share its item (they are
-			 * adjacent in ID order only by chance, so one per run). */
-			if (strcmp(d->open_reservation, m->reservation_id) != 0) {
-				close_reservation(d);
-				xmlw_start(d->ctx->w, "item");
-				write_reservation_head(d->ctx->w, m->reservation_id, m->owner_id);
-				xmlw_start(d->ctx->w, "instancesSet");
-				snprintf(d->open_reservation, sizeof d->open_reservation, "%s",
-					 m->reservation_id);
-			}
-			write_instance(d->ctx->w, m, &tags);
-			d->written++;
-			snprintf(d->last, sizeof d->last, "%s", m->id);
-		}
-	}
-	tag_list_release(&tags);
-	return stop;
-}
-
-static int describe_instance_visit(void *ctx, const struct instance *m)
-{
-	return describe_instance_one(ctx, m);
-}
-
-int ec2_describe_instances(struct ec2_ctx *ctx, struct err *e)
-{
-	struct describe_instances d = { .ctx = ctx, .e = e, .now = ids_now_ms() };
-	struct ec2_page page;
-	const char **ids = NULL;
-	struct instance *named = NULL;
-	size_t nnamed = 0;
-	int ret = -1;
-	size_t nids = query_list(&ctx->q, "InstanceId", &ids);
-	d.by_id = nids > 0;
-	if (query_filters(&ctx->q, &d.filters, &d.nfilters, e) < 0 ||
-	    ec2_page_read(ctx, 5, 1000, &page, e) < 0)
-		goto out;
-	for (size_t i = 0; i < d.nfilters; i++) {
-		int known = ec2_is_tag_filter(d.filters[i].name);
-		for (const char *const *p = instance_filters; *p && !known; p++)
-			known = !strcmp(*p, d.filters[i].name);
-		if (!known) {
-			err_set(e, 400, "InvalidParameterValue", "The filter '%.64s' is invalid",
-				d.filters[i].name);
-			goto out;
-		}
-	}
-	if (nids && page.max_results) {
-		err_set(e, 400, "InvalidParameterCombination",
-			"The parameter instancesSet cannot be used with the parameter maxResults");
-		goto out;
-	}
-	d.limit = page.max_results;
-	named = nids ? xcalloc(nids, sizeof *named) : NULL;
-	for (; nnamed < nids; nnamed++)
-		if (ec2_instance_owned(ctx, ids[nnamed], &named[nnamed], e) < 0)
-			goto out;
-	xmlw_start(ctx->w, "reservationSet");
-	if (nids) {
-		for (size_t i = 0; i < nids && !d.failed; i++) {
-			int dup = 0;
-			for (size_t j = 0; j < i; j++)
-				dup |= !strcmp(ids[j], ids[i]);
-			if (!dup)
-				describe_instance_one(&d, &named[i]);
-		}
-	} else if (catalog_instance_each(ctx->srv->cat, ctx->account, page.after,
-					 describe_instance_visit, &d, e) < 0) {
-		d.failed = 1;
-	}
-	close_reservation(&d);
-	xmlw_end(ctx->w);
-	if (d.failed)
-		goto out;
-	if (d.more)
-		ec2_page_write_token(ctx, d.last);
-	ret = 0;
-out:
-	for (size_t i = 0; i < nnamed; i++)
-		instance_release(&named[i]);
-	free(named);
-	free(ids);
-	query_filters_free(d.filters, d.nfilters);
 	return ret;
 }
 
@@ -828,14 +897,22 @@ static int change_states(struct ec2_ctx *ctx, enum change what, struct err *e)
 	}
 	list = xcalloc(n, sizeof *list);
 	previous = xcalloc(n, sizeof *previous);
-	for (; got < n; got++)
-		if (ec2_instance_owned(ctx, ids[got], &list[got], e) < 0)
-			goto out;
+	if (ec2_instances_owned(ctx, ids, n, list, e) < 0)
+		goto out;
+	got = n;
 	/* Every instance must allow the change before any changes. */
 	for (size_t i = 0; i < n; i++) {
 		const struct instance *m = &list[i];
 		const char *s = m->state;
-		if (what == CHANGE_TERMINATE && m->disable_api_termination) {
+		int ended = !strcmp(s, "terminated");
+		/* Stop protection guards against termination too, and comes first. */
+		if ((what == CHANGE_STOP || what == CHANGE_TERMINATE) && m->disable_api_stop && !ended) {
+			err_set(e, 400, "OperationNotPermitted",
+				"The instance '%s' may not be %s. Modify its 'disableApiStop' instance attribute and try again.",
+				m->id, what == CHANGE_STOP ? "stopped" : "terminated");
+			goto out;
+		}
+		if (what == CHANGE_TERMINATE && m->disable_api_termination && !ended) {
 			err_set(e, 400, "OperationNotPermitted",
 				"The instance '%s' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again.",
 				m->id);

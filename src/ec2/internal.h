@@ -150,6 +150,11 @@ int ec2_detach_volume(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_instance_attribute(struct ec2_ctx *ctx, struct err *e);
 int ec2_modify_instance_attribute(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_availability_zones(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_instance_status(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_instance_credit_specifications(struct ec2_ctx *ctx, struct err *e);
+int ec2_get_instance_uefi_data(struct ec2_ctx *ctx, struct err *e);
+int ec2_create_snapshots(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_volume_status(struct ec2_ctx *ctx, struct err *e);
 
 /*
  * Finds a snapshot the caller may see: 400 InvalidSnapshotID.Malformed for a
@@ -263,5 +268,75 @@ int ec2_delete_key_pair(struct ec2_ctx *ctx, struct err *e);
  */
 int ec2_keypair_owned(struct ec2_ctx *ctx, const char *id, struct key_pair *k,
 		      struct err *e);
+
+/* ---- instances (instances.c, instances_describe.c, ...) ----------------- */
+
+/* Terminated instances stay visible (unnamed) for an hour, as on EC2. */
+#define EC2_TERMINATED_VISIBLE_MS (60LL * 60 * 1000)
+
+struct instance;
+/*
+ * The IDs a request named that do not exist (or are another account's),
+ * each once, for the one NotFound EC2 answers naming them all: "The
+ * instance IDs 'i-1, i-2' do not exist".
+ */
+struct ec2_missing {
+	struct buf names;
+	size_t count;
+};
+/* Notes ids[i], unless an earlier one of ids is the same ID. */
+void ec2_missing_add(struct ec2_missing *m, const char *const *ids, size_t i);
+/*
+ * 0 when none is missing; else sets 400 code, "The <one|many> '<IDs>' does
+ * not exist<tail>" (or "do not exist"), and returns -1.  Releases m.
+ */
+int ec2_missing_report(struct ec2_missing *m, struct err *e, const char *code,
+		       const char *one, const char *many, const char *tail);
+/*
+ * The caller's instances named by ids (n of them) into out (n entries, the
+ * caller's to release on success): 400 InvalidInstanceID.Malformed for a
+ * malformed ID, else InvalidInstanceID.NotFound naming every ID that does
+ * not exist or is another account's, as EC2 names them all.
+ */
+int ec2_instances_owned(struct ec2_ctx *ctx, const char *const *ids, size_t n,
+			struct instance *out, struct err *e);
+/* The CPU credit option a burstable type starts with (standard for t2,
+ * unlimited for t3, t3a, t4g), NULL for a type without CPU credits. */
+const char *ec2_credit_default(const char *instance_type);
+/*
+ * A Describe over the caller's instances (instances_describe.c): the ones
+ * InstanceId.N names (each once, in the order given; at most max_ids when
+ * set; not with MaxResults, as on EC2) or all of them from the page's
+ * start, in ID order, each offered to item.  item returns 0 to go on, 1
+ * when the page is full (ec2_listing_full said so), -1 on failure (e set);
+ * check, when set, may refuse a named instance before any is offered.
+ * Filter.N is checked with filter_known and in l->filters while items run.
+ */
+struct ec2_listing {
+	struct ec2_ctx *ctx;
+	struct err *e;
+	int (*filter_known)(const char *name);
+	int (*check)(const struct instance *m, struct err *e);
+	int (*item)(struct ec2_listing *l, const struct instance *m);
+	void *arg;                    /* the action's own state */
+	long long max_ids;
+	/* Set by ec2_listing_run. */
+	struct query_filter *filters;
+	size_t nfilters;
+	long long now, limit, written;
+	char last[ID_MAX];            /* the last instance taken, for nextToken */
+	int by_id, more, failed;
+};
+int ec2_listing_run(struct ec2_listing *l, struct err *e);
+/* Takes m onto the page; 1 (and l->more) when the page has no room left. */
+int ec2_listing_full(struct ec2_listing *l, const struct instance *m);
+/* 1 for an unnamed instance terminated over EC2_TERMINATED_VISIBLE_MS ago. */
+int ec2_listing_forgotten(const struct ec2_listing *l, const struct instance *m);
+/* The private DNS name DescribeInstances shows (0: none, once terminated). */
+int ec2_instance_private_dns(const struct instance *m, char *out, size_t cap);
+/* Writes one Instance item (<item>...</item>) with its tags. */
+void ec2_write_instance(struct xmlw *w, const struct instance *m, const struct tag_list *tags);
+/* Writes a reservation's reservationId, ownerId and groupSet. */
+void ec2_write_reservation_head(struct xmlw *w, const char *reservation, const char *owner);
 
 #endif

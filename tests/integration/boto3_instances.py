@@ -7,6 +7,7 @@ GUEST_HALT and GUEST_POWEROFF (raw disk images).
 """
 import base64
 import os
+import sqlite3
 import subprocess
 import time
 import unittest
@@ -95,6 +96,17 @@ class Instances(unittest.TestCase):
         self.assertEqual(cm.exception.response["Error"]["Code"], code,
                          cm.exception.response["Error"]["Message"])
 
+    def wait_volume_gone(self, volume, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                self.ec2.describe_volumes(VolumeIds=[volume])
+            except ClientError as err:
+                self.assertEqual(err.response["Error"]["Code"], "InvalidVolume.NotFound")
+                return
+            time.sleep(0.1)
+        self.fail("volume %s outlived its instance" % volume)
+
     def terminate(self, *ids):
         self.ec2.terminate_instances(InstanceIds=list(ids))
         for iid in ids:
@@ -175,7 +187,8 @@ class Instances(unittest.TestCase):
         r = self.ec2.terminate_instances(InstanceIds=[iid])
         self.assertEqual(r["TerminatingInstances"][0]["CurrentState"]["Name"], "shutting-down")
         self.wait_state(iid, "terminated")
-        self.assertError("InvalidVolume.NotFound", self.ec2.describe_volumes, VolumeIds=[volume])
+        # As on EC2, the volume goes after the instance has terminated.
+        self.wait_volume_gone(volume)
         self.assertError("IncorrectInstanceState", self.ec2.stop_instances, InstanceIds=[iid])
         # Terminating again is fine and changes nothing.
         r = self.ec2.terminate_instances(InstanceIds=[iid])
@@ -224,9 +237,70 @@ class Instances(unittest.TestCase):
         kept = self.ec2.describe_volumes(VolumeIds=[devices["/dev/sdf"]["VolumeId"]])["Volumes"][0]
         self.assertEqual((kept["State"], kept["Attachments"]), ("available", []))
         for dev in ("/dev/xvda", "/dev/sdh"):
-            self.assertError("InvalidVolume.NotFound", self.ec2.describe_volumes,
-                             VolumeIds=[devices[dev]["VolumeId"]])
+            self.wait_volume_gone(devices[dev]["VolumeId"])
         self.ec2.delete_volume(VolumeId=kept["VolumeId"])
+
+    def test_launch_mapping_completes_the_image_mapping(self):
+        """Terraform's root_block_device and Packer's launch mappings change only some fields."""
+        ebs = client("ebs", "ALICE")
+        big = ebs.start_snapshot(VolumeSize=2)["SnapshotId"]
+        ebs.complete_snapshot(SnapshotId=big, ChangedBlocksCount=0)
+        ami = self.register(self.halt_snap, "merge", extra=[
+            {"DeviceName": "/dev/sdf", "Ebs": {"SnapshotId": big, "DeleteOnTermination": False,
+                                               "VolumeType": "gp3", "Iops": 4000}}])
+        volumes = lambda inst: {b["DeviceName"]: self.ec2.describe_volumes(
+            VolumeIds=[b["Ebs"]["VolumeId"]])["Volumes"][0] for b in inst["BlockDeviceMappings"]}
+        dot = lambda inst: {b["DeviceName"]: b["Ebs"]["DeleteOnTermination"]
+                            for b in inst["BlockDeviceMappings"]}
+        # Only DeleteOnTermination (Terraform's root_block_device default): the
+        # image's snapshot and size, the launch's flag.
+        iid, r = self.run_one(ami=ami, BlockDeviceMappings=[
+            {"DeviceName": "/dev/xvda", "Ebs": {"DeleteOnTermination": False}},
+            {"DeviceName": "sdf", "Ebs": {"VolumeSize": 3}}])
+        inst = r["Instances"][0]
+        self.assertEqual(dot(inst), {"/dev/xvda": False, "/dev/sdf": False})
+        got = volumes(inst)
+        self.assertEqual((got["/dev/xvda"]["SnapshotId"], got["/dev/xvda"]["Size"],
+                          got["/dev/xvda"]["VolumeType"]), (self.halt_snap, 1, "gp2"))
+        # The type (and its IOPS) stay the image's when only the size changes.
+        self.assertEqual((got["/dev/sdf"]["SnapshotId"], got["/dev/sdf"]["Size"],
+                          got["/dev/sdf"]["VolumeType"], got["/dev/sdf"]["Iops"]),
+                         (big, 3, "gp3", 4000))
+        self.wait_state(iid, "running")
+        self.terminate(iid)
+        for v in got.values():
+            self.ec2.delete_volume(VolumeId=v["VolumeId"])
+        # Only a size and a type (Packer's launch_block_device_mappings).
+        iid, r = self.run_one(ami=ami, BlockDeviceMappings=[
+            {"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 2, "VolumeType": "gp3",
+                                                "DeleteOnTermination": True}},
+            {"DeviceName": "/dev/sdf", "Ebs": {"Iops": 5000}}])
+        inst = r["Instances"][0]
+        self.assertEqual(dot(inst), {"/dev/xvda": True, "/dev/sdf": False})
+        got = volumes(inst)
+        self.assertEqual((got["/dev/xvda"]["SnapshotId"], got["/dev/xvda"]["Size"],
+                          got["/dev/xvda"]["VolumeType"], got["/dev/xvda"]["Iops"]),
+                         (self.halt_snap, 2, "gp3", 3000))
+        self.assertEqual((got["/dev/sdf"]["Size"], got["/dev/sdf"]["Iops"]), (2, 5000))
+        self.wait_state(iid, "running")
+        self.terminate(iid)
+        self.ec2.delete_volume(VolumeId=got["/dev/sdf"]["VolumeId"])
+        # Checked after the merge: smaller than the image's snapshot, IOPS on
+        # a type without them, and a device the image does not map still
+        # needs a snapshot or a size.
+        for code, mapping in (
+                ("InvalidBlockDeviceMapping", {"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 1}}),
+                ("InvalidParameterCombination",
+                 {"DeviceName": "/dev/xvda", "Ebs": {"Iops": 4000}}),
+                ("InvalidBlockDeviceMapping",
+                 {"DeviceName": "/dev/sdz", "Ebs": {"DeleteOnTermination": True}})):
+            with self.subTest(mapping=mapping):
+                self.assertError(code, self.ec2.run_instances, ImageId=ami, MinCount=1,
+                                 MaxCount=1, InstanceType="t2.micro",
+                                 BlockDeviceMappings=[mapping])
+        self.assertEqual(self.ec2.describe_instances(Filters=[
+            {"Name": "image-id", "Values": [ami]},
+            {"Name": "instance-state-name", "Values": ["pending", "running"]}])["Reservations"], [])
 
     def test_create_image_then_launch_sees_the_data(self):
         iid, _ = self.run_one()
@@ -267,6 +341,128 @@ class Instances(unittest.TestCase):
                     break
                 time.sleep(0.1)
             self.ec2.deregister_image(ImageId=a)
+
+    def test_create_snapshots_of_an_instance(self):
+        iid, r = self.run_one(BlockDeviceMappings=[
+            {"DeviceName": "/dev/sdf", "Ebs": {"VolumeSize": 1, "DeleteOnTermination": True}}],
+            TagSpecifications=[{"ResourceType": "volume", "Tags": [{"Key": "team", "Value": "a"}]}])
+        inst = self.wait_state(iid, "running")
+        self.wait_console(iid, "boot 001")
+        vols = {b["DeviceName"]: b["Ebs"]["VolumeId"] for b in inst["BlockDeviceMappings"]}
+        self.ec2.create_tags(Resources=[vols["/dev/sdf"]], Tags=[{"Key": "disk", "Value": "data"}])
+        # Every EBS volume at one point in time; the machine runs on, not reset.
+        got = self.ec2.create_snapshots(
+            InstanceSpecification={"InstanceId": iid}, Description="nightly",
+            CopyTagsFromSource="volume",
+            TagSpecifications=[{"ResourceType": "snapshot", "Tags": [{"Key": "team", "Value": "b"}]}]
+        )["Snapshots"]
+        by_volume = {sn["VolumeId"]: sn for sn in got}
+        self.assertEqual(sorted(by_volume), sorted(vols.values()))
+        for sn in got:
+            self.assertEqual((sn["Description"], sn["OwnerId"], sn["VolumeSize"], sn["Encrypted"]),
+                             ("nightly", self.alice_id, 1, False))
+            self.assertRegex(sn["SnapshotId"], r"^snap-[0-9a-f]{17}$")
+        tags = lambda sn: sorted((t["Key"], t["Value"]) for t in sn["Tags"])
+        # The request's tags win over the volume's copied ones.
+        self.assertEqual(tags(by_volume[vols["/dev/sdf"]]), [("disk", "data"), ("team", "b")])
+        self.assertEqual(tags(by_volume[vols["/dev/xvda"]]), [("team", "b")])
+        self.assertEqual(self.instance(iid)["State"]["Name"], "running")
+        self.assertNotIn("boot 002", self.console(iid))
+        for _ in range(300):
+            states = {sn["State"] for sn in self.ec2.describe_snapshots(
+                SnapshotIds=[sn["SnapshotId"] for sn in got])["Snapshots"]}
+            if states != {"pending"}:
+                break
+            time.sleep(0.1)
+        self.assertEqual(states, {"completed"})
+        # The root snapshot is the disk as the guest left it: it boots, counting on.
+        ami = self.register(by_volume[vols["/dev/xvda"]]["SnapshotId"], "from-snapshots")
+        new, _ = self.run_one(ami=ami)
+        self.wait_console(new, "boot 002")
+        # Exclusions.
+        only = lambda **spec: sorted(sn["VolumeId"] for sn in self.ec2.create_snapshots(
+            InstanceSpecification=dict(InstanceId=iid, **spec))["Snapshots"])
+        self.assertEqual(only(ExcludeBootVolume=True), [vols["/dev/sdf"]])
+        self.assertEqual(only(ExcludeDataVolumeIds=[vols["/dev/sdf"]]), [vols["/dev/xvda"]])
+        for code, spec in (
+                ("InvalidParameterValue", dict(ExcludeBootVolume=True,
+                                               ExcludeDataVolumeIds=[vols["/dev/sdf"]])),
+                ("InvalidParameterValue", dict(ExcludeDataVolumeIds=[vols["/dev/xvda"]])),
+                ("InvalidParameterValue", dict(ExcludeDataVolumeIds=["vol-0123456789abcdef0"])),
+                ("InvalidVolumeID.Malformed", dict(ExcludeDataVolumeIds=["vol-x"]))):
+            with self.subTest(spec=spec):
+                self.assertError(code, self.ec2.create_snapshots,
+                                 InstanceSpecification=dict(InstanceId=iid, **spec))
+        self.assertError("InvalidInstanceID.NotFound", self.ec2.create_snapshots,
+                         InstanceSpecification={"InstanceId": "i-0123456789abcdef0"})
+        self.assertError("InvalidInstanceID.NotFound", self.bob.create_snapshots,
+                         InstanceSpecification={"InstanceId": iid})
+        # The AWS CLI v2's form of the same.
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=os.environ["ALICE_KEY"],
+                   AWS_SECRET_ACCESS_KEY=os.environ["ALICE_SECRET"])
+        out = subprocess.run([os.environ["AWS_V2"], "--endpoint-url", ENDPOINT, "--output", "text",
+                              "ec2", "create-snapshots", "--instance-specification",
+                              "InstanceId=%s,ExcludeBootVolume=true" % iid,
+                              "--query", "Snapshots[].VolumeId"],
+                             env=env, capture_output=True, text=True, check=True)
+        self.assertEqual(out.stdout.split(), [vols["/dev/sdf"]])
+        self.terminate(iid, new)
+
+    def test_volume_status(self):
+        iid, r = self.run_one()
+        root = r["Instances"][0]["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
+        made = [self.ec2.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"]
+                for _ in range(5)]
+        made.append(self.ec2.create_volume(AvailabilityZone="us-east-1a", Size=4,
+                                           VolumeType="io1", Iops=100)["VolumeId"])
+        status = lambda **kw: {v["VolumeId"]: v for v in
+                               self.ec2.describe_volume_status(**kw)["VolumeStatuses"]}
+        got = status(VolumeIds=[root] + made)
+        self.assertEqual(sorted(got), sorted([root] + made))
+        details = lambda v: [(d["Name"], d["Status"]) for d in v["VolumeStatus"]["Details"]]
+        for vid, v in got.items():
+            self.assertEqual((v["VolumeStatus"]["Status"], v["AvailabilityZone"], v["Events"],
+                              v["Actions"]), ("ok", "us-east-1a", [], []))
+            self.assertEqual(details(v), [("io-enabled", "passed"), (
+                "io-performance", "normal" if vid == made[-1] else "not-applicable")])
+        self.assertEqual([a["InstanceId"] for a in got[root]["AttachmentStatuses"]], [iid])
+        self.assertEqual(got[made[0]]["AttachmentStatuses"], [])
+        # Filters, paging, and unknown IDs all named.
+        self.assertEqual(sorted(status(VolumeIds=[root] + made, Filters=[
+            {"Name": "volume-status.details-status", "Values": ["normal"]}])), [made[-1]])
+        self.assertEqual(status(VolumeIds=made, Filters=[
+            {"Name": "event.event-type", "Values": ["*"]}]), {})
+        everyone = sorted(status())
+        pages = list(self.ec2.get_paginator("describe_volume_status").paginate(
+            PaginationConfig={"PageSize": 5}))
+        paged = [v["VolumeId"] for p in pages for v in p["VolumeStatuses"]]
+        self.assertEqual(sorted(paged), everyone)
+        self.assertEqual(len(paged), len(set(paged)))
+        self.assertGreater(len(pages), 1)
+        with self.assertRaises(ClientError) as cm:
+            self.ec2.describe_volume_status(VolumeIds=[made[0], "vol-0123456789abcdef0",
+                                                       "vol-0123456789abcdef1"])
+        self.assertEqual((cm.exception.response["Error"]["Code"],
+                          cm.exception.response["Error"]["Message"]),
+                         ("InvalidVolume.NotFound",
+                          "The volumes 'vol-0123456789abcdef0, vol-0123456789abcdef1' do not exist."))
+        self.assertError("InvalidVolume.NotFound", self.bob.describe_volume_status,
+                         VolumeIds=[made[0]])
+        self.assertError("InvalidParameterValue", self.ec2.describe_volume_status,
+                         Filters=[{"Name": "colour", "Values": ["x"]}])
+        self.assertError("InvalidParameterCombination", self.ec2.describe_volume_status,
+                         VolumeIds=[made[0]], MaxResults=5)
+        # The AWS CLI v1's view.
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=os.environ["ALICE_KEY"],
+                   AWS_SECRET_ACCESS_KEY=os.environ["ALICE_SECRET"])
+        out = subprocess.run([os.environ["AWS_V1"], "--endpoint-url", ENDPOINT, "--output", "text",
+                              "ec2", "describe-volume-status", "--volume-ids", made[0], "--query",
+                              "VolumeStatuses[0].[VolumeStatus.Status,VolumeStatus.Details[0].Status]"],
+                             env=env, capture_output=True, text=True, check=True)
+        self.assertEqual(out.stdout.split(), ["ok", "passed"])
+        for vid in made:
+            self.ec2.delete_volume(VolumeId=vid)
+        self.terminate(iid)
 
     def test_attach_and_detach(self):
         iid, _ = self.run_one()
@@ -476,6 +672,89 @@ class Instances(unittest.TestCase):
         self.assertError("InvalidInstanceID.NotFound", self.ec2.stop_instances,
                          InstanceIds=["i-0123456789abcdef0"])
 
+    def test_stop_protection_and_ebs_optimized(self):
+        iid, r = self.run_one(DisableApiStop=True, EbsOptimized=True)
+        self.assertTrue(r["Instances"][0]["EbsOptimized"])
+        attr = lambda a: self.ec2.describe_instance_attribute(InstanceId=iid, Attribute=a)
+        self.assertTrue(attr("disableApiStop")["DisableApiStop"]["Value"])
+        self.assertTrue(attr("ebsOptimized")["EbsOptimized"]["Value"])
+        self.assertFalse(attr("disableApiTermination")["DisableApiTermination"]["Value"])
+        self.wait_state(iid, "running")
+        # Stop protection refuses a stop (forced too) and a termination.
+        for fn, kw, verb in ((self.ec2.stop_instances, {}, "stopped"),
+                             (self.ec2.stop_instances, {"Force": True}, "stopped"),
+                             (self.ec2.terminate_instances, {}, "terminated")):
+            with self.assertRaises(ClientError) as cm:
+                fn(InstanceIds=[iid], **kw)
+            self.assertEqual(cm.exception.response["Error"]["Code"], "OperationNotPermitted")
+            self.assertEqual(cm.exception.response["Error"]["Message"],
+                             "The instance '%s' may not be %s. Modify its 'disableApiStop' "
+                             "instance attribute and try again." % (iid, verb))
+        self.assertEqual(self.instance(iid)["State"]["Name"], "running")
+        # EBS optimization changes only while stopped.
+        self.assertError("IncorrectInstanceState", self.ec2.modify_instance_attribute,
+                         InstanceId=iid, EbsOptimized={"Value": False})
+        self.ec2.modify_instance_attribute(InstanceId=iid, DisableApiStop={"Value": False})
+        self.assertFalse(attr("disableApiStop")["DisableApiStop"]["Value"])
+        self.ec2.stop_instances(InstanceIds=[iid], Force=True)
+        self.wait_state(iid, "stopped")
+        self.ec2.modify_instance_attribute(InstanceId=iid, Attribute="ebsOptimized", Value="false")
+        self.assertFalse(self.instance(iid)["EbsOptimized"])
+        self.ec2.modify_instance_attribute(InstanceId=iid, Attribute="disableApiStop", Value="true")
+        self.assertError("OperationNotPermitted", self.ec2.terminate_instances, InstanceIds=[iid])
+        self.ec2.modify_instance_attribute(InstanceId=iid, DisableApiStop={"Value": False})
+        self.terminate(iid)
+
+    def test_client_token_with_other_parameters(self):
+        token = uuid.uuid4().hex
+        first = self.ec2.run_instances(ImageId=self.ami, InstanceType="t2.micro", MinCount=1,
+                                       MaxCount=1, ClientToken=token, EbsOptimized=False)
+        iid = first["Instances"][0]["InstanceId"]
+        # The same request (the zone and the order of parameters aside) is the same launch.
+        again = self.ec2.run_instances(ClientToken=token, MaxCount=1, MinCount=1,
+                                       InstanceType="t2.micro", ImageId=self.ami,
+                                       Placement={"AvailabilityZone": "us-east-1a"},
+                                       EbsOptimized=False)
+        self.assertEqual((again["ReservationId"], again["Instances"][0]["InstanceId"]),
+                         (first["ReservationId"], iid))
+        for other in (dict(InstanceType="t2.small"), dict(MaxCount=2),
+                      dict(EbsOptimized=True), dict(DisableApiStop=True)):
+            args = dict(ImageId=self.ami, InstanceType="t2.micro", MinCount=1, MaxCount=1,
+                        ClientToken=token, EbsOptimized=False)
+            args.update(other)
+            with self.subTest(other=other):
+                with self.assertRaises(ClientError) as cm:
+                    self.ec2.run_instances(**args)
+                self.assertEqual(cm.exception.response["Error"]["Code"],
+                                 "IdempotentParameterMismatch")
+        found = self.ec2.describe_instances(Filters=[{"Name": "client-token", "Values": [token]}])
+        self.assertEqual([i["InstanceId"] for r in found["Reservations"] for i in r["Instances"]],
+                         [iid])
+        self.terminate(iid)
+        # A retry after the termination still answers with that launch.
+        again = self.ec2.run_instances(ImageId=self.ami, InstanceType="t2.micro", MinCount=1,
+                                       MaxCount=1, ClientToken=token, EbsOptimized=False)
+        self.assertEqual((again["Instances"][0]["InstanceId"],
+                          again["Instances"][0]["State"]["Name"]), (iid, "terminated"))
+
+    def test_empty_parameters_are_absent(self):
+        """Terraform's aws_instance and Packer send what they leave unset as ''."""
+        iid, r = self.run_one(Placement={"AvailabilityZone": "", "GroupName": ""}, SubnetId="",
+                              UserData="", KernelId="", RamdiskId="", KeyName="",
+                              IamInstanceProfile={"Name": ""}, ClientToken="",
+                              InstanceInitiatedShutdownBehavior="",
+                              MetadataOptions={"HttpTokens": ""})
+        inst = r["Instances"][0]
+        self.assertEqual(inst["Placement"]["AvailabilityZone"], "us-east-1a")
+        for absent in ("KernelId", "RamdiskId", "KeyName", "ClientToken"):
+            self.assertNotIn(absent, inst)
+        attr = lambda a: self.ec2.describe_instance_attribute(InstanceId=iid, Attribute=a)
+        self.assertNotIn("Value", attr("userData")["UserData"])
+        self.assertEqual(attr("instanceInitiatedShutdownBehavior")[
+            "InstanceInitiatedShutdownBehavior"]["Value"], "stop")
+        self.assertEqual(inst["MetadataOptions"]["HttpTokens"], "optional")
+        self.terminate(iid)
+
     def test_isolation_and_shared_launch(self):
         # Bob cannot launch Alice's private image, nor see her instances.
         self.assertError("InvalidAMIID.NotFound", self.bob.run_instances, ImageId=self.ami,
@@ -507,16 +786,243 @@ class Instances(unittest.TestCase):
             got = self.ec2.describe_image_attribute(ImageId=self.ami, Attribute="lastLaunchedTime")
             self.assertTrue(got["LastLaunchedTime"]["Value"].startswith("20"))
 
+    def test_reservations_group_their_instances(self):
+        """One launch is one reservation item, whatever the ID order, filters or paging."""
+        ami = self.register(self.halt_snap, "grouped")
+        launched = {}
+        for _ in range(3):
+            r = self.ec2.run_instances(ImageId=ami, InstanceType="t2.micro", MinCount=3,
+                                       MaxCount=3)
+            launched[r["ReservationId"]] = sorted(i["InstanceId"] for i in r["Instances"])
+        everyone = sorted(i for ids in launched.values() for i in ids)
+        mine = [{"Name": "image-id", "Values": [ami]}]
+
+        def grouped(pages):
+            seen = {}
+            for page in pages:
+                rids = [res["ReservationId"] for res in page["Reservations"]]
+                self.assertEqual(len(rids), len(set(rids)), "a reservation twice on one page")
+                for res in page["Reservations"]:
+                    seen.setdefault(res["ReservationId"], []).extend(
+                        i["InstanceId"] for i in res["Instances"])
+            return {rid: sorted(ids) for rid, ids in seen.items()}
+
+        self.assertEqual(grouped([self.ec2.describe_instances(Filters=mine)]), launched)
+        # By ID, in any order, and filtered to some of each reservation.
+        self.assertEqual(grouped([self.ec2.describe_instances(InstanceIds=everyone[::-1])]),
+                         launched)
+        some = {rid: ids[:2] for rid, ids in launched.items()}
+        self.assertEqual(grouped([self.ec2.describe_instances(Filters=mine + [
+            {"Name": "instance-id", "Values": [i for ids in some.values() for i in ids]}])]),
+            some)
+        # Pages of 5 instances: a reservation split across pages appears on
+        # each with its own instances; together they are the launch.
+        pages = list(self.ec2.get_paginator("describe_instances").paginate(
+            Filters=mine, PaginationConfig={"PageSize": 5}))
+        self.assertEqual([sum(len(r["Instances"]) for r in p["Reservations"]) for p in pages],
+                         [5, 4])
+        self.assertEqual(grouped(pages), launched)
+        # The AWS CLI's own paging sees the same nine instances.
+        for cli in filter(None, (os.environ.get("AWS_V1"), os.environ.get("AWS_V2"))):
+            env = dict(os.environ, AWS_ACCESS_KEY_ID=os.environ["ALICE_KEY"],
+                       AWS_SECRET_ACCESS_KEY=os.environ["ALICE_SECRET"])
+            out = subprocess.run([cli, "--endpoint-url", ENDPOINT, "--output", "text", "ec2",
+                                  "describe-instances", "--page-size", "5", "--filters",
+                                  "Name=image-id,Values=" + ami, "--query",
+                                  "Reservations[].Instances[].InstanceId"],
+                                 env=env, capture_output=True, text=True, check=True)
+            self.assertEqual(sorted(out.stdout.split()), everyone, cli)
+        self.terminate(*everyone)
+
+    def test_describe_filters_tools_use(self):
+        iid, r = self.run_one(TagSpecifications=[{"ResourceType": "instance", "Tags": [
+            {"Key": "role", "Value": "bastion-%s" % uuid.uuid4().hex[:6]}]}])
+        tag = r["Instances"][0]["Tags"][0]["Value"]
+        inst = self.wait_state(iid, "running")
+        self.assertRegex(inst["PrivateDnsName"], r"^ip-[0-9-]+\.ec2\.internal$")
+        ids = lambda filters: [i["InstanceId"] for res in self.ec2.describe_instances(
+            Filters=filters)["Reservations"] for i in res["Instances"]]
+        matching = [
+            [{"Name": "private-dns-name", "Values": [inst["PrivateDnsName"]]}],
+            [{"Name": "tag-value", "Values": [tag]}],
+            [{"Name": "tag-value", "Values": ["bastion-*"]}, {"Name": "instance-id", "Values": [iid]}],
+            [{"Name": "availability-zone-id", "Values": ["us-east-1a"]},
+             {"Name": "ebs-optimized", "Values": ["false"]},
+             {"Name": "metadata-options.http-tokens", "Values": ["optional"]},
+             {"Name": "platform-details", "Values": ["Linux/UNIX"]},
+             {"Name": "current-instance-boot-mode", "Values": ["legacy-bios"]},
+             {"Name": "instance-id", "Values": [iid]}],
+        ]
+        for filters in matching:
+            with self.subTest(filters=filters):
+                self.assertEqual(ids(filters), [iid])
+        # What an amibox instance never has matches nothing, and is no error.
+        for name in ("vpc-id", "subnet-id", "ip-address", "network-interface.subnet-id",
+                     "iam-instance-profile.arn", "tag-value"):
+            with self.subTest(name=name):
+                self.assertEqual(ids([{"Name": name, "Values": ["x-none"]},
+                                      {"Name": "instance-id", "Values": [iid]}]), [])
+        for name in ("colour", "block-device-mapping.colour"):
+            self.assertError("InvalidParameterValue", self.ec2.describe_instances,
+                             Filters=[{"Name": name, "Values": ["x"]}])
+        # The AWS CLI's filter for the private DNS name, as Ansible's inventory uses it.
+        env = dict(os.environ, AWS_ACCESS_KEY_ID=os.environ["ALICE_KEY"],
+                   AWS_SECRET_ACCESS_KEY=os.environ["ALICE_SECRET"])
+        out = subprocess.run([os.environ["AWS_V2"], "--endpoint-url", ENDPOINT, "--output", "text",
+                              "ec2", "describe-instances", "--filters",
+                              "Name=private-dns-name,Values=" + inst["PrivateDnsName"],
+                              "--query", "Reservations[].Instances[].InstanceId"],
+                             env=env, capture_output=True, text=True, check=True)
+        self.assertEqual(out.stdout.split(), [iid])
+        # Unknown IDs are all named, once each.
+        ghosts = ["i-0123456789abcdef0", "i-0123456789abcdef1"]
+        with self.assertRaises(ClientError) as cm:
+            self.ec2.describe_instances(InstanceIds=[ghosts[0], iid, ghosts[1], ghosts[0]])
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidInstanceID.NotFound")
+        self.assertEqual(cm.exception.response["Error"]["Message"],
+                         "The instance IDs '%s, %s' do not exist" % tuple(ghosts))
+        with self.assertRaises(ClientError) as cm:
+            self.ec2.terminate_instances(InstanceIds=[iid, ghosts[1]])
+        self.assertEqual(cm.exception.response["Error"]["Message"],
+                         "The instance ID '%s' does not exist" % ghosts[1])
+        self.assertEqual(self.instance(iid)["State"]["Name"], "running")
+        self.terminate(iid)
+
+    def statuses(self, **kw):
+        return {st["InstanceId"]: st for st in
+                self.ec2.describe_instance_status(**kw)["InstanceStatuses"]}
+
+    @staticmethod
+    def checks(st):
+        return tuple((st[k]["Status"], [(d["Name"], d["Status"]) for d in st[k].get("Details", [])])
+                     for k in ("SystemStatus", "InstanceStatus"))
+
+    def test_instance_status_checks(self):
+        """What `aws ec2 wait instance-status-ok` and Packer poll, from the real machine."""
+        silent_ami = self.register(import_image(os.environ["GUEST_SILENT"]), "silent")
+        silent, _ = self.run_one(ami=silent_ami)
+        iid, _ = self.run_one()
+        # Not running yet: listed only with IncludeAllInstances, without checks.
+        got = self.statuses(InstanceIds=[iid], IncludeAllInstances=True)[iid]
+        if got["InstanceState"]["Name"] == "pending":
+            self.assertEqual(self.checks(got), (("not-applicable", []), ("not-applicable", [])))
+            self.assertNotIn(iid, self.statuses(InstanceIds=[iid]))
+        self.wait_state(iid, "running")
+        self.wait_console(iid, "boot 001")
+        # Running, and the guest has spoken: both checks pass.
+        got = self.statuses(InstanceIds=[iid])[iid]
+        self.assertEqual(self.checks(got), (("ok", [("reachability", "passed")]),
+                                            ("ok", [("reachability", "passed")])))
+        self.assertEqual((got["AvailabilityZone"], got["InstanceState"]["Code"]),
+                         ("us-east-1a", 16))
+        self.ec2.get_waiter("instance_status_ok").wait(
+            InstanceIds=[iid], WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+        self.ec2.get_waiter("system_status_ok").wait(
+            InstanceIds=[iid], WaiterConfig={"Delay": 1, "MaxAttempts": 5})
+        # A guest that prints nothing is initializing until its grace ends.
+        self.wait_state(silent, "running")
+        got = self.statuses(InstanceIds=[silent])[silent]
+        self.assertEqual(self.checks(got), (("ok", [("reachability", "passed")]),
+                                            ("initializing", [("reachability", "initializing")])))
+        # Filters, and unknown IDs all named.
+        mine = lambda **kw: sorted(self.statuses(**kw))
+        self.assertIn(iid, mine(Filters=[{"Name": "instance-status.status", "Values": ["ok"]}]))
+        self.assertNotIn(silent, mine(Filters=[{"Name": "instance-status.status",
+                                                "Values": ["ok"]}]))
+        self.assertEqual(mine(InstanceIds=[iid, silent], Filters=[
+            {"Name": "instance-status.reachability", "Values": ["init*"]},
+            {"Name": "system-status.status", "Values": ["ok"]}]), [silent])
+        self.assertEqual(mine(InstanceIds=[iid], Filters=[
+            {"Name": "event.code", "Values": ["*"]}]), [])
+        self.assertError("InvalidParameterValue", self.ec2.describe_instance_status,
+                         Filters=[{"Name": "colour", "Values": ["x"]}])
+        with self.assertRaises(ClientError) as cm:
+            self.ec2.describe_instance_status(InstanceIds=["i-0123456789abcdef0", iid,
+                                                           "i-0123456789abcdef1"])
+        self.assertEqual(cm.exception.response["Error"]["Message"],
+                         "The instance IDs 'i-0123456789abcdef0, i-0123456789abcdef1' do not exist")
+        # A machine gone while the catalog says running fails both checks.
+        db = sqlite3.connect(os.path.join(os.environ["DATA_DIR"], "catalog.db"), timeout=10)
+        pid = db.execute("SELECT pid FROM instances WHERE instance_id = ?", (iid,)).fetchone()[0]
+        with db:
+            db.execute("UPDATE instances SET pid = 1 WHERE instance_id = ?", (iid,))
+        try:
+            got = self.statuses(InstanceIds=[iid])[iid]
+            self.assertEqual(self.checks(got), (("impaired", [("reachability", "failed")]),
+                                                ("impaired", [("reachability", "failed")])))
+        finally:
+            with db:
+                db.execute("UPDATE instances SET pid = ? WHERE instance_id = ?", (pid, iid))
+            db.close()
+        # Pages of instances, every one once.
+        everyone = mine(IncludeAllInstances=True)
+        pages = list(self.ec2.get_paginator("describe_instance_status").paginate(
+            IncludeAllInstances=True, PaginationConfig={"PageSize": 5}))
+        paged = [st["InstanceId"] for p in pages for st in p["InstanceStatuses"]]
+        self.assertEqual(sorted(paged), everyone)
+        self.assertEqual(len(paged), len(set(paged)))
+        # The silent guest's instance check passes once its grace is over.
+        self.ec2.get_waiter("instance_status_ok").wait(
+            InstanceIds=[silent], WaiterConfig={"Delay": 2, "MaxAttempts": 20})
+        self.terminate(iid, silent)
+        got = self.statuses(InstanceIds=[iid], IncludeAllInstances=True)[iid]
+        self.assertEqual((got["InstanceState"]["Name"], self.checks(got)),
+                         ("terminated", (("not-applicable", []), ("not-applicable", []))))
+
+    def test_credit_specifications_and_uefi(self):
+        ids = {}
+        for label, itype, extra in (("t2", "t2.micro", {}), ("t3", "t3.micro", {}),
+                                    ("t3-standard", "t3.micro",
+                                     {"CreditSpecification": {"CpuCredits": "standard"}}),
+                                    ("m1", "m1.small", {})):
+            ids[label], _ = self.run_one(InstanceType=itype, **extra)
+        credits = lambda **kw: {c["InstanceId"]: c["CpuCredits"] for c in
+                                self.ec2.describe_instance_credit_specifications(
+                                    **kw)["InstanceCreditSpecifications"]}
+        self.assertEqual(credits(InstanceIds=[ids["t2"], ids["t3"], ids["t3-standard"]]),
+                         {ids["t2"]: "standard", ids["t3"]: "unlimited",
+                          ids["t3-standard"]: "standard"})
+        # Unnamed: the instances running unlimited, no others.
+        listed = credits()
+        self.assertEqual(listed.get(ids["t3"]), "unlimited")
+        for other in ("t2", "t3-standard", "m1"):
+            self.assertNotIn(ids[other], listed)
+        self.assertEqual(credits(Filters=[{"Name": "instance-id", "Values": [ids["t3"]]}]),
+                         {ids["t3"]: "unlimited"})
+        self.assertError("InstanceCreditSpecification.NotSupported",
+                         self.ec2.describe_instance_credit_specifications, InstanceIds=[ids["m1"]])
+        self.assertError("InstanceCreditSpecification.NotSupported", self.ec2.run_instances,
+                         ImageId=self.ami, InstanceType="m5.large", MinCount=1, MaxCount=1,
+                         CreditSpecification={"CpuCredits": "unlimited"})
+        types = {t["InstanceType"]: t.get("BurstablePerformanceSupported") for t in
+                 self.ec2.describe_instance_types(InstanceTypes=["t2.micro", "t3.micro",
+                                                                 "m1.small"])["InstanceTypes"]}
+        self.assertEqual(types, {"t2.micro": True, "t3.micro": True, "m1.small": False})
+        # A type with credits keeps the option it starts with (the family's).
+        self.ec2.stop_instances(InstanceIds=[ids["m1"], ids["t3"]], Force=True)
+        self.wait_state(ids["m1"], "stopped")
+        self.wait_state(ids["t3"], "stopped")
+        self.ec2.modify_instance_attribute(InstanceId=ids["m1"], InstanceType={"Value": "t2.small"})
+        self.ec2.modify_instance_attribute(InstanceId=ids["t3"], InstanceType={"Value": "m1.small"})
+        self.assertEqual(credits(InstanceIds=[ids["m1"], ids["t3"]]),
+                         {ids["m1"]: "standard", ids["t3"]: "unlimited"})
+        # amibox's machines boot with a legacy BIOS: no UEFI variable store.
+        self.assertError("UnsupportedOperation", self.ec2.get_instance_uefi_data,
+                         InstanceId=ids["t2"])
+        self.assertError("InvalidInstanceID.NotFound", self.ec2.get_instance_uefi_data,
+                         InstanceId="i-0123456789abcdef0")
+        self.terminate(*ids.values())
+
     def test_describe_filters_and_counts(self):
         token = uuid.uuid4().hex
+        user_data = base64.b64encode(b"#!/bin/sh\necho hi\n").decode()
         r = self.ec2.run_instances(ImageId=self.ami, InstanceType="t2.micro", MinCount=2,
-                                   MaxCount=2, ClientToken=token,
-                                   UserData=base64.b64encode(b"#!/bin/sh\necho hi\n").decode())
+                                   MaxCount=2, ClientToken=token, UserData=user_data)
         ids = sorted(i["InstanceId"] for i in r["Instances"])
         self.assertEqual(len(ids), 2)
         self.assertEqual(sorted(i["AmiLaunchIndex"] for i in r["Instances"]), [0, 1])
         again = self.ec2.run_instances(ImageId=self.ami, InstanceType="t2.micro", MinCount=2,
-                                       MaxCount=2, ClientToken=token)
+                                       MaxCount=2, ClientToken=token, UserData=user_data)
         self.assertEqual(again["ReservationId"], r["ReservationId"])
         for iid in ids:
             self.wait_state(iid, "running")

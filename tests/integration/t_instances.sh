@@ -18,6 +18,8 @@ for kind in halt poweroff; do
   dd if="$TEST_DIR/boot.bin" of="$TEST_DIR/$kind.raw" conv=notrunc status=none
 done
 printf '\001' | dd of="$TEST_DIR/poweroff.raw" bs=1 seek=509 conv=notrunc status=none
+# A disk with no boot sector: the machine runs and prints nothing.
+truncate -s 1M "$TEST_DIR/silent.raw"
 # A paravirtual guest: an ext2 file system with /boot/grub/menu.lst, a tiny
 # multiboot kernel that prints the command line PV-GRUB gave it, and an
 # initrd; unpartitioned (PV-GRUB hd0) and on a first MBR partition (hd00).
@@ -54,7 +56,7 @@ PY
 mkdir -p "$TEST_DIR/nomenu"
 mke2fs -q -t ext2 -d "$TEST_DIR/nomenu" "$TEST_DIR/pvbroken.raw" 4M >/dev/null
 export GUEST_PV=$TEST_DIR/pv.raw GUEST_PV_PART=$TEST_DIR/pvpart.raw GUEST_PV_BROKEN=$TEST_DIR/pvbroken.raw
-export GUEST_HALT=$TEST_DIR/halt.raw GUEST_POWEROFF=$TEST_DIR/poweroff.raw DATA_DIR TEST_DIR AMIBOX_BIN
+export GUEST_HALT=$TEST_DIR/halt.raw GUEST_POWEROFF=$TEST_DIR/poweroff.raw GUEST_SILENT=$TEST_DIR/silent.raw DATA_DIR TEST_DIR AMIBOX_BIN AWS_V1 AWS_V2
 "$PY_NEW" "$AMIBOX_SRC/tests/integration/boto3_instances.py"
 
 snap=$(as alice "$AMIBOX_BIN" import "$GUEST_HALT" --endpoint "$ENDPOINT" 2>/dev/null)
@@ -77,9 +79,18 @@ for cli in "$AWS_V1" "$AWS_V2"; do
   ami=$(as alice ec2 register-image --name "cli-$RANDOM$RANDOM" --architecture x86_64 \
     --virtualization-type hvm --root-device-name /dev/xvda \
     --block-device-mappings "DeviceName=/dev/xvda,Ebs={SnapshotId=$snap}" --query ImageId)
+  # Empty values, as Terraform and Packer send them, mean "not given".
   id=$(as alice ec2 run-instances --image-id "$ami" --instance-type t3.micro --count 1 \
-    --query 'Instances[0].InstanceId')
+    --placement '{"AvailabilityZone": "", "GroupName": ""}' --subnet-id '' \
+    --block-device-mappings 'DeviceName=/dev/xvda,Ebs={DeleteOnTermination=false}' \
+    --query 'Instances[0].InstanceId') || fail "$cli: run-instances with empty values"
   wait_state "$cli" running "$id" || fail "$cli: not running"
+  # The root mapping kept the image's snapshot and took the launch's flag.
+  root=$(as alice ec2 describe-instances --instance-ids "$id" \
+    --query 'Reservations[0].Instances[0].BlockDeviceMappings[0].Ebs.[VolumeId,DeleteOnTermination]')
+  [ "${root#*	}" = False ] || fail "$cli: root mapping '$root'"
+  [ "$(as alice ec2 describe-volumes --volume-ids "${root%%	*}" --query 'Volumes[0].SnapshotId')" = "$snap" ] ||
+    fail "$cli: the root volume is not from the image's snapshot"
   for _ in $(seq 1 100); do
     out=$(as alice "$cli" --endpoint-url "$ENDPOINT" --output json ec2 get-console-output \
       --instance-id "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Output",""))')
@@ -87,8 +98,16 @@ for cli in "$AWS_V1" "$AWS_V2"; do
     sleep 0.2
   done
   case $out in *"boot 001"*) ;; *) fail "$cli: console: '$out'" ;; esac
+  # The guest has spoken: the status checks pass, and the CLI's waiter ends.
+  timeout 60 env AWS_ACCESS_KEY_ID="$ALICE_KEY" AWS_SECRET_ACCESS_KEY="$ALICE_SECRET" \
+    "$cli" --endpoint-url "$ENDPOINT" ec2 wait instance-status-ok --instance-ids "$id" ||
+    fail "$cli: wait instance-status-ok"
+  got=$(as alice ec2 describe-instance-status --instance-ids "$id" \
+    --query 'InstanceStatuses[0].[SystemStatus.Status,InstanceStatus.Status,InstanceStatus.Details[0].Status]')
+  [ "$got" = "ok	ok	passed" ] || fail "$cli: describe-instance-status: '$got'"
   as alice ec2 terminate-instances --instance-ids "$id" >/dev/null || fail "$cli: terminate"
   wait_state "$cli" terminated "$id" || fail "$cli: not terminated"
+  as alice ec2 delete-volume --volume-id "${root%%	*}" || fail "$cli: the kept root volume"
 done
 # A daemon restart: the running machine is found again and still obeys;
 # one that died meanwhile is reported stopped, not running.
