@@ -270,6 +270,9 @@ static int ebs_start_read(struct request *req, json_t *body, struct snapshot *s,
 	if (v)
 		timeout = json_integer_value(v);
 	v = json_object_get(body, "Encrypted");
+	if (!json_is_true(v) && json_object_get(body, "KmsKeyArn"))
+		return err_set_reason(e, 400, "ValidationException", "INVALID_PARAMETER_VALUE",
+				      "KmsKeyArn requires Encrypted to be true.");
 	if (json_is_true(v))
 		return err_set_reason(e, 400, "ValidationException",
 				      "INVALID_PARAMETER_VALUE",

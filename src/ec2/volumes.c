@@ -106,7 +106,11 @@ int ec2_create_volume(struct ec2_ctx *ctx, struct err *e)
 	    query_get_bool(&ctx->q, "Encrypted", &encrypted, e) < 0 ||
 	    query_get_bool(&ctx->q, "MultiAttachEnabled", &multi, e) < 0)
 		goto out;
-	if (encrypted || query_get(&ctx->q, "KmsKeyId")) {
+	if (!encrypted && query_get(&ctx->q, "KmsKeyId")) {
+		ec2_kms_needs_encrypted(e);
+		goto out;
+	}
+	if (encrypted) {
 		err_set(e, 400, "InvalidParameterValue",
 			"Encrypted volumes are not supported by amibox yet.");
 		goto out;

@@ -181,6 +181,15 @@ class Snapshots(unittest.TestCase):
         snap = self.ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]
         self.assertEqual(snap["State"], "pending")
 
+    def test_kms_key_without_encryption_refused(self):
+        for extra in (dict(), dict(Encrypted=False)):
+            with self.subTest(extra=extra):
+                with self.assertRaises(ClientError) as exc:
+                    self.ebs.start_snapshot(VolumeSize=1, KmsKeyArn="arn:aws:kms:us-east-1:"
+                                            "111122223333:key/x", **extra)
+                self.assertEqual(error_code(exc), "ValidationException")
+                self.assertIn("Encrypted", str(exc.exception))
+
     def test_client_token_idempotent(self):
         a = self.ebs.start_snapshot(VolumeSize=2, ClientToken="tok-1")
         b = self.ebs.start_snapshot(VolumeSize=2, ClientToken="tok-1")

@@ -243,6 +243,7 @@ class Volumes(unittest.TestCase):
             ("MissingParameter", dict(AvailabilityZone=ZONE)),
             ("InvalidParameterValue", dict(AvailabilityZone=ZONE, SnapshotId=self.snap, Size=0)),
             ("InvalidParameterValue", dict(AvailabilityZone=ZONE, Size=2, Encrypted=True)),
+            ("InvalidParameterDependency", dict(AvailabilityZone=ZONE, Size=2, KmsKeyId="alias/x")),
             ("InvalidParameterValue", dict(AvailabilityZone=ZONE, Size=20000)),
             ("InvalidParameterValue", dict(AvailabilityZone=ZONE, Size=1, VolumeType="st1")),
             ("InvalidParameterCombination", dict(AvailabilityZone=ZONE, Size=4, VolumeType="io1")),
