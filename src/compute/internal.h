@@ -62,10 +62,11 @@ int process_alive(pid_t pid);
 int process_mentions(pid_t pid, const char *needle);
 /*
  * Starts argv in its own session, stdin from /dev/null, stdout and stderr
- * appended to log, no descriptor of ours inherited, default signals;
- * LD_PRELOAD=preload when preload is set.  Returns the pid, or -1.
+ * appended to log, no descriptor of ours inherited but pass_fd (as
+ * descriptor 3, when not -1), default signals; LD_PRELOAD=preload when
+ * preload is set.  Returns the pid, or -1.
  */
-pid_t process_spawn(char *const argv[], const char *log_path, const char *preload);
+pid_t process_spawn(char *const argv[], const char *log_path, const char *preload, int pass_fd);
 
 /* A growable, NULL-terminated argv; args_free frees its strings. */
 struct args {

@@ -99,7 +99,7 @@ int nbd_serve_node(struct compute *c, const char *idir, const char *volume_id,
 	args_add(&a, "%s", c->plugin);
 	args_add(&a, "data=%s", c->dir);
 	args_add(&a, "volume=%s", volume_id);
-	pid_t starter = process_spawn(a.v, log.data, getenv("AMIBOX_NBDKIT_PRELOAD"));
+	pid_t starter = process_spawn(a.v, log.data, getenv("AMIBOX_NBDKIT_PRELOAD"), -1);
 	if (starter < 0) {
 		err_internal(e, "cannot start nbdkit for %s: %s", volume_id, strerror(errno));
 		goto out;

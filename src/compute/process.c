@@ -50,11 +50,7 @@ int process_mentions(pid_t pid, const char *needle)
 	return strstr(buf, needle) != NULL;
 }
 
-/*
- * Starts argv in its own session, stdin from /dev/null, stdout and stderr
- * appended to log, no descriptor of ours inherited, default signals.
- */
-pid_t process_spawn(char *const argv[], const char *log_path, const char *preload)
+pid_t process_spawn(char *const argv[], const char *log_path, const char *preload, int pass_fd)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -66,7 +62,13 @@ pid_t process_spawn(char *const argv[], const char *log_path, const char *preloa
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
 	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	if (pass_fd >= 0) {
+		/* (glibc clears close-on-exec when pass_fd is 3 already) */
+		posix_spawn_file_actions_adddup2(&fa, pass_fd, 3);
+		posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+	} else {
+		posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	}
 	posix_spawnattr_init(&attr);
 	sigemptyset(&none);
 	sigemptyset(&defaults);

@@ -342,7 +342,7 @@ int qemu_boot(struct compute *c, const struct instance *m, struct err *e)
 	}
 	buf_reset(&path);
 	buf_printf(&path, "%s/qemu.log", idir.data);
-	pid_t pid = process_spawn(a.v, path.data, NULL);
+	pid_t pid = process_spawn(a.v, path.data, NULL, -1);
 	if (pid < 0) {
 		err_internal(e, "cannot start qemu-system-x86_64: %s", strerror(errno));
 		goto out;
