@@ -61,10 +61,11 @@ static int serve_default_account(struct catalog *cat, const char *listen,
 static void serve_usage(FILE *out)
 {
 	fprintf(out, "usage: amibox serve [--listen ADDR:PORT] [--data DIR] [--region NAME] [--quiet]\n"
-		     "                    [--memory-scale F] [--stop-grace SECONDS]\n"
+		     "                    [--memory-scale F] [--stop-grace SECONDS] [--zones a,b,c]\n"
 		     "  --memory-scale F    guests get F times their instance type's memory (0.125)\n"
 		     "  --stop-grace S      seconds a guest has to power off before it is cut (60)\n"
-		     "  --accel auto|kvm|tcg  KVM when /dev/kvm works (auto), or force one\n");
+		     "  --accel auto|kvm|tcg  KVM when /dev/kvm works (auto), or force one\n"
+		     "  --zones a,b,c       the region's availability zones, by letter (a,b,c)\n");
 }
 
 int cli_serve(int argc, char **argv)
@@ -77,10 +78,12 @@ int cli_serve(int argc, char **argv)
 		{ "memory-scale", required_argument, NULL, 'm' },
 		{ "stop-grace", required_argument, NULL, 'g' },
 		{ "accel", required_argument, NULL, 'a' },
+		{ "zones", required_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = "127.0.0.1:8773", *data = "./var", *region = "us-east-1";
+	const char *zones = "a,b,c";
 	struct server srv = { 0 };
 	struct compute_options compute_opt = { .memory_scale = 0.125, .stop_grace_seconds = 60,
 					       .accel = "auto" };
@@ -96,6 +99,7 @@ int cli_serve(int argc, char **argv)
 		case 'm': compute_opt.memory_scale = atof(optarg); break;
 		case 'g': compute_opt.stop_grace_seconds = atoi(optarg); break;
 		case 'a': snprintf(compute_opt.accel, sizeof compute_opt.accel, "%.7s", optarg); break;
+		case 'z': zones = optarg; break;
 		case 'h': serve_usage(stdout); return 0;
 		default: serve_usage(stderr); return 2;
 		}
@@ -110,7 +114,21 @@ int cli_serve(int argc, char **argv)
 	snprintf(srv.region, sizeof srv.region, "%s", region);
 	srv.data_dir = data;
 	snprintf(compute_opt.region, sizeof compute_opt.region, "%s", region);
-	snprintf(srv.zone, sizeof srv.zone, "%sa", region);
+	/* The region's zones, by letter: "a,b,c" -> us-east-1a, us-east-1b, us-east-1c. */
+	for (const char *z = zones; *z && srv.nzones < API_ZONES_MAX; srv.nzones++) {
+		size_t len = strcspn(z, ",");
+		if (len == 0 || len > 8) {
+			serve_usage(stderr);
+			return 2;
+		}
+		snprintf(srv.zones[srv.nzones], sizeof srv.zones[0], "%s%.*s", region, (int)len, z);
+		z += len + (z[len] == ',');
+	}
+	if (!srv.nzones) {
+		serve_usage(stderr);
+		return 2;
+	}
+	snprintf(srv.zone, sizeof srv.zone, "%s", srv.zones[0]);
 
 	/* Block the signals before any thread starts, so only sigwait sees them. */
 	sigset_t signals;

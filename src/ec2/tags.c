@@ -2,8 +2,8 @@
  * ec2/tags.c: CreateTags, DeleteTags, DescribeTags.
  *
  * A resource is found by its ID's prefix; the caller must own it.  Another
- * account's private resource answers as a missing one.  Snapshots and
- * images so far; volumes and instances join them here.
+ * account's private resource answers as a missing one.  Snapshots,
+ * images, volumes, instances, and the VPC resources (network.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +39,9 @@ static int tags_resource(struct ec2_ctx *ctx, const char *id, const char **type,
 		*type = "volume";
 		return ec2_volume_owned(ctx, id, &v, e);
 	}
+	int network = ec2_network_tag_target(ctx, id, type, e);
+	if (network != 0)
+		return network < 0 ? -1 : 0;
 	if (!strncmp(id, "ami-", 4) || !strncmp(id, "aki-", 4) ||
 	    !strncmp(id, "ari-", 4)) {
 		struct image m;
