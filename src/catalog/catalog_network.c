@@ -85,6 +85,32 @@ static void network_long_id(const char *prefix, char out[NETWORK_ASSOC_ID_MAX])
 	snprintf(out, NETWORK_ASSOC_ID_MAX, "%.20s-%.17s", prefix, tail + 2);
 }
 
+int catalog_network_owner(struct catalog *cat, const char *id, char owner[13], struct err *e)
+{
+	/* IDs carry their kind's prefix, so at most one branch has a row. */
+	static const char sql[] =
+		"SELECT owner_id FROM vpcs WHERE vpc_id = ?1"
+		" UNION ALL SELECT owner_id FROM subnets WHERE subnet_id = ?1"
+		" UNION ALL SELECT owner_id FROM security_groups WHERE group_id = ?1"
+		" UNION ALL SELECT owner_id FROM security_group_rules WHERE rule_id = ?1"
+		" UNION ALL SELECT owner_id FROM route_tables WHERE route_table_id = ?1"
+		" UNION ALL SELECT owner_id FROM network_acls WHERE network_acl_id = ?1"
+		" UNION ALL SELECT owner_id FROM internet_gateways WHERE internet_gateway_id = ?1"
+		" UNION ALL SELECT owner_id FROM network_interfaces WHERE eni_id = ?1"
+		" UNION ALL SELECT owner_id FROM dhcp_options WHERE dhcp_options_id = ?1 LIMIT 1";
+	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		catalog_copy_text(owner, 13, stmt, 0);
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return catalog_sqlite_error(cat, "finding a network resource", e);
+	return rc == SQLITE_ROW;
+}
+
 /* ---- DHCP options ------------------------------------------------------- */
 
 static void dhcp_read(sqlite3_stmt *stmt, void *row)

@@ -98,6 +98,9 @@ int catalog_vpc_delete(struct catalog *cat, const char *id, struct err *e);
 int catalog_vpc_each(struct catalog *cat, const char *owner_id, const char *after,
 		     int (*fn)(void *ctx, const struct vpc_row *v), void *ctx, struct err *e);
 
+/* The owner of any network resource by its ID (1 found, 0 none, -1 error). */
+int catalog_network_owner(struct catalog *cat, const char *id, char owner[13], struct err *e);
+
 /* ---- subnets -------------------------------------------------------------- */
 
 struct subnet_row {

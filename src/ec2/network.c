@@ -124,18 +124,7 @@ int ec2_network_tag_target(struct ec2_ctx *ctx, const char *id, const char **typ
 		{ &ec2_kind_internet_gateway, "internet-gateway" },
 		{ &ec2_kind_eni, "network-interface" }, { &ec2_kind_dhcp_options, "dhcp-options" },
 	};
-	union {
-		struct vpc_row vpc;
-		struct subnet_row subnet;
-		struct security_group_row sg;
-		struct sg_rule_row rule;
-		struct route_table_row rtb;
-		struct network_acl_row acl;
-		struct internet_gateway_row igw;
-		struct eni eni;
-		struct dhcp_options_row dopt;
-	} row;
-	struct catalog *cat = ctx->srv->cat;
+	char owner[13];
 	size_t k = 0, plen = 0;
 	for (; k < sizeof kinds / sizeof kinds[0]; k++) {
 		plen = strlen(kinds[k].kind->prefix);
@@ -147,19 +136,7 @@ int ec2_network_tag_target(struct ec2_ctx *ctx, const char *id, const char **typ
 	*type = kinds[k].type;
 	if (!ids_valid_resource(kinds[k].kind->prefix, id))
 		return ec2_id_refuse(kinds[k].kind, id, e);
-	int found;
-	const char *owner;
-	switch (k) {
-	case 0: found = catalog_vpc_get(cat, id, &row.vpc, e); owner = row.vpc.owner_id; break;
-	case 1: found = catalog_subnet_get(cat, id, &row.subnet, e); owner = row.subnet.owner_id; break;
-	case 2: found = catalog_sg_get(cat, id, &row.sg, e); owner = row.sg.owner_id; break;
-	case 3: found = catalog_sg_rule_get(cat, id, &row.rule, e); owner = row.rule.owner_id; break;
-	case 4: found = catalog_route_table_get(cat, id, &row.rtb, e); owner = row.rtb.owner_id; break;
-	case 5: found = catalog_network_acl_get(cat, id, &row.acl, e); owner = row.acl.owner_id; break;
-	case 6: found = catalog_internet_gateway_get(cat, id, &row.igw, e); owner = row.igw.owner_id; break;
-	case 7: found = catalog_eni_get(cat, id, &row.eni, e); owner = row.eni.owner_id; break;
-	default: found = catalog_dhcp_options_get(cat, id, &row.dopt, e); owner = row.dopt.owner_id; break;
-	}
+	int found = catalog_network_owner(ctx->srv->cat, id, owner, e);
 	if (found < 0)
 		return -1;
 	if (!found || strcmp(owner, ctx->account) != 0)

@@ -97,14 +97,16 @@ static int subnet_zone(struct ec2_ctx *ctx, const char *vpc_id, char zone[NETWOR
 			       "Only one of AvailabilityZone or AvailabilityZoneId may be given.");
 	if (name || id) {
 		index = name ? ec2_zone_index(ctx->srv, name) : ec2_zone_id_index(ctx->srv, id);
-		if (index < 0)
-			return err_set(e, 400, "InvalidParameterValue",
-				       "Value (%.64s) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: %s%s%s%s%s.",
-				       name ? name : id, ctx->srv->zones[0],
-				       ctx->srv->nzones > 1 ? ", " : "",
-				       ctx->srv->nzones > 1 ? ctx->srv->zones[1] : "",
-				       ctx->srv->nzones > 2 ? ", " : "",
-				       ctx->srv->nzones > 2 ? ctx->srv->zones[2] : "");
+		if (index < 0) {
+			struct buf known = BUF_INIT;
+			for (size_t i = 0; i < ctx->srv->nzones; i++)
+				buf_printf(&known, "%s%s", i ? ", " : "", ctx->srv->zones[i]);
+			err_set(e, 400, "InvalidParameterValue",
+				"Value (%.64s) for parameter availabilityZone is invalid. Subnets can currently only be created in the following availability zones: %s.",
+				name ? name : id, buf_str(&known));
+			buf_release(&known);
+			return -1;
+		}
 	} else {
 		struct zone_counts z = { .srv = ctx->srv };
 		if (catalog_subnet_each(ctx->srv->cat, ctx->account, vpc_id, NULL, zone_count_visit,
