@@ -71,11 +71,7 @@ static int eni_read_groups(struct catalog *cat, struct eni *n, struct err *e)
 int catalog_eni_get(struct catalog *cat, const char *id, struct eni *out, struct err *e)
 {
 	static const char sql[] = "SELECT " ENI_COLUMNS " FROM network_interfaces WHERE eni_id = ?1";
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	int found = catalog_net_one(cat, stmt, eni_read, out, "reading a network interface", e);
+	int found = catalog_net_get(cat, sql, id, eni_read, out, "reading a network interface", e);
 	if (found > 0 && eni_read_groups(cat, out, e) < 0)
 		return -1;
 	return found;
@@ -437,12 +433,8 @@ int catalog_eni_each(struct catalog *cat, const char *owner_id, const char *afte
 	static const char sql[] = "SELECT " ENI_COLUMNS " FROM network_interfaces"
 				  " WHERE owner_id = ?1 AND eni_id > ?2 ORDER BY eni_id";
 	struct eni_visit visit = { cat, e, 0, fn, ctx };
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, owner_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, after ? after : "", -1, SQLITE_STATIC);
-	if (catalog_net_scan(cat, stmt, eni_visit_row, &visit, "listing network interfaces", e) < 0)
+	if (catalog_net_each(cat, sql, owner_id, after, NULL, eni_visit_row, &visit,
+			     "listing network interfaces", e) < 0)
 		return -1;
 	return visit.failed ? -1 : 0;
 }

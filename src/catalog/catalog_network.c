@@ -45,6 +45,17 @@ int catalog_net_one(struct catalog *cat, sqlite3_stmt *stmt,
 	return catalog_sqlite_error(cat, what, e);
 }
 
+int catalog_net_get(struct catalog *cat, const char *sql, const char *id,
+		    void (*read)(sqlite3_stmt *stmt, void *row), void *row, const char *what,
+		    struct err *e)
+{
+	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+	return catalog_net_one(cat, stmt, read, row, what, e);
+}
+
 int catalog_net_scan(struct catalog *cat, sqlite3_stmt *stmt,
 		     int (*visit)(void *arg, sqlite3_stmt *stmt), void *arg, const char *what,
 		     struct err *e)
@@ -57,6 +68,21 @@ int catalog_net_scan(struct catalog *cat, sqlite3_stmt *stmt,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return catalog_sqlite_error(cat, what, e);
 	return 0;
+}
+
+int catalog_net_each(struct catalog *cat, const char *sql, const char *owner_id,
+		     const char *after, const char *extra,
+		     int (*visit)(void *arg, sqlite3_stmt *stmt), void *arg, const char *what,
+		     struct err *e)
+{
+	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, owner_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, after ? after : "", -1, SQLITE_STATIC);
+	if (extra)
+		sqlite3_bind_text(stmt, 3, extra, -1, SQLITE_STATIC);
+	return catalog_net_scan(cat, stmt, visit, arg, what, e);
 }
 
 int catalog_net_exists(struct catalog *cat, const char *sql, const char *id, const char *arg,
@@ -127,38 +153,21 @@ int catalog_dhcp_options_get(struct catalog *cat, const char *id, struct dhcp_op
 {
 	static const char sql[] = "SELECT dhcp_options_id, owner_id, domain_name FROM dhcp_options"
 				  " WHERE dhcp_options_id = ?1";
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	return catalog_net_one(cat, stmt, dhcp_read, d, "reading DHCP options", e);
+	return catalog_net_get(cat, sql, id, dhcp_read, d, "reading DHCP options", e);
 }
 
-struct dhcp_visit {
-	int (*fn)(void *ctx, const struct dhcp_options_row *d);
-	void *ctx;
-};
-
-static int dhcp_visit_row(void *arg, sqlite3_stmt *stmt)
-{
-	struct dhcp_visit *v = arg;
-	struct dhcp_options_row d;
-	dhcp_read(stmt, &d);
-	return v->fn(v->ctx, &d);
-}
+CATALOG_NET_VISITOR(dhcp, struct dhcp_options_row, dhcp_read)
 
 int catalog_dhcp_options_each(struct catalog *cat, const char *owner_id,
 			      int (*fn)(void *ctx, const struct dhcp_options_row *d), void *ctx,
 			      struct err *e)
 {
 	static const char sql[] = "SELECT dhcp_options_id, owner_id, domain_name FROM dhcp_options"
-				  " WHERE owner_id = ?1 ORDER BY dhcp_options_id";
-	struct dhcp_visit v = { fn, ctx };
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, owner_id, -1, SQLITE_STATIC);
-	return catalog_net_scan(cat, stmt, dhcp_visit_row, &v, "listing DHCP options", e);
+				  " WHERE owner_id = ?1 AND dhcp_options_id > ?2"
+				  " ORDER BY dhcp_options_id";
+	struct dhcp_visit visit = { fn, ctx };
+	return catalog_net_each(cat, sql, owner_id, NULL, NULL, dhcp_visit_row, &visit,
+				"listing DHCP options", e);
 }
 
 /*
@@ -302,11 +311,7 @@ int catalog_vpc_create(struct catalog *cat, const char *region, struct vpc_row *
 int catalog_vpc_get(struct catalog *cat, const char *id, struct vpc_row *v, struct err *e)
 {
 	static const char sql[] = "SELECT " VPC_COLUMNS " FROM vpcs WHERE vpc_id = ?1";
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	return catalog_net_one(cat, stmt, vpc_read, v, "reading a VPC", e);
+	return catalog_net_get(cat, sql, id, vpc_read, v, "reading a VPC", e);
 }
 
 int catalog_vpc_update(struct catalog *cat, const struct vpc_row *v, struct err *e)
@@ -363,18 +368,7 @@ int catalog_vpc_delete(struct catalog *cat, const char *id, struct err *e)
 	return 0;
 }
 
-struct vpc_visit {
-	int (*fn)(void *ctx, const struct vpc_row *v);
-	void *ctx;
-};
-
-static int vpc_visit_row(void *arg, sqlite3_stmt *stmt)
-{
-	struct vpc_visit *visit = arg;
-	struct vpc_row v;
-	vpc_read(stmt, &v);
-	return visit->fn(visit->ctx, &v);
-}
+CATALOG_NET_VISITOR(vpc, struct vpc_row, vpc_read)
 
 int catalog_vpc_each(struct catalog *cat, const char *owner_id, const char *after,
 		     int (*fn)(void *ctx, const struct vpc_row *v), void *ctx, struct err *e)
@@ -382,12 +376,8 @@ int catalog_vpc_each(struct catalog *cat, const char *owner_id, const char *afte
 	static const char sql[] = "SELECT " VPC_COLUMNS " FROM vpcs WHERE owner_id = ?1"
 				  " AND vpc_id > ?2 ORDER BY vpc_id";
 	struct vpc_visit visit = { fn, ctx };
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, owner_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, after ? after : "", -1, SQLITE_STATIC);
-	return catalog_net_scan(cat, stmt, vpc_visit_row, &visit, "listing VPCs", e);
+	return catalog_net_each(cat, sql, owner_id, after, NULL, vpc_visit_row, &visit,
+				"listing VPCs", e);
 }
 
 /* ---- the default VPC ----------------------------------------------------- */
@@ -614,11 +604,7 @@ int catalog_subnet_get(struct catalog *cat, const char *id, struct subnet_row *s
 		       struct err *e)
 {
 	static const char sql[] = "SELECT " SUBNET_COLUMNS " FROM subnets s WHERE s.subnet_id = ?1";
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	return catalog_net_one(cat, stmt, subnet_read, s, "reading a subnet", e);
+	return catalog_net_get(cat, sql, id, subnet_read, s, "reading a subnet", e);
 }
 
 int catalog_subnet_default_for_zone(struct catalog *cat, const char *account_id,
@@ -668,18 +654,7 @@ int catalog_subnet_delete(struct catalog *cat, const char *id, struct err *e)
 			   "deleting a subnet", e);
 }
 
-struct subnet_visit {
-	int (*fn)(void *ctx, const struct subnet_row *s);
-	void *ctx;
-};
-
-static int subnet_visit_row(void *arg, sqlite3_stmt *stmt)
-{
-	struct subnet_visit *visit = arg;
-	struct subnet_row s;
-	subnet_read(stmt, &s);
-	return visit->fn(visit->ctx, &s);
-}
+CATALOG_NET_VISITOR(subnet, struct subnet_row, subnet_read)
 
 int catalog_subnet_each(struct catalog *cat, const char *owner_id, const char *vpc_id,
 			const char *after, int (*fn)(void *ctx, const struct subnet_row *s),
@@ -692,14 +667,9 @@ int catalog_subnet_each(struct catalog *cat, const char *owner_id, const char *v
 				     " WHERE s.vpc_id = ?3 AND s.owner_id = ?1"
 				     " AND s.subnet_id > ?2 ORDER BY s.subnet_id";
 	struct subnet_visit visit = { fn, ctx };
-	sqlite3_stmt *stmt = catalog_stmt(cat, vpc_id ? by_vpc : by_owner, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, owner_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, after ? after : "", -1, SQLITE_STATIC);
-	if (vpc_id)
-		sqlite3_bind_text(stmt, 3, vpc_id, -1, SQLITE_STATIC);
-	return catalog_net_scan(cat, stmt, subnet_visit_row, &visit, "listing subnets", e);
+	return catalog_net_each(cat, vpc_id ? by_vpc : by_owner, owner_id, after, vpc_id,
+				subnet_visit_row, &visit,
+				"listing subnets", e);
 }
 
 /* ---- route tables -------------------------------------------------------- */
@@ -744,11 +714,7 @@ int catalog_route_table_get(struct catalog *cat, const char *id, struct route_ta
 {
 	static const char sql[] = "SELECT route_table_id, owner_id, vpc_id, main_assoc_id"
 				  " FROM route_tables WHERE route_table_id = ?1";
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	int found = catalog_net_one(cat, stmt, route_table_read, r, "reading a route table", e);
+	int found = catalog_net_get(cat, sql, id, route_table_read, r, "reading a route table", e);
 	if (found > 0 && route_table_routes(cat, r, e) < 0)
 		return -1;
 	return found;
@@ -782,13 +748,8 @@ int catalog_route_table_each(struct catalog *cat, const char *owner_id, const ch
 				  " FROM route_tables WHERE owner_id = ?1 AND route_table_id > ?2"
 				  " ORDER BY route_table_id";
 	struct route_table_visit visit = { cat, e, 0, fn, ctx };
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, owner_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, after ? after : "", -1, SQLITE_STATIC);
-	if (catalog_net_scan(cat, stmt, route_table_visit_row, &visit, "listing route tables",
-			     e) < 0)
+	if (catalog_net_each(cat, sql, owner_id, after, NULL, route_table_visit_row, &visit,
+			     "listing route tables", e) < 0)
 		return -1;
 	return visit.failed ? -1 : 0;
 }
@@ -810,25 +771,10 @@ int catalog_network_acl_get(struct catalog *cat, const char *id, struct network_
 {
 	static const char sql[] = "SELECT network_acl_id, owner_id, vpc_id, is_default"
 				  " FROM network_acls WHERE network_acl_id = ?1";
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	return catalog_net_one(cat, stmt, network_acl_read, a, "reading a network ACL", e);
+	return catalog_net_get(cat, sql, id, network_acl_read, a, "reading a network ACL", e);
 }
 
-struct network_acl_visit {
-	int (*fn)(void *ctx, const struct network_acl_row *a);
-	void *ctx;
-};
-
-static int network_acl_visit_row(void *arg, sqlite3_stmt *stmt)
-{
-	struct network_acl_visit *visit = arg;
-	struct network_acl_row a;
-	network_acl_read(stmt, &a);
-	return visit->fn(visit->ctx, &a);
-}
+CATALOG_NET_VISITOR(network_acl, struct network_acl_row, network_acl_read)
 
 int catalog_network_acl_each(struct catalog *cat, const char *owner_id, const char *after,
 			     int (*fn)(void *ctx, const struct network_acl_row *a), void *ctx,
@@ -838,13 +784,8 @@ int catalog_network_acl_each(struct catalog *cat, const char *owner_id, const ch
 				  " FROM network_acls WHERE owner_id = ?1 AND network_acl_id > ?2"
 				  " ORDER BY network_acl_id";
 	struct network_acl_visit visit = { fn, ctx };
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, owner_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, after ? after : "", -1, SQLITE_STATIC);
-	return catalog_net_scan(cat, stmt, network_acl_visit_row, &visit, "listing network ACLs",
-				e);
+	return catalog_net_each(cat, sql, owner_id, after, NULL, network_acl_visit_row, &visit,
+				"listing network ACLs", e);
 }
 
 /* ---- internet gateways ------------------------------------------------------ */
@@ -880,11 +821,7 @@ int catalog_internet_gateway_get(struct catalog *cat, const char *id,
 {
 	static const char sql[] = "SELECT internet_gateway_id, owner_id, vpc_id, create_ms"
 				  " FROM internet_gateways WHERE internet_gateway_id = ?1";
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	return catalog_net_one(cat, stmt, igw_read, g, "reading an internet gateway", e);
+	return catalog_net_get(cat, sql, id, igw_read, g, "reading an internet gateway", e);
 }
 
 int catalog_internet_gateway_set_vpc(struct catalog *cat, const char *id, const char *vpc_id,
@@ -954,18 +891,7 @@ int catalog_internet_gateway_delete(struct catalog *cat, const char *id, struct 
 			   NULL, "deleting an internet gateway", e);
 }
 
-struct igw_visit {
-	int (*fn)(void *ctx, const struct internet_gateway_row *g);
-	void *ctx;
-};
-
-static int igw_visit_row(void *arg, sqlite3_stmt *stmt)
-{
-	struct igw_visit *visit = arg;
-	struct internet_gateway_row g;
-	igw_read(stmt, &g);
-	return visit->fn(visit->ctx, &g);
-}
+CATALOG_NET_VISITOR(igw, struct internet_gateway_row, igw_read)
 
 int catalog_internet_gateway_each(struct catalog *cat, const char *owner_id, const char *after,
 				  int (*fn)(void *ctx, const struct internet_gateway_row *g),
@@ -975,10 +901,6 @@ int catalog_internet_gateway_each(struct catalog *cat, const char *owner_id, con
 				  " FROM internet_gateways WHERE owner_id = ?1"
 				  " AND internet_gateway_id > ?2 ORDER BY internet_gateway_id";
 	struct igw_visit visit = { fn, ctx };
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, owner_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, after ? after : "", -1, SQLITE_STATIC);
-	return catalog_net_scan(cat, stmt, igw_visit_row, &visit, "listing internet gateways", e);
+	return catalog_net_each(cat, sql, owner_id, after, NULL, igw_visit_row, &visit,
+				"listing internet gateways", e);
 }

@@ -84,11 +84,7 @@ int catalog_sg_get(struct catalog *cat, const char *id, struct security_group_ro
 		   struct err *e)
 {
 	static const char sql[] = "SELECT " SG_COLUMNS " FROM security_groups WHERE group_id = ?1";
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	return catalog_net_one(cat, stmt, sg_read, g, "reading a security group", e);
+	return catalog_net_get(cat, sql, id, sg_read, g, "reading a security group", e);
 }
 
 int catalog_sg_by_name(struct catalog *cat, const char *vpc_id, const char *name,
@@ -137,18 +133,7 @@ int catalog_sg_delete(struct catalog *cat, const char *id, struct err *e)
 	return 0;
 }
 
-struct sg_visit {
-	int (*fn)(void *ctx, const struct security_group_row *g);
-	void *ctx;
-};
-
-static int sg_visit_row(void *arg, sqlite3_stmt *stmt)
-{
-	struct sg_visit *visit = arg;
-	struct security_group_row g;
-	sg_read(stmt, &g);
-	return visit->fn(visit->ctx, &g);
-}
+CATALOG_NET_VISITOR(sg, struct security_group_row, sg_read)
 
 int catalog_sg_each(struct catalog *cat, const char *owner_id, const char *vpc_id,
 		    const char *after, int (*fn)(void *ctx, const struct security_group_row *g),
@@ -160,14 +145,9 @@ int catalog_sg_each(struct catalog *cat, const char *owner_id, const char *vpc_i
 				     " WHERE vpc_id = ?3 AND owner_id = ?1 AND group_id > ?2"
 				     " ORDER BY group_id";
 	struct sg_visit visit = { fn, ctx };
-	sqlite3_stmt *stmt = catalog_stmt(cat, vpc_id ? by_vpc : by_owner, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, owner_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, after ? after : "", -1, SQLITE_STATIC);
-	if (vpc_id)
-		sqlite3_bind_text(stmt, 3, vpc_id, -1, SQLITE_STATIC);
-	return catalog_net_scan(cat, stmt, sg_visit_row, &visit, "listing security groups", e);
+	return catalog_net_each(cat, vpc_id ? by_vpc : by_owner, owner_id, after, vpc_id,
+				sg_visit_row, &visit,
+				"listing security groups", e);
 }
 
 /* ---- rules ----------------------------------------------------------------- */
@@ -253,11 +233,7 @@ int catalog_sg_rule_get(struct catalog *cat, const char *id, struct sg_rule_row 
 {
 	static const char sql[] = "SELECT " RULE_COLUMNS " FROM security_group_rules"
 				  " WHERE rule_id = ?1";
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	return catalog_net_one(cat, stmt, rule_read, r, "reading a security group rule", e);
+	return catalog_net_get(cat, sql, id, rule_read, r, "reading a security group rule", e);
 }
 
 int catalog_sg_rule_find(struct catalog *cat, const struct sg_rule_row *r,
@@ -308,18 +284,7 @@ int catalog_sg_rules(struct catalog *cat, const char *group_id, struct sg_rule_r
 	return 0;
 }
 
-struct rule_visit {
-	int (*fn)(void *ctx, const struct sg_rule_row *r);
-	void *ctx;
-};
-
-static int rule_visit_row(void *arg, sqlite3_stmt *stmt)
-{
-	struct rule_visit *visit = arg;
-	struct sg_rule_row r;
-	rule_read(stmt, &r);
-	return visit->fn(visit->ctx, &r);
-}
+CATALOG_NET_VISITOR(rule, struct sg_rule_row, rule_read)
 
 int catalog_sg_rule_each(struct catalog *cat, const char *owner_id, const char *after,
 			 int (*fn)(void *ctx, const struct sg_rule_row *r), void *ctx,
@@ -328,11 +293,6 @@ int catalog_sg_rule_each(struct catalog *cat, const char *owner_id, const char *
 	static const char sql[] = "SELECT " RULE_COLUMNS " FROM security_group_rules"
 				  " WHERE owner_id = ?1 AND rule_id > ?2 ORDER BY rule_id";
 	struct rule_visit visit = { fn, ctx };
-	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
-	if (!stmt)
-		return -1;
-	sqlite3_bind_text(stmt, 1, owner_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, after ? after : "", -1, SQLITE_STATIC);
-	return catalog_net_scan(cat, stmt, rule_visit_row, &visit, "listing security group rules",
-				e);
+	return catalog_net_each(cat, sql, owner_id, after, NULL, rule_visit_row, &visit,
+				"listing security group rules", e);
 }

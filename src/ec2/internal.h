@@ -256,15 +256,17 @@ void ec2_network_changed(struct ec2_ctx *ctx, const char *vpc_id);
 /*
  * A Describe of network resources: the IDs asked for (<id_param>.N),
  * Filter.N (names checked against a NULL-ended list; tag filters always
- * pass), MaxResults (5-1000) and NextToken.  The caller walks the
- * account's resources in ID order from page.after and for each:
- * ec2_listing_wants (is it asked for?), its own filters,
- * ec2_listing_take (room on the page?), and writes it; then
- * ec2_listing_end refuses an asked-for ID that was not seen and writes
- * nextToken.
+ * pass), MaxResults (5-1000) and NextToken.  ec2_listing_run reads them,
+ * makes sure the caller's default VPC exists, and writes <set_name> with
+ * what walk writes: walk goes through the account's resources in ID order
+ * from page.after and, for each that ec2_listing_wants and
+ * ec2_listing_match accept, writes an <item>, until ec2_listing_done.
+ * Then an asked-for ID that was not seen is refused (kind's NotFound) and
+ * nextToken is written when the page was cut.
  */
 struct ec2_listing {
 	struct ec2_ctx *ctx;
+	struct err *e;
 	const struct ec2_id_kind *kind;
 	struct query_filter *filters;
 	size_t nfilters;
@@ -274,23 +276,29 @@ struct ec2_listing {
 	struct ec2_page page;
 	long long written;
 	char last[ID_MAX];
-	int more;
+	int more, failed;
+	void *arg;            /* the walk's own */
 };
-int ec2_listing_begin(struct ec2_ctx *ctx, const struct ec2_id_kind *kind,
-		      const char *id_param, const char *const *filter_names,
-		      struct ec2_listing *l, struct err *e);
+int ec2_listing_run(struct ec2_ctx *ctx, const struct ec2_id_kind *kind, const char *id_param,
+		    const char *const *filter_names, const char *set_name,
+		    int (*walk)(struct ec2_listing *l), void *arg, struct err *e);
+/* Whether id is asked for (every ID is when none are); marks it seen. */
 int ec2_listing_wants(struct ec2_listing *l, const char *id);
-/* 1: write the item; 0: the page is full (stop walking). */
-int ec2_listing_take(struct ec2_listing *l, const char *id);
-int ec2_listing_end(struct ec2_listing *l, struct err *e);
-void ec2_listing_release(struct ec2_listing *l);
+/*
+ * Whether the resource is written: its tags (read into tags; the caller
+ * releases them) and filter(l, f, row) pass every filter, and the page has
+ * room.  A failure to read sets l->failed.
+ */
+int ec2_listing_match(struct ec2_listing *l, const char *id, struct tag_list *tags,
+		      int (*filter)(struct ec2_listing *l, const struct query_filter *f,
+				    const void *row),
+		      const void *row);
+/* Whether the walk stops: the page is full or something failed. */
+int ec2_listing_done(const struct ec2_listing *l);
 /* 1 if value (NULL: the resource has none) matches one of f's values. */
 int ec2_filter_hit(const struct query_filter *f, const char *value);
 int ec2_filter_bool(const struct query_filter *f, int value);
 int ec2_filter_int(const struct query_filter *f, long long value);
-/* Reads a Describe's tags of id into tags and checks the tag filters. */
-int ec2_filter_tags_of(struct ec2_listing *l, const char *id, struct tag_list *tags,
-		       int *match, struct err *e);
 /* Writes a boolean <name><value>..</value></name> (EC2's AttributeBooleanValue). */
 void ec2_write_attribute_bool(struct xmlw *w, const char *name, int value);
 /* Reads <name>.Value as a boolean: 1/0, or -1 when absent; -2 when malformed (e set). */

@@ -207,7 +207,7 @@ int ec2_zone_id_index(const struct server *srv, const char *zone_id)
 
 /* ---- listings ------------------------------------------------------------------ */
 
-int ec2_listing_begin(struct ec2_ctx *ctx, const struct ec2_id_kind *kind,
+static int listing_begin(struct ec2_ctx *ctx, const struct ec2_id_kind *kind,
 		      const char *id_param, const char *const *filter_names,
 		      struct ec2_listing *l, struct err *e)
 {
@@ -233,18 +233,7 @@ int ec2_listing_begin(struct ec2_ctx *ctx, const struct ec2_id_kind *kind,
 	return 0;
 }
 
-int ec2_listing_wants(struct ec2_listing *l, const char *id)
-{
-	int wanted = l->nids == 0;
-	for (size_t i = 0; i < l->nids; i++)
-		if (!strcmp(l->ids[i], id)) {
-			l->seen[i] = 1;
-			wanted = 1;
-		}
-	return wanted;
-}
-
-int ec2_listing_take(struct ec2_listing *l, const char *id)
+static int listing_take(struct ec2_listing *l, const char *id)
 {
 	if (l->page.max_results && l->written == l->page.max_results) {
 		l->more = 1;
@@ -255,7 +244,7 @@ int ec2_listing_take(struct ec2_listing *l, const char *id)
 	return 1;
 }
 
-int ec2_listing_end(struct ec2_listing *l, struct err *e)
+static int listing_end(struct ec2_listing *l, struct err *e)
 {
 	/* A page cut short has not seen every asked-for ID yet. */
 	for (size_t i = 0; i < l->nids && !l->more; i++)
@@ -267,12 +256,67 @@ int ec2_listing_end(struct ec2_listing *l, struct err *e)
 	return 0;
 }
 
-void ec2_listing_release(struct ec2_listing *l)
+static void listing_release(struct ec2_listing *l)
 {
 	query_filters_free(l->filters, l->nfilters);
 	free(l->ids);
 	free(l->seen);
 	memset(l, 0, sizeof *l);
+}
+
+int ec2_listing_wants(struct ec2_listing *l, const char *id)
+{
+	int wanted = l->nids == 0;
+	for (size_t i = 0; i < l->nids; i++)
+		if (!strcmp(l->ids[i], id)) {
+			l->seen[i] = 1;
+			wanted = 1;
+		}
+	return wanted;
+}
+
+int ec2_listing_run(struct ec2_ctx *ctx, const struct ec2_id_kind *kind, const char *id_param,
+		    const char *const *filter_names, const char *set_name,
+		    int (*walk)(struct ec2_listing *l), void *arg, struct err *e)
+{
+	struct ec2_listing l;
+	char default_vpc[ID_MAX];
+	int ret = -1;
+	if (listing_begin(ctx, kind, id_param, filter_names, &l, e) < 0 ||
+	    ec2_default_vpc(ctx, default_vpc, e) < 0)
+		goto out;
+	l.e = e;
+	l.arg = arg;
+	xmlw_start(ctx->w, set_name);
+	if (walk(&l) < 0 || l.failed)
+		goto out;
+	xmlw_end(ctx->w);
+	ret = listing_end(&l, e);
+out:
+	listing_release(&l);
+	return ret;
+}
+
+int ec2_listing_match(struct ec2_listing *l, const char *id, struct tag_list *tags,
+		      int (*filter)(struct ec2_listing *l, const struct query_filter *f,
+				    const void *row),
+		      const void *row)
+{
+	int match = 1;
+	if (catalog_tags_get(l->ctx->srv->cat, id, tags, l->e) < 0) {
+		l->failed = 1;
+		return 0;
+	}
+	for (size_t i = 0; i < l->nfilters && match; i++)
+		match = ec2_is_tag_filter(l->filters[i].name) ?
+				ec2_tags_match(&l->filters[i], tags) :
+				filter(l, &l->filters[i], row);
+	return match && !l->failed && listing_take(l, id);
+}
+
+int ec2_listing_done(const struct ec2_listing *l)
+{
+	return l->more || l->failed;
 }
 
 int ec2_filter_hit(const struct query_filter *f, const char *value)
@@ -290,18 +334,6 @@ int ec2_filter_int(const struct query_filter *f, long long value)
 	char text[32];
 	snprintf(text, sizeof text, "%lld", value);
 	return ec2_filter_hit(f, text);
-}
-
-int ec2_filter_tags_of(struct ec2_listing *l, const char *id, struct tag_list *tags,
-		       int *match, struct err *e)
-{
-	if (catalog_tags_get(l->ctx->srv->cat, id, tags, e) < 0)
-		return -1;
-	*match = 1;
-	for (size_t i = 0; i < l->nfilters && *match; i++)
-		if (ec2_is_tag_filter(l->filters[i].name))
-			*match = ec2_tags_match(&l->filters[i], tags);
-	return 0;
 }
 
 void ec2_write_attribute_bool(struct xmlw *w, const char *name, int value)
@@ -394,7 +426,7 @@ int ec2_describe_instance_type_offerings(struct ec2_ctx *ctx, struct err *e)
 	char zone_id[32], key[ID_MAX];
 	const struct instance_type *types = instance_types(&ntypes);
 	int ret = -1, by_zone = 0, by_zone_id = 0;
-	if (ec2_listing_begin(ctx, &ec2_kind_vpc, NULL, filter_names, &l, e) < 0)
+	if (listing_begin(ctx, &ec2_kind_vpc, NULL, filter_names, &l, e) < 0)
 		goto out;
 	if (type && strcmp(type, "region") != 0) {
 		by_zone = !strcmp(type, "availability-zone");
@@ -426,7 +458,7 @@ int ec2_describe_instance_type_offerings(struct ec2_ctx *ctx, struct err *e)
 		snprintf(key, sizeof key, "%zu", k);
 		if (!match)
 			continue;
-		if (!ec2_listing_take(&l, key)) {
+		if (!listing_take(&l, key)) {
 			snprintf(l.last, sizeof l.last, "%zu", k);
 			break;
 		}
@@ -438,8 +470,8 @@ int ec2_describe_instance_type_offerings(struct ec2_ctx *ctx, struct err *e)
 		xmlw_end(ctx->w);
 	}
 	xmlw_end(ctx->w);
-	ret = ec2_listing_end(&l, e);
+	ret = listing_end(&l, e);
 out:
-	ec2_listing_release(&l);
+	listing_release(&l);
 	return ret;
 }

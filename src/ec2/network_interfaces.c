@@ -92,8 +92,9 @@ static const char *eni_attachment_field(const struct eni_view *v, const char *n,
 	return NULL;
 }
 
-static int eni_filter(const struct query_filter *f, const struct eni_view *v)
+static int eni_filter(struct ec2_listing *l, const struct query_filter *f, const void *row)
 {
+	const struct eni_view *v = row;
 	const struct eni *eni = v->eni;
 	const char *n = f->name;
 	char num[32];
@@ -130,10 +131,9 @@ static int eni_filter(const struct query_filter *f, const struct eni_view *v)
 		value = eni->subnet_id;
 	else if (!strcmp(n, "vpc-id"))
 		value = eni->vpc_id;
-	else if (ec2_is_tag_filter(n))
-		return 1;
 	else
 		value = eni_attachment_field(v, n, num);
+	(void)l;
 	return ec2_filter_hit(f, value);
 }
 
@@ -206,73 +206,54 @@ static void eni_write(struct ec2_ctx *ctx, const struct eni_view *v, const struc
 	xmlw_text(w, "interfaceType", "interface");
 }
 
-struct describe_enis {
-	struct ec2_listing l;
-	struct err *e;
-	int failed;
-};
-
 /* Fills the view: the groups' names (a group gone meanwhile reads as ""). */
-static int eni_view_fill(struct describe_enis *d, const struct eni *eni, struct eni_view *v)
+static int eni_view_fill(struct ec2_listing *l, const struct eni *eni, struct eni_view *v)
 {
 	memset(v, 0, sizeof *v);
 	v->eni = eni;
 	for (size_t i = 0; i < eni->ngroups; i++) {
 		struct security_group_row g;
-		int found = catalog_sg_get(d->l.ctx->srv->cat, eni->group_ids[i], &g, d->e);
+		int found = catalog_sg_get(l->ctx->srv->cat, eni->group_ids[i], &g, l->e);
 		if (found < 0)
 			return -1;
 		if (found)
 			snprintf(v->group_names[i], SG_NAME_MAX, "%s", g.name);
 	}
-	ec2_private_dns_name(d->l.ctx->srv, eni->private_ip, v->private_dns);
+	ec2_private_dns_name(l->ctx->srv, eni->private_ip, v->private_dns);
 	if (eni->public_ip[0])
-		ec2_public_dns_name(d->l.ctx->srv, eni->public_ip, v->public_dns);
+		ec2_public_dns_name(l->ctx->srv, eni->public_ip, v->public_dns);
 	ids_iso_time(eni->attach_ms, v->attach_time);
 	return 0;
 }
 
 static int describe_eni_visit(void *arg, const struct eni *eni)
 {
-	struct describe_enis *d = arg;
+	struct ec2_listing *l = arg;
 	struct tag_list tags = { NULL, 0 };
 	struct eni_view *v = NULL;
-	int match = 1, stop = 0;
-	if (!ec2_listing_wants(&d->l, eni->id))
+	if (!ec2_listing_wants(l, eni->id))
 		return 0;
 	v = xmalloc(sizeof *v);
-	if (eni_view_fill(d, eni, v) < 0 ||
-	    ec2_filter_tags_of(&d->l, eni->id, &tags, &match, d->e) < 0) {
-		d->failed = stop = 1;
-		goto out;
+	if (eni_view_fill(l, eni, v) < 0)
+		l->failed = 1;
+	else if (ec2_listing_match(l, eni->id, &tags, eni_filter, v)) {
+		xmlw_start(l->ctx->w, "item");
+		eni_write(l->ctx, v, &tags);
+		xmlw_end(l->ctx->w);
 	}
-	for (size_t i = 0; i < d->l.nfilters && match; i++)
-		match = eni_filter(&d->l.filters[i], v);
-	if (match && !(stop = !ec2_listing_take(&d->l, eni->id))) {
-		xmlw_start(d->l.ctx->w, "item");
-		eni_write(d->l.ctx, v, &tags);
-		xmlw_end(d->l.ctx->w);
-	}
-out:
 	free(v);
 	tag_list_release(&tags);
-	return stop;
+	return ec2_listing_done(l);
+}
+
+static int describe_enis_walk(struct ec2_listing *l)
+{
+	return catalog_eni_each(l->ctx->srv->cat, l->ctx->account, l->page.after,
+				describe_eni_visit, l, l->e);
 }
 
 int ec2_describe_network_interfaces(struct ec2_ctx *ctx, struct err *e)
 {
-	struct describe_enis d = { .e = e };
-	int ret = -1;
-	if (ec2_listing_begin(ctx, &ec2_kind_eni, "NetworkInterfaceId", eni_filter_names, &d.l,
-			      e) < 0)
-		goto out;
-	xmlw_start(ctx->w, "networkInterfaceSet");
-	if (catalog_eni_each(ctx->srv->cat, ctx->account, d.l.page.after, describe_eni_visit, &d,
-			     e) < 0 || d.failed)
-		goto out;
-	xmlw_end(ctx->w);
-	ret = ec2_listing_end(&d.l, e);
-out:
-	ec2_listing_release(&d.l);
-	return ret;
+	return ec2_listing_run(ctx, &ec2_kind_eni, "NetworkInterfaceId", eni_filter_names,
+			       "networkInterfaceSet", describe_enis_walk, NULL, e);
 }

@@ -30,8 +30,11 @@ static const char *const route_table_filter_names[] = {
 	"route.vpc-peering-connection-id", "vpc-id", NULL,
 };
 
-static int route_table_filter(const struct query_filter *f, const struct route_table_row *r)
+static int route_table_filter(struct ec2_listing *l, const struct query_filter *f,
+			      const void *row)
 {
+	const struct route_table_row *r = row;
+	(void)l;
 	const char *n = f->name;
 	int main_table = r->main_assoc_id[0] != '\0';
 	if (!strcmp(n, "owner-id"))
@@ -54,7 +57,7 @@ static int route_table_filter(const struct query_filter *f, const struct route_t
 			return 1;
 	}
 	/* Subnet and gateway associations, other route targets: none here. */
-	return ec2_is_tag_filter(n);
+	return 0;
 }
 
 static void route_table_write(struct xmlw *w, const struct route_table_row *r,
@@ -90,68 +93,30 @@ static void route_table_write(struct xmlw *w, const struct route_table_row *r,
 	ec2_write_tags(w, tags);
 }
 
-struct describe_network {
-	struct ec2_listing l;
-	struct err *e;
-	int failed;
-};
-
-/* Tags, then the resource's own filter; 1 if it is to be written. */
-static int describe_network_match(struct describe_network *d, const char *id,
-				  struct tag_list *tags, int (*filter)(const struct query_filter *f,
-								       const void *row),
-				  const void *row)
-{
-	int match = 1;
-	if (!ec2_listing_wants(&d->l, id))
-		return 0;
-	if (ec2_filter_tags_of(&d->l, id, tags, &match, d->e) < 0) {
-		d->failed = 1;
-		return 0;
-	}
-	for (size_t i = 0; i < d->l.nfilters && match; i++)
-		match = filter(&d->l.filters[i], row);
-	return match;
-}
-
-static int route_table_filter_any(const struct query_filter *f, const void *row)
-{
-	return route_table_filter(f, row);
-}
-
 static int describe_route_table_visit(void *arg, const struct route_table_row *r)
 {
-	struct describe_network *d = arg;
+	struct ec2_listing *l = arg;
 	struct tag_list tags = { NULL, 0 };
-	int stop = 0;
-	if (describe_network_match(d, r->id, &tags, route_table_filter_any, r) &&
-	    !(stop = !ec2_listing_take(&d->l, r->id))) {
-		xmlw_start(d->l.ctx->w, "item");
-		route_table_write(d->l.ctx->w, r, &tags);
-		xmlw_end(d->l.ctx->w);
+	if (ec2_listing_wants(l, r->id) && ec2_listing_match(l, r->id, &tags, route_table_filter, r)) {
+		xmlw_start(l->ctx->w, "item");
+		route_table_write(l->ctx->w, r, &tags);
+		xmlw_end(l->ctx->w);
 	}
 	tag_list_release(&tags);
-	return stop || d->failed;
+	return ec2_listing_done(l);
+}
+
+static int describe_route_tables_walk(struct ec2_listing *l)
+{
+	return catalog_route_table_each(l->ctx->srv->cat, l->ctx->account, l->page.after,
+					describe_route_table_visit, l, l->e);
 }
 
 int ec2_describe_route_tables(struct ec2_ctx *ctx, struct err *e)
 {
-	struct describe_network d = { .e = e };
-	char default_vpc[ID_MAX];
-	int ret = -1;
-	if (ec2_listing_begin(ctx, &ec2_kind_route_table, "RouteTableId", route_table_filter_names,
-			      &d.l, e) < 0 ||
-	    ec2_default_vpc(ctx, default_vpc, e) < 0)
-		goto out;
-	xmlw_start(ctx->w, "routeTableSet");
-	if (catalog_route_table_each(ctx->srv->cat, ctx->account, d.l.page.after,
-				     describe_route_table_visit, &d, e) < 0 || d.failed)
-		goto out;
-	xmlw_end(ctx->w);
-	ret = ec2_listing_end(&d.l, e);
-out:
-	ec2_listing_release(&d.l);
-	return ret;
+	return ec2_listing_run(ctx, &ec2_kind_route_table, "RouteTableId",
+			       route_table_filter_names, "routeTableSet",
+			       describe_route_tables_walk, NULL, e);
 }
 
 /* ---- DescribeNetworkAcls -------------------------------------------------------- */
@@ -178,9 +143,10 @@ static int acl_add_subnet(void *arg, const struct subnet_row *s)
 	return 0;
 }
 
-static int acl_filter(const struct query_filter *f, const void *row)
+static int acl_filter(struct ec2_listing *l, const struct query_filter *f, const void *row)
 {
 	const struct acl_view *v = row;
+	(void)l;
 	const char *n = f->name;
 	if (!strcmp(n, "default"))
 		return ec2_filter_bool(f, v->acl->is_default);
@@ -208,7 +174,7 @@ static int acl_filter(const struct query_filter *f, const void *row)
 		return ec2_filter_hit(f, "100") || ec2_filter_hit(f, "32767");
 	if (!strcmp(n, "entry.egress"))
 		return ec2_filter_hit(f, "true") || ec2_filter_hit(f, "false");
-	return ec2_is_tag_filter(n);
+	return 0;
 }
 
 static void acl_write_entry(struct xmlw *w, int number, const char *action, int egress)
@@ -248,52 +214,43 @@ static void acl_write(struct xmlw *w, const struct acl_view *v, const struct tag
 
 static int describe_acl_visit(void *arg, const struct network_acl_row *a)
 {
-	struct describe_network *d = arg;
+	struct ec2_listing *l = arg;
 	struct tag_list tags = { NULL, 0 };
 	struct acl_view v = { a, NULL, 0 };
-	int stop = 0;
+	if (!ec2_listing_wants(l, a->id))
+		return 0;
 	/* Every subnet of the VPC is associated with its default ACL. */
-	if (a->is_default && catalog_subnet_each(d->l.ctx->srv->cat, a->owner_id, a->vpc_id, NULL,
-						 acl_add_subnet, &v, d->e) < 0) {
-		d->failed = 1;
-		return 1;
-	}
-	if (describe_network_match(d, a->id, &tags, acl_filter, &v) &&
-	    !(stop = !ec2_listing_take(&d->l, a->id))) {
-		xmlw_start(d->l.ctx->w, "item");
-		acl_write(d->l.ctx->w, &v, &tags);
-		xmlw_end(d->l.ctx->w);
+	if (a->is_default && catalog_subnet_each(l->ctx->srv->cat, a->owner_id, a->vpc_id, NULL,
+						 acl_add_subnet, &v, l->e) < 0)
+		l->failed = 1;
+	else if (ec2_listing_match(l, a->id, &tags, acl_filter, &v)) {
+		xmlw_start(l->ctx->w, "item");
+		acl_write(l->ctx->w, &v, &tags);
+		xmlw_end(l->ctx->w);
 	}
 	free(v.subnets);
 	tag_list_release(&tags);
-	return stop || d->failed;
+	return ec2_listing_done(l);
+}
+
+static int describe_acls_walk(struct ec2_listing *l)
+{
+	return catalog_network_acl_each(l->ctx->srv->cat, l->ctx->account, l->page.after,
+					describe_acl_visit, l, l->e);
 }
 
 int ec2_describe_network_acls(struct ec2_ctx *ctx, struct err *e)
 {
-	struct describe_network d = { .e = e };
-	char default_vpc[ID_MAX];
-	int ret = -1;
-	if (ec2_listing_begin(ctx, &ec2_kind_network_acl, "NetworkAclId", acl_filter_names, &d.l,
-			      e) < 0 ||
-	    ec2_default_vpc(ctx, default_vpc, e) < 0)
-		goto out;
-	xmlw_start(ctx->w, "networkAclSet");
-	if (catalog_network_acl_each(ctx->srv->cat, ctx->account, d.l.page.after,
-				     describe_acl_visit, &d, e) < 0 || d.failed)
-		goto out;
-	xmlw_end(ctx->w);
-	ret = ec2_listing_end(&d.l, e);
-out:
-	ec2_listing_release(&d.l);
-	return ret;
+	return ec2_listing_run(ctx, &ec2_kind_network_acl, "NetworkAclId", acl_filter_names,
+			       "networkAclSet", describe_acls_walk, NULL, e);
 }
 
 /* ---- DescribeDhcpOptions ----------------------------------------------------------- */
 
-static int dhcp_filter(const struct query_filter *f, const void *row)
+static int dhcp_filter(struct ec2_listing *l, const struct query_filter *f, const void *row)
 {
 	const struct dhcp_options_row *o = row;
+	(void)l;
 	if (!strcmp(f->name, "dhcp-options-id"))
 		return ec2_filter_hit(f, o->id);
 	if (!strcmp(f->name, "owner-id"))
@@ -302,7 +259,7 @@ static int dhcp_filter(const struct query_filter *f, const void *row)
 		return ec2_filter_hit(f, "domain-name") || ec2_filter_hit(f, "domain-name-servers");
 	if (!strcmp(f->name, "value"))
 		return ec2_filter_hit(f, o->domain_name) || ec2_filter_hit(f, "AmazonProvidedDNS");
-	return ec2_is_tag_filter(f->name);
+	return 0;
 }
 
 static void dhcp_write_option(struct xmlw *w, const char *key, const char *value)
@@ -319,13 +276,11 @@ static void dhcp_write_option(struct xmlw *w, const char *key, const char *value
 
 static int describe_dhcp_visit(void *arg, const struct dhcp_options_row *o)
 {
-	struct describe_network *d = arg;
+	struct ec2_listing *l = arg;
 	struct tag_list tags = { NULL, 0 };
-	int stop = 0;
-	if (strcmp(o->id, d->l.page.after) > 0 &&
-	    describe_network_match(d, o->id, &tags, dhcp_filter, o) &&
-	    !(stop = !ec2_listing_take(&d->l, o->id))) {
-		struct xmlw *w = d->l.ctx->w;
+	if (strcmp(o->id, l->page.after) > 0 && ec2_listing_wants(l, o->id) &&
+	    ec2_listing_match(l, o->id, &tags, dhcp_filter, o)) {
+		struct xmlw *w = l->ctx->w;
 		xmlw_start(w, "item");
 		xmlw_text(w, "dhcpOptionsId", o->id);
 		xmlw_text(w, "ownerId", o->owner_id);
@@ -337,27 +292,20 @@ static int describe_dhcp_visit(void *arg, const struct dhcp_options_row *o)
 		xmlw_end(w);
 	}
 	tag_list_release(&tags);
-	return stop || d->failed;
+	return ec2_listing_done(l);
+}
+
+static int describe_dhcp_walk(struct ec2_listing *l)
+{
+	return catalog_dhcp_options_each(l->ctx->srv->cat, l->ctx->account, describe_dhcp_visit, l,
+					 l->e);
 }
 
 int ec2_describe_dhcp_options(struct ec2_ctx *ctx, struct err *e)
 {
 	static const char *const names[] = { "dhcp-options-id", "key", "value", "owner-id", NULL };
-	struct describe_network d = { .e = e };
-	char default_vpc[ID_MAX];
-	int ret = -1;
-	if (ec2_listing_begin(ctx, &ec2_kind_dhcp_options, "DhcpOptionsId", names, &d.l, e) < 0 ||
-	    ec2_default_vpc(ctx, default_vpc, e) < 0)
-		goto out;
-	xmlw_start(ctx->w, "dhcpOptionsSet");
-	if (catalog_dhcp_options_each(ctx->srv->cat, ctx->account, describe_dhcp_visit, &d, e) < 0 ||
-	    d.failed)
-		goto out;
-	xmlw_end(ctx->w);
-	ret = ec2_listing_end(&d.l, e);
-out:
-	ec2_listing_release(&d.l);
-	return ret;
+	return ec2_listing_run(ctx, &ec2_kind_dhcp_options, "DhcpOptionsId", names,
+			       "dhcpOptionsSet", describe_dhcp_walk, NULL, e);
 }
 
 /* ---- internet gateways ----------------------------------------------------------------- */
@@ -390,55 +338,44 @@ static void igw_write(struct xmlw *w, const struct internet_gateway_row *g,
 	ec2_write_tags(w, tags);
 }
 
-static int igw_filter(const struct query_filter *f, const void *row)
+static int igw_filter(struct ec2_listing *l, const struct query_filter *f, const void *row)
 {
 	const struct internet_gateway_row *g = row;
+	(void)l;
 	if (!strcmp(f->name, "attachment.state"))
 		return g->vpc_id[0] && ec2_filter_hit(f, "available");
 	if (!strcmp(f->name, "attachment.vpc-id"))
 		return g->vpc_id[0] && ec2_filter_hit(f, g->vpc_id);
 	if (!strcmp(f->name, "internet-gateway-id"))
 		return ec2_filter_hit(f, g->id);
-	if (!strcmp(f->name, "owner-id"))
-		return ec2_filter_hit(f, g->owner_id);
-	return ec2_is_tag_filter(f->name);
+	return ec2_filter_hit(f, g->owner_id); /* owner-id */
 }
 
 static int describe_igw_visit(void *arg, const struct internet_gateway_row *g)
 {
-	struct describe_network *d = arg;
+	struct ec2_listing *l = arg;
 	struct tag_list tags = { NULL, 0 };
-	int stop = 0;
-	if (describe_network_match(d, g->id, &tags, igw_filter, g) &&
-	    !(stop = !ec2_listing_take(&d->l, g->id))) {
-		xmlw_start(d->l.ctx->w, "item");
-		igw_write(d->l.ctx->w, g, &tags);
-		xmlw_end(d->l.ctx->w);
+	if (ec2_listing_wants(l, g->id) && ec2_listing_match(l, g->id, &tags, igw_filter, g)) {
+		xmlw_start(l->ctx->w, "item");
+		igw_write(l->ctx->w, g, &tags);
+		xmlw_end(l->ctx->w);
 	}
 	tag_list_release(&tags);
-	return stop || d->failed;
+	return ec2_listing_done(l);
+}
+
+static int describe_igws_walk(struct ec2_listing *l)
+{
+	return catalog_internet_gateway_each(l->ctx->srv->cat, l->ctx->account, l->page.after,
+					     describe_igw_visit, l, l->e);
 }
 
 int ec2_describe_internet_gateways(struct ec2_ctx *ctx, struct err *e)
 {
 	static const char *const names[] = { "attachment.state", "attachment.vpc-id",
 					     "internet-gateway-id", "owner-id", NULL };
-	struct describe_network d = { .e = e };
-	char default_vpc[ID_MAX];
-	int ret = -1;
-	if (ec2_listing_begin(ctx, &ec2_kind_internet_gateway, "InternetGatewayId", names, &d.l,
-			      e) < 0 ||
-	    ec2_default_vpc(ctx, default_vpc, e) < 0)
-		goto out;
-	xmlw_start(ctx->w, "internetGatewaySet");
-	if (catalog_internet_gateway_each(ctx->srv->cat, ctx->account, d.l.page.after,
-					  describe_igw_visit, &d, e) < 0 || d.failed)
-		goto out;
-	xmlw_end(ctx->w);
-	ret = ec2_listing_end(&d.l, e);
-out:
-	ec2_listing_release(&d.l);
-	return ret;
+	return ec2_listing_run(ctx, &ec2_kind_internet_gateway, "InternetGatewayId", names,
+			       "internetGatewaySet", describe_igws_walk, NULL, e);
 }
 
 int ec2_create_internet_gateway(struct ec2_ctx *ctx, struct err *e)

@@ -631,57 +631,38 @@ int ec2_revoke_security_group_egress(struct ec2_ctx *ctx, struct err *e)
 
 /* ---- DescribeSecurityGroupRules ----------------------------------------------------- */
 
-struct describe_rules {
-	struct ec2_listing l;
-	struct err *e;
-	int failed;
-};
+static int sg_rule_filter_of(struct ec2_listing *l, const struct query_filter *f,
+			     const void *row)
+{
+	const struct sg_rule_row *r = row;
+	(void)l;
+	return ec2_filter_hit(f, !strcmp(f->name, "group-id") ? r->group_id : r->id);
+}
 
 static int describe_rule_visit(void *arg, const struct sg_rule_row *r)
 {
-	struct describe_rules *d = arg;
+	struct ec2_listing *l = arg;
 	struct tag_list tags = { NULL, 0 };
-	int match = 1, stop = 0;
-	if (!ec2_listing_wants(&d->l, r->id))
-		return 0;
-	if (ec2_filter_tags_of(&d->l, r->id, &tags, &match, d->e) < 0) {
-		d->failed = 1;
-		return 1;
-	}
-	for (size_t i = 0; i < d->l.nfilters && match; i++) {
-		const struct query_filter *f = &d->l.filters[i];
-		if (!strcmp(f->name, "group-id"))
-			match = ec2_filter_hit(f, r->group_id);
-		else if (!strcmp(f->name, "security-group-rule-id"))
-			match = ec2_filter_hit(f, r->id);
-	}
-	if (match && !(stop = !ec2_listing_take(&d->l, r->id))) {
-		xmlw_start(d->l.ctx->w, "item");
-		ec2_write_sg_rule(d->l.ctx, r, &tags);
-		xmlw_end(d->l.ctx->w);
+	if (ec2_listing_wants(l, r->id) && ec2_listing_match(l, r->id, &tags, sg_rule_filter_of, r)) {
+		xmlw_start(l->ctx->w, "item");
+		ec2_write_sg_rule(l->ctx, r, &tags);
+		xmlw_end(l->ctx->w);
 	}
 	tag_list_release(&tags);
-	return stop;
+	return ec2_listing_done(l);
+}
+
+static int describe_rules_walk(struct ec2_listing *l)
+{
+	return catalog_sg_rule_each(l->ctx->srv->cat, l->ctx->account, l->page.after,
+				    describe_rule_visit, l, l->e);
 }
 
 int ec2_describe_security_group_rules(struct ec2_ctx *ctx, struct err *e)
 {
 	static const char *const names[] = { "group-id", "security-group-rule-id", NULL };
-	struct describe_rules d = { .e = e };
-	char default_vpc[ID_MAX];
-	int ret = -1;
-	if (ec2_listing_begin(ctx, &ec2_kind_sg_rule, "SecurityGroupRuleId", names, &d.l, e) < 0 ||
-	    ec2_default_vpc(ctx, default_vpc, e) < 0)
-		goto out;
-	xmlw_start(ctx->w, "securityGroupRuleSet");
-	if (catalog_sg_rule_each(ctx->srv->cat, ctx->account, d.l.page.after, describe_rule_visit,
-				 &d, e) < 0 || d.failed)
-		goto out;
-	xmlw_end(ctx->w);
-	ret = ec2_listing_end(&d.l, e);
-out:
-	ec2_listing_release(&d.l);
-	return ret;
+	return ec2_listing_run(ctx, &ec2_kind_sg_rule, "SecurityGroupRuleId", names,
+			       "securityGroupRuleSet", describe_rules_walk, NULL, e);
 }
 
 /* ---- ModifySecurityGroupRules --------------------------------------------------------- */

@@ -106,17 +106,22 @@ static const char *const sg_filter_names[] = {
 	"egress.ip-permission.user-id", NULL,
 };
 
+/* GroupName.N of a DescribeSecurityGroups: groups of the default VPC. */
 struct describe_groups {
-	struct ec2_listing l;
-	struct err *e;
-	const char **names;        /* GroupName.N: groups of the default VPC */
+	const char **names;
 	size_t nnames;
 	char default_vpc[ID_MAX];
-	int failed;
+};
+
+/* A group with its rules, for the filters and the output. */
+struct sg_view {
+	const struct security_group_row *g;
+	struct sg_rule_row *rules;
+	size_t nrules;
 };
 
 /* Whether one rule matches an ip-permission.* filter (field after the prefix). */
-static int sg_rule_filter(struct describe_groups *d, const struct query_filter *f,
+static int sg_rule_filter(struct ec2_listing *l, const struct query_filter *f,
 			  const char *field, const struct sg_rule_row *r)
 {
 	if (!strcmp(field, "cidr"))
@@ -137,42 +142,40 @@ static int sg_rule_filter(struct describe_groups *d, const struct query_filter *
 		return ec2_filter_int(f, r->to_port);
 	if (!strcmp(field, "group-name") && r->ref_group_id[0]) {
 		struct security_group_row peer;
-		int found = catalog_sg_get(d->l.ctx->srv->cat, r->ref_group_id, &peer, d->e);
+		int found = catalog_sg_get(l->ctx->srv->cat, r->ref_group_id, &peer, l->e);
 		if (found < 0)
-			d->failed = 1;
+			l->failed = 1;
 		return found > 0 && ec2_filter_hit(f, peer.name);
 	}
 	return 0;
 }
 
-static int sg_filter(struct describe_groups *d, const struct query_filter *f,
-		     const struct security_group_row *g, const struct sg_rule_row *rules,
-		     size_t nrules)
+static int sg_filter(struct ec2_listing *l, const struct query_filter *f, const void *row)
 {
+	const struct sg_view *v = row;
 	const char *n = f->name;
 	if (!strcmp(n, "description"))
-		return ec2_filter_hit(f, g->description);
+		return ec2_filter_hit(f, v->g->description);
 	if (!strcmp(n, "group-id"))
-		return ec2_filter_hit(f, g->id);
+		return ec2_filter_hit(f, v->g->id);
 	if (!strcmp(n, "group-name"))
-		return ec2_filter_hit(f, g->name);
+		return ec2_filter_hit(f, v->g->name);
 	if (!strcmp(n, "owner-id"))
-		return ec2_filter_hit(f, g->owner_id);
+		return ec2_filter_hit(f, v->g->owner_id);
 	if (!strcmp(n, "vpc-id"))
-		return ec2_filter_hit(f, g->vpc_id);
+		return ec2_filter_hit(f, v->g->vpc_id);
+	/* ip-permission.FIELD and egress.ip-permission.FIELD: any rule of that way. */
 	int egress = !strncmp(n, "egress.", 7);
 	const char *field = n + (egress ? 7 : 0) + strlen("ip-permission.");
-	if (strncmp(n + (egress ? 7 : 0), "ip-permission.", 14) != 0)
-		return 1; /* tag filters: checked with the tags */
-	for (size_t i = 0; i < nrules; i++)
-		if (rules[i].egress == egress && sg_rule_filter(d, f, field, &rules[i]))
+	for (size_t i = 0; i < v->nrules; i++)
+		if (v->rules[i].egress == egress && sg_rule_filter(l, f, field, &v->rules[i]))
 			return 1;
 	return 0;
 }
 
-static void sg_write(struct ec2_ctx *ctx, const struct security_group_row *g,
-		     const struct sg_rule_row *rules, size_t nrules, const struct tag_list *tags)
+static void sg_write(struct ec2_ctx *ctx, const struct sg_view *v, const struct tag_list *tags)
 {
+	const struct security_group_row *g = v->g;
 	char arn[160];
 	snprintf(arn, sizeof arn, "arn:aws:ec2:%s:%s:security-group/%s", ctx->srv->region,
 		 g->owner_id, g->id);
@@ -182,65 +185,65 @@ static void sg_write(struct ec2_ctx *ctx, const struct security_group_row *g,
 	xmlw_text(ctx->w, "groupDescription", g->description);
 	xmlw_text(ctx->w, "vpcId", g->vpc_id);
 	xmlw_text(ctx->w, "securityGroupArn", arn);
-	ec2_write_ip_permissions(ctx->w, "ipPermissions", rules, nrules, 0);
-	ec2_write_ip_permissions(ctx->w, "ipPermissionsEgress", rules, nrules, 1);
+	ec2_write_ip_permissions(ctx->w, "ipPermissions", v->rules, v->nrules, 0);
+	ec2_write_ip_permissions(ctx->w, "ipPermissionsEgress", v->rules, v->nrules, 1);
 	ec2_write_tags(ctx->w, tags);
+}
+
+/* Asked for by GroupId.N, or by GroupName.N (in the default VPC); all when neither. */
+static int describe_group_wanted(struct ec2_listing *l, const struct security_group_row *g)
+{
+	const struct describe_groups *d = l->arg;
+	if (!d->nnames)
+		return ec2_listing_wants(l, g->id);
+	int wanted = l->nids && ec2_listing_wants(l, g->id);
+	for (size_t i = 0; i < d->nnames && !strcmp(g->vpc_id, d->default_vpc); i++)
+		wanted |= !strcmp(d->names[i], g->name);
+	return wanted;
 }
 
 static int describe_group_visit(void *arg, const struct security_group_row *g)
 {
-	struct describe_groups *d = arg;
+	struct ec2_listing *l = arg;
 	struct tag_list tags = { NULL, 0 };
-	struct sg_rule_row *rules = NULL;
-	size_t nrules = 0;
-	int match = 1, stop = 0, wanted = d->nnames ? 0 : ec2_listing_wants(&d->l, g->id);
-	if (d->nnames) {
-		wanted = d->l.nids && ec2_listing_wants(&d->l, g->id);
-		for (size_t i = 0; i < d->nnames && !strcmp(g->vpc_id, d->default_vpc); i++)
-			wanted |= !strcmp(d->names[i], g->name);
-	}
-	if (!wanted)
+	struct sg_view v = { g, NULL, 0 };
+	if (!describe_group_wanted(l, g))
 		return 0;
-	if (ec2_filter_tags_of(&d->l, g->id, &tags, &match, d->e) < 0 ||
-	    catalog_sg_rules(d->l.ctx->srv->cat, g->id, &rules, &nrules, d->e) < 0) {
-		tag_list_release(&tags);
-		d->failed = 1;
-		return 1;
+	if (catalog_sg_rules(l->ctx->srv->cat, g->id, &v.rules, &v.nrules, l->e) < 0)
+		l->failed = 1;
+	else if (ec2_listing_match(l, g->id, &tags, sg_filter, &v)) {
+		xmlw_start(l->ctx->w, "item");
+		sg_write(l->ctx, &v, &tags);
+		xmlw_end(l->ctx->w);
 	}
-	for (size_t i = 0; i < d->l.nfilters && match && !d->failed; i++)
-		match = sg_filter(d, &d->l.filters[i], g, rules, nrules);
-	if (match && !d->failed && !(stop = !ec2_listing_take(&d->l, g->id))) {
-		xmlw_start(d->l.ctx->w, "item");
-		sg_write(d->l.ctx, g, rules, nrules, &tags);
-		xmlw_end(d->l.ctx->w);
-	}
-	free(rules);
+	free(v.rules);
 	tag_list_release(&tags);
-	return stop || d->failed;
+	return ec2_listing_done(l);
+}
+
+static int describe_groups_walk(struct ec2_listing *l)
+{
+	return catalog_sg_each(l->ctx->srv->cat, l->ctx->account, NULL, l->page.after,
+			       describe_group_visit, l, l->e);
 }
 
 int ec2_describe_security_groups(struct ec2_ctx *ctx, struct err *e)
 {
-	struct describe_groups d = { .e = e };
+	struct describe_groups d;
 	struct security_group_row g;
 	int ret = -1;
+	memset(&d, 0, sizeof d);
 	d.nnames = query_list(&ctx->q, "GroupName", &d.names);
-	if (ec2_listing_begin(ctx, &ec2_kind_sg, "GroupId", sg_filter_names, &d.l, e) < 0 ||
-	    ec2_default_vpc(ctx, d.default_vpc, e) < 0)
-		goto out;
 	/* Names are looked up in the default VPC; a missing one is an error. */
 	for (size_t i = 0; i < d.nnames; i++)
 		if (ec2_sg_by_name(ctx, d.names[i], &g, e) < 0)
 			goto out;
-	xmlw_start(ctx->w, "securityGroupInfo");
-	if (catalog_sg_each(ctx->srv->cat, ctx->account, NULL, d.l.page.after,
-			    describe_group_visit, &d, e) < 0 || d.failed)
+	if (d.nnames && ec2_default_vpc(ctx, d.default_vpc, e) < 0)
 		goto out;
-	xmlw_end(ctx->w);
-	ret = ec2_listing_end(&d.l, e);
+	ret = ec2_listing_run(ctx, &ec2_kind_sg, "GroupId", sg_filter_names, "securityGroupInfo",
+			      describe_groups_walk, &d, e);
 out:
 	free(d.names);
-	ec2_listing_release(&d.l);
 	return ret;
 }
 

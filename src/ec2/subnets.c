@@ -219,9 +219,10 @@ static const char *const subnet_filter_names[] = {
 	"private-dns-name-options-on-launch.enable-resource-name-dns-aaaa-record", NULL,
 };
 
-static int subnet_filter(struct ec2_ctx *ctx, const struct query_filter *f,
-			 const struct subnet_row *s)
+static int subnet_filter(struct ec2_listing *l, const struct query_filter *f, const void *row)
 {
+	const struct subnet_row *s = row;
+	struct ec2_ctx *ctx = l->ctx;
 	const char *n = f->name;
 	char text[160];
 	if (!strcmp(n, "availability-zone") || !strcmp(n, "availabilityZone"))
@@ -265,54 +266,32 @@ static int subnet_filter(struct ec2_ctx *ctx, const struct query_filter *f,
 	if (!strcmp(n, "private-dns-name-options-on-launch.enable-resource-name-dns-aaaa-record"))
 		return ec2_filter_bool(f, s->dns_aaaa_record);
 	/* IPv6 associations, Outposts, LNI: a subnet here has none. */
-	return ec2_is_tag_filter(n);
+	return 0;
 }
-
-struct describe_subnets {
-	struct ec2_listing l;
-	struct err *e;
-	int failed;
-};
 
 static int describe_subnet_visit(void *arg, const struct subnet_row *s)
 {
-	struct describe_subnets *d = arg;
+	struct ec2_listing *l = arg;
 	struct tag_list tags = { NULL, 0 };
-	int match = 1, stop = 0;
-	if (!ec2_listing_wants(&d->l, s->id))
-		return 0;
-	if (ec2_filter_tags_of(&d->l, s->id, &tags, &match, d->e) < 0) {
-		d->failed = 1;
-		return 1;
-	}
-	for (size_t i = 0; i < d->l.nfilters && match; i++)
-		match = subnet_filter(d->l.ctx, &d->l.filters[i], s);
-	if (match && !(stop = !ec2_listing_take(&d->l, s->id))) {
-		xmlw_start(d->l.ctx->w, "item");
-		subnet_write(d->l.ctx, s, &tags);
-		xmlw_end(d->l.ctx->w);
+	if (ec2_listing_wants(l, s->id) && ec2_listing_match(l, s->id, &tags, subnet_filter, s)) {
+		xmlw_start(l->ctx->w, "item");
+		subnet_write(l->ctx, s, &tags);
+		xmlw_end(l->ctx->w);
 	}
 	tag_list_release(&tags);
-	return stop;
+	return ec2_listing_done(l);
+}
+
+static int describe_subnets_walk(struct ec2_listing *l)
+{
+	return catalog_subnet_each(l->ctx->srv->cat, l->ctx->account, NULL, l->page.after,
+				   describe_subnet_visit, l, l->e);
 }
 
 int ec2_describe_subnets(struct ec2_ctx *ctx, struct err *e)
 {
-	struct describe_subnets d = { .e = e };
-	char default_vpc[ID_MAX];
-	int ret = -1;
-	if (ec2_listing_begin(ctx, &ec2_kind_subnet, "SubnetId", subnet_filter_names, &d.l, e) < 0 ||
-	    ec2_default_vpc(ctx, default_vpc, e) < 0)
-		goto out;
-	xmlw_start(ctx->w, "subnetSet");
-	if (catalog_subnet_each(ctx->srv->cat, ctx->account, NULL, d.l.page.after,
-				describe_subnet_visit, &d, e) < 0 || d.failed)
-		goto out;
-	xmlw_end(ctx->w);
-	ret = ec2_listing_end(&d.l, e);
-out:
-	ec2_listing_release(&d.l);
-	return ret;
+	return ec2_listing_run(ctx, &ec2_kind_subnet, "SubnetId", subnet_filter_names,
+			       "subnetSet", describe_subnets_walk, NULL, e);
 }
 
 /* ---- DeleteSubnet ---------------------------------------------------------------- */

@@ -146,8 +146,9 @@ static const char *const vpc_filter_names[] = {
 	"vpc-id", "instance-tenancy", NULL,
 };
 
-static int vpc_filter(const struct query_filter *f, const struct vpc_row *v)
+static int vpc_filter(struct ec2_listing *l, const struct query_filter *f, const void *row)
 {
+	const struct vpc_row *v = row;
 	const char *n = f->name;
 	if (!strcmp(n, "cidr") || !strcmp(n, "cidr-block") || !strcmp(n, "cidrBlock") ||
 	    !strcmp(n, "cidr-block-association.cidr-block"))
@@ -168,54 +169,33 @@ static int vpc_filter(const struct query_filter *f, const struct vpc_row *v)
 		return ec2_filter_hit(f, v->id);
 	if (!strcmp(n, "instance-tenancy"))
 		return ec2_filter_hit(f, v->tenancy);
-	return ec2_is_tag_filter(n); /* IPv6 associations: a VPC has none */
+	(void)l;
+	return 0; /* IPv6 associations: a VPC has none */
 }
-
-struct describe_vpcs {
-	struct ec2_listing l;
-	struct err *e;
-	int failed;
-};
 
 static int describe_vpc_visit(void *arg, const struct vpc_row *v)
 {
-	struct describe_vpcs *d = arg;
+	struct ec2_listing *l = arg;
 	struct tag_list tags = { NULL, 0 };
-	int match = 1, stop = 0;
-	if (!ec2_listing_wants(&d->l, v->id))
-		return 0;
-	if (ec2_filter_tags_of(&d->l, v->id, &tags, &match, d->e) < 0) {
-		d->failed = 1;
-		return 1;
-	}
-	for (size_t i = 0; i < d->l.nfilters && match; i++)
-		match = vpc_filter(&d->l.filters[i], v);
-	if (match && !(stop = !ec2_listing_take(&d->l, v->id))) {
-		xmlw_start(d->l.ctx->w, "item");
-		vpc_write(d->l.ctx, v, &tags);
-		xmlw_end(d->l.ctx->w);
+	if (ec2_listing_wants(l, v->id) && ec2_listing_match(l, v->id, &tags, vpc_filter, v)) {
+		xmlw_start(l->ctx->w, "item");
+		vpc_write(l->ctx, v, &tags);
+		xmlw_end(l->ctx->w);
 	}
 	tag_list_release(&tags);
-	return stop;
+	return ec2_listing_done(l);
+}
+
+static int describe_vpcs_walk(struct ec2_listing *l)
+{
+	return catalog_vpc_each(l->ctx->srv->cat, l->ctx->account, l->page.after,
+				describe_vpc_visit, l, l->e);
 }
 
 int ec2_describe_vpcs(struct ec2_ctx *ctx, struct err *e)
 {
-	struct describe_vpcs d = { .e = e };
-	char default_vpc[ID_MAX];
-	int ret = -1;
-	if (ec2_listing_begin(ctx, &ec2_kind_vpc, "VpcId", vpc_filter_names, &d.l, e) < 0 ||
-	    ec2_default_vpc(ctx, default_vpc, e) < 0)
-		goto out;
-	xmlw_start(ctx->w, "vpcSet");
-	if (catalog_vpc_each(ctx->srv->cat, ctx->account, d.l.page.after, describe_vpc_visit, &d,
-			     e) < 0 || d.failed)
-		goto out;
-	xmlw_end(ctx->w);
-	ret = ec2_listing_end(&d.l, e);
-out:
-	ec2_listing_release(&d.l);
-	return ret;
+	return ec2_listing_run(ctx, &ec2_kind_vpc, "VpcId", vpc_filter_names, "vpcSet",
+			       describe_vpcs_walk, NULL, e);
 }
 
 /* ---- DeleteVpc ------------------------------------------------------------------ */
