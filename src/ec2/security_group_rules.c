@@ -532,6 +532,22 @@ int ec2_authorize_security_group_egress(struct ec2_ctx *ctx, struct err *e)
 
 /* ---- Revoke ------------------------------------------------------------------------ */
 
+/*
+ * The rule id of group g (and direction egress, unless -1); its
+ * Malformed / NotFound error otherwise.
+ */
+static int sg_rule_of(struct ec2_ctx *ctx, const struct security_group_row *g, const char *id,
+		      int egress, struct sg_rule_row *r, struct err *e)
+{
+	int found = id && ids_valid_resource("sgr", id) ?
+			    catalog_sg_rule_get(ctx->srv->cat, id, r, e) : 0;
+	if (found < 0)
+		return -1;
+	if (!found || strcmp(r->group_id, g->id) != 0 || (egress >= 0 && r->egress != egress))
+		return ec2_id_refuse(&ec2_kind_sg_rule, id ? id : "", e);
+	return 0;
+}
+
 /* The stored rules a revoke names: by SecurityGroupRuleId.N or by permission. */
 static int sg_revoke_targets(struct ec2_ctx *ctx, const struct security_group_row *g, int egress,
 			     struct sg_rule_vec *out, struct err *e)
@@ -543,13 +559,8 @@ static int sg_revoke_targets(struct ec2_ctx *ctx, const struct security_group_ro
 	int ret = 0;
 	size_t nids = query_list(&ctx->q, "SecurityGroupRuleId", &ids);
 	for (size_t i = 0; i < nids && ret == 0; i++) {
-		int hit = ids_valid_resource("sgr", ids[i]) ?
-				  catalog_sg_rule_get(ctx->srv->cat, ids[i], &found, e) : 0;
-		if (hit < 0)
-			ret = -1;
-		else if (!hit || strcmp(found.group_id, g->id) != 0 || found.egress != egress)
-			ret = ec2_id_refuse(&ec2_kind_sg_rule, ids[i], e);
-		else
+		ret = sg_rule_of(ctx, g, ids[i], egress, &found, e);
+		if (ret == 0)
 			sg_rule_vec_add(out, &found);
 	}
 	free(ids);
@@ -579,8 +590,11 @@ static int sg_revoke(struct ec2_ctx *ctx, int egress, struct err *e)
 {
 	struct security_group_row g;
 	struct sg_rule_vec gone = { NULL, 0 };
+	char default_vpc[ID_MAX];
 	int ret = -1;
-	if (sg_target(ctx, !egress, &g, e) < 0 || catalog_begin(ctx->srv->cat, e) < 0)
+	/* Made before the transaction: a rule may name a group of it by name. */
+	if (ec2_default_vpc(ctx, default_vpc, e) < 0 || sg_target(ctx, !egress, &g, e) < 0 ||
+	    catalog_begin(ctx->srv->cat, e) < 0)
 		goto out;
 	/* Looked up in the transaction, so a concurrent revoke cannot race us. */
 	if (sg_revoke_targets(ctx, &g, egress, &gone, e) < 0)
@@ -730,15 +744,8 @@ int ec2_modify_security_group_rules(struct ec2_ctx *ctx, struct err *e)
 	for (size_t i = 0; i < n; i++) {
 		struct sg_rule_row r, other;
 		snprintf(name, sizeof name, "SecurityGroupRule.%u.SecurityGroupRuleId", idx[i]);
-		const char *id = query_get(&ctx->q, name);
-		int found = id && ids_valid_resource("sgr", id) ?
-				    catalog_sg_rule_get(ctx->srv->cat, id, &r, e) : 0;
-		if (found < 0)
+		if (sg_rule_of(ctx, &g, query_get(&ctx->q, name), -1, &r, e) < 0)
 			goto rollback;
-		if (!found || strcmp(r.group_id, g.id) != 0) {
-			ec2_id_refuse(&ec2_kind_sg_rule, id ? id : "", e);
-			goto rollback;
-		}
 		snprintf(name, sizeof name, "SecurityGroupRule.%u.SecurityGroupRule.", idx[i]);
 		if (sg_read_rule_request(ctx, &g, name, &r, e) < 0)
 			goto rollback;
@@ -787,15 +794,8 @@ static int sg_update_descriptions(struct ec2_ctx *ctx, int egress, struct err *e
 		struct sg_rule_row r;
 		snprintf(name, sizeof name, "SecurityGroupRuleDescription.%u.SecurityGroupRuleId",
 			 idx[i]);
-		const char *id = query_get(&ctx->q, name);
-		int found = id && ids_valid_resource("sgr", id) ?
-				    catalog_sg_rule_get(ctx->srv->cat, id, &r, e) : 0;
-		if (found < 0)
+		if (sg_rule_of(ctx, &g, query_get(&ctx->q, name), egress, &r, e) < 0)
 			goto out;
-		if (!found || strcmp(r.group_id, g.id) != 0 || r.egress != egress) {
-			ec2_id_refuse(&ec2_kind_sg_rule, id ? id : "", e);
-			goto out;
-		}
 		r.description[0] = '\0';
 		snprintf(name, sizeof name, "SecurityGroupRuleDescription.%u.Description", idx[i]);
 		if (sg_read_description(ctx, name, &r, e) < 0)

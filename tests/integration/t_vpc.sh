@@ -43,4 +43,14 @@ for cli in "$AWS_V1" "$AWS_V2"; do
   left=$(as bob ec2 describe-vpcs --query 'length(Vpcs)')
   [ "$left" = 1 ] || fail "$cli: VPCs left: $left"
 done
+# serve --zones: another set of zones, and a new account's default subnets follow it.
+amibox_daemon_down
+AMIBOX_SERVE_ARGS="--zones a,d" amibox_daemon_up
+amibox_account dave
+got=$(as dave "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 describe-availability-zones \
+  --query 'AvailabilityZones[].[ZoneName,ZoneId]' | tr '\t\n' '  ')
+[ "$got" = "us-east-1a use1-az1 us-east-1d use1-az2 " ] || fail "--zones a,d: '$got'"
+got=$(as dave "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 describe-subnets \
+  --query 'sort(Subnets[].join(`=`, [AvailabilityZone, CidrBlock]))')
+[ "$got" = "us-east-1a=172.31.0.0/20	us-east-1d=172.31.16.0/20" ] || fail "--zones a,d subnets: '$got'"
 echo "t_vpc: ok"
