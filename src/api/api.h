@@ -20,6 +20,7 @@
 #define API_MAX_QUERY_BODY (1024 * 1024)
 #define API_MAX_BLOCK_BODY (512 * 1024)
 #define API_MAX_HEADERS 24
+#define API_ZONES_MAX 16
 
 struct volsnap;
 struct compute;
@@ -33,7 +34,9 @@ struct server {
 	struct objstore *objstore;    /* S3 object bytes */
 	const char *data_dir;
 	char region[64];
-	char zone[72];
+	char zone[72];                /* the first of zones */
+	char zones[API_ZONES_MAX][72]; /* the region's availability zones, in order */
+	size_t nzones;
 	unsigned char token_key[32]; /* signs EBS block and page tokens */
 	int quiet;                    /* no request log lines */
 	/* How long a deregistered image is described, then known (catalog_images.h). */

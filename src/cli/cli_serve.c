@@ -81,10 +81,11 @@ static void serve_usage(FILE *out)
 	fprintf(out,
 		"usage: amibox serve [--listen ADDR:PORT] [--data DIR] [--region NAME] [--quiet]\n"
 		"                    [--memory-scale F] [--stop-grace SECONDS] [--accel auto|kvm|tcg]\n"
-		"                    [--deregistered-shown S] [--deregistered-kept S]\n"
+		"                    [--zones a,b,c] [--deregistered-shown S] [--deregistered-kept S]\n"
 		"  --listen ADDR:PORT    where every API answers (127.0.0.1:8773)\n"
 		"  --data DIR            the data directory, one daemon per directory (./var)\n"
-		"  --region NAME         the region it is (us-east-1); its zone is NAMEa\n"
+		"  --region NAME         the region it is (us-east-1)\n"
+		"  --zones a,b,c         the region's availability zones, by letter (a,b,c)\n"
 		"  --quiet               no log line per request\n"
 		"  --memory-scale F      guests get F times their instance type's memory (0.125)\n"
 		"  --stop-grace S        seconds a guest has to power off before it is cut (60)\n"
@@ -108,10 +109,12 @@ int cli_serve(int argc, char **argv)
 		{ "accel", required_argument, NULL, 'a' },
 		{ "deregistered-shown", required_argument, NULL, 'S' },
 		{ "deregistered-kept", required_argument, NULL, 'K' },
+		{ "zones", required_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = "127.0.0.1:8773", *data = "./var", *region = "us-east-1";
+	const char *zones = "a,b,c";
 	struct server srv = { .deregistered_shown_ms = IMAGE_DEREGISTERED_SHOWN_S * 1000LL,
 			      .deregistered_kept_ms = IMAGE_DEREGISTERED_KEPT_S * 1000LL };
 	struct compute_options compute_opt = { .memory_scale = 0.125, .stop_grace_seconds = 60,
@@ -130,6 +133,7 @@ int cli_serve(int argc, char **argv)
 		case 'a': snprintf(compute_opt.accel, sizeof compute_opt.accel, "%.7s", optarg); break;
 		case 'S': srv.deregistered_shown_ms = atoll(optarg) * 1000LL; break;
 		case 'K': srv.deregistered_kept_ms = atoll(optarg) * 1000LL; break;
+		case 'z': zones = optarg; break;
 		case 'h': serve_usage(stdout); return 0;
 		default: serve_usage(stderr); return 2;
 		}
@@ -145,7 +149,21 @@ int cli_serve(int argc, char **argv)
 	snprintf(srv.region, sizeof srv.region, "%s", region);
 	srv.data_dir = data;
 	snprintf(compute_opt.region, sizeof compute_opt.region, "%s", region);
-	snprintf(srv.zone, sizeof srv.zone, "%sa", region);
+	/* The region's zones, by letter: "a,b,c" -> us-east-1a, us-east-1b, us-east-1c. */
+	for (const char *z = zones; *z && srv.nzones < API_ZONES_MAX; srv.nzones++) {
+		size_t len = strcspn(z, ",");
+		if (len == 0 || len > 8) {
+			serve_usage(stderr);
+			return 2;
+		}
+		snprintf(srv.zones[srv.nzones], sizeof srv.zones[0], "%s%.*s", region, (int)len, z);
+		z += len + (z[len] == ',');
+	}
+	if (!srv.nzones) {
+		serve_usage(stderr);
+		return 2;
+	}
+	snprintf(srv.zone, sizeof srv.zone, "%s", srv.zones[0]);
 
 	/* Block the signals before any thread starts, so only sigwait sees them. */
 	sigset_t signals;

@@ -16,36 +16,62 @@ static const struct {
 	const char *name;
 	ec2_handler_fn fn;
 } ec2_actions[] = {
+	{ "AttachInternetGateway", ec2_attach_internet_gateway },
 	{ "AttachVolume", ec2_attach_volume },
+	{ "AuthorizeSecurityGroupEgress", ec2_authorize_security_group_egress },
+	{ "AuthorizeSecurityGroupIngress", ec2_authorize_security_group_ingress },
 	{ "CopyImage", ec2_copy_image },
 	{ "CopySnapshot", ec2_copy_snapshot },
+	{ "CreateDefaultSubnet", ec2_create_default_subnet },
+	{ "CreateDefaultVpc", ec2_create_default_vpc },
 	{ "CreateImage", ec2_create_image },
+	{ "CreateInternetGateway", ec2_create_internet_gateway },
 	{ "CreateKeyPair", ec2_create_key_pair },
+	{ "CreateSecurityGroup", ec2_create_security_group },
 	{ "CreateSnapshot", ec2_create_snapshot },
 	{ "CreateSnapshots", ec2_create_snapshots },
+	{ "CreateSubnet", ec2_create_subnet },
 	{ "CreateTags", ec2_create_tags },
 	{ "CreateVolume", ec2_create_volume },
+	{ "CreateVpc", ec2_create_vpc },
+	{ "DeleteInternetGateway", ec2_delete_internet_gateway },
 	{ "DeleteKeyPair", ec2_delete_key_pair },
+	{ "DeleteSecurityGroup", ec2_delete_security_group },
 	{ "DeleteSnapshot", ec2_delete_snapshot },
+	{ "DeleteSubnet", ec2_delete_subnet },
 	{ "DeleteTags", ec2_delete_tags },
 	{ "DeleteVolume", ec2_delete_volume },
+	{ "DeleteVpc", ec2_delete_vpc },
 	{ "DeregisterImage", ec2_deregister_image },
+	{ "DescribeAccountAttributes", ec2_describe_account_attributes },
 	{ "DescribeAvailabilityZones", ec2_describe_availability_zones },
+	{ "DescribeDhcpOptions", ec2_describe_dhcp_options },
 	{ "DescribeImageAttribute", ec2_describe_image_attribute },
 	{ "DescribeImages", ec2_describe_images },
 	{ "DescribeInstanceAttribute", ec2_describe_instance_attribute },
 	{ "DescribeInstanceCreditSpecifications", ec2_describe_instance_credit_specifications },
 	{ "DescribeInstanceStatus", ec2_describe_instance_status },
+	{ "DescribeInstanceTypeOfferings", ec2_describe_instance_type_offerings },
 	{ "DescribeInstanceTypes", ec2_describe_instance_types },
 	{ "DescribeInstances", ec2_describe_instances },
+	{ "DescribeInternetGateways", ec2_describe_internet_gateways },
 	{ "DescribeKeyPairs", ec2_describe_key_pairs },
+	{ "DescribeNetworkAcls", ec2_describe_network_acls },
+	{ "DescribeNetworkInterfaces", ec2_describe_network_interfaces },
 	{ "DescribeRegions", ec2_describe_regions },
+	{ "DescribeRouteTables", ec2_describe_route_tables },
+	{ "DescribeSecurityGroupRules", ec2_describe_security_group_rules },
+	{ "DescribeSecurityGroups", ec2_describe_security_groups },
 	{ "DescribeSnapshotAttribute", ec2_describe_snapshot_attribute },
 	{ "DescribeSnapshots", ec2_describe_snapshots },
+	{ "DescribeSubnets", ec2_describe_subnets },
 	{ "DescribeTags", ec2_describe_tags },
 	{ "DescribeVolumeStatus", ec2_describe_volume_status },
 	{ "DescribeVolumes", ec2_describe_volumes },
 	{ "DescribeVolumesModifications", ec2_describe_volumes_modifications },
+	{ "DescribeVpcAttribute", ec2_describe_vpc_attribute },
+	{ "DescribeVpcs", ec2_describe_vpcs },
+	{ "DetachInternetGateway", ec2_detach_internet_gateway },
 	{ "DetachVolume", ec2_detach_volume },
 	{ "DisableImageDeprecation", ec2_disable_image_deprecation },
 	{ "EnableImageDeprecation", ec2_enable_image_deprecation },
@@ -54,16 +80,23 @@ static const struct {
 	{ "ImportKeyPair", ec2_import_key_pair },
 	{ "ModifyImageAttribute", ec2_modify_image_attribute },
 	{ "ModifyInstanceAttribute", ec2_modify_instance_attribute },
+	{ "ModifySecurityGroupRules", ec2_modify_security_group_rules },
 	{ "ModifySnapshotAttribute", ec2_modify_snapshot_attribute },
+	{ "ModifySubnetAttribute", ec2_modify_subnet_attribute },
 	{ "ModifyVolume", ec2_modify_volume },
+	{ "ModifyVpcAttribute", ec2_modify_vpc_attribute },
 	{ "RebootInstances", ec2_reboot_instances },
 	{ "RegisterImage", ec2_register_image },
 	{ "ResetImageAttribute", ec2_reset_image_attribute },
 	{ "ResetSnapshotAttribute", ec2_reset_snapshot_attribute },
+	{ "RevokeSecurityGroupEgress", ec2_revoke_security_group_egress },
+	{ "RevokeSecurityGroupIngress", ec2_revoke_security_group_ingress },
 	{ "RunInstances", ec2_run_instances },
 	{ "StartInstances", ec2_start_instances },
 	{ "StopInstances", ec2_stop_instances },
 	{ "TerminateInstances", ec2_terminate_instances },
+	{ "UpdateSecurityGroupRuleDescriptionsEgress", ec2_update_security_group_rule_descriptions_egress },
+	{ "UpdateSecurityGroupRuleDescriptionsIngress", ec2_update_security_group_rule_descriptions_ingress },
 };
 
 static void ec2_error_response(struct request *req, const struct err *e)
@@ -385,22 +418,89 @@ int ec2_describe_regions(struct ec2_ctx *ctx, struct err *e)
 	return 0;
 }
 
+/* A zone's field for a DescribeAvailabilityZones filter; NULL for an unknown name. */
+static const char *ec2_zone_field(struct ec2_ctx *ctx, size_t index, const char *name,
+				  char zone_id[32])
+{
+	if (!strcmp(name, "zone-name"))
+		return ctx->srv->zones[index];
+	if (!strcmp(name, "zone-id"))
+		return zone_id;
+	if (!strcmp(name, "region-name") || !strcmp(name, "group-name") ||
+	    !strcmp(name, "network-border-group"))
+		return ctx->srv->region;
+	if (!strcmp(name, "state"))
+		return "available";
+	if (!strcmp(name, "zone-type"))
+		return "availability-zone";
+	if (!strcmp(name, "opt-in-status"))
+		return "opt-in-not-required";
+	return NULL;
+}
+
 int ec2_describe_availability_zones(struct ec2_ctx *ctx, struct err *e)
 {
-	(void)e;
+	struct query_filter *filters = NULL;
+	const char **names = NULL, **ids = NULL;
+	size_t nfilters = 0, nnames = query_list(&ctx->q, "ZoneName", &names);
+	size_t nids = query_list(&ctx->q, "ZoneId", &ids);
+	char zone_id[32];
+	int ret = -1;
+	if (query_filters(&ctx->q, &filters, &nfilters, e) < 0)
+		goto out;
+	for (size_t i = 0; i < nfilters; i++)
+		if (!ec2_zone_field(ctx, 0, filters[i].name, zone_id) &&
+		    strcmp(filters[i].name, "message")) {
+			err_set(e, 400, "InvalidParameterValue", "The filter '%.64s' is invalid",
+				filters[i].name);
+			goto out;
+		}
+	for (size_t i = 0; i < nnames + nids; i++) {
+		const char *z = i < nnames ? names[i] : ids[i - nnames];
+		if ((i < nnames ? ec2_zone_index(ctx->srv, z) : ec2_zone_id_index(ctx->srv, z)) < 0) {
+			err_set(e, 400, "InvalidParameterValue",
+				"Invalid availability zone: [%.64s]", z);
+			goto out;
+		}
+	}
 	xmlw_start(ctx->w, "availabilityZoneInfo");
-	xmlw_start(ctx->w, "item");
-	xmlw_text(ctx->w, "zoneName", ctx->srv->zone);
-	xmlw_text(ctx->w, "zoneState", "available");
-	xmlw_text(ctx->w, "regionName", ctx->srv->region);
-	xmlw_text(ctx->w, "zoneId", ctx->srv->zone);
-	xmlw_text(ctx->w, "zoneType", "availability-zone");
-	xmlw_text(ctx->w, "optInStatus", "opt-in-not-required");
-	xmlw_start(ctx->w, "messageSet");
+	for (size_t z = 0; z < ctx->srv->nzones; z++) {
+		int match = 1;
+		ec2_zone_id(ctx->srv, z, zone_id);
+		for (size_t i = 0; i < nfilters && match; i++) {
+			const char *v = ec2_zone_field(ctx, z, filters[i].name, zone_id);
+			match = filter_match_any(filters[i].values, filters[i].nvalues, v ? v : "");
+		}
+		if (match && (nnames || nids)) {
+			int listed = 0;
+			for (size_t i = 0; i < nnames; i++)
+				listed |= !strcmp(names[i], ctx->srv->zones[z]);
+			for (size_t i = 0; i < nids; i++)
+				listed |= !strcmp(ids[i], zone_id);
+			match = listed;
+		}
+		if (!match)
+			continue;
+		xmlw_start(ctx->w, "item");
+		xmlw_text(ctx->w, "zoneName", ctx->srv->zones[z]);
+		xmlw_text(ctx->w, "zoneState", "available");
+		xmlw_text(ctx->w, "regionName", ctx->srv->region);
+		xmlw_text(ctx->w, "zoneId", zone_id);
+		xmlw_text(ctx->w, "groupName", ctx->srv->region);
+		xmlw_text(ctx->w, "networkBorderGroup", ctx->srv->region);
+		xmlw_text(ctx->w, "zoneType", "availability-zone");
+		xmlw_text(ctx->w, "optInStatus", "opt-in-not-required");
+		xmlw_start(ctx->w, "messageSet");
+		xmlw_end(ctx->w);
+		xmlw_end(ctx->w);
+	}
 	xmlw_end(ctx->w);
-	xmlw_end(ctx->w);
-	xmlw_end(ctx->w);
-	return 0;
+	ret = 0;
+out:
+	free(names);
+	free(ids);
+	query_filters_free(filters, nfilters);
+	return ret;
 }
 
 static ec2_handler_fn ec2_find(const char *action)

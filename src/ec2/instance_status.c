@@ -122,13 +122,13 @@ static void write_check(struct xmlw *w, const char *name, const struct check *c)
 
 /* ---- DescribeInstanceStatus (the item) ---------------------------------- */
 
-static int status_item(struct ec2_listing *l, const struct instance *m)
+static int status_item(struct ec2_instance_listing *l, const struct instance *m)
 {
 	struct health h;
 	char scratch[32];
 	struct xmlw *w = l->ctx->w;
 	const int *include_all = l->arg;
-	if ((strcmp(m->state, "running") != 0 && !*include_all) || ec2_listing_forgotten(l, m))
+	if ((strcmp(m->state, "running") != 0 && !*include_all) || ec2_instance_listing_forgotten(l, m))
 		return 0;
 	health_of(l->ctx, m, l->now, &h);
 	for (size_t i = 0; i < l->nfilters; i++) {
@@ -136,7 +136,7 @@ static int status_item(struct ec2_listing *l, const struct instance *m)
 		if (!v || !filter_match_any(l->filters[i].values, l->filters[i].nvalues, v))
 			return 0;
 	}
-	if (ec2_listing_full(l, m))
+	if (ec2_instance_listing_full(l, m))
 		return 1;
 	xmlw_start(w, "item");
 	xmlw_text(w, "instanceId", m->id);
@@ -167,10 +167,10 @@ static int status_filter_known(const char *name)
 }
 
 /* Writes the listing's items inside <set>, then its nextToken. */
-static int listing_write(struct ec2_listing *l, const char *set, struct err *e)
+static int listing_write(struct ec2_instance_listing *l, const char *set, struct err *e)
 {
 	xmlw_start(l->ctx->w, set);
-	if (ec2_listing_run(l, e) < 0)
+	if (ec2_instance_listing_run(l, e) < 0)
 		return -1;
 	xmlw_end(l->ctx->w);
 	if (l->more)
@@ -181,7 +181,7 @@ static int listing_write(struct ec2_listing *l, const char *set, struct err *e)
 int ec2_describe_instance_status(struct ec2_ctx *ctx, struct err *e)
 {
 	int include_all = 0;
-	struct ec2_listing l = { .ctx = ctx, .e = e, .filter_known = status_filter_known,
+	struct ec2_instance_listing l = { .ctx = ctx, .e = e, .filter_known = status_filter_known,
 				 .item = status_item, .arg = &include_all,
 				 .max_ids = STATUS_MAX_IDS };
 	if (query_get_bool(&ctx->q, "IncludeAllInstances", &include_all, e) < 0)
@@ -191,15 +191,15 @@ int ec2_describe_instance_status(struct ec2_ctx *ctx, struct err *e)
 
 /* ---- DescribeInstanceCreditSpecifications ------------------------------- */
 
-static int credits_item(struct ec2_listing *l, const struct instance *m)
+static int credits_item(struct ec2_instance_listing *l, const struct instance *m)
 {
 	/* Unnamed, EC2 lists the instances running unlimited (or that did). */
-	if (!l->by_id && (strcmp(m->cpu_credits, "unlimited") != 0 || ec2_listing_forgotten(l, m)))
+	if (!l->by_id && (strcmp(m->cpu_credits, "unlimited") != 0 || ec2_instance_listing_forgotten(l, m)))
 		return 0;
 	for (size_t i = 0; i < l->nfilters; i++)
 		if (!filter_match_any(l->filters[i].values, l->filters[i].nvalues, m->id))
 			return 0;
-	if (ec2_listing_full(l, m))
+	if (ec2_instance_listing_full(l, m))
 		return 1;
 	xmlw_start(l->ctx->w, "item");
 	xmlw_text(l->ctx->w, "instanceId", m->id);
@@ -225,7 +225,7 @@ static int credits_filter_known(const char *name)
 
 int ec2_describe_instance_credit_specifications(struct ec2_ctx *ctx, struct err *e)
 {
-	struct ec2_listing l = { .ctx = ctx, .e = e, .filter_known = credits_filter_known,
+	struct ec2_instance_listing l = { .ctx = ctx, .e = e, .filter_known = credits_filter_known,
 				 .check = credits_check, .item = credits_item, .max_ids = 1000 };
 	return listing_write(&l, "instanceCreditSpecificationSet", e);
 }

@@ -190,7 +190,7 @@ static int device_filter(const struct query_filter *f, const struct instance *m)
 
 /* ---- listing instances (shared with instance_status.c) ------------------ */
 
-int ec2_listing_full(struct ec2_listing *l, const struct instance *m)
+int ec2_instance_listing_full(struct ec2_instance_listing *l, const struct instance *m)
 {
 	if (l->limit && l->written == l->limit) {
 		l->more = 1;
@@ -201,7 +201,7 @@ int ec2_listing_full(struct ec2_listing *l, const struct instance *m)
 	return 0;
 }
 
-int ec2_listing_forgotten(const struct ec2_listing *l, const struct instance *m)
+int ec2_instance_listing_forgotten(const struct ec2_instance_listing *l, const struct instance *m)
 {
 	return !l->by_id && !strcmp(m->state, "terminated") &&
 	       l->now - m->state_ms > EC2_TERMINATED_VISIBLE_MS;
@@ -209,13 +209,13 @@ int ec2_listing_forgotten(const struct ec2_listing *l, const struct instance *m)
 
 static int listing_visit(void *arg, const struct instance *m)
 {
-	struct ec2_listing *l = arg;
+	struct ec2_instance_listing *l = arg;
 	int r = l->item(l, m);
 	l->failed |= r < 0;
 	return r != 0;
 }
 
-int ec2_listing_run(struct ec2_listing *l, struct err *e)
+int ec2_instance_listing_run(struct ec2_instance_listing *l, struct err *e)
 {
 	struct ec2_ctx *ctx = l->ctx;
 	struct ec2_page page;
@@ -288,7 +288,7 @@ struct described_page {
 	size_t nfound;
 };
 
-static int describe_match(const struct ec2_listing *l, const struct instance *m,
+static int describe_match(const struct ec2_instance_listing *l, const struct instance *m,
 			  const struct tag_list *tags)
 {
 	char scratch[128];
@@ -312,11 +312,11 @@ static int describe_match(const struct ec2_listing *l, const struct instance *m,
 }
 
 /* Takes m onto the page if it matches. */
-static int describe_item(struct ec2_listing *l, const struct instance *m)
+static int describe_item(struct ec2_instance_listing *l, const struct instance *m)
 {
 	struct described_page *page = l->arg;
 	struct tag_list tags = { NULL, 0 };
-	if (ec2_listing_forgotten(l, m))
+	if (ec2_instance_listing_forgotten(l, m))
 		return 0;
 	if (catalog_tags_get(l->ctx->srv->cat, m->id, &tags, l->e) < 0)
 		return -1;
@@ -324,7 +324,7 @@ static int describe_item(struct ec2_listing *l, const struct instance *m)
 		tag_list_release(&tags);
 		return 0;
 	}
-	if (ec2_listing_full(l, m)) {
+	if (ec2_instance_listing_full(l, m)) {
 		tag_list_release(&tags);
 		return 1;
 	}
@@ -374,9 +374,9 @@ static void describe_write(struct xmlw *w, struct described_page *page)
 int ec2_describe_instances(struct ec2_ctx *ctx, struct err *e)
 {
 	struct described_page page = { NULL, 0 };
-	struct ec2_listing l = { .ctx = ctx, .e = e, .filter_known = instance_filter_known,
+	struct ec2_instance_listing l = { .ctx = ctx, .e = e, .filter_known = instance_filter_known,
 				 .item = describe_item, .arg = &page };
-	int ret = ec2_listing_run(&l, e);
+	int ret = ec2_instance_listing_run(&l, e);
 	if (ret == 0) {
 		describe_write(ctx->w, &page);
 		/* The next page resumes after the last instance, in ID order, of this one. */

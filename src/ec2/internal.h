@@ -308,35 +308,202 @@ const char *ec2_credit_default(const char *instance_type);
  * InstanceId.N names (each once, in the order given; at most max_ids when
  * set; not with MaxResults, as on EC2) or all of them from the page's
  * start, in ID order, each offered to item.  item returns 0 to go on, 1
- * when the page is full (ec2_listing_full said so), -1 on failure (e set);
+ * when the page is full (ec2_instance_listing_full said so), -1 on failure (e set);
  * check, when set, may refuse a named instance before any is offered.
  * Filter.N is checked with filter_known and in l->filters while items run.
  */
-struct ec2_listing {
+struct ec2_instance_listing {
 	struct ec2_ctx *ctx;
 	struct err *e;
 	int (*filter_known)(const char *name);
 	int (*check)(const struct instance *m, struct err *e);
-	int (*item)(struct ec2_listing *l, const struct instance *m);
+	int (*item)(struct ec2_instance_listing *l, const struct instance *m);
 	void *arg;                    /* the action's own state */
 	long long max_ids;
-	/* Set by ec2_listing_run. */
+	/* Set by ec2_instance_listing_run. */
 	struct query_filter *filters;
 	size_t nfilters;
 	long long now, limit, written;
 	char last[ID_MAX];            /* the last instance taken, for nextToken */
 	int by_id, more, failed;
 };
-int ec2_listing_run(struct ec2_listing *l, struct err *e);
+int ec2_instance_listing_run(struct ec2_instance_listing *l, struct err *e);
 /* Takes m onto the page; 1 (and l->more) when the page has no room left. */
-int ec2_listing_full(struct ec2_listing *l, const struct instance *m);
+int ec2_instance_listing_full(struct ec2_instance_listing *l, const struct instance *m);
 /* 1 for an unnamed instance terminated over EC2_TERMINATED_VISIBLE_MS ago. */
-int ec2_listing_forgotten(const struct ec2_listing *l, const struct instance *m);
+int ec2_instance_listing_forgotten(const struct ec2_instance_listing *l, const struct instance *m);
 /* The private DNS name DescribeInstances shows (0: none, once terminated). */
 int ec2_instance_private_dns(const struct instance *m, char *out, size_t cap);
 /* Writes one Instance item (<item>...</item>) with its tags. */
 void ec2_write_instance(struct xmlw *w, const struct instance *m, const struct tag_list *tags);
 /* Writes a reservation's reservationId, ownerId and groupSet. */
 void ec2_write_reservation_head(struct xmlw *w, const char *reservation, const char *owner);
+
+/* ---- VPC networking (vpcs.c, subnets.c, security_groups.c,
+ * security_group_rules.c, network_misc.c, network_interfaces.c) ----------- */
+
+struct vpc_row;
+struct subnet_row;
+struct security_group_row;
+
+/* How a kind of network resource's IDs look and are refused. */
+struct ec2_id_kind {
+	const char *prefix;     /* "vpc" */
+	const char *malformed;  /* "InvalidVpcID.Malformed" */
+	const char *not_found;  /* "InvalidVpcID.NotFound" */
+	const char *noun;       /* "vpc ID": "The vpc ID 'vpc-1' does not exist" */
+};
+extern const struct ec2_id_kind ec2_kind_vpc, ec2_kind_subnet, ec2_kind_sg,
+	ec2_kind_sg_rule, ec2_kind_route_table, ec2_kind_network_acl,
+	ec2_kind_internet_gateway, ec2_kind_eni, ec2_kind_dhcp_options;
+/* Refuses id: Malformed when it does not look like kind's, else NotFound. */
+int ec2_id_refuse(const struct ec2_id_kind *kind, const char *id, struct err *e);
+
+/*
+ * The caller's default VPC, made with its subnets (one per zone), default
+ * group, route table, ACL and gateway the first time anything needs it;
+ * vpc_id is "" when the account has deleted it.
+ */
+int ec2_default_vpc(struct ec2_ctx *ctx, char vpc_id[ID_MAX], struct err *e);
+/* The caller's resources (Malformed / NotFound as EC2 answers). */
+int ec2_vpc_owned(struct ec2_ctx *ctx, const char *id, struct vpc_row *v, struct err *e);
+int ec2_subnet_owned(struct ec2_ctx *ctx, const char *id, struct subnet_row *s,
+		     struct err *e);
+int ec2_sg_owned(struct ec2_ctx *ctx, const char *id, struct security_group_row *g,
+		 struct err *e);
+/*
+ * A group by name: in the caller's default VPC, as EC2 looks names up;
+ * InvalidGroup.NotFound otherwise.
+ */
+int ec2_sg_by_name(struct ec2_ctx *ctx, const char *name, struct security_group_row *g,
+		   struct err *e);
+
+/* The index of zone in the region's zones, -1 if it is none of them. */
+int ec2_zone_index(const struct server *srv, const char *zone);
+/* EC2's zone ID of the region's index-th zone (us-east-1 -> use1-az1, ...). */
+void ec2_zone_id(const struct server *srv, size_t index, char out[32]);
+/* The index of a zone ID, -1 if none. */
+int ec2_zone_id_index(const struct server *srv, const char *zone_id);
+
+/*
+ * For CreateTags/DeleteTags: when id is a VPC resource's (vpc-, subnet-,
+ * sg-, sgr-, rtb-, acl-, igw-, eni-, dopt-), checks that the caller owns
+ * it, sets *type (EC2's resource type) and returns 1; 0 for other IDs;
+ * -1 with the resource's NotFound error.
+ */
+int ec2_network_tag_target(struct ec2_ctx *ctx, const char *id, const char **type,
+			   struct err *e);
+/* EC2's DNS names of a private and a public address in this region. */
+void ec2_private_dns_name(const struct server *srv, const char *ip, char out[128]);
+void ec2_public_dns_name(const struct server *srv, const char *ip, char out[128]);
+
+/*
+ * Tells the data plane that what vpc_id's instances may send and receive
+ * has changed (a security group's rules, an interface's groups).  Called
+ * after the change committed.
+ */
+void ec2_network_changed(struct ec2_ctx *ctx, const char *vpc_id);
+
+/*
+ * A Describe of network resources: the IDs asked for (<id_param>.N),
+ * Filter.N (names checked against a NULL-ended list; tag filters always
+ * pass), MaxResults (5-1000) and NextToken.  ec2_listing_run reads them,
+ * makes sure the caller's default VPC exists, and writes <set_name> with
+ * what walk writes: walk goes through the account's resources in ID order
+ * from page.after and, for each that ec2_listing_wants and
+ * ec2_listing_match accept, writes an <item>, until ec2_listing_done.
+ * Then an asked-for ID that was not seen is refused (kind's NotFound) and
+ * nextToken is written when the page was cut.
+ */
+struct ec2_listing {
+	struct ec2_ctx *ctx;
+	struct err *e;
+	const struct ec2_id_kind *kind;
+	struct query_filter *filters;
+	size_t nfilters;
+	const char **ids;
+	unsigned char *seen;
+	size_t nids;
+	struct ec2_page page;
+	long long written;
+	char last[ID_MAX];
+	int more, failed;
+	void *arg;            /* the walk's own */
+};
+int ec2_listing_run(struct ec2_ctx *ctx, const struct ec2_id_kind *kind, const char *id_param,
+		    const char *const *filter_names, const char *set_name,
+		    int (*walk)(struct ec2_listing *l), void *arg, struct err *e);
+/* Whether id is asked for (every ID is when none are); marks it seen. */
+int ec2_listing_wants(struct ec2_listing *l, const char *id);
+/*
+ * Whether the resource is written: its tags (read into tags; the caller
+ * releases them) and filter(l, f, row) pass every filter, and the page has
+ * room.  A failure to read sets l->failed.
+ */
+int ec2_listing_match(struct ec2_listing *l, const char *id, struct tag_list *tags,
+		      int (*filter)(struct ec2_listing *l, const struct query_filter *f,
+				    const void *row),
+		      const void *row);
+/* Whether the walk stops: the page is full or something failed. */
+int ec2_listing_done(const struct ec2_listing *l);
+/* 1 if value (NULL: the resource has none) matches one of f's values. */
+int ec2_filter_hit(const struct query_filter *f, const char *value);
+int ec2_filter_bool(const struct query_filter *f, int value);
+int ec2_filter_int(const struct query_filter *f, long long value);
+/* Writes a boolean <name><value>..</value></name> (EC2's AttributeBooleanValue). */
+void ec2_write_attribute_bool(struct xmlw *w, const char *name, int value);
+/* Reads <name>.Value as a boolean: 1/0, or -1 when absent; -2 when malformed (e set). */
+int ec2_read_attribute_bool(struct ec2_ctx *ctx, const char *name, struct err *e);
+/* Tags a resource just created, in the caller's transaction. */
+int ec2_tags_put(struct ec2_ctx *ctx, const char *id, const char *type,
+		 const struct tag_list *tags, struct err *e);
+
+/* Security group rules (security_group_rules.c). */
+struct sg_rule_row;
+/* Whether EC2 shows ports for the protocol (tcp, udp, icmp, icmpv6). */
+int ec2_sg_rule_has_ports(const char *protocol);
+/* Group names, descriptions, rule descriptions: EC2's characters, < 256. */
+int ec2_sg_check_text(const char *what, const char *text, struct err *e);
+/* A SecurityGroupRule's fields (tags when non-NULL). */
+void ec2_write_sg_rule(struct ec2_ctx *ctx, const struct sg_rule_row *r,
+		       const struct tag_list *tags);
+/* <name> with one direction's rules folded by protocol and ports. */
+void ec2_write_ip_permissions(struct xmlw *w, const char *name, const struct sg_rule_row *rules,
+			      size_t n, int egress);
+
+int ec2_create_vpc(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_vpcs(struct ec2_ctx *ctx, struct err *e);
+int ec2_delete_vpc(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_vpc_attribute(struct ec2_ctx *ctx, struct err *e);
+int ec2_modify_vpc_attribute(struct ec2_ctx *ctx, struct err *e);
+int ec2_create_default_vpc(struct ec2_ctx *ctx, struct err *e);
+int ec2_create_subnet(struct ec2_ctx *ctx, struct err *e);
+int ec2_create_default_subnet(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_subnets(struct ec2_ctx *ctx, struct err *e);
+int ec2_delete_subnet(struct ec2_ctx *ctx, struct err *e);
+int ec2_modify_subnet_attribute(struct ec2_ctx *ctx, struct err *e);
+int ec2_create_security_group(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_security_groups(struct ec2_ctx *ctx, struct err *e);
+int ec2_delete_security_group(struct ec2_ctx *ctx, struct err *e);
+int ec2_authorize_security_group_ingress(struct ec2_ctx *ctx, struct err *e);
+int ec2_authorize_security_group_egress(struct ec2_ctx *ctx, struct err *e);
+int ec2_revoke_security_group_ingress(struct ec2_ctx *ctx, struct err *e);
+int ec2_revoke_security_group_egress(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_security_group_rules(struct ec2_ctx *ctx, struct err *e);
+int ec2_modify_security_group_rules(struct ec2_ctx *ctx, struct err *e);
+int ec2_update_security_group_rule_descriptions_ingress(struct ec2_ctx *ctx, struct err *e);
+int ec2_update_security_group_rule_descriptions_egress(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_route_tables(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_network_acls(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_internet_gateways(struct ec2_ctx *ctx, struct err *e);
+int ec2_create_internet_gateway(struct ec2_ctx *ctx, struct err *e);
+int ec2_attach_internet_gateway(struct ec2_ctx *ctx, struct err *e);
+int ec2_detach_internet_gateway(struct ec2_ctx *ctx, struct err *e);
+int ec2_delete_internet_gateway(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_dhcp_options(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_network_interfaces(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_account_attributes(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_instance_type_offerings(struct ec2_ctx *ctx, struct err *e);
+
 
 #endif

@@ -3,7 +3,8 @@
  *
  * A resource is found by its ID's prefix; the caller must own it.  Another
  * account's private resource answers as a missing one.  Images (AMIs, AKIs,
- * ARIs), snapshots, volumes and instances.
+ * ARIs), snapshots, volumes, instances, key pairs, and the VPC resources
+ * (network.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,9 @@ static int tags_resource(struct ec2_ctx *ctx, const char *id, const char **type,
 			 struct err *e)
 {
 	*type = NULL;
+	int network = ec2_network_tag_target(ctx, id, type, e);
+	if (network != 0)
+		return network < 0 ? -1 : 0;
 	for (size_t i = 0; i < sizeof tags_kinds / sizeof tags_kinds[0] && !*type; i++)
 		if (ids_valid_resource(tags_kinds[i].prefix, id))
 			*type = tags_kinds[i].type;

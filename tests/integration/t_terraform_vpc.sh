@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Terraform (the machine's terraform, the AWS provider from the filesystem
+# mirror) against amibox: terraform_vpc/main.tf applied, planned again
+# (no changes), destroyed (nothing of it left, the default VPC intact).
+. "$(dirname "$0")/lib.sh"
+command -v terraform >/dev/null || fail "terraform is not installed"
+[ -d /opt/tf-plugins ] || fail "the AWS provider mirror /opt/tf-plugins is missing"
+amibox_start
+TF=$TEST_DIR/tf
+mkdir -p "$TF"
+cp "$AMIBOX_SRC/tests/integration/terraform_vpc/main.tf" "$TF/"
+cat >"$TF/cli.tfrc" <<'CONF'
+provider_installation {
+  filesystem_mirror {
+    path = "/opt/tf-plugins"
+  }
+  direct {
+    exclude = ["*/*/*"]
+  }
+}
+CONF
+cat >"$TF/terraform.tfvars" <<VARS
+endpoint   = "$ENDPOINT"
+access_key = "$ALICE_KEY"
+secret_key = "$ALICE_SECRET"
+VARS
+export TF_CLI_CONFIG_FILE=$TF/cli.tfrc CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
+tf() { terraform -chdir="$TF" "$@" -no-color >>"$TEST_DIR/terraform.log" 2>&1; }
+ec2() { as alice "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
+
+before=$(ec2 describe-security-group-rules --query 'length(SecurityGroupRules)')
+tf init -input=false || { tail -30 "$TEST_DIR/terraform.log"; fail "terraform init"; }
+tf apply -input=false -auto-approve || { tail -40 "$TEST_DIR/terraform.log"; fail "terraform apply"; }
+zones=$(terraform -chdir="$TF" output -json zones)
+[ "$zones" = '["us-east-1a","us-east-1b","us-east-1c"]' ] || fail "zones: $zones"
+[ "$(terraform -chdir="$TF" output -raw default_subnets)" = 3 ] || fail "default subnets"
+web=$(terraform -chdir="$TF" output -raw web_group)
+got=$(ec2 describe-security-groups --group-ids "$web" \
+  --query 'sort(SecurityGroups[0].IpPermissions[].join(`:`, [IpProtocol, to_string(FromPort)]))' | tr '\t' ' ')
+[ "$got" = "-1:null tcp:22 tcp:80" ] || fail "tf-web ingress: '$got'"
+got=$(ec2 describe-subnets --filters Name=tag:Name,Values=tf-a --query 'Subnets[].[MapPublicIpOnLaunch,AvailabilityZone]')
+[ "$got" = "True	us-east-1a" ] || fail "subnet tf-a: '$got'"
+set +e
+terraform -chdir="$TF" plan -input=false -detailed-exitcode -no-color >"$TEST_DIR/plan.log" 2>&1
+plan=$?
+set -e
+[ "$plan" = 0 ] || { grep -v "Refreshing\|Reading\|Read complete" "$TEST_DIR/plan.log" | tail -40; fail "plan after apply is not empty (exit $plan)"; }
+tf destroy -input=false -auto-approve || { tail -40 "$TEST_DIR/terraform.log"; fail "terraform destroy"; }
+left=$(ec2 describe-vpcs --query 'Vpcs[].[IsDefault]' | tr '\n' ' ')
+[ "$left" = "True " ] || fail "VPCs left after destroy: '$left'"
+left=$(ec2 describe-security-groups --query 'SecurityGroups[].GroupName' | tr '\t' ' ')
+[ "$left" = "default" ] || fail "groups left after destroy: '$left'"
+left=$(ec2 describe-subnets --query 'length(Subnets)')
+[ "$left" = 3 ] || fail "subnets left after destroy: $left"
+after=$(ec2 describe-security-group-rules --query 'length(SecurityGroupRules)')
+[ "$after" = "$before" ] || fail "rules of the default group changed: $before -> $after"
+[ -z "$(ec2 describe-tags)" ] || fail "tags left after destroy"
+echo "t_terraform_vpc: ok"

@@ -1,0 +1,164 @@
+# A VPC of its own with subnets and security groups (rules inline, legacy and
+# per-rule resources), the default VPC, subnet and groups adopted, and the
+# data sources that find them.  Driven by t_terraform_vpc.sh.
+variable "endpoint" { type = string }
+variable "access_key" { type = string }
+variable "secret_key" { type = string }
+
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws" }
+  }
+}
+
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = var.access_key
+  secret_key                  = var.secret_key
+  # Until amibox answers STS (GetCallerIdentity), the provider may not ask it.
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  endpoints {
+    ec2 = var.endpoint
+    sts = var.endpoint
+  }
+}
+
+data "aws_availability_zones" "zones" {
+  state = "available"
+}
+
+data "aws_vpc" "default" {
+  default = true
+}
+
+data "aws_subnets" "default" {
+  filter {
+    name   = "vpc-id"
+    values = [data.aws_vpc.default.id]
+  }
+}
+
+resource "aws_default_vpc" "default" {}
+
+resource "aws_vpc" "main" {
+  cidr_block           = "10.20.0.0/16"
+  enable_dns_hostnames = true
+  tags                 = { Name = "tf-main" }
+}
+
+resource "aws_subnet" "a" {
+  vpc_id                  = aws_vpc.main.id
+  cidr_block              = "10.20.1.0/24"
+  availability_zone       = data.aws_availability_zones.zones.names[0]
+  map_public_ip_on_launch = true
+  tags                    = { Name = "tf-a" }
+}
+
+resource "aws_subnet" "b" {
+  vpc_id            = aws_vpc.main.id
+  cidr_block        = "10.20.2.0/24"
+  availability_zone = data.aws_availability_zones.zones.names[1]
+}
+
+resource "aws_security_group" "web" {
+  name        = "tf-web"
+  description = "web and ssh"
+  vpc_id      = aws_vpc.main.id
+
+  ingress {
+    description = "ssh"
+    from_port   = 22
+    to_port     = 22
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+  ingress {
+    from_port   = 80
+    to_port     = 80
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/8", "192.168.0.0/16"]
+  }
+  ingress {
+    from_port = 0
+    to_port   = 0
+    protocol  = "-1"
+    self      = true
+  }
+  egress {
+    from_port   = 0
+    to_port     = 0
+    protocol    = "-1"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+  tags = { Name = "tf-web" }
+}
+
+resource "aws_security_group" "db" {
+  name_prefix = "tf-db-"
+  vpc_id      = aws_vpc.main.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "db_from_web" {
+  security_group_id            = aws_security_group.db.id
+  cidr_ipv4         = "10.20.1.0/24"
+  from_port         = 5432
+  to_port           = 5432
+  ip_protocol       = "tcp"
+  description       = "postgres from subnet a"
+}
+
+resource "aws_security_group_rule" "db_from_web" {
+  type                     = "ingress"
+  security_group_id        = aws_security_group.db.id
+  from_port                = 6379
+  to_port                  = 6379
+  protocol                 = "tcp"
+  source_security_group_id = aws_security_group.web.id
+}
+
+resource "aws_security_group_rule" "db_icmp" {
+  type              = "ingress"
+  security_group_id = aws_security_group.db.id
+  from_port         = -1
+  to_port           = -1
+  protocol          = "icmp"
+  cidr_blocks       = ["10.20.0.0/16"]
+}
+
+resource "aws_default_subnet" "a" {
+  availability_zone = "us-east-1a"
+}
+
+resource "aws_default_security_group" "default" {
+  vpc_id = aws_default_vpc.default.id
+  ingress {
+    protocol  = "-1"
+    self      = true
+    from_port = 0
+    to_port   = 0
+  }
+  egress {
+    from_port   = 0
+    to_port     = 0
+    protocol    = "-1"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}
+
+resource "aws_default_security_group" "main" {
+  vpc_id = aws_vpc.main.id
+  ingress {
+    protocol    = "tcp"
+    from_port   = 443
+    to_port     = 443
+    cidr_blocks = ["10.20.0.0/16"]
+  }
+}
+
+output "zones" { value = data.aws_availability_zones.zones.names }
+output "default_vpc" { value = data.aws_vpc.default.id }
+output "default_subnets" { value = length(data.aws_subnets.default.ids) }
+output "web_group" { value = aws_security_group.web.id }
+output "main_vpc" { value = aws_vpc.main.id }
