@@ -17,6 +17,7 @@
 #include "blockstore/volsnap.h"
 #include "bundle/keys.h"
 #include "compute/compute.h"
+#include "compute/network.h"
 #include "compute/samples.h"
 #include "objstore/objstore.h"
 #include "catalog/catalog.h"
@@ -81,11 +82,13 @@ static void serve_usage(FILE *out)
 	fprintf(out,
 		"usage: amibox serve [--listen ADDR:PORT] [--data DIR] [--region NAME] [--quiet]\n"
 		"                    [--memory-scale F] [--stop-grace SECONDS] [--accel auto|kvm|tcg]\n"
-		"                    [--zones a,b,c] [--deregistered-shown S] [--deregistered-kept S]\n"
+		"                    [--zones a,b,c] [--public-ips CIDR]\n"
+		"                    [--deregistered-shown S] [--deregistered-kept S]\n"
 		"  --listen ADDR:PORT    where every API answers (127.0.0.1:8773)\n"
 		"  --data DIR            the data directory, one daemon per directory (./var)\n"
 		"  --region NAME         the region it is (us-east-1)\n"
 		"  --zones a,b,c         the region's availability zones, by letter (a,b,c)\n"
+		"  --public-ips CIDR     instances' public addresses, on loopback (127.100.0.0/16)\n"
 		"  --quiet               no log line per request\n"
 		"  --memory-scale F      guests get F times their instance type's memory (0.125)\n"
 		"  --stop-grace S        seconds a guest has to power off before it is cut (60)\n"
@@ -110,6 +113,7 @@ int cli_serve(int argc, char **argv)
 		{ "deregistered-shown", required_argument, NULL, 'S' },
 		{ "deregistered-kept", required_argument, NULL, 'K' },
 		{ "zones", required_argument, NULL, 'z' },
+		{ "public-ips", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -118,7 +122,7 @@ int cli_serve(int argc, char **argv)
 	struct server srv = { .deregistered_shown_ms = IMAGE_DEREGISTERED_SHOWN_S * 1000LL,
 			      .deregistered_kept_ms = IMAGE_DEREGISTERED_KEPT_S * 1000LL };
 	struct compute_options compute_opt = { .memory_scale = 0.125, .stop_grace_seconds = 60,
-					       .accel = "auto" };
+					       .accel = "auto", .public_pool = "127.100.0.0/16" };
 	struct api_server *api = NULL;
 	struct err e = ERR_INIT;
 	int opt, status = 1, lock_fd = -1;
@@ -134,6 +138,7 @@ int cli_serve(int argc, char **argv)
 		case 'S': srv.deregistered_shown_ms = atoll(optarg) * 1000LL; break;
 		case 'K': srv.deregistered_kept_ms = atoll(optarg) * 1000LL; break;
 		case 'z': zones = optarg; break;
+		case 'p': snprintf(compute_opt.public_pool, sizeof compute_opt.public_pool, "%s", optarg); break;
 		case 'h': serve_usage(stdout); return 0;
 		default: serve_usage(stderr); return 2;
 		}
@@ -146,9 +151,19 @@ int cli_serve(int argc, char **argv)
 		serve_usage(stderr);
 		return 2;
 	}
+	/* Public addresses stand for the internet side and stay on this host. */
+	uint32_t pool_net;
+	int pool_prefix;
+	if (network_parse_cidr(compute_opt.public_pool, &pool_net, &pool_prefix) < 0 ||
+	    pool_prefix < 8 || pool_prefix > 30 || (pool_net >> 24) != 127) {
+		fprintf(stderr, "amibox serve: --public-ips must be a loopback range inside "
+				"127.0.0.0/8, /8 to /30, such as 127.100.0.0/16\n");
+		return 2;
+	}
 	snprintf(srv.region, sizeof srv.region, "%s", region);
 	srv.data_dir = data;
 	snprintf(compute_opt.region, sizeof compute_opt.region, "%s", region);
+	snprintf(compute_opt.listen, sizeof compute_opt.listen, "%s", listen);
 	/* The region's zones, by letter: "a,b,c" -> us-east-1a, us-east-1b, us-east-1c. */
 	for (const char *z = zones; *z && srv.nzones < API_ZONES_MAX; srv.nzones++) {
 		size_t len = strcspn(z, ",");

@@ -83,6 +83,7 @@ void compute_finalize_as(struct compute *c, const char *id, const char *code,
 {
 	struct instance m;
 	struct err e = ERR_INIT;
+	char vpc_id[ID_MAX] = "";
 	if (catalog_instance_get(c->cat, id, &m, &e) <= 0)
 		return;
 	nbd_stop_all(c, id);
@@ -105,7 +106,8 @@ void compute_finalize_as(struct compute *c, const char *id, const char *code,
 	if (catalog_begin(c->cat, &e) < 0)
 		goto out;
 	if (catalog_instance_set_state(c->cat, id, final, code, message, &e) < 0 ||
-	    catalog_instance_set_pid(c->cat, id, 0, &e) < 0)
+	    catalog_instance_set_pid(c->cat, id, 0, &e) < 0 ||
+	    vpc_finalize(c, id, terminate, vpc_id, &e) < 0)
 		goto rollback;
 	/* A detach the guest never finished completes with the machine. */
 	for (size_t i = 0; !terminate && i < m.ndevices; i++) {
@@ -144,6 +146,8 @@ void compute_finalize_as(struct compute *c, const char *id, const char *code,
 			    compute_delete_volume(c, m.devices[i].volume_id, &e) < 0)
 				log_warn("deleting %s of %s: %s", m.devices[i].volume_id, id, e.message);
 	log_info("instance %s is %s", id, final);
+	/* Its VPC's router lets go of the interface (and ends when it was the last). */
+	compute_network_changed(c, vpc_id);
 	goto out;
 rollback:
 	catalog_rollback(c->cat);
@@ -377,6 +381,7 @@ int compute_start(const char *dir, struct catalog *cat, struct blockstore *bs,
 	}
 	log_info("compute: guests get %.3g of their type's memory", c->opt.memory_scale);
 	c->accel = accel_start(c->dir, c->opt.accel);
+	c->vpc_net = vpc_detect(c);
 	if (catalog_instance_each(cat, NULL, "", recover_one, c, e) < 0) {
 		compute_stop(c);
 		return -1;

@@ -32,6 +32,8 @@ struct compute_options {
 	int stop_grace_seconds; /* ACPI power button, then the plug */
 	char region[64];        /* for the metadata service */
 	char accel[8];          /* "auto" (see compute/accel.h), "kvm", "tcg" */
+	char listen[64];        /* the daemon's address, which guests reach at 169.254.169.254:8773 */
+	char public_pool[24];   /* public addresses, a loopback CIDR: 127.100.0.0/16 */
 };
 
 struct compute;
@@ -94,5 +96,11 @@ int compute_machine_alive(struct compute *c, const struct instance *m);
  * it, link-local like the metadata service it talks to.
  */
 void compute_private_ip(const char *instance_id, char out[16]);
+
+/*
+ * A security group's rules or an interface's groups changed in vpc_id: its
+ * router re-reads them (they apply to running instances within a second).
+ */
+void compute_network_changed(struct compute *c, const char *vpc_id);
 
 #endif

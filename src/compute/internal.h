@@ -40,6 +40,7 @@ struct compute {
 	pthread_cond_t threads_idle;
 	int threads;             /* detached helpers still running */
 	int quit_fd;             /* eventfd: watchers return, machines stay */
+	int vpc_net;             /* network namespaces work: instances live in VPCs */
 };
 
 /* A helper thread's work: one instance (and one of its volumes). */
@@ -117,6 +118,28 @@ int nbd_serve_node(struct compute *c, const char *idir, const char *volume_id,
 int nbd_stop(struct compute *c, const char *id, const char *volume_id, int hard);
 /* Stops all of the instance's nbdkit processes. */
 void nbd_stop_all(struct compute *c, const char *id);
+
+/* ---- vpc.c ---- */
+
+/* Whether VPC networking works on this host (logs why not). */
+int vpc_detect(struct compute *c);
+/*
+ * The instance's network for QEMU: 1 with its tap (*tap_fd, for QEMU's
+ * descriptor 3) and the -netdev/-device arguments added, 0 when it has no
+ * interface (or the host no VPC networking: the caller uses user-mode
+ * networking), -1 with e set.  Starts the VPC's router when needed and
+ * gives the interface its public address.
+ */
+int vpc_nic(struct compute *c, const struct instance *m, struct args *a, int *tap_fd,
+	    struct err *e);
+/*
+ * In the transaction that ends a machine: the interfaces' public addresses
+ * go back to the pool; at terminate each interface goes (or is detached,
+ * when it outlives the instance).  vpc_id gets the VPC to refresh after
+ * the commit ("" when none).
+ */
+int vpc_finalize(struct compute *c, const char *instance_id, int terminate,
+		 char vpc_id[ID_MAX], struct err *e);
 
 /* ---- compute.c ---- */
 

@@ -20,6 +20,7 @@
 #include "compute/instance_store.h"
 #include "compute/instance_types.h"
 #include "compute/pvgrub.h"
+#include "util/codec.h"
 #include "util/log.h"
 
 #define CONSOLE_MAX (64 * 1024)
@@ -205,11 +206,22 @@ static int pv_grub(struct compute *c, const struct instance *m, const char *idir
 	return ret;
 }
 
+/* "ec2" and hex digits of the instance ID's hash, in the 8-4-4-4-12 form. */
+static void qemu_ec2_uuid(const char *instance_id, char out[37])
+{
+	unsigned char h[32];
+	char hex[65];
+	codec_sha256(instance_id, strlen(instance_id), h);
+	codec_hex(h, sizeof h, hex);
+	memcpy(hex, "ec2", 3);
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+}
+
 int qemu_boot(struct compute *c, const struct instance *m, struct err *e)
 {
 	struct buf idir = BUF_INIT, path = BUF_INIT;
 	struct args a = { 0 };
-	int ret = -1;
+	int ret = -1, tap_fd = -1;
 	const struct instance_type *type = instance_type_find(m->instance_type);
 	if (!type) {
 		err_internal(e, "unknown instance type %s", m->instance_type);
@@ -246,20 +258,37 @@ int qemu_boot(struct compute *c, const struct instance *m, struct err *e)
 	args_add(&a, "-qmp");
 	args_add(&a, "unix:%s/qmp.sock,server=on,wait=off", idir.data);
 	/*
-	 * User-mode networking, closed to the outside, on the link-local
-	 * network where the metadata service lives: the guest's connections to
-	 * 169.254.169.254:80 start `amibox imds` for this instance alone.
+	 * EC2's machine identity, so that cloud-init knows it is on EC2 and asks
+	 * the metadata service for an IMDSv2 token: a product UUID that starts
+	 * with "ec2" and a serial number equal to it.
 	 */
-	args_add(&a, "-netdev");
-	args_add(&a, "user,id=net0,restrict=on,net=169.254.0.0/16,dhcpstart=%s,"
-		 "guestfwd=tcp:169.254.169.254:80-cmd:%s imds --data %s --instance %s --region %s",
-		 ip, c->exe, c->dir, m->id, c->opt.region);
-	/*
-	 * virtio-net, one queue: the user-mode backend has no multiqueue, so
-	 * enhanced networking (multiqueue, HVM only) needs a tap backend.
-	 */
-	args_add(&a, "-device");
-	args_add(&a, "virtio-net-pci,netdev=net0,romfile=");
+	char uuid[37];
+	qemu_ec2_uuid(m->id, uuid);
+	args_add(&a, "-smbios");
+	args_add(&a, "type=1,manufacturer=Amazon EC2,product=%s,uuid=%s,serial=%s",
+		 m->instance_type, uuid, uuid);
+	/* The instance's interface in its VPC: a tap in the VPC's namespace. */
+	int in_vpc = vpc_nic(c, m, &a, &tap_fd, e);
+	if (in_vpc < 0)
+		goto out;
+	if (!in_vpc) {
+		/*
+		 * Without VPC networking: user-mode networking, closed to the
+		 * outside, on the link-local network where the metadata service
+		 * lives; the guest's connections to 169.254.169.254:80 start
+		 * `amibox imds` for this instance alone.
+		 */
+		args_add(&a, "-netdev");
+		args_add(&a, "user,id=net0,restrict=on,net=169.254.0.0/16,dhcpstart=%s,"
+			 "guestfwd=tcp:169.254.169.254:80-cmd:%s imds --data %s --instance %s --region %s",
+			 ip, c->exe, c->dir, m->id, c->opt.region);
+		/*
+		 * virtio-net, one queue: the user-mode backend has no multiqueue, so
+		 * enhanced networking (multiqueue, HVM only) needs a tap backend.
+		 */
+		args_add(&a, "-device");
+		args_add(&a, "virtio-net-pci,netdev=net0,romfile=");
+	}
 	/* The root device first, so that the BIOS boots it. */
 	int disk = 0;
 	for (int pass = 0; pass < 2; pass++) {
@@ -342,7 +371,11 @@ int qemu_boot(struct compute *c, const struct instance *m, struct err *e)
 	}
 	buf_reset(&path);
 	buf_printf(&path, "%s/qemu.log", idir.data);
-	pid_t pid = process_spawn(a.v, path.data, NULL, -1);
+	pid_t pid = process_spawn(a.v, path.data, NULL, tap_fd);
+	/* QEMU holds the tap now: it goes away when QEMU does. */
+	if (tap_fd >= 0)
+		close(tap_fd);
+	tap_fd = -1;
 	if (pid < 0) {
 		err_internal(e, "cannot start qemu-system-x86_64: %s", strerror(errno));
 		goto out;
@@ -376,6 +409,8 @@ kill:
 out:
 	if (ret < 0)
 		nbd_stop_all(c, m->id);
+	if (tap_fd >= 0)
+		close(tap_fd);
 	args_free(&a);
 	buf_release(&idir);
 	buf_release(&path);

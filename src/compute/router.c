@@ -395,7 +395,9 @@ static void router_reconcile_listeners(struct router *r)
 			int open = 0;
 			for (size_t k = 0; k < p->nrules && !open; k++) {
 				const struct network_rule *rule = &p->rules[k];
-				open = !rule->egress &&
+				/* Only rules a caller on the host (127.0.0.0/8) can meet. */
+				uint32_t common = rule->mask & 0xff000000u;
+				open = !rule->egress && (rule->net & common) == (0x7f000000u & common) &&
 				       (rule->protocol == -1 ||
 					(rule->protocol == 6 &&
 					 (rule->from_port < 0 ||

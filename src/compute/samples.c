@@ -297,9 +297,12 @@ static const char linux_init[] =
 	"echo 'amibox linux sample: up; stop or terminate the instance to end it'\n"
 	"while true; do sleep 3600; done\n";
 
+/* The lease: the address and, in a VPC, the default route to the subnet's gateway. */
 static const char linux_udhcpc[] =
 	"#!/bin/sh\n"
-	"[ \"$1\" = bound ] && ifconfig \"$interface\" \"$ip\" netmask \"$subnet\"\n"
+	"[ \"$1\" = bound ] || exit 0\n"
+	"ifconfig \"$interface\" \"$ip\" netmask \"$subnet\"\n"
+	"for r in $router; do route add default gw \"$r\" dev \"$interface\"; break; done\n"
 	"exit 0\n";
 
 static const char *const linux_modules[] = {

@@ -13,6 +13,7 @@
 
 #include "ec2/internal.h"
 #include "catalog/catalog_instances.h"
+#include "catalog/catalog_network.h"
 #include "compute/instance_types.h"
 #include "util/codec.h"
 
@@ -70,7 +71,22 @@ int ec2_describe_instance_attribute(struct ec2_ctx *ctx, struct err *e)
 			xmlw_end(w);
 		}
 		xmlw_end(w);
-	} else if (!strcmp(a, "productCodes") || !strcmp(a, "groupSet")) {
+	} else if (!strcmp(a, "groupSet")) {
+		/* The primary interface's groups. */
+		struct ec2_instance_net net;
+		if (ec2_instance_net_load(ctx, &m, &net, e) < 0) {
+			instance_release(&m);
+			return -1;
+		}
+		xmlw_start(w, a);
+		for (size_t i = 0; net.n && i < net.enis[0].ngroups; i++) {
+			xmlw_start(w, "item");
+			xmlw_text(w, "groupId", net.enis[0].group_ids[i]);
+			xmlw_end(w);
+		}
+		xmlw_end(w);
+		ec2_instance_net_release(&net);
+	} else if (!strcmp(a, "productCodes")) {
 		xmlw_start(w, a);
 		xmlw_end(w);
 	} else if (!strcmp(a, "sourceDestCheck") || !strcmp(a, "enaSupport")) {
@@ -103,6 +119,58 @@ static void change_note(struct change *c, const char *attribute, const char *val
 	c->attribute = attribute;
 	c->value = value;
 	c->count++;
+}
+
+/*
+ * groupSet: the primary interface's security groups become GroupId.N (of its
+ * VPC), and its running instance's traffic follows at once.
+ */
+static int modify_groups(struct ec2_ctx *ctx, const struct instance *m, struct err *e)
+{
+	const char **ids = NULL;
+	size_t n = query_list(&ctx->q, "GroupId", &ids);
+	struct ec2_instance_net net;
+	int ret = -1, loaded = 0;
+	if (n > 16) {
+		err_set(e, 400, "SecurityGroupLimitExceeded",
+			"You have exceeded the maximum number of security groups (16) for an interface.");
+		goto out;
+	}
+	if (ec2_instance_net_load(ctx, m, &net, e) < 0)
+		goto out;
+	loaded = 1;
+	if (!net.n) {
+		err_set(e, 400, "InvalidInstanceID",
+			"Instance %s has no network interface to put security groups on.", m->id);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct security_group_row g;
+		if (ec2_sg_owned(ctx, ids[i], &g, e) < 0)
+			goto out;
+		if (strcmp(g.vpc_id, net.enis[0].vpc_id) != 0) {
+			err_set(e, 400, "InvalidGroup.NotFound",
+				"The security group '%s' does not exist in VPC '%s'", ids[i],
+				net.enis[0].vpc_id);
+			goto out;
+		}
+	}
+	if (catalog_begin(ctx->srv->cat, e) < 0)
+		goto out;
+	if (catalog_eni_set_groups(ctx->srv->cat, net.enis[0].id, ids, n, e) < 0) {
+		catalog_rollback(ctx->srv->cat);
+		goto out;
+	}
+	if (catalog_commit(ctx->srv->cat, e) < 0)
+		goto out;
+	ec2_network_changed(ctx, net.enis[0].vpc_id);
+	ec2_return_true(ctx);
+	ret = 0;
+out:
+	if (loaded)
+		ec2_instance_net_release(&net);
+	free(ids);
+	return ret;
 }
 
 int ec2_modify_instance_attribute(struct ec2_ctx *ctx, struct err *e)
@@ -281,9 +349,11 @@ int ec2_modify_instance_attribute(struct ec2_ctx *ctx, struct err *e)
 		ec2_return_true(ctx);
 		ret = 0;
 		goto out;
+	} else if (!strcmp(a, "groupSet")) {
+		ret = modify_groups(ctx, &m, e);
+		goto out;
 	} else if (!strcmp(a, "sourceDestCheck") ||
-		   !strcmp(a, "enaSupport") || !strcmp(a, "sriovNetSupport") ||
-		   !strcmp(a, "groupSet")) {
+		   !strcmp(a, "enaSupport") || !strcmp(a, "sriovNetSupport")) {
 		err_set(e, 400, "InvalidParameterValue",
 			"The attribute %s cannot be changed on an amibox instance.", a);
 		goto out;

@@ -24,6 +24,7 @@
 #include "ec2/internal.h"
 #include "blockstore/volume.h"
 #include "catalog/catalog_instances.h"
+#include "catalog/catalog_network.h"
 #include "catalog/catalog_volumes.h"
 #include "compute/compute.h"
 #include "compute/instance_types.h"
@@ -158,16 +159,24 @@ static void write_fixed_options(struct xmlw *w, const struct instance *m)
 	xmlw_end(w);
 }
 
-void ec2_write_instance(struct xmlw *w, const struct instance *m, const struct tag_list *tags)
+void ec2_write_instance(struct xmlw *w, const struct instance *m, const struct tag_list *tags,
+			const struct ec2_instance_net *net)
 {
 	char dns[64];
 	int ended = !strcmp(m->state, "terminated");
+	int in_vpc = net && net->n && !ended;
 	xmlw_start(w, "item");
 	xmlw_text(w, "instanceId", m->id);
 	xmlw_text(w, "imageId", m->image_id);
 	write_state(w, "instanceState", m->state);
-	xmlw_text(w, "privateDnsName", ec2_instance_private_dns(m, dns, sizeof dns) ? dns : "");
-	xmlw_text(w, "dnsName", "");
+	if (in_vpc) {
+		xmlw_text(w, "privateDnsName", net->private_dns);
+		xmlw_text(w, "dnsName", net->enis[0].public_ip[0] ? net->public_dns : "");
+	} else {
+		xmlw_text(w, "privateDnsName",
+			  ec2_instance_private_dns(m, dns, sizeof dns) ? dns : "");
+		xmlw_text(w, "dnsName", "");
+	}
 	xmlw_text(w, "reason", m->transition_reason);
 	if (m->key_name[0])
 		xmlw_text(w, "keyName", m->key_name);
@@ -191,8 +200,7 @@ void ec2_write_instance(struct xmlw *w, const struct instance *m, const struct t
 	if (!ended)
 		xmlw_text(w, "privateIpAddress", m->private_ip);
 	xmlw_bool(w, "sourceDestCheck", 1);
-	xmlw_start(w, "groupSet");
-	xmlw_end(w);
+	ec2_write_instance_net(w, m, net);
 	if (m->state_reason_code[0]) {
 		xmlw_start(w, "stateReason");
 		xmlw_text(w, "code", m->state_reason_code);
@@ -453,6 +461,7 @@ struct run_plan {
 	long long count;
 	char kernel_id[ID_MAX];
 	char ramdisk_id[ID_MAX];
+	struct ec2_run_network net;
 };
 
 static void run_plan_release(struct run_plan *p)
@@ -537,7 +546,7 @@ static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 	if (p->token && strlen(p->token) > 64)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "ClientToken must be at most 64 characters long.");
-	if (zone && strcmp(zone, ctx->srv->zone) != 0)
+	if (zone && ec2_zone_index(ctx->srv, zone) < 0)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "Invalid availability zone: [%.64s]", zone);
 	if (user_data) {
@@ -654,7 +663,10 @@ static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 			       "The launch would have no root device (%s).", p->img.root_device_name);
 	static const char *const types[] = { "instance", "volume" };
 	struct tag_list *lists[] = { &p->instance_tags, &p->volume_tags };
-	return ec2_tag_specifications_for(ctx, types, lists, 2, e);
+	if (ec2_tag_specifications_for(ctx, types, lists, 2, e) < 0)
+		return -1;
+	/* Last: it may make the account's default VPC, which takes a transaction. */
+	return ec2_run_network_check(ctx, zone, p->count, &p->net, e);
 }
 
 /* In the run's transaction: one instance with its volumes. */
@@ -685,11 +697,10 @@ static int run_one(struct ec2_ctx *ctx, struct run_plan *p, const char *reservat
 	snprintf(m->cpu_credits, sizeof m->cpu_credits, "%s", p->cpu_credits);
 	snprintf(m->client_token, sizeof m->client_token, "%s", p->token ? p->token : "");
 	m->launch_index = index;
-	snprintf(m->zone, sizeof m->zone, "%s", ctx->srv->zone);
+	snprintf(m->zone, sizeof m->zone, "%s", p->net.zone);
 	snprintf(m->key_name, sizeof m->key_name, "%s", p->key_name ? p->key_name : "");
 	snprintf(m->http_tokens, sizeof m->http_tokens, "%s", p->http_tokens ? p->http_tokens : "optional");
 	m->user_data = p->user_data ? xstrdup(p->user_data) : NULL;
-	compute_private_ip(m->id, m->private_ip);
 	m->devices = xcalloc(p->nbdm + 1, sizeof *m->devices);
 	if (!strcmp(p->img.root_device_type, "instance-store")) {
 		/* The root: the bundle, unpacked into the instance store before boot. */
@@ -716,7 +727,7 @@ static int run_one(struct ec2_ctx *ctx, struct run_plan *p, const char *reservat
 			snprintf(v.snapshot_id, sizeof v.snapshot_id, "%s", b->snapshot_id);
 			snprintf(v.base_snapshot_id, sizeof v.base_snapshot_id, "%s", b->snapshot_id);
 			snprintf(v.map_snapshot_id, sizeof v.map_snapshot_id, "%s", b->snapshot_id);
-			snprintf(v.zone, sizeof v.zone, "%s", ctx->srv->zone);
+			snprintf(v.zone, sizeof v.zone, "%s", p->net.zone);
 			snprintf(v.state, sizeof v.state, "in-use");
 			snprintf(v.volume_type, sizeof v.volume_type, "%s", b->volume_type);
 			v.iops = b->iops;
@@ -738,7 +749,8 @@ static int run_one(struct ec2_ctx *ctx, struct run_plan *p, const char *reservat
 		snprintf(d->status, sizeof d->status, "attached");
 		m->ndevices++;
 	}
-	if (catalog_instance_insert(cat, m, e) < 0)
+	if (ec2_run_network_apply(ctx, &p->net, m, e) < 0 ||
+	    catalog_instance_insert(cat, m, e) < 0)
 		return -1;
 	for (size_t t = 0; t < p->instance_tags.count; t++)
 		if (catalog_tag_set(cat, m->id, "instance", ctx->account,
@@ -780,11 +792,15 @@ static int reservation_visit(void *ctx, const struct instance *m)
 {
 	struct reservation_write *r = ctx;
 	struct tag_list tags = { NULL, 0 };
-	if (catalog_tags_get(r->ctx->srv->cat, m->id, &tags, r->e) < 0) {
+	struct ec2_instance_net net;
+	if (catalog_tags_get(r->ctx->srv->cat, m->id, &tags, r->e) < 0 ||
+	    ec2_instance_net_load(r->ctx, m, &net, r->e) < 0) {
+		tag_list_release(&tags);
 		r->failed = 1;
 		return 1;
 	}
-	ec2_write_instance(r->ctx->w, m, &tags);
+	ec2_write_instance(r->ctx->w, m, &tags, &net);
+	ec2_instance_net_release(&net);
 	tag_list_release(&tags);
 	return 0;
 }
@@ -848,7 +864,12 @@ int ec2_run_instances(struct ec2_ctx *ctx, struct err *e)
 	ec2_write_reservation_head(ctx->w, reservation, ctx->account);
 	xmlw_start(ctx->w, "instancesSet");
 	for (int i = 0; i < made_count; i++) {
-		ec2_write_instance(ctx->w, &made[i], &p.instance_tags);
+		struct ec2_instance_net net;
+		struct err ignored = ERR_INIT;
+		int have_net = ec2_instance_net_load(ctx, &made[i], &net, &ignored) == 0;
+		ec2_write_instance(ctx->w, &made[i], &p.instance_tags, have_net ? &net : NULL);
+		if (have_net)
+			ec2_instance_net_release(&net);
 		compute_boot(ctx->srv->compute, made[i].id);
 	}
 	xmlw_end(ctx->w);

@@ -46,27 +46,27 @@ static const struct {
 };
 
 /*
- * Filters EC2 documents for what an amibox instance never has (no VPC,
- * network interface, public address, IAM profile, Spot request, Dedicated
- * Host, product code, ...): they match no instance, as on EC2 an instance
- * without the attribute.
+ * Filters EC2 documents for what an amibox instance never has (IAM
+ * profile, Spot request, Dedicated Host, product code, IPv6, ...): they
+ * match no instance, as on EC2 an instance without the attribute.  The
+ * network's filters are instances_network.c's.
  */
 static const char *const instance_unset_filters[] = {
 	"affinity", "boot-mode", "capacity-reservation-id",
 	"capacity-reservation-specification.capacity-reservation-target.capacity-reservation-id",
 	"capacity-reservation-specification.capacity-reservation-target.capacity-reservation-resource-group-arn",
 	"host-id", "iam-instance-profile.arn", "iam-instance-profile.id", "instance-lifecycle",
-	"instance.group-id", "instance.group-name", "ip-address", "ipv6-address",
+	"ipv6-address",
 	"network-performance-options.bandwidth-weighting", "operator.principal", "outpost-arn",
 	"placement-group-name", "placement-partition-number", "platform", "product-code",
-	"product-code.type", "requester-id", "spot-instance-request-id", "subnet-id",
-	"tpm-support", "vpc-id", NULL,
+	"product-code.type", "requester-id", "spot-instance-request-id",
+	"tpm-support", NULL,
 };
 
 /* Filters answered from the instance itself (instance_field). */
 static const char *const instance_filters[] = {
 	"architecture", "availability-zone", "availability-zone-id", "client-token",
-	"dns-name", "ebs-optimized", "ena-support", "image-id", "instance-id",
+	"ebs-optimized", "ena-support", "image-id", "instance-id",
 	"instance-state-code", "instance-state-name", "instance-type", "kernel-id",
 	"key-name", "launch-index", "launch-time", "metadata-options.http-tokens", "owner-id",
 	"private-dns-name", "private-ip-address", "ramdisk-id", "reason", "reservation-id",
@@ -81,9 +81,7 @@ static int instance_filter_known(const char *name)
 	};
 	if (ec2_is_tag_filter(name) || !strcmp(name, "tag-value"))
 		return 1;
-	/* amibox instances have no network interfaces yet: every one of those
-	 * filters (network-interface.*) matches nothing. */
-	if (!strncmp(name, "network-interface.", 18))
+	if (ec2_instance_net_filter_known(name))
 		return 1;
 	if (!strncmp(name, "block-device-mapping.", 21))
 		for (const char *const *p = devices; *p; p++)
@@ -112,7 +110,6 @@ static const char *instance_field(const struct instance *m, const char *name,
 	if (!strcmp(name, "availability-zone") || !strcmp(name, "availability-zone-id"))
 		return m->zone;
 	if (!strcmp(name, "client-token")) return m->client_token[0] ? m->client_token : NULL;
-	if (!strcmp(name, "dns-name")) return "";
 	if (!strcmp(name, "ebs-optimized")) return m->ebs_optimized ? "true" : "false";
 	if (!strcmp(name, "ena-support"))
 		return !strcmp(m->virtualization_type, "hvm") ? "true" : "false";
@@ -276,10 +273,11 @@ out:
 
 /* ---- DescribeInstances -------------------------------------------------- */
 
-/* An instance the page shows, with its tags. */
+/* An instance the page shows, with its tags and network. */
 struct described {
 	struct instance m;
 	struct tag_list tags;
+	struct ec2_instance_net net;
 };
 
 /* The page, in the order found. */
@@ -289,7 +287,7 @@ struct described_page {
 };
 
 static int describe_match(const struct ec2_instance_listing *l, const struct instance *m,
-			  const struct tag_list *tags)
+			  const struct tag_list *tags, const struct ec2_instance_net *net)
 {
 	char scratch[128];
 	for (size_t i = 0; i < l->nfilters; i++) {
@@ -301,6 +299,8 @@ static int describe_match(const struct ec2_instance_listing *l, const struct ins
 			ok = tag_value_filter(f, tags);
 		} else if (!strncmp(f->name, "block-device-mapping.", 21)) {
 			ok = device_filter(f, m);
+		} else if (ec2_instance_net_filter_known(f->name)) {
+			ok = ec2_instance_net_match(f, m, net);
 		} else {
 			const char *v = instance_field(m, f->name, scratch, sizeof scratch);
 			ok = v && filter_match_any(f->values, f->nvalues, v);
@@ -316,21 +316,25 @@ static int describe_item(struct ec2_instance_listing *l, const struct instance *
 {
 	struct described_page *page = l->arg;
 	struct tag_list tags = { NULL, 0 };
+	struct ec2_instance_net net;
 	if (ec2_instance_listing_forgotten(l, m))
 		return 0;
 	if (catalog_tags_get(l->ctx->srv->cat, m->id, &tags, l->e) < 0)
 		return -1;
-	if (!describe_match(l, m, &tags)) {
+	if (ec2_instance_net_load(l->ctx, m, &net, l->e) < 0) {
 		tag_list_release(&tags);
-		return 0;
+		return -1;
 	}
-	if (ec2_instance_listing_full(l, m)) {
+	int r = !describe_match(l, m, &tags, &net) ? 0 : ec2_instance_listing_full(l, m) ? 1 : 2;
+	if (r < 2) {
 		tag_list_release(&tags);
-		return 1;
+		ec2_instance_net_release(&net);
+		return r;
 	}
 	page->found = xrealloc(page->found, (page->nfound + 1) * sizeof *page->found);
 	instance_copy(&page->found[page->nfound].m, m);
-	page->found[page->nfound++].tags = tags;
+	page->found[page->nfound].tags = tags;
+	page->found[page->nfound++].net = net;
 	return 0;
 }
 
@@ -362,7 +366,7 @@ static void describe_write(struct xmlw *w, struct described_page *page)
 			ec2_write_reservation_head(w, m->reservation_id, m->owner_id);
 			xmlw_start(w, "instancesSet");
 		}
-		ec2_write_instance(w, m, &page->found[i].tags);
+		ec2_write_instance(w, m, &page->found[i].tags, &page->found[i].net);
 	}
 	if (page->nfound) {
 		xmlw_end(w);
@@ -386,6 +390,7 @@ int ec2_describe_instances(struct ec2_ctx *ctx, struct err *e)
 	for (size_t i = 0; i < page.nfound; i++) {
 		instance_release(&page.found[i].m);
 		tag_list_release(&page.found[i].tags);
+		ec2_instance_net_release(&page.found[i].net);
 	}
 	free(page.found);
 	return ret;

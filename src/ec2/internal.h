@@ -335,7 +335,10 @@ int ec2_instance_listing_forgotten(const struct ec2_instance_listing *l, const s
 /* The private DNS name DescribeInstances shows (0: none, once terminated). */
 int ec2_instance_private_dns(const struct instance *m, char *out, size_t cap);
 /* Writes one Instance item (<item>...</item>) with its tags. */
-void ec2_write_instance(struct xmlw *w, const struct instance *m, const struct tag_list *tags);
+struct ec2_instance_net;
+/* net (instances_network.c) is the instance's network, NULL when it has none. */
+void ec2_write_instance(struct xmlw *w, const struct instance *m, const struct tag_list *tags,
+			const struct ec2_instance_net *net);
 /* Writes a reservation's reservationId, ownerId and groupSet. */
 void ec2_write_reservation_head(struct xmlw *w, const char *reservation, const char *owner);
 
@@ -505,5 +508,52 @@ int ec2_describe_network_interfaces(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_account_attributes(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_instance_type_offerings(struct ec2_ctx *ctx, struct err *e);
 
+
+/* ---- instances in VPCs (instances_network.c) --------------------------- */
+
+struct eni;
+
+/* Where a launch's instances go: resolved before the launch's transaction. */
+struct ec2_run_network {
+	char subnet_id[ID_MAX];
+	char vpc_id[ID_MAX];
+	char zone[72];
+	char group_ids[16][ID_MAX];
+	size_t ngroups;
+	char group_vpc[ID_MAX];
+	char private_ip[16];       /* "" picks the subnet's lowest free address */
+	int public_ip;             /* the interface gets a public address when it runs */
+	int delete_on_termination;
+};
+/*
+ * Reads SubnetId, SecurityGroupId.N, SecurityGroup.N, PrivateIpAddress or
+ * NetworkInterface.1.* (device index 0 only) and picks the subnet: the one
+ * named, else the default subnet of zone (NULL: the region's first) in the
+ * caller's default VPC, made if needed (not in a transaction).
+ */
+int ec2_run_network_check(struct ec2_ctx *ctx, const char *zone, long long count,
+			  struct ec2_run_network *n, struct err *e);
+/* In the launch's transaction: m's primary interface; sets m->private_ip. */
+int ec2_run_network_apply(struct ec2_ctx *ctx, const struct ec2_run_network *n,
+			  struct instance *m, struct err *e);
+
+/* An instance's interfaces and its primary interface's group names and DNS names. */
+struct ec2_instance_net {
+	struct eni *enis;
+	size_t n;
+	char (*group_names)[256];
+	char private_dns[128];
+	char public_dns[128];
+};
+int ec2_instance_net_load(struct ec2_ctx *ctx, const struct instance *m,
+			  struct ec2_instance_net *net, struct err *e);
+void ec2_instance_net_release(struct ec2_instance_net *net);
+/* The Instance item's subnetId, vpcId, ipAddress, groupSet, networkInterfaceSet. */
+void ec2_write_instance_net(struct xmlw *w, const struct instance *m,
+			    const struct ec2_instance_net *net);
+/* DescribeInstances' network filters: known names, and whether m passes f. */
+int ec2_instance_net_filter_known(const char *name);
+int ec2_instance_net_match(const struct query_filter *f, const struct instance *m,
+			   const struct ec2_instance_net *net);
 
 #endif

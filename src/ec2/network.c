@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ec2/internal.h"
+#include "compute/compute.h"
 #include "api/filter.h"
 #include "catalog/catalog_network.h"
 #include "compute/instance_types.h"
@@ -146,13 +147,8 @@ int ec2_network_tag_target(struct ec2_ctx *ctx, const char *id, const char **typ
 
 void ec2_network_changed(struct ec2_ctx *ctx, const char *vpc_id)
 {
-	/*
-	 * The data plane re-reads catalog_vpc_ports when told; until the
-	 * router runs, nothing holds a copy that could go stale.  The lead
-	 * wires the signal to the VPC's router here.
-	 */
-	(void)ctx;
-	(void)vpc_id;
+	/* The VPC's router re-reads its interfaces and rules (compute/vpc.c). */
+	compute_network_changed(ctx->srv->compute, vpc_id);
 }
 
 /* ---- zones ------------------------------------------------------------------ */

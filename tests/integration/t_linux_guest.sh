@@ -46,7 +46,9 @@ poweroff -f
 INIT
 cat >"$init/udhcpc.sh" <<'DHCP'
 #!/bin/sh
-[ "$1" = bound ] && ifconfig "$interface" "$ip" netmask "$subnet"
+[ "$1" = bound ] || exit 0
+ifconfig "$interface" "$ip" netmask "$subnet"
+for r in $router; do route add default gw "$r" dev "$interface"; break; done
 exit 0
 DHCP
 chmod +x "$init/init" "$init/udhcpc.sh"
