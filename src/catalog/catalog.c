@@ -523,6 +523,15 @@ static const char *const catalog_migrations[] = {
 	"  position INTEGER NOT NULL,"
 	"  PRIMARY KEY (eni_id, group_id)) WITHOUT ROWID;"
 	"CREATE INDEX network_interface_groups_group ON network_interface_groups(group_id, eni_id);",
+	/*
+	 * 12: the public key an instance was launched with, as the metadata
+	 * service gives it (EC2 keeps it with the instance: deleting the key
+	 * pair later changes nothing for the instance).
+	 */
+	"CREATE TABLE instance_keys ("
+	"  instance_id TEXT PRIMARY KEY,"
+	"  key_name TEXT NOT NULL,"
+	"  public_key TEXT NOT NULL) WITHOUT ROWID;",
 };
 
 int catalog_schema_version(void)

@@ -378,3 +378,34 @@ int catalog_instance_each_in_reservation(struct catalog *c, const char *reservat
 	sqlite3_bind_text(stmt, 1, reservation_id, -1, SQLITE_STATIC);
 	return instance_rows(c, stmt, fn, ctx, "listing a reservation's instances", e);
 }
+
+int catalog_instance_key_set(struct catalog *c, const char *instance_id, const char *key_name,
+			     const char *public_key, struct err *e)
+{
+	static const char sql[] = "INSERT OR REPLACE INTO instance_keys (instance_id, key_name,"
+				  " public_key) VALUES (?1, ?2, ?3)";
+	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, instance_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, key_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, public_key, -1, SQLITE_STATIC);
+	return catalog_step_done(c, stmt, "keeping an instance's key", e);
+}
+
+int catalog_instance_key_get(struct catalog *c, const char *instance_id, struct buf *out,
+			     struct err *e)
+{
+	static const char sql[] = "SELECT public_key FROM instance_keys WHERE instance_id = ?1";
+	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
+	if (!stmt)
+		return -1;
+	sqlite3_bind_text(stmt, 1, instance_id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		buf_append_str(out, (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return catalog_sqlite_error(c, "reading an instance's key", e);
+	return rc == SQLITE_ROW;
+}

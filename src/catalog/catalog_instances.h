@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "catalog/catalog.h"
+#include "util/buf.h"
 #include "util/ids.h"
 
 #define INSTANCE_USER_DATA_MAX (22 * 1024) /* base64 of 16 KiB */
@@ -90,6 +91,13 @@ int catalog_instance_device_delete(struct catalog *c, const char *instance_id,
 int catalog_volume_attachment(struct catalog *c, const char *volume_id,
 			      char instance_id[ID_MAX],
 			      struct instance_device *d, struct err *e);
+
+/* In a transaction: the public key the instance was launched with. */
+int catalog_instance_key_set(struct catalog *c, const char *instance_id, const char *key_name,
+			     const char *public_key, struct err *e);
+/* Its public key into out (1), or 0 when launched without one. */
+int catalog_instance_key_get(struct catalog *c, const char *instance_id, struct buf *out,
+			     struct err *e);
 
 /* The owner's first instance launched with the client token (1), or 0. */
 int catalog_instance_by_token(struct catalog *c, const char *owner_id,

@@ -24,6 +24,7 @@
 #include "catalog/catalog.h"
 #include "catalog/catalog_images.h"
 #include "catalog/catalog_instances.h"
+#include "catalog/catalog_network.h"
 #include "catalog/catalog_snapshots.h"
 #include "cli/cli.h"
 #include "util/buf.h"
@@ -157,6 +158,81 @@ static void md_block_devices(struct md_tree *t, const struct instance *i)
 	md_add(t, "block-device-mapping/root", "%s", i->root_device_name);
 }
 
+/*
+ * The instance's network as EC2's metadata has it: mac, public-ipv4 and
+ * public-hostname, security-groups, and network/interfaces/macs/MAC/ (what
+ * cloud-init reads its network configuration from).
+ */
+static void md_network(struct imds *m, struct md_tree *t, const char *hostname)
+{
+	struct eni *enis = NULL;
+	size_t n = 0;
+	struct err ignored = ERR_INIT;
+	if (catalog_eni_by_instance(m->cat, m->inst.id, &enis, &n, &ignored) < 0 || !n) {
+		md_add(t, "security-groups", "default");
+		free(enis);
+		return;
+	}
+	const struct eni *eni = &enis[0];
+	struct buf names = BUF_INIT, ids = BUF_INIT;
+	for (size_t g = 0; g < eni->ngroups; g++) {
+		struct security_group_row row;
+		if (catalog_sg_get(m->cat, eni->group_ids[g], &row, &ignored) > 0)
+			buf_printf(&names, "%s%s", names.len ? "\n" : "", row.name);
+		buf_printf(&ids, "%s%s", ids.len ? "\n" : "", eni->group_ids[g]);
+	}
+	char public_name[160] = "", path[160];
+	if (eni->public_ip[0]) {
+		snprintf(public_name, sizeof public_name, "ec2-%s.%s", eni->public_ip,
+			 strcmp(m->region, "us-east-1") ? "compute.amazonaws.com" :
+							  "compute-1.amazonaws.com");
+		/* ec2-127-100-0-7.compute-1.amazonaws.com: the address's dots are dashes. */
+		for (char *p = public_name + 4, *end = strstr(public_name, ".compute"); p < end; p++)
+			if (*p == '.')
+				*p = '-';
+	}
+	struct subnet_row subnet;
+	struct vpc_row vpc;
+	int have_subnet = catalog_subnet_get(m->cat, eni->subnet_id, &subnet, &ignored) > 0;
+	int have_vpc = catalog_vpc_get(m->cat, eni->vpc_id, &vpc, &ignored) > 0;
+	md_add(t, "mac", "%s", eni->mac);
+#define MAC_KEY(leaf) (snprintf(path, sizeof path, "network/interfaces/macs/%s/%s", eni->mac, leaf), path)
+	md_add(t, MAC_KEY("device-number"), "%d", eni->device_index);
+	md_add(t, MAC_KEY("interface-id"), "%s", eni->id);
+	if (eni->public_ip[0]) {
+		char assoc[64];
+		snprintf(assoc, sizeof assoc, "ipv4-associations/%s", eni->public_ip);
+		md_add(t, MAC_KEY(assoc), "%s", eni->private_ip);
+	}
+	md_add(t, MAC_KEY("local-hostname"), "%s", hostname);
+	md_add(t, MAC_KEY("local-ipv4s"), "%s", eni->private_ip);
+	md_add(t, MAC_KEY("mac"), "%s", eni->mac);
+	md_add(t, MAC_KEY("owner-id"), "%s", eni->owner_id);
+	if (eni->public_ip[0]) {
+		md_add(t, MAC_KEY("public-hostname"), "%s", public_name);
+		md_add(t, MAC_KEY("public-ipv4s"), "%s", eni->public_ip);
+	}
+	md_add(t, MAC_KEY("security-group-ids"), "%s", ids.data ? ids.data : "");
+	md_add(t, MAC_KEY("security-groups"), "%s", names.data ? names.data : "");
+	md_add(t, MAC_KEY("subnet-id"), "%s", eni->subnet_id);
+	if (have_subnet)
+		md_add(t, MAC_KEY("subnet-ipv4-cidr-block"), "%s", subnet.cidr_block);
+	md_add(t, MAC_KEY("vpc-id"), "%s", eni->vpc_id);
+	if (have_vpc) {
+		md_add(t, MAC_KEY("vpc-ipv4-cidr-block"), "%s", vpc.cidr_block);
+		md_add(t, MAC_KEY("vpc-ipv4-cidr-blocks"), "%s", vpc.cidr_block);
+	}
+#undef MAC_KEY
+	if (eni->public_ip[0]) {
+		md_add(t, "public-hostname", "%s", public_name);
+		md_add(t, "public-ipv4", "%s", eni->public_ip);
+	}
+	md_add(t, "security-groups", "%s", names.data ? names.data : "");
+	buf_release(&names);
+	buf_release(&ids);
+	free(enis);
+}
+
 static void md_build(struct imds *m, struct md_tree *t)
 {
 	const struct instance *i = &m->inst;
@@ -193,14 +269,20 @@ static void md_build(struct imds *m, struct md_tree *t)
 		md_add(t, "kernel-id", "%s", i->kernel_id);
 	md_add(t, "local-hostname", "%s", hostname);
 	md_add(t, "local-ipv4", "%s", i->private_ip);
+	md_network(m, t, hostname);
 	md_add(t, "placement/availability-zone", "%s", i->zone);
 	md_add(t, "placement/region", "%s", m->region);
 	md_add(t, "profile", "%s", !strcmp(i->virtualization_type, "paravirtual") ?
 				       "default-paravirtual" : "default-hvm");
 	if (i->ramdisk_id[0])
 		md_add(t, "ramdisk-id", "%s", i->ramdisk_id);
+	/* public-keys/0/openssh-key; its listing says "0=NAME" (md_list). */
+	struct buf key = BUF_INIT;
+	struct err ignored = ERR_INIT;
+	if (catalog_instance_key_get(m->cat, i->id, &key, &ignored) > 0)
+		md_add(t, "public-keys/0/openssh-key", "%s", key.data);
+	buf_release(&key);
 	md_add(t, "reservation-id", "%s", i->reservation_id);
-	md_add(t, "security-groups", "default");
 	md_add(t, "services/domain", "amazonaws.com");
 	md_add(t, "services/partition", "aws");
 }
@@ -262,6 +344,11 @@ static int metadata(struct imds *m, const char *path, struct buf *out)
 			buf_append_str(out, t.leaves[i].value);
 			found = 1;
 		}
+	if (!found && !strcmp(key, "public-keys") && md_is_dir(&t, key)) {
+		/* EC2 lists a key by index and name; its directory is "0/". */
+		buf_printf(out, "0=%s", m->inst.key_name);
+		found = 1;
+	}
 	if (!found && md_is_dir(&t, key)) {
 		md_list(&t, key, out);
 		found = 1;

@@ -24,6 +24,7 @@
 #include "ec2/internal.h"
 #include "blockstore/volume.h"
 #include "catalog/catalog_instances.h"
+#include "catalog/catalog_keypairs.h"
 #include "catalog/catalog_network.h"
 #include "catalog/catalog_volumes.h"
 #include "compute/compute.h"
@@ -462,6 +463,7 @@ struct run_plan {
 	char kernel_id[ID_MAX];
 	char ramdisk_id[ID_MAX];
 	struct ec2_run_network net;
+	struct key_pair key;      /* KeyName's, when given */
 };
 
 static void run_plan_release(struct run_plan *p)
@@ -665,6 +667,15 @@ static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 	struct tag_list *lists[] = { &p->instance_tags, &p->volume_tags };
 	if (ec2_tag_specifications_for(ctx, types, lists, 2, e) < 0)
 		return -1;
+	if (p->key_name) {
+		int found = catalog_keypair_by_name(ctx->srv->cat, ctx->account, p->key_name,
+						    &p->key, e);
+		if (found < 0)
+			return -1;
+		if (!found)
+			return err_set(e, 400, "InvalidKeyPair.NotFound",
+				       "The key pair '%.255s' does not exist", p->key_name);
+	}
 	/* Last: it may make the account's default VPC, which takes a transaction. */
 	return ec2_run_network_check(ctx, zone, p->count, &p->net, e);
 }
@@ -750,7 +761,9 @@ static int run_one(struct ec2_ctx *ctx, struct run_plan *p, const char *reservat
 		m->ndevices++;
 	}
 	if (ec2_run_network_apply(ctx, &p->net, m, e) < 0 ||
-	    catalog_instance_insert(cat, m, e) < 0)
+	    catalog_instance_insert(cat, m, e) < 0 ||
+	    (p->key_name && catalog_instance_key_set(cat, m->id, p->key.name, p->key.public_key,
+						     e) < 0))
 		return -1;
 	for (size_t t = 0; t < p->instance_tags.count; t++)
 		if (catalog_tag_set(cat, m->id, "instance", ctx->account,

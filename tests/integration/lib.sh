@@ -20,13 +20,16 @@ amibox_sanitizer_check() {
 
 amibox_cleanup() {
   local status=$?
-  # Machines and NBD servers outlive the daemon by design: end this test's.
-  if [ -d "$DATA_DIR" ]; then
-    pkill -KILL -f -- "$DATA_DIR/" 2>/dev/null || true
-  fi
+  # The daemon first, so that it starts nothing more; then what outlives it
+  # by design (machines, NBD servers, VPC routers), this test's.
   if [ -n "$DAEMON_PID" ] && kill -0 "$DAEMON_PID" 2>/dev/null; then
     kill "$DAEMON_PID" 2>/dev/null || true
     wait "$DAEMON_PID" 2>/dev/null || true
+  fi
+  if [ -d "$DATA_DIR" ]; then
+    pkill -KILL -f -- "$DATA_DIR/" 2>/dev/null || true
+    # VPC routers name the directory itself (their namespaces go with them).
+    pkill -KILL -f -- "router --data $DATA_DIR " 2>/dev/null || true
   fi
   amibox_sanitizer_check || status=1
   # A script that dies on a check's line (set -e) failed that check.
@@ -73,8 +76,12 @@ done
 PY_NEW=$(command -v python3)
 PY_DEBIAN=/usr/bin/python3
 
+# Public addresses of this test's instances: a /24 of its own in 127.0.0.0/8,
+# so that tests running at once never want the same address.
+PUBLIC_IPS=${PUBLIC_IPS:-127.$((101 + RANDOM % 120)).$((RANDOM % 256)).0/24}
+
 amibox_daemon_up() {
-  "$AMIBOX_BIN" serve --listen "127.0.0.1:$PORT" --data "$DATA_DIR" ${AMIBOX_SERVE_QUIET---quiet} ${AMIBOX_SERVE_ARGS:-} ${AMIBOX_TEST_ACCEL:+--accel "$AMIBOX_TEST_ACCEL"} \
+  "$AMIBOX_BIN" serve --listen "127.0.0.1:$PORT" --data "$DATA_DIR" ${AMIBOX_SERVE_QUIET---quiet} --public-ips "$PUBLIC_IPS" ${AMIBOX_SERVE_ARGS:-} ${AMIBOX_TEST_ACCEL:+--accel "$AMIBOX_TEST_ACCEL"} \
     >>"$TEST_DIR/daemon.out" 2>>"$TEST_DIR/daemon.log" &
   DAEMON_PID=$!
   for _ in $(seq 1 100); do
