@@ -283,6 +283,12 @@ static void md_build(struct imds *m, struct md_tree *t)
 		md_add(t, "public-keys/0/openssh-key", "%s", key.data);
 	buf_release(&key);
 	md_add(t, "reservation-id", "%s", i->reservation_id);
+	/*
+	 * Where an instance reaches amibox's own API (EC2, S3, STS, ...): the
+	 * VPC router relays it to the daemon, as instances reach AWS's
+	 * endpoints.  Not one of EC2's keys: EC2's endpoints are public names.
+	 */
+	md_add(t, "services/amibox-api", "http://169.254.169.254:8773");
 	md_add(t, "services/domain", "amazonaws.com");
 	md_add(t, "services/partition", "aws");
 }

@@ -47,7 +47,7 @@ b=$(ec2 run-instances --image-id "$sample" --instance-type m1.small --count 1 --
   --security-group-ids "$default_sg" "$web_sg" --user-data "$server" --query 'Instances[0].InstanceId')
 b_ip=$(q "$b" PrivateIpAddress)
 [[ $b_ip =~ ^172\.31\.[0-9]+\.[0-9]+$ ]] || fail "B's private address is '$b_ip'"
-client=$'#!/bin/sh\n(n=0; while true; do n=$((n+1)); r=$(nc -w 1 '"$b_ip"$' 8080 </dev/null); echo "peer $n: ${r:-none}"; sleep 0.5; done) &'
+client=$'#!/bin/sh\napi=$(printf \'GET /latest/meta-data/services/amibox-api HTTP/1.0\\r\\n\\r\\n\' | nc 169.254.169.254 80 | tail -1)\necho "api at $api: $(printf \'GET / HTTP/1.0\\r\\n\\r\\n\' | nc -w 3 169.254.169.254 8773 | head -1)"\n(n=0; while true; do n=$((n+1)); r=$(nc -w 1 '"$b_ip"$' 8080 </dev/null); echo "peer $n: ${r:-none}"; sleep 0.5; done) &'
 a=$(ec2 run-instances --image-id "$sample" --instance-type m1.small --count 1 \
   --user-data "$client" --query 'Instances[0].InstanceId')
 
@@ -91,6 +91,9 @@ done
 # A reaches B on its private address (both in the default group, which lets
 # its members in); B in "closed" alone: A's next attempts find nothing.
 wait_console "$a" "peer [0-9]*: hello from" 90 || fail "A never reached B: $(console "$a")"
+# amibox's own API, where the metadata service says, relayed by the router.
+console "$a" | grep -q "api at http://169.254.169.254:8773: HTTP/1.1 403" \
+  || fail "A did not reach amibox's API: $(console "$a" | grep '^api' || true)"
 ec2 modify-instance-attribute --instance-id "$b" --groups "$closed_sg" || fail "modify groupSet"
 t0=$(date +%s.%N)
 seen=$(console "$a" | grep -c "^peer .*: hello" || true)
