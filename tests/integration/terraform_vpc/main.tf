@@ -15,9 +15,7 @@ provider "aws" {
   region                      = "us-east-1"
   access_key                  = var.access_key
   secret_key                  = var.secret_key
-  # Until amibox answers STS (GetCallerIdentity), the provider may not ask it.
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
+  # The credentials are given: no instance metadata to probe on this host.
   skip_metadata_api_check     = true
   endpoints {
     ec2 = var.endpoint
