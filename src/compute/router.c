@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compute/dhcp.h"
@@ -52,7 +53,11 @@ extern char **environ;
 #define ROUTER_API_PORT 8773
 #define ROUTER_RELAY_BUF (64 * 1024)
 
-enum router_kind { K_CONTROL, K_DHCP, K_IMDS, K_API, K_PUBLIC, K_RELAY_A, K_RELAY_B };
+enum router_kind {
+	K_CONTROL, K_DHCP, K_IMDS, K_API, K_PUBLIC, K_RELAY_A, K_RELAY_B, K_FLOW,
+};
+
+#define ROUTER_FLOW_IDLE_MS 60000 /* a UDP flow forgotten after a minute of silence */
 
 /* What an epoll event points at. */
 struct router_handle {
@@ -60,12 +65,26 @@ struct router_handle {
 	void *ptr;
 };
 
+/* A public address's port (TCP or UDP) in the host's namespace. */
 struct router_listener {
-	struct router_handle h;
+	struct router_handle h; /* first: the event's pointer is the listener's */
 	uint32_t public_ip;
 	int port;
+	int protocol;           /* 6 or 17 */
 	int fd;
-	int keep; /* marked during a reconcile */
+	int keep;               /* marked during a reconcile */
+	struct router_listener *next;
+};
+
+/* One caller's UDP exchange with an instance through a public port. */
+struct router_flow {
+	struct router_handle h; /* first */
+	struct router_listener *listener;
+	struct sockaddr_in client;
+	int fd;                 /* connected to the instance, in the VPC's namespace */
+	long long last_ms;
+	int dead;               /* closed; freed by router_reap */
+	struct router_flow *next;
 };
 
 /* Two sockets whose bytes are copied both ways. */
@@ -75,6 +94,7 @@ struct router_relay {
 	struct buf pending[2]; /* bytes read from fd[i], not yet written to fd[1-i] */
 	int eof[2];            /* fd[i] reached its end */
 	int connecting;        /* fd[1] is still connecting */
+	int dead;              /* closed; freed by router_reap */
 	struct router_relay *next;
 };
 
@@ -87,7 +107,7 @@ struct router {
 	struct network_port *ports;
 	size_t nports;
 	struct router_listener *listeners;
-	size_t nlisteners;
+	struct router_flow *flows;
 	struct router_relay *relays;
 	struct buf ruleset; /* the nftables ruleset last applied */
 	int quit;
@@ -351,82 +371,131 @@ static int router_apply_rules(struct router *r, struct err *e)
 
 /* ---- public addresses ------------------------------------------------------ */
 
-/* Marks (or opens) the listener for ip:port; returns 1 when one is open. */
-static int router_keep_listener(struct router *r, uint32_t ip, int port)
+static long long router_now_ms(void)
 {
-	for (size_t i = 0; i < r->nlisteners; i++)
-		if (r->listeners[i].public_ip == ip && r->listeners[i].port == port) {
-			r->listeners[i].keep = 1;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Ends a flow: as router_relay_free, its memory goes in router_reap. */
+static void router_flow_free(struct router *r, struct router_flow *f)
+{
+	if (f->dead)
+		return;
+	epoll_ctl(r->epoll, EPOLL_CTL_DEL, f->fd, NULL);
+	close(f->fd);
+	f->dead = 1;
+}
+
+/* Frees the relays and flows that ended during a batch of events. */
+static void router_reap(struct router *r)
+{
+	for (struct router_relay **p = &r->relays; *p;) {
+		struct router_relay *x = *p;
+		if (!x->dead) {
+			p = &x->next;
+			continue;
+		}
+		*p = x->next;
+		free(x);
+	}
+	for (struct router_flow **p = &r->flows; *p;) {
+		struct router_flow *f = *p;
+		if (!f->dead) {
+			p = &f->next;
+			continue;
+		}
+		*p = f->next;
+		free(f);
+	}
+}
+
+/* Marks (or opens) the listener for ip:port/protocol; 1 when one is open. */
+static int router_keep_listener(struct router *r, uint32_t ip, int port, int protocol)
+{
+	for (struct router_listener *l = r->listeners; l; l = l->next)
+		if (l->public_ip == ip && l->port == port && l->protocol == protocol) {
+			l->keep = 1;
 			return 1;
 		}
-	int fd = router_host_socket(r, AF_INET, SOCK_STREAM);
-	if (fd < 0 || router_listen_tcp(fd, ip, port) < 0) {
+	int fd = router_host_socket(r, AF_INET, protocol == 6 ? SOCK_STREAM : SOCK_DGRAM);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(ip) };
+	if (fd < 0 || (protocol == 6 ? router_listen_tcp(fd, ip, port) :
+				       bind(fd, (struct sockaddr *)&sa, sizeof sa)) < 0) {
 		char text[16];
 		network_ip_text(ip, text);
-		log_warn("router %s: cannot listen on %s:%d: %s", r->opt->vpc_id, text, port,
-			 strerror(errno));
+		log_warn("router %s: cannot listen on %s:%d/%s: %s", r->opt->vpc_id, text, port,
+			 protocol == 6 ? "tcp" : "udp", strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return 0;
 	}
-	r->listeners = xrealloc(r->listeners, (r->nlisteners + 1) * sizeof *r->listeners);
-	/* The array moved: the handles of the others point into it. */
-	for (size_t i = 0; i < r->nlisteners; i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &r->listeners[i].h };
-		epoll_ctl(r->epoll, EPOLL_CTL_MOD, r->listeners[i].fd, &ev);
-	}
-	struct router_listener *l = &r->listeners[r->nlisteners++];
-	*l = (struct router_listener){ { K_PUBLIC, NULL }, ip, port, fd, 1 };
+	struct router_listener *l = xcalloc(1, sizeof *l);
+	*l = (struct router_listener){ { K_PUBLIC, NULL }, ip, port, protocol, fd, 1, r->listeners };
+	r->listeners = l;
 	router_watch(r, fd, &l->h, EPOLLIN);
 	return 1;
 }
 
-/* Listeners for every TCP port a port's ingress rules open, up to the cap. */
+/* Whether a rule opens port/protocol to some caller on the host (127.0.0.0/8). */
+static int router_rule_opens(const struct network_rule *rule, int port, int protocol)
+{
+	uint32_t common = rule->mask & 0xff000000u;
+	if (rule->egress || (rule->net & common) != (0x7f000000u & common))
+		return 0;
+	if (rule->protocol == -1)
+		return 1;
+	return rule->protocol == protocol &&
+	       (rule->from_port < 0 || (port >= rule->from_port && port <= rule->to_port));
+}
+
+/*
+ * Listeners for every TCP and UDP port a port's ingress rules open to a
+ * caller on the host, up to the cap per protocol; the others close (with
+ * their UDP flows).
+ */
 static void router_reconcile_listeners(struct router *r)
 {
-	for (size_t i = 0; i < r->nlisteners; i++)
-		r->listeners[i].keep = 0;
+	static const int protocols[] = { 6, 17 };
+	for (struct router_listener *l = r->listeners; l; l = l->next)
+		l->keep = 0;
 	for (size_t i = 0; i < r->nports; i++) {
 		const struct network_port *p = &r->ports[i];
 		if (!p->public_ip)
 			continue;
-		int opened = 0, capped = 0;
-		for (int port = 1; port <= 65535 && !capped; port++) {
-			int open = 0;
-			for (size_t k = 0; k < p->nrules && !open; k++) {
-				const struct network_rule *rule = &p->rules[k];
-				/* Only rules a caller on the host (127.0.0.0/8) can meet. */
-				uint32_t common = rule->mask & 0xff000000u;
-				open = !rule->egress && (rule->net & common) == (0x7f000000u & common) &&
-				       (rule->protocol == -1 ||
-					(rule->protocol == 6 &&
-					 (rule->from_port < 0 ||
-					  (port >= rule->from_port && port <= rule->to_port))));
+		for (size_t k = 0; k < 2; k++) {
+			int opened = 0;
+			for (int port = 1; port <= 65535; port++) {
+				int open = 0;
+				for (size_t j = 0; j < p->nrules && !open; j++)
+					open = router_rule_opens(&p->rules[j], port, protocols[k]);
+				if (!open)
+					continue;
+				if (opened == r->opt->max_public_ports) {
+					log_warn("router %s: %s opens more than %d %s ports; the first %d "
+						 "are forwarded", r->opt->vpc_id, p->instance_id, opened,
+						 protocols[k] == 6 ? "TCP" : "UDP", opened);
+					break;
+				}
+				opened += router_keep_listener(r, p->public_ip, port, protocols[k]);
 			}
-			if (!open)
-				continue;
-			if (opened == r->opt->max_public_ports) {
-				capped = 1;
-				log_warn("router %s: %s opens more than %d ports; only the first %d "
-					 "are forwarded", r->opt->vpc_id, p->instance_id, opened, opened);
-				break;
-			}
-			opened += router_keep_listener(r, p->public_ip, port);
 		}
 	}
-	size_t w = 0;
-	for (size_t i = 0; i < r->nlisteners; i++) {
-		if (r->listeners[i].keep) {
-			r->listeners[w++] = r->listeners[i];
+	for (struct router_listener **lp = &r->listeners; *lp;) {
+		struct router_listener *l = *lp;
+		if (l->keep) {
+			lp = &l->next;
 			continue;
 		}
-		epoll_ctl(r->epoll, EPOLL_CTL_DEL, r->listeners[i].fd, NULL);
-		close(r->listeners[i].fd);
-	}
-	r->nlisteners = w;
-	for (size_t i = 0; i < r->nlisteners; i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &r->listeners[i].h };
-		epoll_ctl(r->epoll, EPOLL_CTL_MOD, r->listeners[i].fd, &ev);
+		for (struct router_flow *f = r->flows; f; f = f->next)
+			if (f->listener == l)
+				router_flow_free(r, f);
+		*lp = l->next;
+		epoll_ctl(r->epoll, EPOLL_CTL_DEL, l->fd, NULL);
+		close(l->fd);
+		free(l);
 	}
 }
 
@@ -656,19 +725,21 @@ static void router_relay_events(struct router *r, struct router_relay *x)
 	}
 }
 
+/*
+ * Ends a relay: its sockets close now; its memory goes in router_reap,
+ * after the batch of events, which may still name it.
+ */
 static void router_relay_free(struct router *r, struct router_relay *x)
 {
-	for (struct router_relay **p = &r->relays; *p; p = &(*p)->next)
-		if (*p == x) {
-			*p = x->next;
-			break;
-		}
+	(void)r;
+	if (x->dead)
+		return;
 	for (int i = 0; i < 2; i++) {
 		epoll_ctl(r->epoll, EPOLL_CTL_DEL, x->fd[i], NULL);
 		close(x->fd[i]);
 		buf_release(&x->pending[i]);
 	}
-	free(x);
+	x->dead = 1;
 }
 
 /* Starts relaying between a (accepted) and b (connecting). */
@@ -689,6 +760,8 @@ static void router_relay_start(struct router *r, int a, int b)
 
 static void router_on_relay(struct router *r, struct router_relay *x, int side, uint32_t events)
 {
+	if (x->dead)
+		return;
 	int other = 1 - side;
 	if (side == 1 && x->connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
 		int err = 0;
@@ -745,8 +818,72 @@ static int router_connect(int fd, uint32_t ip, int port)
 	return 0;
 }
 
+/* A datagram for a public UDP port: relayed when the caller is allowed. */
+static void router_on_public_udp(struct router *r, struct router_listener *l)
+{
+	char packet[65536];
+	struct sockaddr_in from;
+	socklen_t len = sizeof from;
+	ssize_t n = recvfrom(l->fd, packet, sizeof packet, MSG_DONTWAIT, (struct sockaddr *)&from, &len);
+	if (n < 0)
+		return;
+	const struct network_port *p = router_port_by_public_ip(r, l->public_ip);
+	if (!p || !network_allows(p, 0, ntohl(from.sin_addr.s_addr), 17, l->port))
+		return;
+	struct router_flow *f = r->flows;
+	while (f && (f->dead || !(f->listener == l &&
+				  f->client.sin_addr.s_addr == from.sin_addr.s_addr &&
+				  f->client.sin_port == from.sin_port)))
+		f = f->next;
+	if (!f) {
+		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0 || router_connect(fd, p->ip, l->port) < 0) {
+			if (fd >= 0)
+				close(fd);
+			return;
+		}
+		f = xcalloc(1, sizeof *f);
+		*f = (struct router_flow){ .h = { K_FLOW, NULL }, .listener = l, .client = from,
+					   .fd = fd, .next = r->flows };
+		r->flows = f;
+		router_watch(r, fd, &f->h, EPOLLIN);
+	}
+	f->last_ms = router_now_ms();
+	if (send(f->fd, packet, (size_t)n, MSG_DONTWAIT) < 0 && errno != EAGAIN)
+		router_flow_free(r, f);
+}
+
+/* The instance's answer on a UDP flow: back to the caller, from the public port. */
+static void router_on_flow(struct router *r, struct router_flow *f)
+{
+	if (f->dead)
+		return;
+	char packet[65536];
+	ssize_t n = recv(f->fd, packet, sizeof packet, MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			router_flow_free(r, f); /* the instance refused it (ICMP) */
+		return;
+	}
+	f->last_ms = router_now_ms();
+	sendto(f->listener->fd, packet, (size_t)n, MSG_DONTWAIT, (struct sockaddr *)&f->client,
+	       sizeof f->client);
+}
+
+static void router_expire_flows(struct router *r)
+{
+	long long now = router_now_ms();
+	for (struct router_flow *f = r->flows; f; f = f->next)
+		if (now - f->last_ms > ROUTER_FLOW_IDLE_MS)
+			router_flow_free(r, f);
+}
+
 static void router_on_public(struct router *r, struct router_listener *l)
 {
+	if (l->protocol == 17) {
+		router_on_public_udp(r, l);
+		return;
+	}
 	struct sockaddr_in from;
 	socklen_t len = sizeof from;
 	int conn = accept4(l->fd, (struct sockaddr *)&from, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -859,11 +996,17 @@ static int router_make_namespace(struct router *r, struct err *e)
 
 static void router_release(struct router *r)
 {
-	while (r->relays)
-		router_relay_free(r, r->relays);
-	for (size_t i = 0; i < r->nlisteners; i++)
-		close(r->listeners[i].fd);
-	free(r->listeners);
+	for (struct router_relay *x = r->relays; x; x = x->next)
+		router_relay_free(r, x);
+	for (struct router_flow *f = r->flows; f; f = f->next)
+		router_flow_free(r, f);
+	router_reap(r);
+	while (r->listeners) {
+		struct router_listener *l = r->listeners;
+		r->listeners = l->next;
+		close(l->fd);
+		free(l);
+	}
 	network_ports_free(r->ports, r->nports);
 	buf_release(&r->ruleset);
 	int fds[] = { r->control_fd, r->dhcp_fd, r->imds_fd, r->api_fd, r->epoll, r->host_ns,
@@ -913,11 +1056,14 @@ int router_run(const struct router_options *opt, struct err *e)
 				break;
 			case K_RELAY_A: router_on_relay(&r, h->ptr, 0, events[i].events); break;
 			case K_RELAY_B: router_on_relay(&r, h->ptr, 1, events[i].events); break;
+			case K_FLOW: router_on_flow(&r, (struct router_flow *)h); break;
 			}
-			/* A reload may have moved the listeners: the batch is stale. */
+			/* A reload may have closed listeners: the batch is stale. */
 			if (h->kind == K_CONTROL)
 				break;
 		}
+		router_expire_flows(&r);
+		router_reap(&r);
 	}
 	log_info("router %s: %s", opt->vpc_id, router_signalled ? "stopped" : "no interface left");
 	ret = 0;
