@@ -106,9 +106,11 @@ int catalog_sg_delete(struct catalog *cat, const char *id, struct err *e)
 		"SELECT 1 FROM network_interface_groups WHERE group_id = ?1"
 		" UNION ALL SELECT 1 FROM security_group_rules WHERE ref_group_id = ?1"
 		" AND group_id != ?1 LIMIT 1";
-	static const char *const sqls[] = {
+	static const char delete_rule_tags[] =
 		"DELETE FROM tags WHERE resource_id IN (SELECT rule_id FROM security_group_rules"
-		" WHERE group_id = ?1)",
+		" WHERE group_id = ?1)";
+	static const char *const sqls[] = {
+		delete_rule_tags,
 		"DELETE FROM tags WHERE resource_id = ?1",
 		"DELETE FROM security_groups WHERE group_id = ?1",
 	};
