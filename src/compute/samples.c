@@ -286,6 +286,33 @@ static const char linux_init[] =
 	"}\n"
 	"echo \"amibox linux sample: $(uname -sr) on $(imds /latest/meta-data/instance-id)\" \\\n"
 	"  \"($(imds /latest/meta-data/instance-type)), address $(imds /latest/meta-data/local-ipv4)\"\n"
+	/* SSH: the instance's keys for root and ec2-user, a host key of its own. */
+	"if [ -x /usr/sbin/dropbear ]; then\n"
+	"  mkdir -p /dev/pts /root/.ssh /home/ec2-user/.ssh\n"
+	"  mount -t devpts devpts /dev/pts\n"
+	"  for k in $(imds /latest/meta-data/public-keys/ | sed 's/=.*//'); do\n"
+	"    imds /latest/meta-data/public-keys/$k/openssh-key; echo\n"
+	"  done | grep '^[a-z]' >/root/.ssh/authorized_keys\n"
+	"  cp /root/.ssh/authorized_keys /home/ec2-user/.ssh/authorized_keys\n"
+	"  chmod 700 /root/.ssh /home/ec2-user/.ssh\n"
+	"  chown -R 1000:1000 /home/ec2-user\n"
+	"  dropbearkey -t ed25519 -f /etc/dropbear/dropbear_ed25519_host_key >/dev/null 2>&1\n"
+	"  dropbear -R -E -s -p 22\n"
+	"  for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do\n"
+	"    netstat -ltn | grep -q ':22 ' && break; usleep 100000\n"
+	"  done\n"
+	"  if netstat -ltn | grep -q ':22 '; then\n"
+	"    echo \"amibox linux sample: ssh: dropbear listening on port 22 for root and ec2-user\" \\\n"
+	"      \"($(grep -c . /root/.ssh/authorized_keys) key(s) from the metadata)\"\n"
+	"    echo '-----BEGIN SSH HOST KEY KEYS-----'\n"
+	"    dropbearkey -y -f /etc/dropbear/dropbear_ed25519_host_key | grep '^ssh-'\n"
+	"    echo '-----END SSH HOST KEY KEYS-----'\n"
+	"  else\n"
+	"    echo 'amibox linux sample: ssh: dropbear did not start'\n"
+	"  fi\n"
+	"else\n"
+	"  echo 'amibox linux sample: ssh: no SSH server in this image (its host had no dropbear-bin)'\n"
+	"fi\n"
 	"if imds /latest/user-data >/tmp/user-data && [ -s /tmp/user-data ]; then\n"
 	"  if head -c 2 /tmp/user-data | grep -q '#!'; then\n"
 	"    echo 'amibox linux sample: running the user data'\n"
@@ -425,6 +452,162 @@ static int gzip_buf(const struct buf *in, struct buf *out)
 	return rc == Z_STREAM_END ? 0 : -1;
 }
 
+/*
+ * SSH in the Linux sample: Debian's dropbear (dropbear-bin) as the server,
+ * with scp and sftp-server from OpenSSH (openssh-client,
+ * openssh-sftp-server) for clients that upload files, each with the shared
+ * libraries and the dynamic loader ldd names.  They are taken from the
+ * directory AMIBOX_SAMPLE_SSH (where those packages are unpacked: tests use
+ * dpkg-deb -x) or from this host's own installation.
+ */
+struct ssh_file {
+	const char *guest;   /* its path in the initrd */
+	const char *host[2]; /* where the package puts it, below the root */
+	int required;
+};
+
+static const struct ssh_file ssh_files[] = {
+	{ "usr/sbin/dropbear", { "usr/sbin/dropbear", NULL }, 1 },
+	{ "usr/bin/dropbearkey", { "usr/bin/dropbearkey", NULL }, 1 },
+	{ "usr/bin/dbclient", { "usr/bin/dbclient", NULL }, 0 },
+	{ "usr/bin/scp", { "usr/bin/scp", NULL }, 0 },
+	/* Where Debian's dropbear looks for the sftp subsystem. */
+	{ "usr/lib/sftp-server", { "usr/lib/openssh/sftp-server", "usr/lib/sftp-server" }, 0 },
+};
+
+static const char ssh_passwd[] =
+	"root:x:0:0:root:/root:/bin/sh\n"
+	"ec2-user:x:1000:1000:EC2 Default User:/home/ec2-user:/bin/sh\n";
+static const char ssh_group[] = "root:x:0:\nec2-user:x:1000:\n";
+static const char ssh_shells[] = "/bin/sh\n";
+
+/*
+ * Adds to libs ("guest-path\thost-path\n" lines, each guest path once) the
+ * shared libraries and the loader that ldd names for binary, looking in
+ * root's library directories first.  -1 with the reason in why when one is
+ * not found or ldd cannot tell.
+ */
+static int ssh_libraries(const char *root, const char *binary, struct buf *libs,
+			 char *why, size_t cap)
+{
+	struct buf cmd = BUF_INIT;
+	int ret = -1, seen = 0;
+	if (strchr(root, '\'') || strchr(binary, '\'')) {
+		snprintf(why, cap, "a quote in the path of %s", binary);
+		return -1;
+	}
+	buf_printf(&cmd, "LD_LIBRARY_PATH='%s/lib/x86_64-linux-gnu:%s/usr/lib/x86_64-linux-gnu' "
+		   "ldd '%s' 2>/dev/null", root, root, binary);
+	FILE *p = popen(cmd.data, "r");
+	char line[1024];
+	snprintf(why, cap, "ldd cannot read %s", binary);
+	while (p && fgets(line, sizeof line, p)) {
+		char name[256] = "", path[768] = "", entry[1100];
+		const char *arrow = strstr(line, "=> ");
+		if (arrow && !strncmp(arrow + 3, "not found", 9)) {
+			sscanf(line, " %255s", name);
+			snprintf(why, cap, "%s needs %s, which is not installed", binary, name);
+			seen = -1;
+			continue;
+		}
+		if (arrow) {
+			if (sscanf(line, " %255s => %767s", name, path) != 2 || path[0] != '/')
+				continue; /* the vDSO */
+			const char *base = strrchr(name, '/');
+			snprintf(entry, sizeof entry, "lib/x86_64-linux-gnu/%s\t%s\n",
+				 base ? base + 1 : name, path);
+		} else if (sscanf(line, " %767s", path) == 1 && path[0] == '/') {
+			snprintf(entry, sizeof entry, "%s\t%s\n", path + 1, path); /* the loader */
+		} else {
+			continue;
+		}
+		if (seen >= 0)
+			seen = 1;
+		size_t key = strcspn(entry, "\t") + 1;
+		int dup = !strncmp(buf_str(libs), entry, key);
+		for (const char *l = strchr(buf_str(libs), '\n'); l && !dup; l = strchr(l + 1, '\n'))
+			dup = !strncmp(l + 1, entry, key);
+		if (!dup)
+			buf_append_str(libs, entry);
+	}
+	int status = p ? pclose(p) : -1;
+	if (seen == 1 && status == 0)
+		ret = 0;
+	buf_release(&cmd);
+	return ret;
+}
+
+/*
+ * Adds the SSH server and its companions to the initrd: 1 when added, 0
+ * when this host lacks them (why says what to install; the initrd is as it
+ * was).
+ */
+static int ssh_add(struct buf *cpio, char *why, size_t cap)
+{
+	const char *root = getenv("AMIBOX_SAMPLE_SSH");
+	char host[1024], problem[512];
+	struct buf files = BUF_INIT, bytes = BUF_INIT, part = BUF_INIT;
+	int ret = 0;
+	if (!root || !*root)
+		root = "";
+	for (size_t i = 0; i < sizeof ssh_files / sizeof *ssh_files; i++) {
+		const struct ssh_file *f = &ssh_files[i];
+		host[0] = '\0';
+		for (int k = 0; k < 2 && f->host[k] && !host[0]; k++) {
+			snprintf(host, sizeof host, "%s/%s", root, f->host[k]);
+			if (access(host, X_OK) < 0)
+				host[0] = '\0';
+		}
+		size_t mark = files.len;
+		if (host[0]) {
+			buf_printf(&files, "%s\t%s\n", f->guest, host);
+			if (ssh_libraries(root, host, &files, problem, sizeof problem) == 0)
+				continue;
+			files.len = mark; /* without this one */
+			files.data[mark] = '\0';
+		} else {
+			snprintf(problem, sizeof problem, "no /%s", f->host[0]);
+		}
+		if (f->required) {
+			snprintf(why, cap, "%s; 'apt-get install dropbear-bin' (and openssh-client "
+				 "openssh-sftp-server for scp and sftp)", problem);
+			goto out;
+		}
+		log_info("the Linux sample has no %s: %s", f->guest, problem);
+	}
+	static const char *const dirs[] = { "usr", "usr/bin", "usr/sbin", "usr/lib",
+					    "usr/lib/openssh", "lib/x86_64-linux-gnu", "lib64",
+					    "etc", "etc/dropbear", "home", "var", "var/run",
+					    "var/log" };
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+		cpio_add(&part, dirs[i], 040755, NULL, 0);
+	cpio_add(&part, "root", 040700, NULL, 0);
+	cpio_add(&part, "etc/passwd", 0100644, ssh_passwd, sizeof ssh_passwd - 1);
+	cpio_add(&part, "etc/group", 0100644, ssh_group, sizeof ssh_group - 1);
+	cpio_add(&part, "etc/shells", 0100644, ssh_shells, sizeof ssh_shells - 1);
+	for (char *line = files.data; line && *line;) {
+		char *tab = strchr(line, '\t'), *nl = strchr(line, '\n');
+		*tab = *nl = '\0';
+		buf_reset(&bytes);
+		if (read_all(tab + 1, &bytes) < 0) {
+			snprintf(why, cap, "cannot read %s", tab + 1);
+			goto out;
+		}
+		cpio_add(&part, line, 0100755, bytes.data, bytes.len);
+		if (!strcmp(line, "usr/lib/sftp-server"))
+			cpio_add(&part, "usr/lib/openssh/sftp-server", 0120777, "../sftp-server",
+				 strlen("../sftp-server"));
+		line = nl + 1;
+	}
+	buf_append(cpio, part.data, part.len);
+	ret = 1;
+out:
+	buf_release(&files);
+	buf_release(&bytes);
+	buf_release(&part);
+	return ret;
+}
+
 /* The newest /boot/vmlinuz-*, and its version; 0 if none. */
 static int host_kernel(char *path, size_t cap, char *version, size_t vcap)
 {
@@ -502,6 +685,10 @@ static int sample_linux(const char *dir, struct catalog *cat, struct blockstore 
 		buf_printf(&path, "lib/modules/%s.ko", linux_modules[i]);
 		cpio_add(&cpio, path.data, 0100644, bytes.data, bytes.len);
 	}
+	char no_ssh[768] = "";
+	int ssh = ssh_add(&cpio, no_ssh, sizeof no_ssh);
+	if (!ssh)
+		log_warn("the Linux sample is published without SSH: %s", no_ssh);
 	cpio_add(&cpio, "TRAILER!!!", 0, NULL, 0);
 	why = "cannot compress the initrd";
 	if (gzip_buf(&cpio, &initrd) < 0)
@@ -551,8 +738,9 @@ static int sample_linux(const char *dir, struct catalog *cat, struct blockstore 
 		goto skip;
 	char snap[ID_MAX], description[512];
 	snprintf(description, sizeof description,
-		 "amibox sample: Linux %.200s with busybox; prints its instance's metadata and "
-		 "runs #! user data", version[0] ? version : "(given kernel)");
+		 "amibox sample: Linux %.200s with busybox; prints its instance's metadata, "
+		 "runs #! user data%s", version[0] ? version : "(given kernel)",
+		 ssh ? ", SSH (dropbear) for root and ec2-user with the instance's key" : "");
 	if (sample_snapshot(cat, bs, disk, len, snap, e) < 0 ||
 	    sample_register(cat, LINUX_SAMPLE, description, "paravirtual", "/dev/sda1",
 			    "aki-8016ac08fca646364", snap, e) < 0)
