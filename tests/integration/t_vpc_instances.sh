@@ -10,7 +10,7 @@
 [ "$(id -u)" = 0 ] || fail "VPC networking needs root (network namespaces)"
 pieces=$("$AMIBOX_SRC/scripts/linux-pieces.sh" "$TEST_DIR") || fail "cannot get Debian's kernel and busybox"
 eval "$pieces"
-export AMIBOX_SAMPLE_KERNEL AMIBOX_SAMPLE_MODULES AMIBOX_SAMPLE_BUSYBOX
+export AMIBOX_SAMPLE_KERNEL AMIBOX_SAMPLE_MODULES AMIBOX_SAMPLE_BUSYBOX AMIBOX_SAMPLE_SSH
 AMIBOX_SERVE_ARGS="--accel tcg --stop-grace 3"
 amibox_start
 ec2() { as alice "$AWS_V2" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
@@ -138,6 +138,19 @@ case $got in "hello from"*) ;; *) fail "B's public address answered '$got'" ;; e
 ec2 revoke-security-group-ingress --group-id "$web_sg" --protocol tcp --port 8080 --cidr 127.0.0.0/8 >/dev/null
 sleep 1
 [ "$(fetch "$b_public" 8080)" = refused ] || fail "8080 still answers after the rule went"
+
+# SSH from the host to B's public address, with the key pair's key, once
+# port 22 is open to the caller.
+ec2 authorize-security-group-ingress --group-id "$web_sg" --protocol tcp --port 22 --cidr 0.0.0.0/0 >/dev/null
+wait_console "$b" "BEGIN SSH HOST KEY" 60 || fail "B's SSH server did not start: $(console "$b")"
+ssh_out=
+for _ in $(seq 1 20); do
+  ssh_out=$(ssh -i "$TEST_DIR/key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o BatchMode=yes -o ConnectTimeout=5 "root@$b_public" 'echo "in $(cat /proc/sys/kernel/hostname) as $(id -un)"; wget -qO- http://169.254.169.254/latest/meta-data/instance-id' 2>/dev/null) && break
+  sleep 0.5
+done
+grep -q "as root" <<<"$ssh_out" || fail "ssh root@$b_public: '$ssh_out'"
+grep -q "^$b$" <<<"$ssh_out" || fail "over SSH, B's metadata says '$ssh_out'"
 
 # Stopping gives the public address back; terminating ends the router.
 ec2 stop-instances --instance-ids "$b" >/dev/null
