@@ -157,7 +157,8 @@ static const char catalog_account_resources_sql[] =
 	"SELECT 'instance', instance_id, state FROM instances"
 	"  WHERE owner_id = ?1 AND state != 'terminated'"
 	" UNION ALL SELECT 'volume', volume_id, state FROM volumes WHERE owner_id = ?1"
-	" UNION ALL SELECT 'image', image_id, state FROM images WHERE owner_id = ?1"
+	" UNION ALL SELECT 'image', image_id, state FROM images"
+	"  WHERE owner_id = ?1 AND state != 'deregistered'"
 	" UNION ALL SELECT 'snapshot', snapshot_id, status FROM snapshots WHERE owner_id = ?1"
 	" UNION ALL SELECT 'bucket', name, '' FROM buckets WHERE owner_id = ?1";
 
@@ -200,8 +201,37 @@ static int catalog_account_count_one(void *ctx, const char *kind, const char *id
 
 int catalog_account_delete(struct catalog *c, const char *name, struct err *e)
 {
-	static const char delete_sql[] = "DELETE FROM accounts WHERE name = ?1";
-	static const char certs_sql[] = "DELETE FROM signing_certificates WHERE account_id = ?1";
+	/*
+	 * With the account go the rows that hold nothing running or stored:
+	 * its certificates, key pairs, network model (the default VPC and what
+	 * it made), deregistered images, terminated instances, tags.
+	 */
+	static const char *const sqls[] = {
+		"DELETE FROM signing_certificates WHERE account_id = ?1",
+		"DELETE FROM key_pairs WHERE owner_id = ?1",
+		"DELETE FROM network_interfaces WHERE owner_id = ?1",
+		"DELETE FROM security_group_rules WHERE owner_id = ?1",
+		"DELETE FROM security_groups WHERE owner_id = ?1",
+		"DELETE FROM subnets WHERE owner_id = ?1",
+		"DELETE FROM route_tables WHERE owner_id = ?1",
+		"DELETE FROM network_acls WHERE owner_id = ?1",
+		"DELETE FROM internet_gateways WHERE owner_id = ?1",
+		"DELETE FROM vpcs WHERE owner_id = ?1",
+		"DELETE FROM dhcp_options WHERE owner_id = ?1",
+		"DELETE FROM network_accounts WHERE account_id = ?1",
+		"DELETE FROM image_block_devices WHERE image_id IN"
+		" (SELECT image_id FROM images WHERE owner_id = ?1)",
+		"DELETE FROM image_permissions WHERE image_id IN"
+		" (SELECT image_id FROM images WHERE owner_id = ?1)",
+		"DELETE FROM images WHERE owner_id = ?1",
+		"DELETE FROM instance_devices WHERE instance_id IN"
+		" (SELECT instance_id FROM instances WHERE owner_id = ?1)",
+		"DELETE FROM instance_keys WHERE instance_id IN"
+		" (SELECT instance_id FROM instances WHERE owner_id = ?1)",
+		"DELETE FROM instances WHERE owner_id = ?1",
+		"DELETE FROM tags WHERE owner_id = ?1",
+		"DELETE FROM accounts WHERE account_id = ?1",
+	};
 	struct catalog_account_count owned = { 0, "" };
 	struct account a;
 	if (catalog_begin(c, e) < 0)
@@ -222,12 +252,11 @@ int catalog_account_delete(struct catalog *c, const char *name, struct err *e)
 			name, owned.total, owned.first, owned.total > 1 ? ", ..." : "");
 		goto fail;
 	}
-	const char *const sqls[] = { certs_sql, delete_sql };
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++) {
 		sqlite3_stmt *stmt = catalog_stmt(c, sqls[i], e);
 		if (!stmt)
 			goto fail;
-		sqlite3_bind_text(stmt, 1, i == 0 ? a.id : name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 1, a.id, -1, SQLITE_STATIC);
 		int rc = sqlite3_step(stmt);
 		sqlite3_reset(stmt);
 		if (rc != SQLITE_DONE) {

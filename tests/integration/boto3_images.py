@@ -789,7 +789,7 @@ class Images(unittest.TestCase):
                                ImageIds=[iid, missing[1]])
         self.assertEqual(msg, "The image id '[%s]' does not exist" % missing[1])
         # Tags on a malformed ID, or none at all.
-        for bad in ("ami-1", "ami-0123456789abcdefg", "nothing", "sg-0123456789abcdef0"):
+        for bad in ("ami-1", "ami-0123456789abcdefg", "nothing", "xyz-0123456789abcdef0"):
             with self.subTest(bad=bad):
                 msg = self.assertError("InvalidID", self.ec2.create_tags, Resources=[bad],
                                        Tags=[{"Key": "a", "Value": "b"}])

@@ -533,11 +533,18 @@ class Instances(unittest.TestCase):
         iid, _ = self.run_one(UserData=user_data.decode(), InstanceType="m1.small",
                               MetadataOptions={"HttpTokens": "optional"})
         inst = self.wait_state(iid, "running")
-        # QEMU forwards the guest's 169.254.169.254:80 to this instance's service.
+        # The guest's 169.254.169.254:80 reaches this instance's service: its
+        # VPC's router (a tap in the VPC's namespace) or, without VPC
+        # networking (not root), QEMU's user-mode network.
         with open("/proc/%d/cmdline" % self.qemu_pid(iid), "rb") as f:
             cmdline = f.read().replace(b"\0", b" ")
-        self.assertIn(b"guestfwd=tcp:169.254.169.254:80-cmd:", cmdline)
-        self.assertIn(("--instance %s" % iid).encode(), cmdline)
+        if b"-netdev tap,id=net0,fd=3" in cmdline:
+            vpc = inst["VpcId"]
+            pidfile = os.path.join(os.environ["DATA_DIR"], "vpcs", vpc, "router.pid")
+            self.assertTrue(os.path.exists(pidfile), "no router for %s" % vpc)
+        else:
+            self.assertIn(b"guestfwd=tcp:169.254.169.254:80-cmd:", cmdline)
+            self.assertIn(("--instance %s" % iid).encode(), cmdline)
         out = self.imds(iid, b"GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: 169.254.169.254\r\n\r\n"
                              b"GET /latest/meta-data/ami-id HTTP/1.1\r\n\r\n"
                              b"GET /latest/meta-data/placement/availability-zone HTTP/1.1\r\n\r\n"

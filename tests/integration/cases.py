@@ -28,6 +28,11 @@ class _Recorder(unittest.TextTestResult):
         super().addError(test, err)
         self._record("fail", test)
 
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            self._record("fail", subtest)
+
     def addUnexpectedSuccess(self, test):
         super().addUnexpectedSuccess(test)
         self._record("fail", test)

@@ -71,8 +71,12 @@ pgrep -f -- "amibox-$iid" >/dev/null || fail "the refused delete touched the mac
 "$AMIBOX_BIN" account delete erin --data "$DATA_DIR" --force 2>"$TEST_DIR/err" ||
   fail "delete --force: $(cat "$TEST_DIR/err")"
 pgrep -f -- "amibox-$iid" >/dev/null && fail "the machine of a deleted account still runs"
-[ "$(sqlite3 "$DATA_DIR/catalog.db" "select state from instances where instance_id='$iid'")" = terminated ] ||
-  fail "the instance is not terminated"
+# Terminated first (the machine is gone, above), then its rows went with the
+# account, as did the account's network model: nothing is left behind.
+[ "$(sqlite3 "$DATA_DIR/catalog.db" "select count(*) from instances where instance_id='$iid'")" = 0 ] ||
+  fail "the deleted account's instance row is still there"
+[ "$(sqlite3 "$DATA_DIR/catalog.db" "select count(*) from vpcs where owner_id='$ERIN_ID'")" = 0 ] ||
+  fail "the deleted account's VPCs are still there"
 for table_id in "volumes volume_id $vol" "snapshots snapshot_id $esnap" "images image_id $img" "buckets name erin-data"; do
   set -- $table_id
   [ "$(sqlite3 "$DATA_DIR/catalog.db" "select count(*) from $1 where $2='$3'")" = 0 ] || fail "$3 outlived its account"

@@ -17,7 +17,7 @@ ec2() { as alice "$AWS_V2" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
 q() { local id=$1; shift; ec2 describe-instances --instance-ids "$id" --query "Reservations[0].Instances[0].$1"; }
 console() {
   as alice "$AWS_V1" --endpoint-url "$ENDPOINT" --output json ec2 get-console-output \
-    --instance-id "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Output",""))'
+    --instance-id "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Output","").replace("\r", ""))'
 }
 wait_console() { # wait_console ID TEXT [SECONDS]
   for _ in $(seq 1 $((${3:-60} * 2))); do

@@ -39,7 +39,8 @@ static size_t client_packet(unsigned char *p, unsigned char type, const unsigned
 	p[at++] = 53;
 	p[at++] = 1;
 	p[at++] = type;
-	memcpy(p + at, opts, opts_len);
+	if (opts_len)
+		memcpy(p + at, opts, opts_len);
 	at += opts_len;
 	p[at++] = 255;
 	return at < 300 ? 300 : at;
