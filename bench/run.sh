@@ -14,7 +14,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 wait_port() { for _ in $(seq 1 200); do python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 seconds() { python3 -c "import time; print(time.time())"; }
 SIZE_MIB=${BENCH_IMAGE_MIB:-1024}
-# BENCH_SECTIONS="bundle boot" runs only those (import snapshots nginx images volumes bundle boot).
+# BENCH_SECTIONS="bundle boot" runs only those (import snapshots nginx images volumes bundle network boot).
 want() { [ -z "${BENCH_SECTIONS:-}" ] || [[ " $BENCH_SECTIONS " == *" $1 "* ]]; }
 declare -A rate
 DURATION=${BENCH_SECONDS:-10}
@@ -27,9 +27,9 @@ echo
 # ---- the daemon --------------------------------------------------------------
 # With Debian's kernel and busybox at hand, the daemon publishes its Linux
 # sample (paravirtual), which the boot section launches from EBS.
-if want boot && pieces=$("$src/scripts/linux-pieces.sh" "$work/linux" 2>/dev/null); then
+if { want boot || want network; } && pieces=$("$src/scripts/linux-pieces.sh" "$work/linux" 2>/dev/null); then
   eval "$pieces"
-  export AMIBOX_SAMPLE_KERNEL AMIBOX_SAMPLE_MODULES AMIBOX_SAMPLE_BUSYBOX
+  export AMIBOX_SAMPLE_KERNEL AMIBOX_SAMPLE_MODULES AMIBOX_SAMPLE_BUSYBOX AMIBOX_SAMPLE_SSH
 fi
 data=$work/data
 mkdir -p "$data"
@@ -326,6 +326,16 @@ print("| unbundle (every digest checked) | %.0f | %.0f | %.0f%% |"
 PY
 echo
 rm -rf "$work/b1" "$work/b2" "$work/b3" "$work/bundle.raw"
+fi
+
+# ---- networking ----------------------------------------------------------------
+if want network; then
+if [ "$(id -u)" = 0 ]; then
+  python3 "$src/bench/network.py" "$EP" "$data"
+else
+  echo "(networking: needs root for network namespaces)"
+fi
+echo
 fi
 
 # ---- boot --------------------------------------------------------------------
