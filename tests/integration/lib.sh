@@ -127,6 +127,35 @@ as() {
   AWS_ACCESS_KEY_ID=${!key_var} AWS_SECRET_ACCESS_KEY=${!secret_var} "$@"
 }
 
+# The Linux sample's pieces (Debian's kernel, busybox, the SSH server),
+# unpacked into $TEST_DIR/pieces and exported for the daemon to publish it.
+amibox_linux_sample_env() {
+  local pieces
+  pieces=$("$AMIBOX_SRC/scripts/linux-pieces.sh" "$TEST_DIR/pieces") ||
+    fail "cannot get Debian's kernel, busybox and dropbear"
+  eval "$pieces"
+  export AMIBOX_SAMPLE_KERNEL AMIBOX_SAMPLE_MODULES AMIBOX_SAMPLE_BUSYBOX AMIBOX_SAMPLE_SSH
+}
+
+# Terraform with the machine's provider mirror only: terraform_mirror DIR
+# writes DIR/cli.tfrc and exports what terraform reads.
+terraform_mirror() {
+  command -v terraform >/dev/null || fail "terraform is not installed"
+  [ -d /opt/tf-plugins ] || fail "the AWS provider mirror /opt/tf-plugins is missing"
+  mkdir -p "$1"
+  cat >"$1/cli.tfrc" <<'CONF'
+provider_installation {
+  filesystem_mirror {
+    path = "/opt/tf-plugins"
+  }
+  direct {
+    exclude = ["*/*/*"]
+  }
+}
+CONF
+  export TF_CLI_CONFIG_FILE=$1/cli.tfrc CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
+}
+
 # Terraform against the daemon: terraform_dir ACCOUNT REGION makes
 # $TEST_DIR/tf with the AWS provider (from the machine's plugin mirror)
 # signing as ACCOUNT for REGION, its STS and EC2 endpoints the daemon; the
@@ -135,11 +164,7 @@ as() {
 terraform_dir() {
   local var; var=$(echo "$1" | tr a-z A-Z)
   local key_var=${var}_KEY secret_var=${var}_SECRET
-  command -v terraform >/dev/null || fail "terraform is not installed"
-  [ -d /opt/tf-plugins ] || fail "no Terraform plugin mirror in /opt/tf-plugins"
-  mkdir -p "$TEST_DIR/tf"
-  printf 'provider_installation {\n  filesystem_mirror { path = "/opt/tf-plugins" }\n}\n' \
-    >"$TEST_DIR/tf/cli.tfrc"
+  terraform_mirror "$TEST_DIR/tf"
   cat >"$TEST_DIR/tf/provider.tf" <<EOF
 terraform {
   required_providers { aws = { source = "hashicorp/aws" } }
@@ -156,7 +181,7 @@ provider "aws" {
 EOF
 }
 tf() {
-  (cd "$TEST_DIR/tf" && TF_CLI_CONFIG_FILE=cli.tfrc TF_IN_AUTOMATION=1 terraform "$@" \
+  (cd "$TEST_DIR/tf" && terraform "$@" \
     >>"$TEST_DIR/tf/tf.log" 2>&1)
 }
 

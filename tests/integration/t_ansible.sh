@@ -8,9 +8,7 @@
 command -v ansible-playbook >/dev/null || fail "ansible is not installed"
 [ "$(id -u)" = 0 ] || fail "VPC networking needs root (network namespaces)"
 image=${AMIBOX_ANSIBLE_IMAGE:-amibox-sample-linux}
-pieces=$("$AMIBOX_SRC/scripts/linux-pieces.sh" "$TEST_DIR/pieces") || fail "cannot get Debian's kernel, busybox and dropbear"
-eval "$pieces"
-export AMIBOX_SAMPLE_KERNEL AMIBOX_SAMPLE_MODULES AMIBOX_SAMPLE_BUSYBOX AMIBOX_SAMPLE_SSH
+amibox_linux_sample_env
 AMIBOX_SERVE_ARGS="--accel tcg --stop-grace 3 ${AMIBOX_ANSIBLE_SERVE_ARGS:-}"
 amibox_start
 ssh-keygen -q -t ed25519 -N '' -f "$TEST_DIR/key" -C ansible

@@ -14,9 +14,7 @@ command -v packer >/dev/null || fail "packer is not installed"
 [ "$(id -u)" = 0 ] || fail "VPC networking needs root (network namespaces)"
 image=${AMIBOX_PACKER_IMAGE:-amibox-sample-linux}
 user=${AMIBOX_PACKER_USER:-root}
-pieces=$("$AMIBOX_SRC/scripts/linux-pieces.sh" "$TEST_DIR/pieces") || fail "cannot get Debian's kernel, busybox and dropbear"
-eval "$pieces"
-export AMIBOX_SAMPLE_KERNEL AMIBOX_SAMPLE_MODULES AMIBOX_SAMPLE_BUSYBOX AMIBOX_SAMPLE_SSH
+amibox_linux_sample_env
 AMIBOX_SERVE_ARGS="--accel tcg --stop-grace 3 ${AMIBOX_PACKER_SERVE_ARGS:-}"
 amibox_start
 ec2() { as alice "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }

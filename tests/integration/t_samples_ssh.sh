@@ -10,9 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86 is not installed (make deps)"
 
-pieces=$("$AMIBOX_SRC/scripts/linux-pieces.sh" "$TEST_DIR/pieces") || fail "cannot get Debian's kernel, busybox and dropbear"
-eval "$pieces"
-export AMIBOX_SAMPLE_KERNEL AMIBOX_SAMPLE_MODULES AMIBOX_SAMPLE_BUSYBOX AMIBOX_SAMPLE_SSH
+amibox_linux_sample_env
 AMIBOX_SERVE_ARGS="--accel tcg --stop-grace 5"
 amibox_start
 ec2() { as bob "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }

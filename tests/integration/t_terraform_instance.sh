@@ -6,28 +6,14 @@
 # it and found by a data source) applied, planned again (no changes) and
 # destroyed (nothing of it left).
 . "$(dirname "$0")/lib.sh"
-command -v terraform >/dev/null || fail "terraform is not installed"
-[ -d /opt/tf-plugins ] || fail "the AWS provider mirror /opt/tf-plugins is missing"
 [ "$(id -u)" = 0 ] || fail "VPC networking needs root (network namespaces)"
-pieces=$("$AMIBOX_SRC/scripts/linux-pieces.sh" "$TEST_DIR/pieces") || fail "cannot get Debian's kernel, busybox and dropbear"
-eval "$pieces"
-export AMIBOX_SAMPLE_KERNEL AMIBOX_SAMPLE_MODULES AMIBOX_SAMPLE_BUSYBOX AMIBOX_SAMPLE_SSH
+amibox_linux_sample_env
 AMIBOX_SERVE_ARGS="--accel tcg --stop-grace 3"
 amibox_start
 TF=$TEST_DIR/tf
-mkdir -p "$TF"
+terraform_mirror "$TF"
 cp "$AMIBOX_SRC/tests/integration/terraform_instance/main.tf" "$TF/"
 ssh-keygen -q -t ed25519 -N '' -f "$TEST_DIR/key" -C tf
-cat >"$TF/cli.tfrc" <<'CONF'
-provider_installation {
-  filesystem_mirror {
-    path = "/opt/tf-plugins"
-  }
-  direct {
-    exclude = ["*/*/*"]
-  }
-}
-CONF
 cat >"$TF/terraform.tfvars" <<VARS
 endpoint         = "$ENDPOINT"
 access_key       = "$ALICE_KEY"
@@ -35,7 +21,6 @@ secret_key       = "$ALICE_SECRET"
 public_key       = "$(cat "$TEST_DIR/key.pub")"
 private_key_file = "$TEST_DIR/key"
 VARS
-export TF_CLI_CONFIG_FILE=$TF/cli.tfrc CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
 tf() { terraform -chdir="$TF" "$@" -no-color >>"$TEST_DIR/terraform.log" 2>&1; }
 out() { terraform -chdir="$TF" output -raw "$1"; }
 ec2() { as alice "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }

@@ -3,28 +3,15 @@
 # mirror) against amibox: terraform_vpc/main.tf applied, planned again
 # (no changes), destroyed (nothing of it left, the default VPC intact).
 . "$(dirname "$0")/lib.sh"
-command -v terraform >/dev/null || fail "terraform is not installed"
-[ -d /opt/tf-plugins ] || fail "the AWS provider mirror /opt/tf-plugins is missing"
 amibox_start
 TF=$TEST_DIR/tf
-mkdir -p "$TF"
+terraform_mirror "$TF"
 cp "$AMIBOX_SRC/tests/integration/terraform_vpc/main.tf" "$TF/"
-cat >"$TF/cli.tfrc" <<'CONF'
-provider_installation {
-  filesystem_mirror {
-    path = "/opt/tf-plugins"
-  }
-  direct {
-    exclude = ["*/*/*"]
-  }
-}
-CONF
 cat >"$TF/terraform.tfvars" <<VARS
 endpoint   = "$ENDPOINT"
 access_key = "$ALICE_KEY"
 secret_key = "$ALICE_SECRET"
 VARS
-export TF_CLI_CONFIG_FILE=$TF/cli.tfrc CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
 tf() { terraform -chdir="$TF" "$@" -no-color >>"$TEST_DIR/terraform.log" 2>&1; }
 ec2() { as alice "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
 

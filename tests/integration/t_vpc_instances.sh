@@ -8,9 +8,7 @@
 # open to the caller.  When the last instance ends, so does the router.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || fail "VPC networking needs root (network namespaces)"
-pieces=$("$AMIBOX_SRC/scripts/linux-pieces.sh" "$TEST_DIR") || fail "cannot get Debian's kernel and busybox"
-eval "$pieces"
-export AMIBOX_SAMPLE_KERNEL AMIBOX_SAMPLE_MODULES AMIBOX_SAMPLE_BUSYBOX AMIBOX_SAMPLE_SSH
+amibox_linux_sample_env
 AMIBOX_SERVE_ARGS="--accel tcg --stop-grace 3"
 amibox_start
 ec2() { as alice "$AWS_V2" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
