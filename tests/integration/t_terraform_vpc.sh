@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Terraform (the machine's terraform, the AWS provider from the filesystem
-# mirror) against amibox: terraform_vpc/main.tf applied, planned again
-# (no changes), destroyed (nothing of it left, the default VPC intact).
+# mirror) against amibox: terraform_vpc/main.tf (a VPC of its own with
+# subnets and groups, an instance launched into them and provisioned over
+# SSH, the default VPC adopted) applied, planned again (no changes),
+# destroyed (nothing of it left, the default VPC intact).
 . "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || fail "VPC networking needs root (network namespaces)"
+amibox_linux_sample_env
+AMIBOX_SERVE_ARGS="--accel tcg --stop-grace 3"
 amibox_start
+ssh-keygen -q -t ed25519 -N '' -f "$TEST_DIR/key" -C tf
 TF=$TEST_DIR/tf
 terraform_mirror "$TF"
 cp "$AMIBOX_SRC/tests/integration/terraform_vpc/main.tf" "$TF/"
@@ -11,6 +17,8 @@ cat >"$TF/terraform.tfvars" <<VARS
 endpoint   = "$ENDPOINT"
 access_key = "$ALICE_KEY"
 secret_key = "$ALICE_SECRET"
+public_key = "$(cat "$TEST_DIR/key.pub")"
+private_key_file = "$TEST_DIR/key"
 VARS
 tf() { terraform -chdir="$TF" "$@" -no-color >>"$TEST_DIR/terraform.log" 2>&1; }
 ec2() { as alice "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
@@ -18,6 +26,9 @@ ec2() { as alice "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
 before=$(ec2 describe-security-group-rules --query 'length(SecurityGroupRules)')
 tf init -input=false || { tail -30 "$TEST_DIR/terraform.log"; fail "terraform init"; }
 tf apply -input=false -auto-approve || { tail -40 "$TEST_DIR/terraform.log"; fail "terraform apply"; }
+ip=$(terraform -chdir="$TF" output -raw instance_ip)
+[[ $ip =~ ^10\.20\.1\. ]] || fail "the instance in tf-a has address '$ip'"
+grep -q "in the VPC at $ip" "$TEST_DIR/terraform.log" || fail "remote-exec did not run in the VPC's instance"
 zones=$(terraform -chdir="$TF" output -json zones)
 [ "$zones" = '["us-east-1a","us-east-1b","us-east-1c"]' ] || fail "zones: $zones"
 [ "$(terraform -chdir="$TF" output -raw default_subnets)" = 3 ] || fail "default subnets"

@@ -4,6 +4,8 @@
 variable "endpoint" { type = string }
 variable "access_key" { type = string }
 variable "secret_key" { type = string }
+variable "public_key" { type = string }
+variable "private_key_file" { type = string }
 
 terraform {
   required_providers {
@@ -155,6 +157,39 @@ resource "aws_default_security_group" "main" {
   }
 }
 
+# An instance in the VPC made above, reached over SSH at its public address.
+data "aws_ami" "linux" {
+  owners = ["amazon"]
+  filter {
+    name   = "name"
+    values = ["amibox-sample-linux"]
+  }
+}
+
+resource "aws_key_pair" "main" {
+  key_name   = "tf-main"
+  public_key = var.public_key
+}
+
+resource "aws_instance" "in_main" {
+  ami                    = data.aws_ami.linux.id
+  instance_type          = "m1.small"
+  subnet_id              = aws_subnet.a.id
+  vpc_security_group_ids = [aws_security_group.web.id]
+  key_name               = aws_key_pair.main.key_name
+  connection {
+    type        = "ssh"
+    host        = self.public_ip
+    user        = "root"
+    private_key = file(var.private_key_file)
+    timeout     = "3m"
+  }
+  provisioner "remote-exec" {
+    inline = ["echo \"in the VPC at $(wget -qO- http://169.254.169.254/latest/meta-data/local-ipv4)\""]
+  }
+}
+
+output "instance_ip" { value = aws_instance.in_main.private_ip }
 output "zones" { value = data.aws_availability_zones.zones.names }
 output "default_vpc" { value = data.aws_vpc.default.id }
 output "default_subnets" { value = length(data.aws_subnets.default.ids) }
