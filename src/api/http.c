@@ -366,21 +366,30 @@ static void http_route(struct api_server *api, struct http_request *hr,
 	free(path);
 }
 
+/* Writes the request's log line. */
 static void http_log(struct api_server *api, struct http_request *hr, struct request *req)
 {
+	double seconds = (double)(http_now_us() - hr->start_us) / 1e6;
+	const char *action = req->action[0] ? req->action : "-";
 	if (api->srv->quiet)
 		return;
-	double ms = (double)(http_now_us() - hr->start_us) / 1000.0;
-	const char *action = req->action[0] ? req->action : "-";
-	const char *account = req->account.id[0] ? req->account.id : "-";
-	if (req->status < 400)
-		log_info("request action=%s account=%s status=%d duration_ms=%.3f", action,
-			 account, req->status, ms);
-	else
-		log_info("request action=%s account=%s status=%d duration_ms=%.3f error=%s "
-			 "access_key=%s", action, account, req->status, ms,
-			 req->error_code[0] ? req->error_code : "-",
-			 req->access_key[0] ? req->access_key : "-");
+	char status[16], duration[32];
+	snprintf(status, sizeof status, "%d", req->status);
+	snprintf(duration, sizeof duration, "%.3f", seconds * 1000.0);
+	/* A refused request also names its error code and access key ID. */
+	int refused = req->status >= 400;
+	struct log_field fields[] = {
+		{ "action", action, 0 },
+		{ "account", req->account.id[0] ? req->account.id : "-", 0 },
+		{ "status", status, 1 },
+		{ "duration_ms", duration, 1 },
+		{ "error", req->error_code[0] ? req->error_code : "-", 0 },
+		{ "access_key", req->access_key[0] ? req->access_key : "-", 0 },
+		{ "request_id", req->request_id, 0 },
+	};
+	if (!refused)
+		fields[4] = fields[6];
+	log_event(LOG_INFO, "request", fields, refused ? 7 : 5);
 }
 
 /* A streaming service's request: its headers are in; the call begins. */

@@ -81,6 +81,7 @@ static void serve_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: amibox serve [--listen ADDR:PORT] [--data DIR] [--region NAME] [--quiet]\n"
+		"                    [--log-format keyvalue|json]\n"
 		"                    [--memory-scale F] [--stop-grace SECONDS] [--accel auto|kvm|tcg]\n"
 		"                    [--zones a,b,c] [--public-ips CIDR]\n"
 		"                    [--deregistered-shown S] [--deregistered-kept S]\n"
@@ -90,6 +91,7 @@ static void serve_usage(FILE *out)
 		"  --zones a,b,c         the region's availability zones, by letter (a,b,c)\n"
 		"  --public-ips CIDR     instances' public addresses, on loopback (127.100.0.0/16)\n"
 		"  --quiet               no log line per request\n"
+		"  --log-format F        log lines as key=value pairs (keyvalue) or JSON objects (json)\n"
 		"  --memory-scale F      guests get F times their instance type's memory (0.125)\n"
 		"  --stop-grace S        seconds a guest has to power off before it is cut (60)\n"
 		"  --accel auto|kvm|tcg  KVM when /dev/kvm works well (auto), or force one\n"
@@ -114,6 +116,7 @@ int cli_serve(int argc, char **argv)
 		{ "deregistered-kept", required_argument, NULL, 'K' },
 		{ "zones", required_argument, NULL, 'z' },
 		{ "public-ips", required_argument, NULL, 'p' },
+		{ "log-format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -125,7 +128,8 @@ int cli_serve(int argc, char **argv)
 					       .accel = "auto", .public_pool = "127.100.0.0/16" };
 	struct api_server *api = NULL;
 	struct err e = ERR_INIT;
-	int opt, status = 1, lock_fd = -1;
+	enum log_format log_format = LOG_FORMAT_KEYVALUE;
+	int opt, status = 1, lock_fd = -1, bad_log_format = 0;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l': listen = optarg; break;
@@ -139,11 +143,12 @@ int cli_serve(int argc, char **argv)
 		case 'K': srv.deregistered_kept_ms = atoll(optarg) * 1000LL; break;
 		case 'z': zones = optarg; break;
 		case 'p': snprintf(compute_opt.public_pool, sizeof compute_opt.public_pool, "%s", optarg); break;
+		case 'f': bad_log_format = log_format_parse(optarg, &log_format) < 0; break;
 		case 'h': serve_usage(stdout); return 0;
 		default: serve_usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || strlen(region) > 40 || compute_opt.memory_scale <= 0 ||
+	if (optind != argc || bad_log_format || strlen(region) > 40 || compute_opt.memory_scale <= 0 ||
 	    compute_opt.memory_scale > 1 || compute_opt.stop_grace_seconds < 0 ||
 	    srv.deregistered_shown_ms < 0 || srv.deregistered_kept_ms < srv.deregistered_shown_ms ||
 	    (strcmp(compute_opt.accel, "auto") && strcmp(compute_opt.accel, "kvm") &&
@@ -179,6 +184,7 @@ int cli_serve(int argc, char **argv)
 		return 2;
 	}
 	snprintf(srv.zone, sizeof srv.zone, "%s", srv.zones[0]);
+	log_set_format(log_format);
 
 	/* Block the signals before any thread starts, so only sigwait sees them. */
 	sigset_t signals;
