@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/metrics.h"
+#include "api/ops.h"
 #include "api/query.h"
 #include "api/sigv2.h"
 #include "api/sigv4.h"
@@ -366,11 +368,12 @@ static void http_route(struct api_server *api, struct http_request *hr,
 	free(path);
 }
 
-/* Writes the request's log line. */
+/* Counts the answered request for /metrics and writes its log line. */
 static void http_log(struct api_server *api, struct http_request *hr, struct request *req)
 {
 	double seconds = (double)(http_now_us() - hr->start_us) / 1e6;
 	const char *action = req->action[0] ? req->action : "-";
+	metrics_request(api->srv->metrics, action, req->status, seconds);
 	if (api->srv->quiet)
 		return;
 	char status[16], duration[32];
@@ -424,6 +427,46 @@ static enum MHD_Result http_stream_end(struct api_server *api, struct http_reque
 	return ret;
 }
 
+/*
+ * GET /metrics and /health (ops.h): answered when the headers are in, before
+ * any service or signature is looked at; counted and logged as every
+ * request.  1 when it is one (*ret set), 0 when not.
+ */
+static int http_operator(struct api_server *api, struct http_request *hr,
+			 struct MHD_Connection *conn, const char *method,
+			 size_t *upload_data_size, enum MHD_Result *ret)
+{
+	if (hr->answered) {
+		/* A body sent along is dropped: the answer is out. */
+		*upload_data_size = 0;
+		*ret = MHD_YES;
+		return 1;
+	}
+	if (hr->started)
+		return 0;
+	struct api_route route = {
+		.method = method,
+		.path = hr->uri,
+		.query = "",
+		.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
+		.scope_service = "",
+	};
+	if (!ops_claim(&route))
+		return 0;
+	struct request req = { .srv = api->srv, .method = method, .conn = conn,
+			       .header = http_header, .headers_each = http_headers_each,
+			       .path = hr->uri, .query = "" };
+	ids_uuid(req.request_id);
+	ops_answer(&req);
+	hr->started = 1;
+	hr->answered = 1;
+	*ret = http_send(conn, &req);
+	http_log(api, hr, &req);
+	buf_release(&req.response);
+	free(req.headers);
+	return 1;
+}
+
 static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 				    const char *url, const char *method,
 				    const char *version, const char *upload_data,
@@ -444,6 +487,9 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 		}
 		return hr->answered ? MHD_YES : http_stream_end(api, hr, conn);
 	}
+	enum MHD_Result operator_ret;
+	if (!hr->call && http_operator(api, hr, conn, method, upload_data_size, &operator_ret))
+		return operator_ret;
 	if (!hr->started)
 		http_route(api, hr, conn, method);
 	if (!hr->started && hr->service->begin) {
@@ -533,6 +579,13 @@ static int http_parse_listen(const char *listen_addr, struct sockaddr_in *sa,
 	return 0;
 }
 
+/* libmicrohttpd's own complaints (a client's broken request) as log lines. */
+static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	log_vmsg(LOG_WARN, fmt, ap);
+}
+
 int api_start(struct server *srv, const struct api_service *const *services,
 	      const char *listen_addr, struct api_server **out, struct err *e)
 {
@@ -558,6 +611,7 @@ int api_start(struct server *srv, const struct api_service *const *services,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)512,
+		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
 		MHD_OPTION_END);
 	if (!api->daemon) {
 		free(api);

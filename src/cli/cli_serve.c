@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/metrics.h"
+#include "api/ops.h"
 #include "blockstore/blockstore.h"
 #include "blockstore/volsnap.h"
 #include "bundle/keys.h"
@@ -98,7 +100,8 @@ static void serve_usage(FILE *out)
 		"  --deregistered-shown S  seconds a deregistered image is still described (%d)\n"
 		"  --deregistered-kept S   seconds before its ID is unknown, once no instance\n"
 		"                          launched from it runs (%d)\n"
-		"On its first start it creates the account 'default' and prints its keys.\n",
+		"On its first start it creates the account 'default' and prints its keys.\n"
+		"GET /metrics (Prometheus) and GET /health answer on the same port, unsigned.\n",
 		IMAGE_DEREGISTERED_SHOWN_S, IMAGE_DEREGISTERED_KEPT_S);
 }
 
@@ -185,6 +188,10 @@ int cli_serve(int argc, char **argv)
 	}
 	snprintf(srv.zone, sizeof srv.zone, "%s", srv.zones[0]);
 	log_set_format(log_format);
+	srv.version = AMIBOX_VERSION;
+	srv.started_ms = ids_now_ms();
+	srv.metrics = metrics_new();
+	ops_register(&srv);
 
 	/* Block the signals before any thread starts, so only sigwait sees them. */
 	sigset_t signals;
@@ -239,6 +246,7 @@ int cli_serve(int argc, char **argv)
 	status = 0;
 out:
 	api_stop(api);
+	metrics_free(srv.metrics);
 	compute_stop(srv.compute);
 	volsnap_stop(srv.volsnap);
 	blockstore_close(srv.bs);

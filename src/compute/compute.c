@@ -412,6 +412,11 @@ void compute_stop(struct compute *c)
 	free(c);
 }
 
+const char *compute_accel(struct compute *c)
+{
+	return accel_get(c->accel);
+}
+
 int compute_machine_alive(struct compute *c, const struct instance *m)
 {
 	(void)c;

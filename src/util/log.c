@@ -277,14 +277,21 @@ void log_event(enum log_level level, const char *msg, const struct log_field *fi
 	buf_release(&line);
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	if (level < log_threshold)
 		return;
 	char text[LOG_MSG_MAX];
+	vsnprintf(text, sizeof text, fmt, ap);
+	/* A library's message may end its line itself. */
+	text[strcspn(text, "\n")] = '\0';
+	log_event(level, text, NULL, 0);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	log_vmsg(level, fmt, ap);
 	va_end(ap);
-	log_event(level, text, NULL, 0);
 }

@@ -24,6 +24,7 @@
 #ifndef AMIBOX_UTIL_LOG_H
 #define AMIBOX_UTIL_LOG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct buf;
@@ -54,6 +55,9 @@ void log_event(enum log_level level, const char *msg, const struct log_field *fi
 /* An event whose message is formatted text, without fields. */
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* As log_msg, with the arguments as a va_list (a library's logger). */
+void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /*
  * Appends the line log_event would write (without the newline) to out, with
