@@ -371,7 +371,12 @@ int compute_start(const char *dir, struct catalog *cat, struct blockstore *bs,
 		if (slash)
 			*slash = '\0';
 		struct buf p = BUF_INIT;
-		buf_printf(&p, "%s/nbdkit-amibox-plugin.so", exe);
+		/* Installed in PREFIX/lib/amibox (make install), else beside the binary. */
+		buf_printf(&p, "%s/../lib/amibox/nbdkit-amibox-plugin.so", exe);
+		if (access(p.data, R_OK) != 0) {
+			buf_reset(&p);
+			buf_printf(&p, "%s/nbdkit-amibox-plugin.so", exe);
+		}
 		c->plugin = buf_detach(&p);
 		buf_printf(&p, "%s/amibox", exe);
 		c->exe = buf_detach(&p);

@@ -5,8 +5,69 @@
 # store's logical and stored bytes and dedup ratio, the object store's
 # bytes), GET /health (200, or 503 while the catalog file cannot be read),
 # both unsigned and answered only to GET; log lines a collector parses (one
-# JSON object per line with --log-format json, key=value otherwise).
+# JSON object per line with --log-format json, key=value otherwise); `make
+# install` into a DESTDIR (binary, nbdkit plugin, man page, systemd unit,
+# sysusers.d and tmpfiles.d), whose binary then runs the daemon.
 . "$(dirname "$0")/lib.sh"
+
+# ---- make install into a DESTDIR ----
+build=$(dirname "$AMIBOX_BIN")
+dest=$TEST_DIR/dest
+prefix=$dest/usr/local
+# The build is the test's own (make check or check-asan made it): neither
+# the packages nor CMake's configuration are looked at again.
+make -s -C "$AMIBOX_SRC" install BUILD="$build" DESTDIR="$dest" -o deps -o "$build/Makefile" \
+  >"$TEST_DIR/install.log" 2>&1 || fail "make install: $(tail -5 "$TEST_DIR/install.log")"
+for f in bin/amibox lib/amibox/nbdkit-amibox-plugin.so share/man/man1/amibox.1 \
+         lib/systemd/system/amibox.service lib/sysusers.d/amibox.conf lib/tmpfiles.d/amibox.conf; do
+  [ -s "$prefix/$f" ] || fail "make install did not install $f"
+done
+[ -x "$prefix/bin/amibox" ] || fail "the installed binary is not executable"
+[ "$("$prefix/bin/amibox" --version)" = "$("$AMIBOX_BIN" --version)" ] || fail "the installed binary"
+unit=$prefix/lib/systemd/system/amibox.service
+grep -qx 'ExecStart=/usr/local/bin/amibox serve --data /var/lib/amibox --listen 127.0.0.1:8773' "$unit" ||
+  fail "the unit's ExecStart: $(grep ExecStart "$unit")"
+for line in User=amibox StateDirectory=amibox KillMode=process StandardOutput=null \
+            'AmbientCapabilities=CAP_NET_ADMIN CAP_SYS_ADMIN CAP_NET_BIND_SERVICE' 'DeviceAllow=/dev/kvm rw'; do
+  grep -qx -- "$line" "$unit" || fail "the unit has no $line"
+done
+# systemd accepts the unit (the binary named where this test put it).
+if command -v systemd-analyze >/dev/null; then
+  mkdir "$TEST_DIR/unit"
+  sed "s|/usr/local/bin/amibox|$prefix/bin/amibox|" "$unit" >"$TEST_DIR/unit/amibox.service"
+  out=$(MANPATH=$prefix/share/man systemd-analyze verify "$TEST_DIR/unit/amibox.service" 2>&1) ||
+    fail "systemd-analyze verify: $out"
+  [ -z "$out" ] || fail "systemd-analyze verify warns: $out"
+fi
+# The user (in the kvm group) and the data directory, made in a root of the test's own.
+if command -v systemd-sysusers >/dev/null; then
+  root=$TEST_DIR/root
+  mkdir -p "$root/etc"
+  systemd-sysusers --root="$root" "$prefix/lib/sysusers.d/amibox.conf" >/dev/null 2>&1 || fail "systemd-sysusers"
+  grep -q '^amibox:x:[0-9]*:[0-9]*:[^:]*:/var/lib/amibox:' "$root/etc/passwd" ||
+    fail "no amibox user: $(cat "$root/etc/passwd")"
+  grep -q '^kvm:x:[0-9]*:\(.*,\)\?amibox\(,.*\)\?$' "$root/etc/group" || fail "amibox is not in kvm: $(cat "$root/etc/group")"
+  systemd-tmpfiles --root="$root" --create "$prefix/lib/tmpfiles.d/amibox.conf" 2>/dev/null || fail "systemd-tmpfiles"
+  uid=$(awk -F: '$1 == "amibox" { print $3 }' "$root/etc/passwd")
+  [ "$(stat -c '%a %u' "$root/var/lib/amibox")" = "700 $uid" ] || fail "/var/lib/amibox: $(stat -c '%a %u' "$root/var/lib/amibox")"
+fi
+# The man page renders without a warning and names every command and flag.
+if command -v man >/dev/null; then
+  LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$prefix/share/man/man1/amibox.1" >"$TEST_DIR/man.txt" 2>"$TEST_DIR/man.err" ||
+    fail "man -l failed"
+  [ -s "$TEST_DIR/man.txt" ] && [ ! -s "$TEST_DIR/man.err" ] || fail "man -l warns: $(cat "$TEST_DIR/man.err")"
+fi
+sed 's/\\-/-/g; s/\\f[BIRP]//g' "$prefix/share/man/man1/amibox.1" >"$TEST_DIR/man.src"
+for command in serve account import fsck bundle-image upload-bundle download-bundle unbundle ec2-cert imds router; do
+  grep -q "amibox $command" "$TEST_DIR/man.src" || fail "the man page has no amibox $command"
+  for flag in $("$AMIBOX_BIN" "$command" --help | grep -o -- '--[a-z0-9-]*' | sort -u); do
+    grep -q -- "$flag" "$TEST_DIR/man.src" || fail "the man page does not document $command $flag"
+  done
+done
+
+# From here on the daemon is the installed one: it finds its nbdkit plugin
+# in PREFIX/lib/amibox.
+AMIBOX_BIN=$prefix/bin/amibox
 AMIBOX_SERVE_QUIET=
 AMIBOX_SERVE_ARGS="--log-format json"
 amibox_start
@@ -137,6 +198,8 @@ as alice ec2 wait instance-running --instance-ids "$id" || fail "the instance di
 scrape 4 || fail "fourth scrape"
 [ "$(metric 4 'amibox_instances{state="running"}')" = 1.0 ] || fail "running: $(grep '^amibox_instances' "$TEST_DIR/m4.txt")"
 [ "$(metric 4 'amibox_qemu_processes{}')" = 1.0 ] || fail "QEMU processes: $(metric 4 'amibox_qemu_processes{}')"
+pgrep -af nbdkit | grep -F -- "$DATA_DIR/" | grep -qF "$prefix/bin/../lib/amibox/nbdkit-amibox-plugin.so" ||
+  fail "the root volume is not served with the installed plugin: $(pgrep -af nbdkit | grep -F -- "$DATA_DIR/")"
 as alice ec2 terminate-instances --instance-ids "$id" >/dev/null || fail "terminate-instances"
 as alice ec2 wait instance-terminated --instance-ids "$id" || fail "the instance did not end"
 scrape 5 || fail "fifth scrape"
