@@ -50,6 +50,7 @@ struct http_request {
 	void *call;
 	char *spath;
 	int answered;
+	int operator; /* GET /metrics or /health (ops.h) */
 };
 
 void api_add_header(struct request *req, const char *name, const char *value)
@@ -379,20 +380,22 @@ static void http_log(struct api_server *api, struct http_request *hr, struct req
 	char status[16], duration[32];
 	snprintf(status, sizeof status, "%d", req->status);
 	snprintf(duration, sizeof duration, "%.3f", seconds * 1000.0);
-	/* A refused request also names its error code and access key ID. */
-	int refused = req->status >= 400;
-	struct log_field fields[] = {
+	struct log_field fields[7] = {
 		{ "action", action, 0 },
 		{ "account", req->account.id[0] ? req->account.id : "-", 0 },
 		{ "status", status, 1 },
 		{ "duration_ms", duration, 1 },
-		{ "error", req->error_code[0] ? req->error_code : "-", 0 },
-		{ "access_key", req->access_key[0] ? req->access_key : "-", 0 },
-		{ "request_id", req->request_id, 0 },
 	};
-	if (!refused)
-		fields[4] = fields[6];
-	log_event(LOG_INFO, "request", fields, refused ? 7 : 5);
+	size_t n = 4;
+	/* A refused request also names its error code and access key ID. */
+	if (req->status >= 400) {
+		fields[n++] = (struct log_field){ "error",
+						  req->error_code[0] ? req->error_code : "-", 0 };
+		fields[n++] = (struct log_field){ "access_key",
+						  req->access_key[0] ? req->access_key : "-", 0 };
+	}
+	fields[n++] = (struct log_field){ "request_id", req->request_id, 0 };
+	log_event(LOG_INFO, "request", fields, n);
 }
 
 /* A streaming service's request: its headers are in; the call begins. */
@@ -428,38 +431,41 @@ static enum MHD_Result http_stream_end(struct api_server *api, struct http_reque
 }
 
 /*
- * GET /metrics and /health (ops.h): answered when the headers are in, before
- * any service or signature is looked at; counted and logged as every
- * request.  1 when it is one (*ret set), 0 when not.
+ * GET /metrics and /health (ops.h): claimed when the headers are in, before
+ * any service or signature is looked at, answered once the request is read
+ * (so the connection stays open for the next one); counted and logged as
+ * every request.  1 when it is one (*ret set), 0 when not.
  */
 static int http_operator(struct api_server *api, struct http_request *hr,
 			 struct MHD_Connection *conn, const char *method,
 			 size_t *upload_data_size, enum MHD_Result *ret)
 {
-	if (hr->answered) {
-		/* A body sent along is dropped: the answer is out. */
+	*ret = MHD_YES;
+	if (!hr->started) {
+		struct api_route route = {
+			.method = method,
+			.path = hr->uri,
+			.query = "",
+			.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								     "Authorization"),
+			.scope_service = "",
+		};
+		hr->operator = ops_claim(&route);
+		hr->started = hr->operator;
+		return hr->operator;
+	}
+	if (!hr->operator)
+		return 0;
+	if (*upload_data_size) {
+		/* A body sent along is read and dropped. */
 		*upload_data_size = 0;
-		*ret = MHD_YES;
 		return 1;
 	}
-	if (hr->started)
-		return 0;
-	struct api_route route = {
-		.method = method,
-		.path = hr->uri,
-		.query = "",
-		.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
-		.scope_service = "",
-	};
-	if (!ops_claim(&route))
-		return 0;
 	struct request req = { .srv = api->srv, .method = method, .conn = conn,
 			       .header = http_header, .headers_each = http_headers_each,
 			       .path = hr->uri, .query = "" };
 	ids_uuid(req.request_id);
 	ops_answer(&req);
-	hr->started = 1;
-	hr->answered = 1;
 	*ret = http_send(conn, &req);
 	http_log(api, hr, &req);
 	buf_release(&req.response);

@@ -101,6 +101,18 @@ static int log_kv_needs_quotes(const unsigned char *v, size_t len)
 	return 0;
 }
 
+/* Writes the escapes key=value and JSON share; 0 when ch needs another. */
+static int log_escape_common(struct buf *out, unsigned char ch)
+{
+	static const char from[] = "\"\\\n\r\t", to[] = "\"\\nrt";
+	const char *at = ch ? strchr(from, ch) : NULL;
+	if (!at)
+		return 0;
+	buf_append_char(out, '\\');
+	buf_append_char(out, to[at - from]);
+	return 1;
+}
+
 static void log_kv_value(struct buf *out, const char *text, size_t cap, int always_quote)
 {
 	const unsigned char *v = (const unsigned char *)text;
@@ -118,20 +130,11 @@ static void log_kv_value(struct buf *out, const char *text, size_t cap, int alwa
 			i += n;
 			continue;
 		}
-		if (ch == '"' || ch == '\\') {
-			buf_append_char(out, '\\');
-			buf_append_char(out, (char)ch);
-		} else if (ch == '\n') {
-			buf_append_str(out, "\\n");
-		} else if (ch == '\r') {
-			buf_append_str(out, "\\r");
-		} else if (ch == '\t') {
-			buf_append_str(out, "\\t");
-		} else if (n == 0 || ch < ' ' || ch == 0x7f) {
+		int escaped = n == 1 && log_escape_common(out, ch);
+		if (!escaped && (n == 0 || ch < ' ' || ch == 0x7f))
 			buf_printf(out, "\\x%02x", ch);
-		} else {
+		else if (!escaped)
 			buf_append_char(out, (char)ch);
-		}
 		i += n ? n : 1;
 	}
 	buf_append_char(out, '"');
@@ -150,22 +153,13 @@ static void log_json_string(struct buf *out, const char *text, size_t cap)
 			i++;
 			continue;
 		}
+		int escaped = n == 1 && log_escape_common(out, ch);
 		if (n > 1)
 			buf_append(out, v + i, n);
-		else if (ch == '"' || ch == '\\') {
-			buf_append_char(out, '\\');
-			buf_append_char(out, (char)ch);
-		} else if (ch == '\n') {
-			buf_append_str(out, "\\n");
-		} else if (ch == '\r') {
-			buf_append_str(out, "\\r");
-		} else if (ch == '\t') {
-			buf_append_str(out, "\\t");
-		} else if (ch < ' ' || ch == 0x7f) {
+		else if (!escaped && (ch < ' ' || ch == 0x7f))
 			buf_printf(out, "\\u%04x", ch);
-		} else {
+		else if (!escaped)
 			buf_append_char(out, (char)ch);
-		}
 		i += n;
 	}
 	buf_append_char(out, '"');

@@ -5,8 +5,10 @@ histograms with cumulative buckets whose +Inf bucket is their _count).
 
     python3 promtext.py FILE          checks FILE; prints "name{labels} value" lines, sorted
     import promtext; promtext.parse(text) -> ({(name, labels): value}, {family: type})
+    promtext.scrapes(1, 2)            parse() of $TEST_DIR/m1.txt and m2.txt
 """
 import math
+import os
 import re
 import sys
 
@@ -128,6 +130,12 @@ def check_histogram(samples, family):
 
 def key(name, **labels):
     return (name, tuple(sorted(labels.items())))
+
+
+def scrapes(first, second):
+    """Scrapes N and M of a test ($TEST_DIR/mN.txt), each as parse() returns it."""
+    d = os.environ["TEST_DIR"]
+    return tuple(parse(open("%s/m%d.txt" % (d, n)).read()) for n in (first, second))
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ AMIBOX_SERVE_QUIET=
 AMIBOX_SERVE_ARGS="--log-format json"
 amibox_start
 PROMTEXT=$AMIBOX_SRC/tests/integration/promtext.py
-export PROMTEXT TEST_DIR DATA_DIR
+export PYTHONPATH=$AMIBOX_SRC/tests/integration TEST_DIR DATA_DIR
 ec2() { "$AWS_V1" --endpoint-url "$ENDPOINT" ec2 "$@"; }
 
 # scrape N: GET /metrics into $TEST_DIR/mN.txt, checked by the strict reader.
@@ -106,6 +106,10 @@ curl -s -D "$TEST_DIR/post.headers" -o /dev/null -X POST "$ENDPOINT/metrics"
 grep -q '^HTTP/1.1 405' "$TEST_DIR/post.headers" || fail "POST /metrics: $(head -1 "$TEST_DIR/post.headers")"
 grep -qi '^allow: GET, HEAD' "$TEST_DIR/post.headers" || fail "POST /metrics names no Allow"
 [ "$(curl -s -I -o /dev/null -w '%{http_code}' "$ENDPOINT/health")" = 200 ] || fail "HEAD /health"
+# Both on one kept-alive connection, the second with a body it ignores.
+codes=$(curl -s -o /dev/null -o /dev/null -w '%{http_code} %{num_connects}\n' "$ENDPOINT/metrics" \
+  --next -s -o /dev/null -w '%{http_code} %{num_connects}\n' -X GET --data 'ignored' "$ENDPOINT/health")
+[ "$(echo $codes)" = "200 1 200 0" ] || fail "two requests on one connection: $codes"
 # A signed request for the same path is S3's: a bucket named "metrics".
 as alice "$AWS_V1" --endpoint-url "$ENDPOINT" s3 ls s3://metrics >/dev/null 2>"$TEST_DIR/s3.err" &&
   fail "a signed listing of bucket 'metrics' was answered by /metrics"
@@ -129,12 +133,8 @@ done
 as alice ec2 describe-images --image-ids ami-00000000000000000 >/dev/null 2>&1 && fail "a missing image was described"
 scrape 2 || fail "second scrape"
 "$PY_NEW" - <<'PY' || fail "the counters between two scrapes"
-import os, sys
-sys.path.insert(0, os.path.dirname(os.environ["PROMTEXT"]))
 import promtext
-d = os.environ["TEST_DIR"]
-s1, t1 = promtext.parse(open(d + "/m1.txt").read())
-s2, t2 = promtext.parse(open(d + "/m2.txt").read())
+(s1, t1), (s2, _) = promtext.scrapes(1, 2)
 k = promtext.key
 def delta(key):
     return s2.get(key, 0) - s1.get(key, 0)
@@ -163,12 +163,8 @@ as alice "$AWS_V1" --endpoint-url "$ENDPOINT" s3 mb s3://ops-bucket >/dev/null |
 as alice "$AWS_V1" --endpoint-url "$ENDPOINT" s3 cp "$TEST_DIR/object" s3://ops-bucket/o >/dev/null || fail "s3 cp"
 scrape 3 || fail "third scrape"
 "$PY_NEW" - <<'PY' || fail "the stores' figures"
-import os, sqlite3, sys
-sys.path.insert(0, os.path.dirname(os.environ["PROMTEXT"]))
-import promtext
-d = os.environ["TEST_DIR"]
-s2, _ = promtext.parse(open(d + "/m2.txt").read())
-s3, _ = promtext.parse(open(d + "/m3.txt").read())
+import os, sqlite3, promtext
+(s2, _), (s3, _) = promtext.scrapes(2, 3)
 k = promtext.key
 def delta(name):
     return s3[k(name)] - s2[k(name)]
