@@ -212,19 +212,25 @@ static void metrics_number(struct buf *out, double value)
 		buf_printf(out, "%.15g", value);
 }
 
-/* Escapes a label value (\\, \", \n); bytes outside printable ASCII and
- * UTF-8 lead/continuation bytes pass through, control bytes become '?'. */
+/*
+ * Escapes a label value as the format wants (\\, \", \n); other control
+ * bytes become '?'.  Values are the code's own words (action names are
+ * letters and digits, states the catalog's), so bytes past ASCII pass as
+ * they are.
+ */
 static void metrics_label_value(struct buf *out, const char *value)
 {
 	for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
-		if (*p == '\\' || *p == '"')
-			buf_append_char(out, '\\'), buf_append_char(out, (char)*p);
-		else if (*p == '\n')
-			buf_append_str(out, "\\n");
-		else if (*p < ' ' || *p == 0x7f)
-			buf_append_char(out, '?');
-		else
+		if (*p == '\\' || *p == '"') {
+			buf_append_char(out, '\\');
 			buf_append_char(out, (char)*p);
+		} else if (*p == '\n') {
+			buf_append_str(out, "\\n");
+		} else if (*p < ' ' || *p == 0x7f) {
+			buf_append_char(out, '?');
+		} else {
+			buf_append_char(out, (char)*p);
+		}
 	}
 }
 

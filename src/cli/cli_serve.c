@@ -93,7 +93,7 @@ static void serve_usage(FILE *out)
 		"  --zones a,b,c         the region's availability zones, by letter (a,b,c)\n"
 		"  --public-ips CIDR     instances' public addresses, on loopback (127.100.0.0/16)\n"
 		"  --quiet               no log line per request\n"
-		"  --log-format F        log lines as key=value pairs (keyvalue) or JSON objects (json)\n"
+		"  --log-format F        keyvalue lines (the default) or json, an object a line\n"
 		"  --memory-scale F      guests get F times their instance type's memory (0.125)\n"
 		"  --stop-grace S        seconds a guest has to power off before it is cut (60)\n"
 		"  --accel auto|kvm|tcg  KVM when /dev/kvm works well (auto), or force one\n"
@@ -190,6 +190,8 @@ int cli_serve(int argc, char **argv)
 	log_set_format(log_format);
 	srv.version = AMIBOX_VERSION;
 	srv.started_ms = ids_now_ms();
+	/* GET /metrics: the server's own families; a module with figures of its
+	 * own (usage metering's totals) adds a collector here too. */
 	srv.metrics = metrics_new();
 	ops_register(&srv);
 

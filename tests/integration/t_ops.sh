@@ -58,6 +58,8 @@ if command -v man >/dev/null; then
   [ -s "$TEST_DIR/man.txt" ] && [ ! -s "$TEST_DIR/man.err" ] || fail "man -l warns: $(cat "$TEST_DIR/man.err")"
 fi
 sed 's/\\-/-/g; s/\\f[BIRP]//g' "$prefix/share/man/man1/amibox.1" >"$TEST_DIR/man.src"
+grep -q "^\.TH AMIBOX 1 [0-9-]* \"$("$AMIBOX_BIN" --version)\"" "$TEST_DIR/man.src" ||
+  fail "the man page is not of $("$AMIBOX_BIN" --version): $(grep '^\.TH' "$TEST_DIR/man.src")"
 for command in serve account import fsck bundle-image upload-bundle download-bundle unbundle ec2-cert imds router; do
   grep -q "amibox $command" "$TEST_DIR/man.src" || fail "the man page has no amibox $command"
   for flag in $("$AMIBOX_BIN" "$command" --help | grep -o -- '--[a-z0-9-]*' | sort -u); do
@@ -241,6 +243,8 @@ done
 
 # ---- key=value log lines (the default) ----
 amibox_daemon_down
+status=0; "$AMIBOX_BIN" serve --log-format xml --data "$DATA_DIR" >/dev/null 2>&1 || status=$?
+[ "$status" = 2 ] || fail "serve --log-format xml exited with $status"
 : >"$TEST_DIR/daemon.log"
 AMIBOX_SERVE_ARGS=
 amibox_daemon_up
