@@ -122,17 +122,12 @@ int catalog_stats_machines(struct catalog *c,
 
 int catalog_stats_probe(struct catalog *c, struct err *e)
 {
-	sqlite3 *own = catalog_db(c, e);
-	if (!own)
-		return -1;
-	const char *path = sqlite3_db_filename(own, "main");
+	/* Not through catalog_db, which would make an empty catalog where the
+	 * file went missing. */
+	const char *path = catalog_path(c);
 	sqlite3 *db = NULL;
 	sqlite3_stmt *stmt = NULL;
 	int ret = -1;
-	if (!path || !*path) {
-		err_internal(e, "the catalog has no file");
-		goto out;
-	}
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		err_internal(e, "cannot open the catalog '%s': %s", path,
