@@ -6,8 +6,10 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 LISTEN     ?= 127.0.0.1:8773
 DATA       ?= ./var
+PREFIX     ?= /usr/local
+DESTDIR    ?=
 
-.PHONY: all deps build run check check-asan unit fuzz bench clean
+.PHONY: all deps build run check check-asan unit fuzz bench install clean
 
 all: build
 
@@ -38,6 +40,18 @@ fuzz: deps
 
 bench: build
 	@bench/run.sh $(BUILD)
+
+# Into $(DESTDIR)$(PREFIX).  Installing for real (no DESTDIR, as root, on a
+# host run by systemd) also makes the amibox user and /var/lib/amibox and
+# reloads systemd, as a package would; enabling the unit is left to you.
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix $(PREFIX)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && [ -d /run/systemd/system ]; then \
+	  systemd-sysusers $(PREFIX)/lib/sysusers.d/amibox.conf && \
+	  systemd-tmpfiles --create $(PREFIX)/lib/tmpfiles.d/amibox.conf && \
+	  systemctl daemon-reload && \
+	  echo "amibox: installed; start it with: systemctl enable --now amibox"; \
+	fi
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

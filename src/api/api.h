@@ -24,6 +24,7 @@
 
 struct volsnap;
 struct compute;
+struct metrics;
 struct objstore;
 
 struct server {
@@ -39,6 +40,9 @@ struct server {
 	size_t nzones;
 	unsigned char token_key[32]; /* signs EBS block and page tokens */
 	int quiet;                    /* no request log lines */
+	struct metrics *metrics;      /* what GET /metrics shows (api/metrics.h); NULL: none */
+	const char *version;          /* the release, for GET /health */
+	long long started_ms;         /* when the daemon started, for GET /health */
 	/* How long a deregistered image is described, then known (catalog_images.h). */
 	long long deregistered_shown_ms;
 	long long deregistered_kept_ms;

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/metrics.h"
+#include "api/ops.h"
 #include "api/query.h"
 #include "api/sigv2.h"
 #include "api/sigv4.h"
@@ -48,6 +50,7 @@ struct http_request {
 	void *call;
 	char *spath;
 	int answered;
+	int operator; /* GET /metrics or /health (ops.h) */
 };
 
 void api_add_header(struct request *req, const char *name, const char *value)
@@ -366,21 +369,33 @@ static void http_route(struct api_server *api, struct http_request *hr,
 	free(path);
 }
 
+/* Counts the answered request for /metrics and writes its log line. */
 static void http_log(struct api_server *api, struct http_request *hr, struct request *req)
 {
+	double seconds = (double)(http_now_us() - hr->start_us) / 1e6;
+	const char *action = req->action[0] ? req->action : "-";
+	metrics_request(api->srv->metrics, action, req->status, seconds);
 	if (api->srv->quiet)
 		return;
-	double ms = (double)(http_now_us() - hr->start_us) / 1000.0;
-	const char *action = req->action[0] ? req->action : "-";
-	const char *account = req->account.id[0] ? req->account.id : "-";
-	if (req->status < 400)
-		log_info("request action=%s account=%s status=%d duration_ms=%.3f", action,
-			 account, req->status, ms);
-	else
-		log_info("request action=%s account=%s status=%d duration_ms=%.3f error=%s "
-			 "access_key=%s", action, account, req->status, ms,
-			 req->error_code[0] ? req->error_code : "-",
-			 req->access_key[0] ? req->access_key : "-");
+	char status[16], duration[32];
+	snprintf(status, sizeof status, "%d", req->status);
+	snprintf(duration, sizeof duration, "%.3f", seconds * 1000.0);
+	struct log_field fields[7] = {
+		{ "action", action, 0 },
+		{ "account", req->account.id[0] ? req->account.id : "-", 0 },
+		{ "status", status, 1 },
+		{ "duration_ms", duration, 1 },
+	};
+	size_t n = 4;
+	/* A refused request also names its error code and access key ID. */
+	if (req->status >= 400) {
+		fields[n++] = (struct log_field){ "error",
+						  req->error_code[0] ? req->error_code : "-", 0 };
+		fields[n++] = (struct log_field){ "access_key",
+						  req->access_key[0] ? req->access_key : "-", 0 };
+	}
+	fields[n++] = (struct log_field){ "request_id", req->request_id, 0 };
+	log_event(LOG_INFO, "request", fields, n);
 }
 
 /* A streaming service's request: its headers are in; the call begins. */
@@ -415,6 +430,49 @@ static enum MHD_Result http_stream_end(struct api_server *api, struct http_reque
 	return ret;
 }
 
+/*
+ * GET /metrics and /health (ops.h): claimed when the headers are in, before
+ * any service or signature is looked at, answered once the request is read
+ * (so the connection stays open for the next one); counted and logged as
+ * every request.  1 when it is one (*ret set), 0 when not.
+ */
+static int http_operator(struct api_server *api, struct http_request *hr,
+			 struct MHD_Connection *conn, const char *method,
+			 size_t *upload_data_size, enum MHD_Result *ret)
+{
+	*ret = MHD_YES;
+	if (!hr->started) {
+		struct api_route route = {
+			.method = method,
+			.path = hr->uri,
+			.query = "",
+			.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								     "Authorization"),
+			.scope_service = "",
+		};
+		hr->operator = ops_claim(&route);
+		hr->started = hr->operator;
+		return hr->operator;
+	}
+	if (!hr->operator)
+		return 0;
+	if (*upload_data_size) {
+		/* A body sent along is read and dropped. */
+		*upload_data_size = 0;
+		return 1;
+	}
+	struct request req = { .srv = api->srv, .method = method, .conn = conn,
+			       .header = http_header, .headers_each = http_headers_each,
+			       .path = hr->uri, .query = "" };
+	ids_uuid(req.request_id);
+	ops_answer(&req);
+	*ret = http_send(conn, &req);
+	http_log(api, hr, &req);
+	buf_release(&req.response);
+	free(req.headers);
+	return 1;
+}
+
 static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 				    const char *url, const char *method,
 				    const char *version, const char *upload_data,
@@ -435,6 +493,9 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 		}
 		return hr->answered ? MHD_YES : http_stream_end(api, hr, conn);
 	}
+	enum MHD_Result operator_ret;
+	if (!hr->call && http_operator(api, hr, conn, method, upload_data_size, &operator_ret))
+		return operator_ret;
 	if (!hr->started)
 		http_route(api, hr, conn, method);
 	if (!hr->started && hr->service->begin) {
@@ -524,6 +585,13 @@ static int http_parse_listen(const char *listen_addr, struct sockaddr_in *sa,
 	return 0;
 }
 
+/* libmicrohttpd's own complaints (a client's broken request) as log lines. */
+static void http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	log_vmsg(LOG_WARN, fmt, ap);
+}
+
 int api_start(struct server *srv, const struct api_service *const *services,
 	      const char *listen_addr, struct api_server **out, struct err *e)
 {
@@ -542,6 +610,8 @@ int api_start(struct server *srv, const struct api_service *const *services,
 	api->daemon = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, http_handler, api,
+		/* First, so that libmicrohttpd logs nothing by itself. */
+		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_URI_LOG_CALLBACK, http_uri_callback, NULL,

@@ -567,6 +567,11 @@ static int catalog_configure(sqlite3 *db, struct err *e)
 	return 0;
 }
 
+const char *catalog_path(const struct catalog *c)
+{
+	return c->path;
+}
+
 sqlite3 *catalog_db(struct catalog *c, struct err *e)
 {
 	struct catalog_conn *conn = pthread_getspecific(c->key);

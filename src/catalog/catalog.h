@@ -27,6 +27,8 @@ struct catalog;
 int catalog_open(const char *dir, struct catalog **out, struct err *e);
 void catalog_close(struct catalog *c);
 
+/* The catalog's file (DIR/catalog.db); owned by c. */
+const char *catalog_path(const struct catalog *c);
 /* This thread's connection (opened on first use); NULL on failure. */
 sqlite3 *catalog_db(struct catalog *c, struct err *e);
 /*

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/metrics.h"
+#include "api/ops.h"
 #include "blockstore/blockstore.h"
 #include "blockstore/volsnap.h"
 #include "bundle/keys.h"
@@ -81,6 +83,7 @@ static void serve_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: amibox serve [--listen ADDR:PORT] [--data DIR] [--region NAME] [--quiet]\n"
+		"                    [--log-format keyvalue|json]\n"
 		"                    [--memory-scale F] [--stop-grace SECONDS] [--accel auto|kvm|tcg]\n"
 		"                    [--zones a,b,c] [--public-ips CIDR]\n"
 		"                    [--deregistered-shown S] [--deregistered-kept S]\n"
@@ -90,13 +93,15 @@ static void serve_usage(FILE *out)
 		"  --zones a,b,c         the region's availability zones, by letter (a,b,c)\n"
 		"  --public-ips CIDR     instances' public addresses, on loopback (127.100.0.0/16)\n"
 		"  --quiet               no log line per request\n"
+		"  --log-format F        keyvalue lines (the default) or json, an object a line\n"
 		"  --memory-scale F      guests get F times their instance type's memory (0.125)\n"
 		"  --stop-grace S        seconds a guest has to power off before it is cut (60)\n"
 		"  --accel auto|kvm|tcg  KVM when /dev/kvm works well (auto), or force one\n"
 		"  --deregistered-shown S  seconds a deregistered image is still described (%d)\n"
 		"  --deregistered-kept S   seconds before its ID is unknown, once no instance\n"
 		"                          launched from it runs (%d)\n"
-		"On its first start it creates the account 'default' and prints its keys.\n",
+		"On its first start it creates the account 'default' and prints its keys.\n"
+		"GET /metrics (Prometheus) and GET /health answer on the same port, unsigned.\n",
 		IMAGE_DEREGISTERED_SHOWN_S, IMAGE_DEREGISTERED_KEPT_S);
 }
 
@@ -114,6 +119,7 @@ int cli_serve(int argc, char **argv)
 		{ "deregistered-kept", required_argument, NULL, 'K' },
 		{ "zones", required_argument, NULL, 'z' },
 		{ "public-ips", required_argument, NULL, 'p' },
+		{ "log-format", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -125,7 +131,8 @@ int cli_serve(int argc, char **argv)
 					       .accel = "auto", .public_pool = "127.100.0.0/16" };
 	struct api_server *api = NULL;
 	struct err e = ERR_INIT;
-	int opt, status = 1, lock_fd = -1;
+	enum log_format log_format = LOG_FORMAT_KEYVALUE;
+	int opt, status = 1, lock_fd = -1, bad_log_format = 0;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l': listen = optarg; break;
@@ -139,11 +146,12 @@ int cli_serve(int argc, char **argv)
 		case 'K': srv.deregistered_kept_ms = atoll(optarg) * 1000LL; break;
 		case 'z': zones = optarg; break;
 		case 'p': snprintf(compute_opt.public_pool, sizeof compute_opt.public_pool, "%s", optarg); break;
+		case 'f': bad_log_format = log_format_parse(optarg, &log_format) < 0; break;
 		case 'h': serve_usage(stdout); return 0;
 		default: serve_usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || strlen(region) > 40 || compute_opt.memory_scale <= 0 ||
+	if (optind != argc || bad_log_format || strlen(region) > 40 || compute_opt.memory_scale <= 0 ||
 	    compute_opt.memory_scale > 1 || compute_opt.stop_grace_seconds < 0 ||
 	    srv.deregistered_shown_ms < 0 || srv.deregistered_kept_ms < srv.deregistered_shown_ms ||
 	    (strcmp(compute_opt.accel, "auto") && strcmp(compute_opt.accel, "kvm") &&
@@ -179,6 +187,13 @@ int cli_serve(int argc, char **argv)
 		return 2;
 	}
 	snprintf(srv.zone, sizeof srv.zone, "%s", srv.zones[0]);
+	log_set_format(log_format);
+	srv.version = AMIBOX_VERSION;
+	srv.started_ms = ids_now_ms();
+	/* GET /metrics: the server's own families; a module with figures of its
+	 * own (usage metering's totals) adds a collector here too. */
+	srv.metrics = metrics_new();
+	ops_register(&srv);
 
 	/* Block the signals before any thread starts, so only sigwait sees them. */
 	sigset_t signals;
@@ -233,6 +248,7 @@ int cli_serve(int argc, char **argv)
 	status = 0;
 out:
 	api_stop(api);
+	metrics_free(srv.metrics);
 	compute_stop(srv.compute);
 	volsnap_stop(srv.volsnap);
 	blockstore_close(srv.bs);

@@ -371,7 +371,12 @@ int compute_start(const char *dir, struct catalog *cat, struct blockstore *bs,
 		if (slash)
 			*slash = '\0';
 		struct buf p = BUF_INIT;
-		buf_printf(&p, "%s/nbdkit-amibox-plugin.so", exe);
+		/* Installed in PREFIX/lib/amibox (make install), else beside the binary. */
+		buf_printf(&p, "%s/../lib/amibox/nbdkit-amibox-plugin.so", exe);
+		if (access(p.data, R_OK) != 0) {
+			buf_reset(&p);
+			buf_printf(&p, "%s/nbdkit-amibox-plugin.so", exe);
+		}
 		c->plugin = buf_detach(&p);
 		buf_printf(&p, "%s/amibox", exe);
 		c->exe = buf_detach(&p);
@@ -410,6 +415,11 @@ void compute_stop(struct compute *c)
 	free(c->exe);
 	free(c->dir);
 	free(c);
+}
+
+const char *compute_accel(struct compute *c)
+{
+	return accel_get(c->accel);
 }
 
 int compute_machine_alive(struct compute *c, const struct instance *m)

@@ -91,6 +91,9 @@ int compute_delete_volume(struct compute *c, const char *volume_id,
 struct instance;
 int compute_machine_alive(struct compute *c, const struct instance *m);
 
+/* "kvm" or "tcg"; the first call waits for the choice (accel.h). */
+const char *compute_accel(struct compute *c);
+
 /*
  * The instance's private address: what its user-mode network's DHCP gives
  * it, link-local like the metadata service it talks to.

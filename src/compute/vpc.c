@@ -11,13 +11,15 @@
  * each start), the interface goes with a terminated instance, and the
  * router re-reads its VPC (and ends when nothing runs in it).
  *
- * Without network namespaces (not root, no /dev/net/tun), instances keep
- * QEMU's user-mode network; the start-up line says so.
+ * Without network namespaces (neither root nor the capabilities, no
+ * /dev/net/tun), instances keep QEMU's user-mode network; the start-up
+ * line says so.
  */
 #include "compute/internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +33,38 @@
 #include "compute/router.h"
 #include "util/log.h"
 
+/*
+ * Whether this process may do what a VPC's router does: make a network
+ * namespace (CAP_SYS_ADMIN), taps and rules in it (CAP_NET_ADMIN), and
+ * answer DHCP and the metadata service on ports 67 and 80
+ * (CAP_NET_BIND_SERVICE).  Root has them; so has a user the service
+ * manager gives them (AmbientCapabilities in dist/amibox.service).
+ */
+static int vpc_capable(void)
+{
+	const unsigned long long need = 1ULL << CAP_SYS_ADMIN | 1ULL << CAP_NET_ADMIN |
+					1ULL << CAP_NET_BIND_SERVICE;
+	unsigned long long effective = 0;
+	int found = 0;
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return geteuid() == 0;
+	while (!found && fgets(line, sizeof line, f))
+		found = sscanf(line, "CapEff: %llx", &effective) == 1;
+	fclose(f);
+	return found ? (effective & need) == need : geteuid() == 0;
+}
+
 /* Whether this host lets amibox make network namespaces and taps. */
 int vpc_detect(struct compute *c)
 {
-	if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) < 0) {
+	int capable = vpc_capable();
+	if (!capable || access("/dev/net/tun", R_OK | W_OK) < 0) {
 		log_warn("compute: no network namespaces (%s): instances get QEMU's user-mode "
 			 "network; they cannot reach each other, and no public address reaches them",
-			 geteuid() ? "not root" : "no /dev/net/tun");
+			 capable ? "no /dev/net/tun" :
+			 "neither root nor CAP_NET_ADMIN, CAP_SYS_ADMIN and CAP_NET_BIND_SERVICE");
 		return 0;
 	}
 	/* A child tries: unshare must work here (a container may forbid it). */

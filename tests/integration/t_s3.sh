@@ -49,10 +49,10 @@ for op in ListBuckets CreateBucket HeadBucket DeleteBucket GetBucketLocation Lis
           ListObjectsV2 PutObject GetObject HeadObject CopyObject DeleteObject DeleteObjects \
           GetObjectAcl PutObjectAcl CreateMultipartUpload UploadPart UploadPartCopy CompleteMultipartUpload \
           AbortMultipartUpload ListParts ListMultipartUploads; do
-  grep -q "request action=$op account=" "$TEST_DIR/daemon.log" || fail "no log line names $op"
+  grep -q "msg=\"request\" action=$op account=" "$TEST_DIR/daemon.log" || fail "no log line names $op"
 done
 # Only a method no operation takes (405) stays unnamed.
-grep "request action=s3 " "$TEST_DIR/daemon.log" | grep -qv "status=405" && fail "an S3 operation is logged as 's3'"
+grep "msg=\"request\" action=s3 " "$TEST_DIR/daemon.log" | grep -qv "status=405" && fail "an S3 operation is logged as 's3'"
 
 # Objects survive a restart; what an interrupted upload left is swept.
 as alice "$AWS_V1" --endpoint-url "$ENDPOINT" s3 mb s3://kept >/dev/null
