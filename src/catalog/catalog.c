@@ -55,6 +55,12 @@ struct catalog {
 	 */
 	pthread_mutex_t write_lock;
 	struct catalog_conn *conns;
+	/*
+	 * Set once catalog_open has made or migrated the file: later
+	 * connections open it without creating, so a catalog that disappears
+	 * under a running daemon is an error, never a new empty one.
+	 */
+	int opened;
 };
 
 /*
@@ -578,8 +584,8 @@ sqlite3 *catalog_db(struct catalog *c, struct err *e)
 	if (conn)
 		return conn->db;
 	sqlite3 *db = NULL;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-		    SQLITE_OPEN_NOMUTEX;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+		    (c->opened ? 0 : SQLITE_OPEN_CREATE);
 	if (sqlite3_open_v2(c->path, &db, flags, NULL) != SQLITE_OK) {
 		err_internal(e, "cannot open the catalog '%s': %s", c->path,
 			     db ? sqlite3_errmsg(db) : "out of memory");
@@ -774,6 +780,7 @@ int catalog_open(const char *dir, struct catalog **out, struct err *e)
 		catalog_close(c);
 		return -1;
 	}
+	c->opened = 1;
 	*out = c;
 	return 0;
 }
