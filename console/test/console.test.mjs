@@ -1,0 +1,313 @@
+// The web console in a real browser: Debian's Chromium, headless, driven
+// by playwright-core.  Run by tests/integration/t_console.sh, which starts
+// the daemon and exports ENDPOINT, ALICE_ID/KEY/SECRET.
+//
+// What a user does: sign in (and be refused with wrong keys), list the
+// sample images with filters, create a key pair and download its private
+// key, launch the HVM sample from the wizard with that key and a new
+// security group, watch it run and its console output appear, create an
+// image of it and find that image listed, use a bucket, look at the usage
+// page, terminate the instance, sign out.  What the page claims is checked
+// against the API with the SDK, from node.
+//
+// Each step is one case for `make check`; a step that depends on a failed
+// one fails too; the process exits non-zero when any failed.
+import assert from 'node:assert/strict';
+import { createHash, createPrivateKey } from 'node:crypto';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import {
+  DescribeImagesCommand, DescribeInstancesCommand, DescribeKeyPairsCommand,
+  DescribeSecurityGroupsCommand, EC2Client,
+} from '@aws-sdk/client-ec2';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+
+import { openBrowser, signIn } from './browser.mjs';
+
+function env(name) {
+  const v = process.env[name];
+  if (!v) {
+    console.error(`FAIL: environment variable ${name} is not set`);
+    process.exit(2);
+  }
+  return v;
+}
+const ENDPOINT = env('ENDPOINT');
+const ALICE_ID = env('ALICE_ID');
+const ALICE = { accessKeyId: env('ALICE_KEY'), secretAccessKey: env('ALICE_SECRET') };
+const REGION = process.env.AWS_DEFAULT_REGION || 'us-east-1';
+const ec2 = new EC2Client({ endpoint: ENDPOINT, region: REGION, credentials: ALICE });
+const s3 = new S3Client({ endpoint: ENDPOINT, region: REGION, credentials: ALICE, forcePathStyle: true });
+
+const results = [];
+function record(verdict, name) {
+  if (process.env.AMIBOX_CASES_FILE) appendFileSync(process.env.AMIBOX_CASES_FILE, `${verdict} console.test.mjs:${name}\n`);
+}
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push({ name, ok: true });
+    record('pass', name);
+    console.log(`ok   - ${name} (${Date.now() - t0} ms)`);
+  } catch (err) {
+    results.push({ name, ok: false });
+    record('fail', name);
+    console.log(`FAIL - ${name}`);
+    console.log(String((err && (err.stack || err.message)) || err).split('\n').map((l) => `       ${l}`).join('\n'));
+    try {
+      const shot = join(process.env.TEST_DIR || tmpdir(), `console-fail-${results.length}.png`);
+      await page.screenshot({ path: shot, fullPage: true });
+      console.log(`       screenshot: ${shot}`);
+    } catch {
+      // The browser may be what failed.
+    }
+  }
+}
+function need(value, what) {
+  if (value === undefined || value === null) throw new Error(`skipped: depends on an earlier failed step (${what})`);
+  return value;
+}
+async function until(what, fn, ms = 60000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+const { page, errors, close } = await openBrowser();
+const state = {};
+
+await step('the console is served at /console and asks for keys', async () => {
+  const res = await page.goto(`${ENDPOINT}/console`);
+  assert.equal(res.status(), 200);
+  assert.equal(new URL(page.url()).pathname, '/console/', 'redirected to /console/');
+  await page.waitForSelector('#access-key');
+  assert.match(page.url(), /#\/signin/);
+  assert.equal(await page.title(), 'amibox console');
+  assert.equal(await page.locator('#nav').isHidden(), true, 'no navigation before signing in');
+});
+
+await step('wrong keys are refused on the page', async () => {
+  await page.fill('#access-key', ALICE.accessKeyId);
+  await page.fill('#secret-key', `${ALICE.secretAccessKey.slice(0, -1)}${ALICE.secretAccessKey.endsWith('A') ? 'B' : 'A'}`);
+  await page.click('form button[type=submit]');
+  const alert = page.locator('.signin .notice.error');
+  await alert.waitFor({ state: 'visible' });
+  assert.match(await alert.textContent(), /refused.*SignatureDoesNotMatch/);
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'nothing kept after a refusal');
+});
+
+await step("signs in with alice's keys, kept in sessionStorage only", async () => {
+  await page.fill('#secret-key', ALICE.secretAccessKey);
+  await page.click('form button[type=submit]');
+  await page.waitForSelector('#nav:not([hidden])');
+  assert.match(await page.textContent('#who'), new RegExp(`Account ${ALICE_ID}`));
+  const stored = await page.evaluate(() => [JSON.parse(sessionStorage.getItem('amibox.session')), localStorage.length, document.cookie]);
+  assert.equal(stored[0].accessKeyId, ALICE.accessKeyId);
+  assert.equal(stored[0].account, ALICE_ID);
+  assert.equal(stored[1], 0, 'nothing in localStorage');
+  assert.equal(stored[2], '', 'no cookie');
+});
+
+await step('images: the samples are listed under the amazon owner, and the filters narrow them', async () => {
+  await page.goto(`${ENDPOINT}/console/#/images`);
+  await page.selectOption('select[aria-label="Owner"]', 'amazon');
+  const hvm = page.locator('section[data-table="AMIs"] tbody tr', { hasText: 'amibox-sample-hvm' });
+  await hvm.waitFor();
+  state.hvm = await hvm.getAttribute('data-id');
+  assert.match(state.hvm, /^ami-[0-9a-f]{17}$/);
+  await page.selectOption('select[aria-label="Virtualization type"]', 'paravirtual');
+  await page.locator('section[data-table="AMIs"] tbody tr', { hasText: 'amibox-sample-pv' }).waitFor();
+  await until('the HVM sample to leave the list', async () =>
+    (await page.locator(`tr[data-id="${state.hvm}"]`).count()) === 0, 10000);
+  await page.selectOption('select[aria-label="Virtualization type"]', '');
+  await page.fill('input[aria-label="Search AMIs"]', 'sample-hvm');
+  await until('the search to leave one row', async () =>
+    (await page.locator('section[data-table="AMIs"] tbody tr').count()) === 1, 10000);
+  // The detail pane: block device mapping and its snapshot.
+  await page.click(`tr[data-id="${state.hvm}"] td:nth-child(2)`);
+  await page.click('.split [data-tab="storage"]');
+  assert.match(await page.locator('.split table').textContent(), /snap-[0-9a-f]{17}/);
+});
+
+await step('key pairs: creates one and downloads its private key, once', async () => {
+  await page.goto(`${ENDPOINT}/console/#/key-pairs`);
+  await page.click('#create-key-pair');
+  await page.fill('#key-name', 'console-key');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.locator('.modal').getByRole('button', { name: 'Create key pair' }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'console-key.pem');
+  const pem = readFileSync(await download.path(), 'utf8');
+  assert.match(pem, /^-----BEGIN (RSA )?PRIVATE KEY-----/);
+  await page.locator('tr', { hasText: 'console-key' }).waitFor();
+  // The key the page saved is the one amibox recorded: EC2's fingerprint
+  // of a key it made is the SHA-1 of the private key's PKCS#8 form.
+  const der = createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' });
+  const fingerprint = createHash('sha1').update(der).digest('hex').match(/../g).join(':');
+  const r = await ec2.send(new DescribeKeyPairsCommand({ KeyNames: ['console-key'] }));
+  assert.equal(r.KeyPairs[0].KeyFingerprint, fingerprint);
+  state.key = 'console-key';
+});
+
+await step('launch wizard: the HVM sample with the new key and a new security group open to SSH from the caller', async () => {
+  const hvm = need(state.hvm, 'the sample image');
+  need(state.key, 'the key pair');
+  await page.goto(`${ENDPOINT}/console/#/launch?image=${hvm}`);
+  await page.waitForSelector('#launch-submit');
+  assert.equal(await page.inputValue('#launch-image'), hvm);
+  await page.fill('#launch-name', 'console-test');
+  await page.selectOption('#launch-key', 'console-key');
+  // Only the instance types that run the chosen image (DescribeInstanceTypes).
+  const types = async () => page.locator('#launch-type option').allTextContents();
+  assert.ok((await types()).some((t) => t.startsWith('t2.micro')), 't2.micro runs an HVM image');
+  const pv = await page.locator('#launch-image option', { hasText: 'amibox-sample-pv' }).getAttribute('value');
+  await page.selectOption('#launch-image', pv);
+  assert.ok(!(await types()).some((t) => t.startsWith('t2.micro')), 't2.micro is not offered for a paravirtual image');
+  assert.ok((await types()).some((t) => t.startsWith('m1.small')), 'm1.small is offered for a paravirtual image');
+  await page.selectOption('#launch-image', hvm);
+  await page.selectOption('#launch-type', 't2.micro');
+  const sgName = await page.inputValue('#launch-sg-name');
+  await page.click('#launch-submit');
+  const link = page.locator('.notice.success a[href^="#/instances/i-"]');
+  await link.waitFor({ timeout: 30000 });
+  state.instance = (await link.textContent()).trim();
+  const r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [state.instance] }));
+  const i = r.Reservations[0].Instances[0];
+  assert.equal(i.KeyName, 'console-key');
+  assert.equal(i.ImageId, hvm);
+  assert.equal(i.InstanceType, 't2.micro');
+  assert.deepEqual(i.Tags, [{ Key: 'Name', Value: 'console-test' }]);
+  const g = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [i.SecurityGroups[0].GroupId] }))).SecurityGroups[0];
+  assert.equal(g.GroupName, sgName);
+  assert.deepEqual(g.IpPermissions.map((p) => [p.IpProtocol, p.FromPort, p.ToPort, p.IpRanges.map((x) => x.CidrIp)]),
+    [['tcp', 22, 22, ['127.0.0.1/32']]], 'SSH from the caller only');
+});
+
+await step('instances: the new instance turns running in the list without a reload', async () => {
+  const id = need(state.instance, 'the launch');
+  await page.click(`a[href="#/instances/${id}"]`);
+  await page.waitForSelector(`tr[data-id="${id}"]`);
+  const marker = await page.evaluate(() => { window.notReloaded = true; return true; });
+  await page.locator(`tr[data-id="${id}"] [data-state="running"]`).waitFor({ timeout: 60000 });
+  assert.equal(await page.evaluate(() => window.notReloaded), marker, 'the page was not reloaded');
+  const row = await page.locator(`tr[data-id="${id}"]`).textContent();
+  assert.match(row, /console-test/);
+  assert.match(row, /t2\.micro/);
+  assert.match(row, /172\.31\.\d+\.\d+/, 'the private address is shown');
+});
+
+await step("the console output tab follows the guest: the sample's boot counter appears", async () => {
+  const id = need(state.instance, 'the launch');
+  await page.click('.split [data-tab="console"]');
+  await until('the guest\'s output', async () => /amibox hvm guest: boot \d+/.test(await page.textContent('#console-output')), 60000);
+  await page.click('.split [data-tab="networking"]');
+  const net = await page.locator('.split .kv').textContent();
+  assert.match(net, /subnet-[0-9a-f]{17}/);
+  assert.match(net, /vpc-[0-9a-f]{17}/);
+  assert.match(net, new RegExp(`eni-[0-9a-f]{17}`), `the interface of ${id}`);
+});
+
+await step('the screenshot tab shows the screen (here: the serial console, amibox has no GetConsoleScreenshot)', async () => {
+  need(state.instance, 'the launch');
+  await page.click('.split [data-tab="screen"]');
+  const screen = page.locator('#instance-screen');
+  await screen.waitFor({ timeout: 20000 });
+  const tagName = await screen.evaluate((el) => el.tagName);
+  if (tagName === 'DIV') assert.match(await screen.textContent(), /amibox hvm guest: boot/);
+  else assert.equal(tagName, 'IMG');
+});
+
+await step('creates an image of the instance and finds it listed', async () => {
+  const id = need(state.instance, 'the launch');
+  await page.click(`tr[data-id="${id}"] td:nth-child(2)`);
+  await page.locator('section[data-table="Instances"] .panel-head').getByRole('button', { name: 'Actions' }).click();
+  await page.getByRole('menuitem', { name: 'Create image' }).click();
+  await page.fill('#image-name', 'console-image');
+  await page.locator('.modal').getByRole('button', { name: 'Create image' }).click();
+  const link = page.locator('#created-image-link');
+  await link.waitFor();
+  state.image = (await link.textContent()).trim();
+  assert.match(state.image, /^ami-[0-9a-f]{17}$/);
+  await link.click();
+  const row = page.locator(`tr[data-id="${state.image}"]`);
+  await row.waitFor();
+  assert.match(await row.textContent(), /console-image/);
+  await until('the image to be available', async () => {
+    await page.click('button[aria-label="Refresh"]');
+    await page.waitForTimeout(500);
+    return (await page.locator(`tr[data-id="${state.image}"] [data-state="available"]`).count()) === 1;
+  }, 90000);
+  const r = await ec2.send(new DescribeImagesCommand({ ImageIds: [state.image] }));
+  assert.equal(r.Images[0].Name, 'console-image');
+  assert.equal(r.Images[0].OwnerId, ALICE_ID);
+  // Listed among the account's own images.
+  await page.goto(`${ENDPOINT}/console/#/images`);
+  await page.locator(`tr[data-id="${state.image}"]`).waitFor();
+});
+
+await step('buckets: creates one, uploads a file, lists it and downloads it', async () => {
+  await page.goto(`${ENDPOINT}/console/#/buckets`);
+  await page.getByRole('button', { name: 'Create bucket' }).click();
+  await page.fill('input[aria-label="Bucket name"]', 'console-bucket');
+  await page.locator('.modal').getByRole('button', { name: 'Create bucket' }).click();
+  await page.click('a[href="#/buckets/console-bucket"]');
+  const file = join(process.env.TEST_DIR || tmpdir(), 'hello.txt');
+  writeFileSync(file, 'hello from the console\n');
+  await page.setInputFiles('#upload-files', file);
+  await page.locator('tr[data-id="hello.txt"]').waitFor();
+  const got = await s3.send(new GetObjectCommand({ Bucket: 'console-bucket', Key: 'hello.txt' }));
+  assert.equal(await got.Body.transformToString(), 'hello from the console\n');
+  await page.click('tr[data-id="hello.txt"] td:nth-child(3)');
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    page.locator('.split').getByRole('button', { name: 'Download' }).click()]);
+  assert.equal(readFileSync(await download.path(), 'utf8'), 'hello from the console\n');
+});
+
+await step('the usage page renders: charts, or "usage is not available"', async () => {
+  await page.goto(`${ENDPOINT}/console/#/usage`);
+  await until('the usage view', async () => page.evaluate(() => document.body.dataset.usage), 30000);
+  const shown = await page.evaluate(() => document.body.dataset.usage);
+  if (shown === 'unavailable') {
+    assert.match(await page.textContent('#usage-unavailable'), /Usage is not available/);
+  } else {
+    assert.equal(await page.locator('[data-chart]').count(), 2);
+  }
+  console.log(`       usage: ${shown}`);
+});
+
+await step('terminates the instance from the page', async () => {
+  const id = need(state.instance, 'the launch');
+  await page.goto(`${ENDPOINT}/console/#/instances/${id}`);
+  await page.locator(`tr[data-id="${id}"].selected`).waitFor();
+  await page.getByRole('button', { name: 'Instance state' }).click();
+  await page.getByRole('menuitem', { name: 'Terminate (delete) instance' }).click();
+  await page.locator('.modal').getByRole('button', { name: 'Terminate (delete)' }).click();
+  await page.locator(`tr[data-id="${id}"] [data-state="terminated"]`).waitFor({ timeout: 60000 });
+});
+
+await step('signing out forgets the keys', async () => {
+  await page.click('#who a');
+  await page.waitForSelector('#access-key');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('amibox.session')), null);
+  await page.goto(`${ENDPOINT}/console/#/instances`);
+  await page.waitForSelector('#access-key');
+});
+
+await step('no script error on any page', async () => {
+  assert.deepEqual(errors, []);
+});
+
+await close();
+ec2.destroy();
+s3.destroy();
+const failed = results.filter((r) => !r.ok);
+console.log(`\n${results.length - failed.length}/${results.length} steps passed`);
+if (failed.length) process.exit(1);
