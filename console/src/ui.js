@@ -73,6 +73,16 @@ export function stateBadge(state) {
 
 export function errorText(err) {
   if (!err) return 'unknown error';
+  // An answer in another protocol's format (an EC2 XML error to a JSON
+  // client): the SDK could not read it, but the code and message are there.
+  const raw = err.$response && typeof err.$response.body === 'string' ? err.$response.body : '';
+  const status = err.$metadata && err.$metadata.httpStatusCode;
+  if (raw && /Deserialization error/.test(err.message || '')) {
+    const code = /<Code>([^<]*)<\/Code>/.exec(raw);
+    const message = /<Message>([^<]*)<\/Message>/.exec(raw);
+    if (code) return `${code[1]}: ${message ? message[1] : ''} (HTTP ${status})`;
+    return `HTTP ${status}: an answer the client cannot read`;
+  }
   const code = err.Code || err.name || '';
   const message = err.message || String(err);
   return code && !message.startsWith(code) && code !== 'Error' ? `${code}: ${message}` : message;
@@ -235,13 +245,14 @@ const collator = new Intl.Collator('en', { numeric: true });
 //
 // opts: { title, columns: [{ label, value: row => sortable value,
 //   render?: row => node|string }], key: row => id, search: row => text,
-//   searchPlaceholder, pageSize, single, buttons: [nodes], filters: node,
+//   searchPlaceholder, pageSize, single, buttons: [nodes], filters: [nodes]
+//   (beside the search box),
 //   onSelect(rows), sort: { column, desc }, empty }
 export function table(opts) {
   const state = {
     rows: [], shown: [], page: 0, pageSize: opts.pageSize || 50,
     sort: opts.sort || { column: 0, desc: false }, selected: new Set(), query: '',
-    loading: true, error: null,
+    loading: true, error: null, more: null,
   };
   const count = h('span.count');
   const title = h('h2', opts.title, ' ', count);
@@ -265,8 +276,7 @@ export function table(opts) {
 
   const el = h('section.panel', { 'data-table': opts.title },
     h('div.panel-head', title, h('span.spacer'), opts.buttons || []),
-    opts.filters || null,
-    h('div.filters', search),
+    h('div.filters', opts.filters || [], search),
     h('div.table-wrap', h('table.grid', thead, tbody)),
     message,
     foot);
@@ -332,7 +342,8 @@ export function table(opts) {
     message.textContent = state.loading ? 'Loading…' : state.error ? state.error
       : state.query ? 'No match.' : (opts.empty || 'Nothing here yet.');
     message.classList.toggle('error', Boolean(state.error));
-    count.textContent = state.loading ? '' : `(${n.toLocaleString('en-US')}${n !== state.rows.length ? ` of ${state.rows.length.toLocaleString('en-US')}` : ''})`;
+    count.textContent = state.loading ? '' : state.more !== null ? `(${state.more.toLocaleString('en-US')} so far, loading…)`
+      : `(${n.toLocaleString('en-US')}${n !== state.rows.length ? ` of ${state.rows.length.toLocaleString('en-US')}` : ''})`;
     const pages = Math.max(1, Math.ceil(n / state.pageSize));
     clear(foot,
       n ? `${(state.page * state.pageSize + 1).toLocaleString('en-US')}–${Math.min(n, (state.page + 1) * state.pageSize).toLocaleString('en-US')} of ${n.toLocaleString('en-US')}` : '',
@@ -369,10 +380,12 @@ export function table(opts) {
 
   const api = {
     element: el,
-    setRows(rows) {
+    // rows: all of them, or ({ more: true }) the first of more to come.
+    setRows(rows, { more = false } = {}) {
       state.rows = rows;
       state.loading = false;
       state.error = null;
+      state.more = more ? rows.length : null;
       const keys = new Set(rows.map(opts.key));
       let dropped = false;
       for (const k of [...state.selected]) if (!keys.has(k)) { state.selected.delete(k); dropped = true; }
@@ -380,8 +393,13 @@ export function table(opts) {
       if (dropped) selectionChanged();
       else if (opts.onSelect && state.selected.size) opts.onSelect(api.selected(), true);
     },
-    setLoading() { state.loading = true; state.error = null; body(); },
-    setError(text) { state.loading = false; state.error = text; state.rows = []; recompute(); },
+    setLoading() { state.loading = true; state.error = null; state.more = null; body(); },
+    // How many rows have come so far, while more are coming.
+    setProgress(n) {
+      state.more = n;
+      count.textContent = `(${n.toLocaleString('en-US')} so far, loading…)`;
+    },
+    setError(text) { state.loading = false; state.more = null; state.error = text; state.rows = []; recompute(); },
     selected() { return state.rows.filter((r) => state.selected.has(opts.key(r))); },
     select(id) {
       state.selected = new Set([id]);

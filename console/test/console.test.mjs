@@ -283,6 +283,46 @@ await step('the usage page renders: charts, or "usage is not available"', async 
   console.log(`       usage: ${shown}`);
 });
 
+await step("the usage page draws Cost Explorer's answer as charts (the answer as AWS documents it, given to the page)", async () => {
+  // Whatever this daemon answers, the page must draw a real answer: here
+  // the browser is handed one, in GetCostAndUsage's documented shape.
+  const day = (n) => new Date(Date.now() - n * 86400e3).toISOString().slice(0, 10);
+  const seen = [];
+  await page.route(`${ENDPOINT}/`, async (route) => {
+    const target = route.request().headers()['x-amz-target'] || '';
+    if (!target.endsWith('.GetCostAndUsage')) return route.fallback();
+    const input = JSON.parse(route.request().postData());
+    seen.push(input);
+    const key = input.GroupBy[0].Key;
+    const names = key === 'SERVICE' ? ['Amazon Elastic Compute Cloud - Compute', 'EC2 - Other'] : ['t2.micro', 'm1.small'];
+    const results = [1, 0].map((n) => ({
+      TimePeriod: { Start: day(n), End: day(n - 1) }, Total: {}, Estimated: true,
+      Groups: names.map((k, j) => ({ Keys: [k], Metrics: { UnblendedCost: { Amount: String((j + 1) * (n + 1) * 0.0116), Unit: 'USD' } } })),
+    }));
+    return route.fulfill({
+      status: 200, contentType: 'application/x-amz-json-1.1', headers: { 'x-amzn-RequestId': 'test' },
+      body: JSON.stringify({ ResultsByTime: results, DimensionValueAttributes: [], GroupDefinitions: input.GroupBy }),
+    });
+  });
+  try {
+    await page.goto(`${ENDPOINT}/console/#/usage`);
+    await page.evaluate(() => { delete document.body.dataset.usage; });
+    await page.selectOption('select[aria-label="Period"]', '7');
+    await until('the charts', async () => (await page.evaluate(() => document.body.dataset.usage)) === 'shown', 20000);
+    assert.equal(await page.locator('[data-chart] svg.chart').count(), 2);
+    const legends = await page.locator('.legend').allTextContents();
+    assert.match(legends[0], /Amazon Elastic Compute Cloud - Compute: \$0\.0348/);
+    assert.match(legends[1], /t2\.micro: \$0\.0348/);
+    assert.equal(await page.locator('[data-chart="Per day, by service"] rect').count(), 4, 'two days of two services');
+    const last = seen[seen.length - 1];
+    assert.equal(last.Granularity, 'DAILY');
+    assert.deepEqual(last.Metrics, ['UnblendedCost']);
+    assert.equal(last.TimePeriod.End, day(-1), 'the period ends tomorrow (End is exclusive)');
+  } finally {
+    await page.unroute(`${ENDPOINT}/`);
+  }
+});
+
 await step('terminates the instance from the page', async () => {
   const id = need(state.instance, 'the launch');
   await page.goto(`${ENDPOINT}/console/#/instances/${id}`);

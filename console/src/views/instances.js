@@ -54,9 +54,9 @@ export function instancesView(root, route) {
     '-',
     { label: 'Manage tags', disabled: () => !one(), onClick: () => editTags(one().InstanceId, one().Tags, refreshNow) },
   ]);
-  const filters = h('div.filters', h('label', 'Instance state', select([['', 'All states'], 'pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'], '', {
+  const filters = [h('label', 'Instance state', select([['', 'All states'], 'pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated'], '', {
     'aria-label': 'Instance state filter', onchange: (e) => { stateFilter = e.target.value; show(); },
-  })));
+  }))];
   const body = h('div');
   clear(root, pageHead('Instances', 'Refreshed while shown.'), body);
   let tabRequest = null;
