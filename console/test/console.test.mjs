@@ -19,8 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import {
-  DescribeImagesCommand, DescribeInstancesCommand, DescribeKeyPairsCommand,
-  DescribeSecurityGroupsCommand, EC2Client,
+  DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeKeyPairsCommand,
+  DescribeSecurityGroupsCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client,
 } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
@@ -36,6 +36,7 @@ function env(name) {
 }
 const ENDPOINT = env('ENDPOINT');
 const ALICE_ID = env('ALICE_ID');
+const BOB_ID = env('BOB_ID');
 const ALICE = { accessKeyId: env('ALICE_KEY'), secretAccessKey: env('ALICE_SECRET') };
 const REGION = process.env.AWS_DEFAULT_REGION || 'us-east-1';
 const ec2 = new EC2Client({ endpoint: ENDPOINT, region: REGION, credentials: ALICE });
@@ -251,6 +252,148 @@ await step('creates an image of the instance and finds it listed', async () => {
   // Listed among the account's own images.
   await page.goto(`${ENDPOINT}/console/#/images`);
   await page.locator(`tr[data-id="${state.image}"]`).waitFor();
+});
+
+const launchPermissions = async (id) => (await ec2.send(new DescribeImageAttributeCommand({ ImageId: id, Attribute: 'launchPermission' }))).LaunchPermissions;
+const imageRow = (id) => page.locator(`tr[data-id="${id}"]`);
+const menuItem = async (table, button, item) => {
+  await page.locator(`section[data-table="${table}"] .panel-head`).getByRole('button', { name: button }).click();
+  await page.getByRole('menuitem', { name: item }).click();
+};
+const modalButton = (name) => page.locator('.modal').getByRole('button', { name });
+
+await step("images: launch permissions edited in the detail pane (an account, then public)", async () => {
+  const id = need(state.image, 'the created image');
+  await page.goto(`${ENDPOINT}/console/#/images/${id}`);
+  await page.locator(`tr[data-id="${id}"].selected`).waitFor();
+  await page.click('.split [data-tab="permissions"]');
+  await page.fill('input[aria-label="Account ID to share with"]', BOB_ID);
+  await page.getByRole('button', { name: 'Share' }).click();
+  await page.locator('.split td', { hasText: BOB_ID }).waitFor();
+  assert.deepEqual(await launchPermissions(id), [{ UserId: BOB_ID }]);
+  await page.locator('.split tr', { hasText: BOB_ID }).getByRole('button', { name: 'Remove' }).click();
+  await page.locator('.split', { hasText: 'No account.' }).waitFor();
+  assert.deepEqual(await launchPermissions(id), []);
+  await page.getByRole('button', { name: 'Make public' }).click();
+  await page.getByRole('button', { name: 'Make private' }).waitFor();
+  assert.deepEqual(await launchPermissions(id), [{ Group: 'all' }]);
+  await page.getByRole('button', { name: 'Make private' }).click();
+  await page.getByRole('button', { name: 'Make public' }).waitFor();
+  assert.deepEqual(await launchPermissions(id), []);
+});
+
+await step('images: deprecation set, then cancelled', async () => {
+  const id = need(state.image, 'the created image');
+  await menuItem('AMIs', 'Actions', 'Manage deprecation');
+  await page.fill('input[aria-label="Deprecation time"]', '2030-01-02T03:04');
+  await modalButton('Set deprecation').click();
+  await page.locator('.modal').waitFor({ state: 'detached' });
+  let r = await ec2.send(new DescribeImagesCommand({ ImageIds: [id] }));
+  assert.equal(r.Images[0].DeprecationTime, '2030-01-02T03:04:00.000Z');
+  await until('the row to show it', async () => /2030-01-02/.test(await imageRow(id).textContent()), 10000);
+  await menuItem('AMIs', 'Actions', 'Manage deprecation');
+  await modalButton('Cancel deprecation').click();
+  await page.locator('.modal').waitFor({ state: 'detached' });
+  r = await ec2.send(new DescribeImagesCommand({ ImageIds: [id] }));
+  assert.equal(r.Images[0].DeprecationTime, undefined);
+});
+
+await step('images: copied, then the copy deregistered with its snapshots', async () => {
+  const id = need(state.image, 'the created image');
+  await menuItem('AMIs', 'Actions', 'Copy AMI');
+  await page.fill('input[aria-label="Name of the copy"]', 'console-copy');
+  await modalButton('Copy AMI').click();
+  const copy = page.locator('section[data-table="AMIs"] tbody tr', { hasText: 'console-copy' });
+  await copy.waitFor();
+  const copyId = await copy.getAttribute('data-id');
+  assert.notEqual(copyId, id);
+  const snaps = (await ec2.send(new DescribeImagesCommand({ ImageIds: [copyId] }))).Images[0]
+    .BlockDeviceMappings.filter((m) => m.Ebs).map((m) => m.Ebs.SnapshotId);
+  assert.ok(snaps.length > 0, 'the copy has snapshots');
+  await page.click(`tr[data-id="${copyId}"] td:nth-child(2)`);
+  await menuItem('AMIs', 'Actions', 'Deregister AMI');
+  await page.locator('.modal input[type=checkbox]').check();
+  await modalButton('Deregister').click();
+  await until('the copy to be deregistered', async () => {
+    const r = await ec2.send(new DescribeImagesCommand({ ImageIds: [copyId] }));
+    return !r.Images.length || r.Images[0].State === 'deregistered';
+  }, 10000);
+  const left = await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
+  assert.deepEqual(left.Snapshots.filter((x) => snaps.includes(x.SnapshotId)), [], 'its snapshots went with it');
+});
+
+await step('volumes: created, attached to the instance, detached, snapshotted; an image registered from the snapshot', async () => {
+  const instance = need(state.instance, 'the launch');
+  await page.goto(`${ENDPOINT}/console/#/volumes`);
+  await page.getByRole('button', { name: 'Create volume' }).click();
+  await page.fill('.modal input[aria-label="Size (GiB)"]', '1');
+  await page.fill('.modal input[aria-label="Name tag"]', 'console-volume');
+  await modalButton('Create volume').click();
+  const row = page.locator('section[data-table="Volumes"] tbody tr', { hasText: 'console-volume' });
+  await row.waitFor();
+  const vol = await row.getAttribute('data-id');
+  await row.locator('td:nth-child(2)').click();
+  await menuItem('Volumes', 'Actions', 'Attach volume');
+  await page.selectOption('.modal select[aria-label="Instance"]', instance);
+  await modalButton('Attach volume').click();
+  await page.locator(`tr[data-id="${vol}"] [data-state="in-use"]`).waitFor({ timeout: 30000 });
+  let v = (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [vol] }))).Volumes[0];
+  assert.equal(v.Attachments[0].InstanceId, instance);
+  assert.equal(v.Attachments[0].Device, '/dev/sdf');
+  await menuItem('Volumes', 'Actions', 'Detach volume');
+  await page.locator('.modal input[type=checkbox]').check();
+  await modalButton('Detach').click();
+  await page.locator(`tr[data-id="${vol}"] [data-state="available"]`).waitFor({ timeout: 30000 });
+  v = (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [vol] }))).Volumes[0];
+  assert.deepEqual(v.Attachments, []);
+  await menuItem('Volumes', 'Actions', 'Create snapshot');
+  await modalButton('Create snapshot').click();
+  const snapLink = page.locator('.notice.success a[href^="#/snapshots/snap-"]');
+  await snapLink.waitFor();
+  const snap = (await snapLink.textContent()).trim();
+  await snapLink.click();
+  await page.locator(`tr[data-id="${snap}"] [data-state="completed"]`).waitFor({ timeout: 30000 });
+  await page.locator(`tr[data-id="${snap}"].selected`).waitFor();
+  await menuItem('Snapshots', 'Actions', 'Create image from snapshot');
+  await page.fill('.modal input[aria-label="Image name"]', 'from-console-snapshot');
+  await modalButton('Create image').click();
+  const amiLink = page.locator('.notice.success a[href^="#/images/ami-"]');
+  await amiLink.waitFor();
+  const ami = (await amiLink.textContent()).trim();
+  const img = (await ec2.send(new DescribeImagesCommand({ ImageIds: [ami] }))).Images[0];
+  assert.equal(img.Name, 'from-console-snapshot');
+  assert.equal(img.RootDeviceName, '/dev/xvda');
+  assert.equal(img.BlockDeviceMappings[0].Ebs.SnapshotId, snap);
+});
+
+await step('security groups: an inbound rule added and removed', async () => {
+  const instance = need(state.instance, 'the launch');
+  const group = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instance] }))).Reservations[0].Instances[0].SecurityGroups[0].GroupId;
+  await page.goto(`${ENDPOINT}/console/#/security-groups/${group}`);
+  await page.locator('.split').getByRole('button', { name: 'Add rule' }).click();
+  await page.selectOption('.modal select[aria-label="Rule type"]', 'HTTP');
+  await page.fill('.modal input[aria-label="Source"]', '0.0.0.0/0');
+  await modalButton('Add rule').click();
+  const rule = page.locator('.split tbody tr', { hasText: '0.0.0.0/0' });
+  await rule.waitFor();
+  let g = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [group] }))).SecurityGroups[0];
+  assert.ok(g.IpPermissions.some((p) => p.FromPort === 80 && p.IpRanges[0].CidrIp === '0.0.0.0/0'), 'port 80 open');
+  await rule.getByRole('button', { name: 'Delete' }).click();
+  await until('the rule to go', async () => (await page.locator('.split tbody tr', { hasText: '0.0.0.0/0' }).count()) === 0, 10000);
+  g = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [group] }))).SecurityGroups[0];
+  assert.ok(!g.IpPermissions.some((p) => p.FromPort === 80), 'port 80 closed again');
+});
+
+await step('instances: stopped and started again from the state menu', async () => {
+  const id = need(state.instance, 'the launch');
+  await page.goto(`${ENDPOINT}/console/#/instances/${id}`);
+  await page.locator(`tr[data-id="${id}"].selected [data-state="running"]`).waitFor();
+  await page.getByRole('button', { name: 'Instance state' }).click();
+  await page.getByRole('menuitem', { name: 'Stop instance' }).click();
+  await page.locator(`tr[data-id="${id}"] [data-state="stopped"]`).waitFor({ timeout: 60000 });
+  await page.getByRole('button', { name: 'Instance state' }).click();
+  await page.getByRole('menuitem', { name: 'Start instance' }).click();
+  await page.locator(`tr[data-id="${id}"] [data-state="running"]`).waitFor({ timeout: 60000 });
 });
 
 await step('buckets: creates one, uploads a file, lists it and downloads it', async () => {

@@ -77,6 +77,8 @@ export function listPage(root, opts) {
   const t = table({
     ...opts,
     onSelect(rows, refreshed) {
+      // The view's actions act on the rows as they are now, refreshed or not.
+      if (opts.onSelect) opts.onSelect(rows);
       const one = rows.length === 1 ? rows[0] : null;
       const id = one ? opts.key(one) : null;
       if (refreshed && id === shown) {
@@ -89,7 +91,6 @@ export function listPage(root, opts) {
       detail.hidden = !one;
       clear(detail);
       if (one) cleanup = opts.detail(one, detail) || null;
-      if (opts.onSelect) opts.onSelect(rows);
     },
   });
   clear(root, t.element, detail);

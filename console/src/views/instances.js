@@ -18,7 +18,8 @@ export function instancesView(root, route) {
   let stateFilter = '';
   let all = [];
   const ids = () => selected.map((i) => i.InstanceId);
-  const some = (...states) => () => selected.length > 0 && selected.every((i) => states.includes(i.State.Name));
+  // An action is offered when every selected instance is in one of its states.
+  const unlessAll = (...states) => () => !selected.length || !selected.every((i) => states.includes(i.State.Name));
   const one = () => (selected.length === 1 ? selected[0] : null);
   const lifecycle = (Command, verb, extra = {}) => async () => {
     try {
@@ -30,9 +31,9 @@ export function instancesView(root, route) {
     refreshNow();
   };
   const actions = menu('Instance state', [
-    { label: 'Start instance', disabled: some('stopped'), onClick: lifecycle(StartInstancesCommand, 'Starting') },
-    { label: 'Stop instance', disabled: some('running', 'pending'), onClick: lifecycle(StopInstancesCommand, 'Stopping') },
-    { label: 'Reboot instance', disabled: some('running'), onClick: lifecycle(RebootInstancesCommand, 'Rebooting') },
+    { label: 'Start instance', disabled: unlessAll('stopped'), onClick: lifecycle(StartInstancesCommand, 'Starting') },
+    { label: 'Stop instance', disabled: unlessAll('running', 'pending'), onClick: lifecycle(StopInstancesCommand, 'Stopping') },
+    { label: 'Reboot instance', disabled: unlessAll('running'), onClick: lifecycle(RebootInstancesCommand, 'Rebooting') },
     {
       label: 'Terminate (delete) instance', disabled: () => !selected.length || selected.some((i) => i.State.Name === 'terminated'),
       onClick: () => modal({
