@@ -74,25 +74,55 @@ static const struct console_asset *console_find(const char *name)
 	return NULL;
 }
 
-/*
- * Whether an Accept-Encoding value takes gzip: a "gzip" (or "*") token
- * whose q is not zero.
- */
-static int console_accepts_gzip(const char *accept)
+/* The q of one Accept-Encoding element [p, end): 1 unless it says otherwise. */
+static double console_quality(const char *p, const char *end)
 {
+	double q = 1;
+	const char *param = memchr(p, ';', (size_t)(end - p));
+	while (param) {
+		param++;
+		param += strspn(param, " \t");
+		if (param + 2 <= end && (*param == 'q' || *param == 'Q') && param[1] == '=')
+			q = strtod(param + 2, NULL);
+		param = param < end ? memchr(param, ';', (size_t)(end - param)) : NULL;
+	}
+	return q;
+}
+
+int console_accepts_gzip(const char *accept)
+{
+	int gzip = -1, star = 0;
 	const char *p = accept;
 	while (p && *p) {
-		p += strspn(p, " \t,");
-		size_t len = strcspn(p, ",;");
-		int named = (len == 4 && !strncasecmp(p, "gzip", 4)) || (len == 1 && *p == '*');
 		const char *end = p + strcspn(p, ",");
-		if (named) {
-			const char *q = strstr(p, "q=");
-			if (!q || q > end)
-				return 1;
-			return strtod(q + 2, NULL) > 0;
-		}
-		p = end;
+		p += strspn(p, " \t");
+		size_t len = strcspn(p, ",; \t");
+		int takes = console_quality(p, end) > 0;
+		if (len == 4 && !strncasecmp(p, "gzip", 4))
+			gzip = takes;
+		else if (len == 1 && *p == '*')
+			star = takes;
+		p = *end ? end + 1 : end;
+	}
+	/* A coding named outright wins over "*". */
+	return gzip >= 0 ? gzip : star;
+}
+
+int console_etag_matches(const char *if_none_match, const char *etag)
+{
+	size_t etag_len = strlen(etag);
+	const char *p = if_none_match;
+	while (p && *p) {
+		const char *end = p + strcspn(p, ",");
+		p += strspn(p, " \t");
+		if (!strncmp(p, "W/", 2))
+			p += 2;
+		size_t len = (size_t)(end - p);
+		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		if ((len == 1 && *p == '*') || (len == etag_len && !memcmp(p, etag, len)))
+			return 1;
+		p = *end ? end + 1 : end;
 	}
 	return 0;
 }
@@ -197,8 +227,7 @@ static void console_serve(struct request *req)
 	console_common_headers(req);
 	api_add_header(req, "ETag", a->etag);
 	api_add_header(req, "Vary", "Accept-Encoding");
-	const char *match = req->header(req, "If-None-Match");
-	if (match && strstr(match, a->etag)) {
+	if (console_etag_matches(req->header(req, "If-None-Match"), a->etag)) {
 		req->status = 304;
 		return;
 	}

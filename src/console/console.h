@@ -19,4 +19,16 @@
 
 extern const struct api_service console_service;
 
+/*
+ * Whether an Accept-Encoding header value (NULL: none) takes gzip: a gzip
+ * element, or else a "*" one, whose q is not zero (RFC 9110, 12.5.3).
+ */
+int console_accepts_gzip(const char *accept);
+
+/*
+ * Whether an If-None-Match header value (NULL: none) names etag (quoted, as
+ * sent), weakly compared, or is "*".
+ */
+int console_etag_matches(const char *if_none_match, const char *etag);
+
 #endif
