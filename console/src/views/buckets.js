@@ -8,10 +8,11 @@ import {
 import { RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { allPages, download, ec2, s3 } from '../aws.js';
 import { clear, confirmModal, errorText, field, fmtBytes, fmtTime, h, menu, modal, notify, select } from '../ui.js';
-import { link, listPage, pageHead } from './common.js';
+import { link, listPage, pageHead, refreshButton } from './common.js';
 
 export function bucketsView(root) {
   let selected = [];
+  const refresh = () => t.refresh();
   const body = h('div');
   clear(root, pageHead('Buckets', 'The object store (S3): bundles of instance-store AMIs live here.'), body);
   const actions = menu('Actions', [
@@ -24,7 +25,8 @@ export function bucketsView(root) {
   ]);
   const t = listPage(body, {
     title: 'Buckets',
-    buttons: [h('button.btn.icon', { onclick: () => refresh(), 'aria-label': 'Refresh', title: 'Refresh' }, '\u21BB'), actions,
+    load: async () => (await s3(new ListBucketsCommand({}))).Buckets || [],
+    buttons: [refreshButton(() => refresh()), actions,
       h('button.btn.primary', { onclick: () => createBucket(refresh) }, 'Create bucket')],
     searchPlaceholder: 'Find buckets by name',
     columns: [
@@ -37,14 +39,6 @@ export function bucketsView(root) {
     onSelect(rows) { selected = rows; },
     detail: () => null,
   });
-  async function refresh() {
-    try {
-      t.setRows((await s3(new ListBucketsCommand({}))).Buckets || []);
-    } catch (err) {
-      t.setError(`Cannot list buckets: ${errorText(err)}`);
-    }
-  }
-  refresh();
   return () => t.dispose();
 }
 
@@ -70,6 +64,7 @@ export function objectsView(root, route) {
   const prefix = route.params.get('prefix') || '';
   const href = (p) => `#/buckets/${encodeURIComponent(bucket)}${p ? `?prefix=${encodeURIComponent(p)}` : ''}`;
   let selected = [];
+  const refresh = () => t.refresh();
   const files = h('input', { type: 'file', multiple: true, hidden: true, id: 'upload-files' });
   files.addEventListener('change', () => upload([...files.files]));
   const objectsOnly = () => selected.filter((o) => !o.folder);
@@ -93,7 +88,15 @@ export function objectsView(root, route) {
   clear(root, h('div.crumbs', crumbs), pageHead(bucket, prefix ? `Objects under ${prefix}` : 'Objects'), files, body);
   const t = listPage(body, {
     title: 'Objects',
-    buttons: [h('button.btn.icon', { onclick: () => refresh(), 'aria-label': 'Refresh', title: 'Refresh' }, '\u21BB'), actions,
+    load: async () => {
+      const folders = [];
+      const objects = await allPages((ContinuationToken) => s3(new ListObjectsV2Command({
+        Bucket: bucket, Prefix: prefix || undefined, Delimiter: '/', ContinuationToken,
+      })).then((r) => { folders.push(...(r.CommonPrefixes || []).map((p) => ({ Key: p.Prefix, folder: true }))); return r; }),
+      (r) => r.Contents, (r) => (r.IsTruncated ? r.NextContinuationToken : undefined));
+      return [...folders, ...objects];
+    },
+    buttons: [refreshButton(() => refresh()), actions,
       h('button.btn.primary', { onclick: () => files.click() }, 'Upload')],
     searchPlaceholder: 'Find objects by name',
     columns: [
@@ -117,18 +120,6 @@ export function objectsView(root, route) {
         h('span.muted', `${fmtBytes(o.Size)}, modified ${fmtTime(o.LastModified)}`)));
     },
   });
-  async function refresh() {
-    try {
-      const folders = [];
-      const objects = await allPages((ContinuationToken) => s3(new ListObjectsV2Command({
-        Bucket: bucket, Prefix: prefix || undefined, Delimiter: '/', ContinuationToken,
-      })).then((r) => { folders.push(...(r.CommonPrefixes || []).map((p) => ({ Key: p.Prefix, folder: true }))); return r; }),
-      (r) => r.Contents, (r) => (r.IsTruncated ? r.NextContinuationToken : undefined));
-      t.setRows([...folders, ...objects]);
-    } catch (err) {
-      t.setError(`Cannot list ${bucket}: ${errorText(err)}`);
-    }
-  }
   async function upload(list) {
     for (const f of list) {
       notify('info', `Uploading ${f.name} (${fmtBytes(f.size)})…`);
@@ -152,7 +143,6 @@ export function objectsView(root, route) {
       notify('error', `Cannot download ${o.Key}: ${errorText(err)}`);
     }
   }
-  refresh();
   return () => t.dispose();
 }
 

@@ -1,7 +1,7 @@
 // What several views share: links between resources, the tags editor,
 // the detail pane under a table, and polling that stops with the view.
 import { CreateTagsCommand, DeleteTagsCommand } from '@aws-sdk/client-ec2';
-import { clear, h, modal, table } from '../ui.js';
+import { clear, errorText, h, modal, table } from '../ui.js';
 import { ec2 } from '../aws.js';
 
 export function link(kind, id) {
@@ -66,10 +66,17 @@ export function poll(fn, ms) {
   return () => { stopped = true; clearTimeout(timer); };
 }
 
+export function refreshButton(onclick) {
+  return h('button.btn.icon', { onclick, 'aria-label': 'Refresh', title: 'Refresh' }, '\u21BB');
+}
+
 // A list page: a table and, under it, the detail of the one selected row.
 // detail(row, el) draws it and may return a cleanup; it is drawn again
 // only when another row is chosen, not when a poll refreshes the rows
 // (unless refresh(row, el) is given, which is called then).
+// With load (async () => rows), the page lists them now and, with every,
+// every so many milliseconds; t.refresh() lists them again; selectId is
+// selected once listed (an address such as #/volumes/vol-...).
 export function listPage(root, opts) {
   const detail = h('section.panel.split', { hidden: true });
   let shown = null;
@@ -94,7 +101,20 @@ export function listPage(root, opts) {
     },
   });
   clear(root, t.element, detail);
-  t.dispose = () => { if (cleanup) cleanup(); cleanup = null; };
+  let first = true;
+  t.refresh = async () => {
+    try {
+      t.setRows(await opts.load());
+      if (first && opts.selectId) t.select(opts.selectId);
+      first = false;
+    } catch (err) {
+      t.setError(`Cannot list the ${opts.title.toLowerCase()}: ${errorText(err)}`);
+    }
+  };
+  let stop = () => {};
+  if (opts.load && opts.every) stop = poll(t.refresh, opts.every);
+  else if (opts.load) t.refresh();
+  t.dispose = () => { stop(); if (cleanup) cleanup(); cleanup = null; };
   return t;
 }
 

@@ -8,7 +8,7 @@ import {
 import { ec2, getConfig, session } from '../aws.js';
 import { clear, field, fmtTime, h, kv, menu, modal, notify, run, select, stateBadge, tabs } from '../ui.js';
 import { go } from '../route.js';
-import { editTags, link, listPage, pageHead, tagsTable } from './common.js';
+import { editTags, link, listPage, pageHead, refreshButton, tagsTable } from './common.js';
 
 const OWNERS = [
   ['self', 'Owned by me'], ['amazon', 'Amazon (samples)'], ['shared', 'Shared with me'],
@@ -63,7 +63,7 @@ export function imagesView(root, route) {
     { label: 'Manage tags', disabled: () => !mine(), onClick: () => editTags(one().ImageId, one().Tags, load) },
   ]);
   const launch = h('button.btn.primary', { disabled: true, onclick: () => go(`#/launch?image=${one().ImageId}`) }, 'Launch instance from AMI');
-  const refresh = h('button.btn.icon', { onclick: () => load(), 'aria-label': 'Refresh', title: 'Refresh' }, '\u21BB');
+  const refresh = refreshButton(() => load());
 
   const body = h('div');
   clear(root, pageHead('Amazon Machine Images (AMIs)', 'Images this account owns, or may launch.'), body);

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { allPages, base64Text, ec2 } from '../aws.js';
 import { clear, errorText, field, fmtTime, h, kv, menu, modal, notify, select, stateBadge, tabs, tag } from '../ui.js';
-import { editTags, link, listPage, pageHead, poll, tagsTable } from './common.js';
+import { editTags, link, listPage, pageHead, poll, refreshButton, tagsTable } from './common.js';
 
 const BUSY = new Set(['pending', 'stopping', 'shutting-down']);
 
@@ -65,7 +65,7 @@ export function instancesView(root, route) {
   const t = listPage(body, {
     title: 'Instances',
     filters,
-    buttons: [h('button.btn.icon', { onclick: () => refreshNow(), 'aria-label': 'Refresh', title: 'Refresh' }, '\u21BB'),
+    buttons: [refreshButton(() => refreshNow()),
       actions, more, h('a.btn.primary', { href: '#/launch' }, 'Launch instances')],
     searchPlaceholder: 'Find instances by name, ID, address or type',
     columns: [

@@ -3,11 +3,12 @@
 import { DeleteKeyPairCommand, DescribeKeyPairsCommand, ImportKeyPairCommand } from '@aws-sdk/client-ec2';
 import { ec2 } from '../aws.js';
 import { clear, confirmModal, field, fmtTime, h, kv, menu, modal, notify, select, tag } from '../ui.js';
-import { editTags, listPage, pageHead } from './common.js';
+import { editTags, listPage, pageHead, refreshButton } from './common.js';
 import { createKeyPair } from './launch.js';
 
 export function keyPairsView(root) {
   let selected = [];
+  const refresh = () => t.refresh();
   const actions = menu('Actions', [
     { label: 'Import key pair', onClick: () => importKey(refresh) },
     { label: 'Delete', disabled: () => !selected.length,
@@ -22,7 +23,8 @@ export function keyPairsView(root) {
   clear(root, pageHead('Key pairs', 'Public keys the guests receive through the metadata service.'), body);
   const t = listPage(body, {
     title: 'Key pairs',
-    buttons: [h('button.btn.icon', { onclick: () => refresh(), 'aria-label': 'Refresh', title: 'Refresh' }, '\u21BB'), actions,
+    load: async () => (await ec2(new DescribeKeyPairsCommand({}))).KeyPairs || [],
+    buttons: [refreshButton(() => refresh()), actions,
       h('button.btn.primary', { id: 'create-key-pair', onclick: () => createKey(refresh) }, 'Create key pair')],
     searchPlaceholder: 'Find key pairs',
     columns: [
@@ -43,14 +45,6 @@ export function keyPairsView(root) {
       ]));
     },
   });
-  async function refresh() {
-    try {
-      t.setRows((await ec2(new DescribeKeyPairsCommand({}))).KeyPairs || []);
-    } catch (err) {
-      t.setError(`Cannot list key pairs: ${err.message}`);
-    }
-  }
-  refresh();
   return () => t.dispose();
 }
 

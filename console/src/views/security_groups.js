@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { allPages, ec2, getConfig } from '../aws.js';
 import { clear, confirmModal, errorText, field, h, kv, menu, modal, notify, run, select, tabs, tag } from '../ui.js';
-import { editTags, listPage, pageHead, tagsTable } from './common.js';
+import { editTags, listPage, pageHead, refreshButton, tagsTable } from './common.js';
 
 const PRESETS = {
   'Custom TCP': ['tcp', ''], 'Custom UDP': ['udp', ''], SSH: ['tcp', '22'], HTTP: ['tcp', '80'], HTTPS: ['tcp', '443'],
@@ -25,6 +25,7 @@ function describeRule(r) {
 
 export function securityGroupsView(root, route) {
   let selected = [];
+  const refresh = () => t.refresh();
   const actions = menu('Actions', [
     { label: 'Delete security groups', disabled: () => !selected.length,
       onClick: () => confirmModal('Delete security groups', `Delete ${selected.map((g) => g.GroupId).join(', ')}?`, 'Delete', async () => {
@@ -38,7 +39,9 @@ export function securityGroupsView(root, route) {
   clear(root, pageHead('Security groups', 'The only firewall: a rule change reaches running instances at once.'), body);
   const t = listPage(body, {
     title: 'Security groups',
-    buttons: [h('button.btn.icon', { onclick: () => refresh(), 'aria-label': 'Refresh', title: 'Refresh' }, '\u21BB'), actions,
+    load: () => allPages((NextToken) => ec2(new DescribeSecurityGroupsCommand({ NextToken })), (r) => r.SecurityGroups),
+    selectId: route.id,
+    buttons: [refreshButton(() => refresh()), actions,
       h('button.btn.primary', { onclick: () => createGroup(refresh) }, 'Create security group')],
     searchPlaceholder: 'Find security groups',
     columns: [
@@ -66,17 +69,6 @@ export function securityGroupsView(root, route) {
       return () => tb.dispose();
     },
   });
-  let first = true;
-  async function refresh() {
-    try {
-      t.setRows(await allPages((NextToken) => ec2(new DescribeSecurityGroupsCommand({ NextToken })), (r) => r.SecurityGroups));
-      if (first && route.id) t.select(route.id);
-      first = false;
-    } catch (err) {
-      t.setError(`Cannot list security groups: ${err.message}`);
-    }
-  }
-  refresh();
   return () => t.dispose();
 }
 

@@ -6,11 +6,12 @@ import {
 } from '@aws-sdk/client-ec2';
 import { allPages, ec2, getConfig } from '../aws.js';
 import { clear, confirmModal, field, fmtTime, h, kv, menu, modal, notify, select, stateBadge, tabs, tag } from '../ui.js';
-import { editTags, link, listPage, pageHead, poll, tagsTable } from './common.js';
+import { editTags, link, listPage, pageHead, refreshButton, tagsTable } from './common.js';
 import { createVolume } from './volumes.js';
 
 export function snapshotsView(root, route) {
   let selected = [];
+  const refresh = () => t.refresh();
   const one = () => (selected.length === 1 ? selected[0] : null);
   const completed = () => one() && one().State === 'completed';
   const actions = menu('Actions', [
@@ -30,7 +31,10 @@ export function snapshotsView(root, route) {
   clear(root, pageHead('Snapshots', 'Incremental, deduplicated block snapshots owned by this account.'), body);
   const t = listPage(body, {
     title: 'Snapshots',
-    buttons: [h('button.btn.icon', { onclick: () => refresh(), 'aria-label': 'Refresh', title: 'Refresh' }, '\u21BB'), actions,
+    load: () => allPages((NextToken) => ec2(new DescribeSnapshotsCommand({ OwnerIds: ['self'], MaxResults: 1000, NextToken })), (r) => r.Snapshots),
+    every: 5000,
+    selectId: route.id,
+    buttons: [refreshButton(() => refresh()), actions,
       h('button.btn.primary', { onclick: () => snapshotVolume(refresh) }, 'Create snapshot')],
     searchPlaceholder: 'Find snapshots by name, ID, description or volume',
     columns: [
@@ -62,19 +66,7 @@ export function snapshotsView(root, route) {
       return () => tb.dispose();
     },
   });
-  let first = true;
-  async function refresh() {
-    try {
-      const snaps = await allPages((NextToken) => ec2(new DescribeSnapshotsCommand({ OwnerIds: ['self'], MaxResults: 1000, NextToken })), (r) => r.Snapshots);
-      t.setRows(snaps);
-      if (first && route.id) t.select(route.id);
-      first = false;
-    } catch (err) {
-      t.setError(`Cannot list snapshots: ${err.message}`);
-    }
-  }
-  const stop = poll(refresh, 5000);
-  return () => { stop(); t.dispose(); };
+  return () => t.dispose();
 }
 
 async function snapshotVolume(done) {

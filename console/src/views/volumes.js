@@ -6,12 +6,13 @@ import {
 } from '@aws-sdk/client-ec2';
 import { allPages, ec2 } from '../aws.js';
 import { clear, confirmModal, field, fmtTime, h, kv, menu, modal, notify, select, stateBadge, tabs, tag } from '../ui.js';
-import { editTags, link, listPage, pageHead, poll, tagsTable } from './common.js';
+import { editTags, link, listPage, pageHead, refreshButton, tagsTable } from './common.js';
 
 const TYPES = ['gp3', 'gp2', 'io1', 'io2', 'st1', 'sc1', 'standard'];
 
 export function volumesView(root, route) {
   let selected = [];
+  const refresh = () => t.refresh();
   const one = () => (selected.length === 1 ? selected[0] : null);
   const attachment = (v) => (v.Attachments || [])[0];
   const actions = menu('Actions', [
@@ -31,7 +32,10 @@ export function volumesView(root, route) {
   clear(root, pageHead('Volumes', 'Block volumes: lazily made from snapshots, served to machines over NBD.'), body);
   const t = listPage(body, {
     title: 'Volumes',
-    buttons: [h('button.btn.icon', { onclick: () => refresh(), 'aria-label': 'Refresh', title: 'Refresh' }, '\u21BB'), actions,
+    load: () => allPages((NextToken) => ec2(new DescribeVolumesCommand({ MaxResults: 500, NextToken })), (r) => r.Volumes),
+    every: 5000,
+    selectId: route.id,
+    buttons: [refreshButton(() => refresh()), actions,
       h('button.btn.primary', { onclick: () => createVolume(null, refresh) }, 'Create volume')],
     searchPlaceholder: 'Find volumes by name, ID or snapshot',
     columns: [
@@ -70,19 +74,7 @@ export function volumesView(root, route) {
       return () => tb.dispose();
     },
   });
-  let first = true;
-  async function refresh() {
-    try {
-      const vols = await allPages((NextToken) => ec2(new DescribeVolumesCommand({ MaxResults: 500, NextToken })), (r) => r.Volumes);
-      t.setRows(vols);
-      if (first && route.id) t.select(route.id);
-      first = false;
-    } catch (err) {
-      t.setError(`Cannot list volumes: ${err.message}`);
-    }
-  }
-  const stop = poll(refresh, 5000);
-  return () => { stop(); t.dispose(); };
+  return () => t.dispose();
 }
 
 // Create volume, empty or from snapshot (snapshot given: its size is the floor).
