@@ -7,8 +7,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { allPages, download, ec2, s3 } from '../aws.js';
-import { clear, confirmModal, errorText, field, fmtBytes, fmtTime, h, menu, modal, notify, select } from '../ui.js';
-import { link, listPage, pageHead, refreshButton } from './common.js';
+import { clear, errorText, field, fmtBytes, fmtTime, h, menu, modal, notify, select } from '../ui.js';
+import { deleteItem, link, listPage, pageHead, refreshButton } from './common.js';
 
 export function bucketsView(root) {
   let selected = [];
@@ -16,12 +16,10 @@ export function bucketsView(root) {
   const body = h('div');
   clear(root, pageHead('Buckets', 'The object store (S3): bundles of instance-store AMIs live here.'), body);
   const actions = menu('Actions', [
-    { label: 'Delete bucket', disabled: () => selected.length !== 1,
-      onClick: () => confirmModal('Delete bucket', `Delete ${selected[0].Name}? It must be empty.`, 'Delete', async () => {
-        await s3(new DeleteBucketCommand({ Bucket: selected[0].Name }));
-        notify('success', `Deleted ${selected[0].Name}.`);
-        refresh();
-      }) },
+    deleteItem({
+      label: 'Delete buckets', selected: () => selected, name: (b) => b.Name, done: refresh,
+      del: (b) => s3(new DeleteBucketCommand({ Bucket: b.Name })), note: 'A bucket must be empty.',
+    }),
   ]);
   const t = listPage(body, {
     title: 'Buckets',
@@ -71,12 +69,10 @@ export function objectsView(root, route) {
   const actions = menu('Actions', [
     { label: 'Download', disabled: () => objectsOnly().length !== 1, onClick: () => get(objectsOnly()[0]) },
     { label: 'Register as AMI', disabled: () => objectsOnly().length !== 1 || !objectsOnly()[0].Key.endsWith('.manifest.xml'), onClick: () => registerBundle(bucket, objectsOnly()[0].Key) },
-    { label: 'Delete', disabled: () => !objectsOnly().length,
-      onClick: () => confirmModal('Delete objects', `Delete ${objectsOnly().map((o) => o.Key).join(', ')}?`, 'Delete', async () => {
-        for (const o of objectsOnly()) await s3(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key }));
-        notify('success', 'Deleted.');
-        refresh();
-      }) },
+    deleteItem({
+      label: 'Delete objects', selected: objectsOnly, name: (o) => o.Key, done: refresh,
+      del: (o) => s3(new DeleteObjectCommand({ Bucket: bucket, Key: o.Key })),
+    }),
   ]);
   const crumbs = [h('a', { href: '#/buckets' }, 'Buckets'), ' / ', h('a', { href: href('') }, bucket)];
   let acc = '';

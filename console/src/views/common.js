@@ -1,7 +1,7 @@
 // What several views share: links between resources, the tags editor,
 // the detail pane under a table, and polling that stops with the view.
 import { CreateTagsCommand, DeleteTagsCommand } from '@aws-sdk/client-ec2';
-import { clear, errorText, h, modal, table } from '../ui.js';
+import { clear, confirmModal, errorText, h, modal, notify, table } from '../ui.js';
 import { ec2 } from '../aws.js';
 
 export function link(kind, id) {
@@ -64,6 +64,30 @@ export function poll(fn, ms) {
   };
   tick();
   return () => { stopped = true; clearTimeout(timer); };
+}
+
+// The "Delete" item of an action menu: asks, then deletes each selected
+// row (del(row)), says so and refreshes.  allowed(rows) may narrow it.
+export function deleteItem({ label, selected, name, del, done, note = '', allowed = () => true }) {
+  return {
+    label,
+    disabled: () => !selected().length || !allowed(selected()),
+    onClick: () => {
+      const rows = selected();
+      const names = rows.map(name).join(', ');
+      confirmModal(label, `Delete ${names}?${note ? ` ${note}` : ''}`, 'Delete', async () => {
+        for (const r of rows) await del(r);
+        notify('success', `Deleted ${names}.`);
+        done();
+      });
+    },
+  };
+}
+
+// The "Manage tags" item: for one selected row, whose ID is idOf(row).
+export function tagsItem(selected, idOf, done) {
+  const one = () => (selected().length === 1 ? selected()[0] : null);
+  return { label: 'Manage tags', disabled: () => !one(), onClick: () => editTags(idOf(one()), one().Tags, done) };
 }
 
 export function refreshButton(onclick) {

@@ -2,8 +2,8 @@
 // public key, delete.  Guests get the public key from the metadata service.
 import { DeleteKeyPairCommand, DescribeKeyPairsCommand, ImportKeyPairCommand } from '@aws-sdk/client-ec2';
 import { ec2 } from '../aws.js';
-import { clear, confirmModal, field, fmtTime, h, kv, menu, modal, notify, select, tag } from '../ui.js';
-import { editTags, listPage, pageHead, refreshButton } from './common.js';
+import { clear, field, fmtTime, h, kv, menu, modal, notify, select, tag } from '../ui.js';
+import { deleteItem, listPage, pageHead, refreshButton, tagsItem } from './common.js';
 import { createKeyPair } from './launch.js';
 
 export function keyPairsView(root) {
@@ -11,13 +11,12 @@ export function keyPairsView(root) {
   const refresh = () => t.refresh();
   const actions = menu('Actions', [
     { label: 'Import key pair', onClick: () => importKey(refresh) },
-    { label: 'Delete', disabled: () => !selected.length,
-      onClick: () => confirmModal('Delete key pairs', `Delete ${selected.map((k) => k.KeyName).join(', ')}? Running instances keep the key they were given.`, 'Delete', async () => {
-        for (const k of selected) await ec2(new DeleteKeyPairCommand({ KeyPairId: k.KeyPairId }));
-        notify('success', 'Deleted.');
-        refresh();
-      }) },
-    { label: 'Manage tags', disabled: () => selected.length !== 1, onClick: () => editTags(selected[0].KeyPairId, selected[0].Tags, refresh) },
+    deleteItem({
+      label: 'Delete key pairs', selected: () => selected, name: (k) => k.KeyName, done: refresh,
+      del: (k) => ec2(new DeleteKeyPairCommand({ KeyPairId: k.KeyPairId })),
+      note: 'Running instances keep the key they were given.',
+    }),
+    tagsItem(() => selected, (k) => k.KeyPairId, refresh),
   ]);
   const body = h('div');
   clear(root, pageHead('Key pairs', 'Public keys the guests receive through the metadata service.'), body);

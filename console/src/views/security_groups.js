@@ -7,8 +7,8 @@ import {
   RevokeSecurityGroupEgressCommand, RevokeSecurityGroupIngressCommand,
 } from '@aws-sdk/client-ec2';
 import { allPages, ec2, getConfig } from '../aws.js';
-import { clear, confirmModal, errorText, field, h, kv, menu, modal, notify, run, select, tabs, tag } from '../ui.js';
-import { editTags, listPage, pageHead, refreshButton, tagsTable } from './common.js';
+import { clear, errorText, field, h, kv, menu, modal, notify, run, select, tabs, tag } from '../ui.js';
+import { deleteItem, listPage, pageHead, refreshButton, tagsItem, tagsTable } from './common.js';
 
 const PRESETS = {
   'Custom TCP': ['tcp', ''], 'Custom UDP': ['udp', ''], SSH: ['tcp', '22'], HTTP: ['tcp', '80'], HTTPS: ['tcp', '443'],
@@ -27,13 +27,11 @@ export function securityGroupsView(root, route) {
   let selected = [];
   const refresh = () => t.refresh();
   const actions = menu('Actions', [
-    { label: 'Delete security groups', disabled: () => !selected.length,
-      onClick: () => confirmModal('Delete security groups', `Delete ${selected.map((g) => g.GroupId).join(', ')}?`, 'Delete', async () => {
-        for (const g of selected) await ec2(new DeleteSecurityGroupCommand({ GroupId: g.GroupId }));
-        notify('success', 'Deleted.');
-        refresh();
-      }) },
-    { label: 'Manage tags', disabled: () => selected.length !== 1, onClick: () => editTags(selected[0].GroupId, selected[0].Tags, refresh) },
+    deleteItem({
+      label: 'Delete security groups', selected: () => selected, name: (g) => g.GroupId, done: refresh,
+      del: (g) => ec2(new DeleteSecurityGroupCommand({ GroupId: g.GroupId })),
+    }),
+    tagsItem(() => selected, (g) => g.GroupId, refresh),
   ]);
   const body = h('div');
   clear(root, pageHead('Security groups', 'The only firewall: a rule change reaches running instances at once.'), body);

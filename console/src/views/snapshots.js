@@ -5,8 +5,8 @@ import {
   DescribeVolumesCommand, RegisterImageCommand,
 } from '@aws-sdk/client-ec2';
 import { allPages, ec2, getConfig } from '../aws.js';
-import { clear, confirmModal, field, fmtTime, h, kv, menu, modal, notify, select, stateBadge, tabs, tag } from '../ui.js';
-import { editTags, link, listPage, pageHead, refreshButton, tagsTable } from './common.js';
+import { clear, field, fmtTime, h, kv, menu, modal, notify, select, stateBadge, tabs, tag } from '../ui.js';
+import { deleteItem, link, listPage, pageHead, refreshButton, tagsItem, tagsTable } from './common.js';
 import { createVolume } from './volumes.js';
 
 export function snapshotsView(root, route) {
@@ -18,14 +18,13 @@ export function snapshotsView(root, route) {
     { label: 'Create volume from snapshot', disabled: () => !completed(), onClick: () => createVolume(one(), () => {}) },
     { label: 'Create image from snapshot', disabled: () => !completed(), onClick: () => registerFromSnapshot(one()) },
     { label: 'Copy snapshot', disabled: () => !completed(), onClick: () => copySnapshot(one(), refresh) },
-    { label: 'Delete snapshot', disabled: () => !selected.length,
-      onClick: () => confirmModal('Delete snapshots', `Delete ${selected.map((s) => s.SnapshotId).join(', ')}? Blocks other snapshots share stay.`, 'Delete', async () => {
-        for (const s of selected) await ec2(new DeleteSnapshotCommand({ SnapshotId: s.SnapshotId }));
-        notify('success', 'Deleted.');
-        refresh();
-      }) },
+    deleteItem({
+      label: 'Delete snapshots', selected: () => selected, name: (x) => x.SnapshotId, done: refresh,
+      del: (x) => ec2(new DeleteSnapshotCommand({ SnapshotId: x.SnapshotId })),
+      note: 'Blocks other snapshots share stay.',
+    }),
     '-',
-    { label: 'Manage tags', disabled: () => !one(), onClick: () => editTags(one().SnapshotId, one().Tags, refresh) },
+    tagsItem(() => selected, (x) => x.SnapshotId, refresh),
   ]);
   const body = h('div');
   clear(root, pageHead('Snapshots', 'Incremental, deduplicated block snapshots owned by this account.'), body);

@@ -5,8 +5,8 @@ import {
   DescribeAvailabilityZonesCommand, DescribeInstancesCommand, DescribeVolumesCommand, DetachVolumeCommand,
 } from '@aws-sdk/client-ec2';
 import { allPages, ec2 } from '../aws.js';
-import { clear, confirmModal, field, fmtTime, h, kv, menu, modal, notify, select, stateBadge, tabs, tag } from '../ui.js';
-import { editTags, link, listPage, pageHead, refreshButton, tagsTable } from './common.js';
+import { clear, field, fmtTime, h, kv, menu, modal, notify, select, stateBadge, tabs, tag } from '../ui.js';
+import { deleteItem, link, listPage, pageHead, refreshButton, tagsItem, tagsTable } from './common.js';
 
 const TYPES = ['gp3', 'gp2', 'io1', 'io2', 'st1', 'sc1', 'standard'];
 
@@ -19,14 +19,14 @@ export function volumesView(root, route) {
     { label: 'Create snapshot', disabled: () => !one(), onClick: () => createSnapshot(one()) },
     { label: 'Attach volume', disabled: () => !one() || one().State !== 'available', onClick: () => attach(one(), refresh) },
     { label: 'Detach volume', disabled: () => !one() || one().State !== 'in-use', onClick: () => detach(one(), refresh) },
-    { label: 'Delete volume', disabled: () => !selected.length || selected.some((v) => v.State !== 'available'),
-      onClick: () => confirmModal('Delete volumes', `Delete ${selected.map((v) => v.VolumeId).join(', ')}? Their data is gone; their snapshots stay.`, 'Delete', async () => {
-        for (const v of selected) await ec2(new DeleteVolumeCommand({ VolumeId: v.VolumeId }));
-        notify('success', 'Deleted.');
-        refresh();
-      }) },
+    deleteItem({
+      label: 'Delete volumes', selected: () => selected, name: (v) => v.VolumeId, done: refresh,
+      del: (v) => ec2(new DeleteVolumeCommand({ VolumeId: v.VolumeId })),
+      allowed: (rows) => rows.every((v) => v.State === 'available'),
+      note: 'Their data is gone; their snapshots stay.',
+    }),
     '-',
-    { label: 'Manage tags', disabled: () => !one(), onClick: () => editTags(one().VolumeId, one().Tags, refresh) },
+    tagsItem(() => selected, (v) => v.VolumeId, refresh),
   ]);
   const body = h('div');
   clear(root, pageHead('Volumes', 'Block volumes: lazily made from snapshots, served to machines over NBD.'), body);
