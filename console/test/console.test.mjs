@@ -158,6 +158,29 @@ await step('key pairs: creates one and downloads its private key, once', async (
   state.key = 'console-key';
 });
 
+await step('key pairs: imports a public key, then deletes it', async () => {
+  // An OpenSSH ed25519 public key: string "ssh-ed25519", string the 32 bytes.
+  const { generateKeyPairSync } = await import('node:crypto');
+  const raw = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(-32);
+  const field = (b) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  const openssh = `ssh-ed25519 ${Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]).toString('base64')} me@host`;
+  await page.locator('section[data-table="Key pairs"] .panel-head').getByRole('button', { name: 'Actions' }).click();
+  await page.getByRole('menuitem', { name: 'Import key pair' }).click();
+  await page.fill('.modal input[aria-label="Key pair name"]', 'imported-key');
+  await page.fill('.modal textarea', openssh);
+  await page.locator('.modal').getByRole('button', { name: 'Import key pair' }).click();
+  const row = page.locator('section[data-table="Key pairs"] tbody tr', { hasText: 'imported-key' });
+  await row.waitFor();
+  assert.match(await row.textContent(), /ed25519/);
+  await row.locator('td:nth-child(2)').click();
+  await page.locator('section[data-table="Key pairs"] .panel-head').getByRole('button', { name: 'Actions' }).click();
+  await page.getByRole('menuitem', { name: 'Delete key pairs' }).click();
+  await page.locator('.modal').getByRole('button', { name: 'Delete' }).click();
+  await until('the key to go', async () => (await row.count()) === 0, 10000);
+  const r = await ec2.send(new DescribeKeyPairsCommand({}));
+  assert.deepEqual(r.KeyPairs.map((k) => k.KeyName), ['console-key']);
+});
+
 await step('launch wizard: the HVM sample with the new key and a new security group open to SSH from the caller', async () => {
   const hvm = need(state.hvm, 'the sample image');
   need(state.key, 'the key pair');
