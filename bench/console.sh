@@ -24,7 +24,7 @@ snap=$(sqlite3 "$work/data/catalog.db" "select snapshot_id from image_block_devi
 python3 "$src/bench/seed_images.py" "$work/data/catalog.db" "$owner" "$snap" "$images" >/dev/null
 echo "## Web console"
 echo
-echo "\`bench/console.sh $build\`: $images images owned by the account, $(nproc) cores, $(/usr/bin/chromium --version 2>/dev/null)."
+echo "\`bench/console.sh $build\`: $images images owned by the account, $(nproc) cores (load average $(cut -d' ' -f1 /proc/loadavg) at the start), $(/usr/bin/chromium --version 2>/dev/null)."
 echo
 cd "$src/console"
 ENDPOINT=http://127.0.0.1:$port KEY=$(field AccessKeyId) SECRET=$(field SecretAccessKey) ACCOUNT=$owner IMAGES=$images \

@@ -76,7 +76,7 @@ function signInView(root, r) {
   },
   h('label.field', h('span', 'Access key ID'), key),
   h('label.field', h('span', 'Secret access key'), secret),
-  h('p.small', `Region ${getConfig().region}. The keys stay in this browser tab (sessionStorage) and sign each request here; they are never sent.`),
+  h('p.small', `Region ${getConfig().region}. The keys stay in this browser tab (sessionStorage), where they sign each request; the secret key is never sent.`),
   h('div.row', button));
   document.getElementById('nav').hidden = true;
   clear(root, h('section.panel.signin',
