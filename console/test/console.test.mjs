@@ -19,8 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import {
-  DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeKeyPairsCommand,
-  DescribeSecurityGroupsCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client,
+  DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstanceAttributeCommand, DescribeInstancesCommand,
+  DescribeKeyPairsCommand, DescribeSecurityGroupsCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client,
+  TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
@@ -209,15 +210,52 @@ await step('launch wizard: the HVM sample with the new key and a new security gr
   assert.equal(i.ImageId, hvm);
   assert.equal(i.InstanceType, 't2.micro');
   assert.deepEqual(i.Tags, [{ Key: 'Name', Value: 'console-test' }]);
-  const g = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [i.SecurityGroups[0].GroupId] }))).SecurityGroups[0];
+  state.group = i.SecurityGroups[0].GroupId;
+  const g = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [state.group] }))).SecurityGroups[0];
   assert.equal(g.GroupName, sgName);
   assert.deepEqual(g.IpPermissions.map((p) => [p.IpProtocol, p.FromPort, p.ToPort, p.IpRanges.map((x) => x.CidrIp)]),
     [['tcp', 22, 22, ['127.0.0.1/32']]], 'SSH from the caller only');
 });
 
+await step('launch wizard: a key pair made inline, an existing group, a public address, user data, two instances', async () => {
+  const hvm = need(state.hvm, 'the sample image');
+  const group = need(state.group, 'the first launch');
+  await page.goto(`${ENDPOINT}/console/#/launch?image=${hvm}`);
+  await page.waitForSelector('#launch-submit');
+  await page.getByRole('button', { name: 'Create new key pair' }).click();
+  await page.fill('#new-key-name', 'inline-key');
+  await page.selectOption('select[aria-label="Key pair type"]', 'ed25519');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#new-key-create')]);
+  assert.equal(download.suggestedFilename(), 'inline-key.pem');
+  assert.match(readFileSync(await download.path(), 'utf8'), /^-----BEGIN OPENSSH PRIVATE KEY-----/);
+  assert.equal(await page.inputValue('#launch-key'), 'inline-key', 'the new key is chosen');
+  await page.selectOption('select[aria-label="Auto-assign public IP"]', 'true');
+  await page.getByLabel('Select existing security group').check();
+  await page.locator(`input[value="${group}"]`).check();
+  await page.fill('#launch-user-data', '#!/bin/sh\necho hello from the console\n');
+  await page.fill('#launch-count', '2');
+  await page.click('#launch-submit');
+  await page.locator('.notice.success', { hasText: 'Launched instances' }).waitFor({ timeout: 30000 });
+  const ids = (await page.locator('.notice.success a[href^="#/instances/i-"]').allTextContents()).map((x) => x.trim());
+  assert.equal(ids.length, 2);
+  // A public address is the machine's while it runs.
+  const r = await until('both running', async () => {
+    const d = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
+    return d.Reservations.flatMap((x) => x.Instances).every((i) => i.State.Name === 'running') && d;
+  }, 60000);
+  for (const i of r.Reservations.flatMap((x) => x.Instances)) {
+    assert.equal(i.KeyName, 'inline-key');
+    assert.deepEqual(i.SecurityGroups.map((g) => g.GroupId), [group]);
+    assert.match(i.PublicIpAddress || '', /^127\./, 'a public address from the daemon\'s pool');
+    const ud = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: i.InstanceId, Attribute: 'userData' }));
+    assert.equal(Buffer.from(ud.UserData.Value, 'base64').toString(), '#!/bin/sh\necho hello from the console\n');
+  }
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+});
+
 await step('instances: the new instance turns running in the list without a reload', async () => {
   const id = need(state.instance, 'the launch');
-  await page.click(`a[href="#/instances/${id}"]`);
+  await page.goto(`${ENDPOINT}/console/#/instances/${id}`);
   await page.waitForSelector(`tr[data-id="${id}"]`);
   const marker = await page.evaluate(() => { window.notReloaded = true; return true; });
   await page.locator(`tr[data-id="${id}"] [data-state="running"]`).waitFor({ timeout: 60000 });
@@ -407,16 +445,20 @@ await step('security groups: an inbound rule added and removed', async () => {
   assert.ok(!g.IpPermissions.some((p) => p.FromPort === 80), 'port 80 closed again');
 });
 
-await step('instances: stopped and started again from the state menu', async () => {
+await step('instances: stopped and started again from the state menu, the states following live', async () => {
   const id = need(state.instance, 'the launch');
   await page.goto(`${ENDPOINT}/console/#/instances/${id}`);
   await page.locator(`tr[data-id="${id}"].selected [data-state="running"]`).waitFor();
+  await page.evaluate(() => { window.notReloaded = true; });
   await page.getByRole('button', { name: 'Instance state' }).click();
   await page.getByRole('menuitem', { name: 'Stop instance' }).click();
+  // The poll shows stopping, then stopped, then running, by itself.
+  await page.locator(`tr[data-id="${id}"] [data-state="stopping"]`).waitFor({ timeout: 20000 });
   await page.locator(`tr[data-id="${id}"] [data-state="stopped"]`).waitFor({ timeout: 60000 });
   await page.getByRole('button', { name: 'Instance state' }).click();
   await page.getByRole('menuitem', { name: 'Start instance' }).click();
   await page.locator(`tr[data-id="${id}"] [data-state="running"]`).waitFor({ timeout: 60000 });
+  assert.equal(await page.evaluate(() => window.notReloaded), true, 'states followed without a reload');
 });
 
 await step('buckets: creates one, uploads a file, lists it and downloads it', async () => {

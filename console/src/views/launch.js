@@ -238,6 +238,9 @@ function wizard(root, route, d) {
       }
       const r = await ec2(new RunInstancesCommand(input));
       const ids = (r.Instances || []).map((i) => i.InstanceId);
+      // A new address for the outcome, so that the wizard's own address
+      // ("Launch another", a link here) shows a new wizard.
+      history.replaceState(null, '', `#/launch?launched=${ids.join(',')}`);
       clear(root, h('section.panel', h('div.panel-body',
         h('div.notice.success', { role: 'status' }, `Launched ${ids.length === 1 ? 'instance' : 'instances'} `,
           ids.map((id, k) => [k ? ', ' : '', h('a.mono', { href: `#/instances/${id}` }, id)]), '.'),
