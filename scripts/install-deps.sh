@@ -9,8 +9,10 @@ packages=(
   libssl-dev libcmocka-dev libcurl4-openssl-dev libext2fs-dev comerr-dev e2fsprogs zlib1g-dev
   qemu-utils qemu-system-x86 nbdkit nbdkit-plugin-dev sqlite3 curl
   awscli python3-boto3 python3-boto wrk nginx-light clang ansible openssh-client putty-tools
+  chromium
 )
-# Node.js may come from elsewhere (with its own npm); ask Debian only if absent.
+# chromium: the web console's tests drive it headless (playwright-core, no
+# browser download).  Node.js may come from elsewhere (with its own npm); ask Debian only if absent.
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 

@@ -1,6 +1,7 @@
 /* services: the table of services (see services.h). */
 #include "services.h"
 
+#include "console/console.h"
 #include "ebs/ebs.h"
 #include "ec2/ec2.h"
 #include "iam/iam.h"
@@ -13,5 +14,6 @@ const struct api_service *const amibox_services[] = {
 	&iam_service,
 	&sts_service,
 	&s3_service,
+	&console_service, /* claims only unsigned GETs of /console, over S3's path claim */
 	NULL,
 };
