@@ -75,6 +75,9 @@ int compute_resume(struct compute *c, const char *instance_id, struct err *e);
 /* Presses reset (a running instance). */
 int compute_reboot(struct compute *c, const char *instance_id, struct err *e);
 /* The last 64 KiB of the instance's console since it last booted. */
+/* A JPEG picture of the running machine's screen (its VGA display). */
+int compute_screenshot(struct compute *c, const char *instance_id, struct buf *jpeg,
+		       struct err *e);
 int compute_console(struct compute *c, const char *instance_id,
 		    struct buf *out, long long *mtime_ms, struct err *e);
 /*

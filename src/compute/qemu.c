@@ -257,6 +257,9 @@ int qemu_boot(struct compute *c, const struct instance *m, struct err *e)
 	args_add(&a, "chardev:console");
 	args_add(&a, "-qmp");
 	args_add(&a, "unix:%s/qmp.sock,server=on,wait=off", idir.data);
+	/* A screen, as EC2's instances have one (GetConsoleScreenshot). */
+	args_add(&a, "-device");
+	args_add(&a, "VGA,vgamem_mb=4");
 	/*
 	 * EC2's machine identity, so that cloud-init knows it is on EC2 and asks
 	 * the metadata service for an IMDSv2 token: a product UUID that starts

@@ -76,6 +76,7 @@ static const struct {
 	{ "DisableImageDeprecation", ec2_disable_image_deprecation },
 	{ "EnableImageDeprecation", ec2_enable_image_deprecation },
 	{ "GetConsoleOutput", ec2_get_console_output },
+	{ "GetConsoleScreenshot", ec2_get_console_screenshot },
 	{ "GetInstanceUefiData", ec2_get_instance_uefi_data },
 	{ "ImportKeyPair", ec2_import_key_pair },
 	{ "ModifyImageAttribute", ec2_modify_image_attribute },

@@ -1091,3 +1091,31 @@ int ec2_get_console_output(struct ec2_ctx *ctx, struct err *e)
 	buf_release(&b64);
 	return 0;
 }
+
+/* GetConsoleScreenshot: a JPEG of a running instance's screen, base64. */
+int ec2_get_console_screenshot(struct ec2_ctx *ctx, struct err *e)
+{
+	struct instance m;
+	struct buf jpeg = BUF_INIT, b64 = BUF_INIT;
+	int wake = 0, ret = -1;
+	const char *id = ec2_require(ctx, "InstanceId", e);
+	if (!id || query_get_bool(&ctx->q, "WakeUp", &wake, e) < 0 ||
+	    ec2_instance_owned(ctx, id, &m, e) < 0)
+		return -1;
+	int running = !strcmp(m.state, "running");
+	instance_release(&m);
+	if (!running)
+		return err_set(e, 400, "IncorrectInstanceState",
+			       "The instance '%s' is not in a state from which a screenshot can be taken.",
+			       id);
+	if (compute_screenshot(ctx->srv->compute, id, &jpeg, e) < 0)
+		goto out;
+	codec_base64((const unsigned char *)jpeg.data, jpeg.len, &b64);
+	xmlw_text(ctx->w, "instanceId", id);
+	xmlw_text(ctx->w, "imageData", b64.data);
+	ret = 0;
+out:
+	buf_release(&jpeg);
+	buf_release(&b64);
+	return ret;
+}

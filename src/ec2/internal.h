@@ -144,6 +144,7 @@ int ec2_stop_instances(struct ec2_ctx *ctx, struct err *e);
 int ec2_terminate_instances(struct ec2_ctx *ctx, struct err *e);
 int ec2_reboot_instances(struct ec2_ctx *ctx, struct err *e);
 int ec2_get_console_output(struct ec2_ctx *ctx, struct err *e);
+int ec2_get_console_screenshot(struct ec2_ctx *ctx, struct err *e);
 int ec2_create_image(struct ec2_ctx *ctx, struct err *e);
 int ec2_attach_volume(struct ec2_ctx *ctx, struct err *e);
 int ec2_detach_volume(struct ec2_ctx *ctx, struct err *e);

@@ -528,6 +528,32 @@ class Instances(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stderr)
         return out.stdout
 
+    def test_console_screenshot(self):
+        """A JPEG of the screen of a running instance; none for a stopped one."""
+        iid, _ = self.run_one()
+        self.wait_state(iid, "running")
+        got = self.ec2.get_console_screenshot(InstanceId=iid, WakeUp=True)
+        self.assertEqual(got["InstanceId"], iid)
+        jpeg = base64.b64decode(got["ImageData"])
+        self.assertEqual(jpeg[:2], b"\xff\xd8")  # JPEG's start of image
+        # The frame's size, from its start-of-frame marker: a VGA screen.
+        i, size = 2, None
+        while i + 9 < len(jpeg) and size is None:
+            marker, length = jpeg[i + 1], int.from_bytes(jpeg[i + 2:i + 4], "big")
+            if marker in (0xC0, 0xC2):
+                size = (int.from_bytes(jpeg[i + 7:i + 9], "big"),
+                        int.from_bytes(jpeg[i + 5:i + 7], "big"))
+            i += 2 + length
+        self.assertIsNotNone(size)
+        self.assertGreaterEqual(size[0], 320)
+        self.assertGreaterEqual(size[1], 200)
+        self.ec2.stop_instances(InstanceIds=[iid])
+        self.wait_state(iid, "stopped")
+        with self.assertRaises(ClientError) as ctx:
+            self.ec2.get_console_screenshot(InstanceId=iid)
+        self.assertEqual(ctx.exception.response["Error"]["Code"], "IncorrectInstanceState")
+        self.ec2.terminate_instances(InstanceIds=[iid])
+
     def test_metadata_service(self):
         user_data = b"#!/bin/sh\necho configured\n"
         iid, _ = self.run_one(UserData=user_data.decode(), InstanceType="m1.small",
