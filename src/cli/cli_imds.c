@@ -363,6 +363,36 @@ static int metadata(struct imds *m, const char *path, struct buf *out)
 	return found;
 }
 
+/*
+ * The versions of the metadata EC2 lists at "/"; a path under any of them
+ * (cloud-init asks for /2009-04-04/... and then the newest it knows) is
+ * answered as the same path under /latest.
+ */
+static const char imds_versions[] =
+	"1.0\n2007-01-19\n2007-03-01\n2007-08-29\n2007-10-10\n2007-12-15\n2008-02-01\n"
+	"2008-09-01\n2009-04-04\n2011-01-01\n2011-05-01\n2012-01-12\n2014-02-25\n"
+	"2014-11-05\n2015-10-20\n2016-04-19\n2016-06-30\n2016-09-02\n2018-03-28\n"
+	"2018-08-17\n2018-09-24\n2019-10-01\n2020-10-27\n2021-01-03\n2021-03-23\n"
+	"2021-07-15\n2022-09-24\n2023-11-01\nlatest";
+
+static const char *imds_latest(const char *path, char *out, size_t cap)
+{
+	size_t len = strcspn(path + 1, "/");
+	if (path[0] != '/' || !len || len > 10)
+		return path;
+	char version[16];
+	memcpy(version, path + 1, len);
+	version[len] = '\0';
+	/* A version EC2 lists, as a whole line of the list. */
+	const char *at = strstr(imds_versions, version);
+	int listed = at && (at == imds_versions || at[-1] == '\n') &&
+		     (at[len] == '\n' || at[len] == '\0');
+	if (!listed || !strcmp(version, "latest"))
+		return path;
+	snprintf(out, cap, "/latest%s", path + 1 + len);
+	return out;
+}
+
 static void serve_one(struct imds *m, const char *method, const char *path,
 		      const char *token, const char *ttl)
 {
@@ -396,8 +426,12 @@ static void serve_one(struct imds *m, const char *method, const char *path,
 		return;
 	}
 	int found = 1;
-	if (!strcmp(path, "/") || !strcmp(path, "/latest") || !strcmp(path, "/latest/")) {
-		buf_append_str(&body, !strcmp(path, "/") ? "latest" : "dynamic\nmeta-data\nuser-data");
+	char latest[1100];
+	path = imds_latest(path, latest, sizeof latest);
+	if (!strcmp(path, "/")) {
+		buf_append_str(&body, imds_versions);
+	} else if (!strcmp(path, "/latest") || !strcmp(path, "/latest/")) {
+		buf_append_str(&body, "dynamic\nmeta-data\nuser-data");
 	} else if (!strncmp(path, "/latest/meta-data", 17) &&
 		   (path[17] == '\0' || path[17] == '/')) {
 		const char *rest = path[17] ? path + 18 : "";

@@ -26,8 +26,15 @@ ip=$(as alice ec2 describe-instances --instance-ids "$id" --query 'Reservations[
 want "local-ipv4=$ip"
 grep -q "^local-hostname=ip-${ip//./-}\.ec2\.internal$" <<<"$crawl" || fail "local-hostname is not the private DNS name"
 
-# IMDSv2: a token from PUT, then GETs with it; a bad token is refused.
 imds() { "$AMIBOX_BIN" imds --data "$DATA_DIR" --instance "$id"; }
+# Dated versions, as cloud-init asks for them, answer as latest; "/" lists them.
+got=$(printf 'GET /2009-04-04/meta-data/instance-id HTTP/1.1\r\n\r\n' | imds | tail -c ${#id})
+[ "$got" = "$id" ] || fail "/2009-04-04/meta-data/instance-id: '$got'"
+printf 'GET /2021-03-23/meta-data/ HTTP/1.1\r\n\r\n' | imds | grep -q "^instance-id" || fail "/2021-03-23/meta-data/ lists nothing"
+printf 'GET / HTTP/1.1\r\n\r\n' | imds | grep -q "^2021-03-23$" || fail "/ does not list the versions"
+printf 'GET /2099-01-01/meta-data/ HTTP/1.1\r\n\r\n' | imds | head -1 | grep -q 404 || fail "an unknown version answered"
+
+# IMDSv2: a token from PUT, then GETs with it; a bad token is refused.
 token=$(printf 'PUT /latest/api/token HTTP/1.1\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n' | imds | sed '1,/^\r$/d')
 [ -n "$token" ] || fail "no IMDSv2 token"
 python3 "$AMIBOX_SRC/tests/integration/imds_crawl.py" "$AMIBOX_BIN" "$DATA_DIR" "$id" "$token" >/dev/null \
