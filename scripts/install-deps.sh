@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libmicrohttpd-dev libsqlite3-dev libzstd-dev libjansson-dev libxml2-dev
   libssl-dev libcmocka-dev libcurl4-openssl-dev libext2fs-dev comerr-dev e2fsprogs zlib1g-dev
-  qemu-utils qemu-system-x86 nbdkit nbdkit-plugin-dev sqlite3 curl
+  qemu-utils qemu-system-x86 nbdkit nbdkit-plugin-dev sqlite3 curl mmdebstrap
   awscli python3-boto3 python3-boto wrk clang
 )
 # Node.js may come from elsewhere (with its own npm); ask Debian only if absent.
