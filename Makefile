@@ -7,7 +7,7 @@ JOBS       ?= $(shell nproc)
 LISTEN     ?= 127.0.0.1:8773
 DATA       ?= ./var
 
-.PHONY: all deps build run check check-asan unit fuzz bench clean
+.PHONY: all deps build run check check-e2e check-asan unit fuzz bench clean
 
 all: build
 
@@ -25,6 +25,10 @@ run: build
 
 check: build
 	@scripts/run-tests.sh $(BUILD)
+
+# Slow: real guests booted to the end (tests/e2e), minutes each.
+check-e2e: build
+	@scripts/run-e2e.sh $(BUILD)
 
 check-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAMIBOX_SANITIZE=ON >/dev/null
