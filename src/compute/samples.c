@@ -14,6 +14,15 @@
  * published on any start where this host has a kernel and busybox-static.
  * The PV file system is made with mke2fs -d (e2fsprogs); without it, only
  * the HVM sample is published.
+ *
+ * The Debian samples, amibox-sample-debian-hvm and -pv, take minutes to
+ * build: `amibox samples build debian` runs the embedded
+ * scripts/debian-image.sh into a cache directory and publishes what it
+ * leaves there (samples_debian_build, samples_debian_publish).
+ *
+ * Every sample is a completed snapshot owned by amazon and a public image
+ * of it, each made in its own transaction; the snapshot stores only the
+ * disk's non-zero blocks.
  */
 #include "compute/samples.h"
 
@@ -839,9 +848,13 @@ int samples_debian_build(const char *cache, int progress_fd, struct err *e)
 {
 	struct buf dir = BUF_INIT, script = BUF_INIT;
 	int ret = -1;
-	buf_printf(&dir, "%s", cache);
-	mkdir(dir.data, 0755);
-	buf_printf(&dir, "/%s", SAMPLES_DEBIAN_DIR);
+	buf_printf(&dir, "%s/%s", cache, SAMPLES_DEBIAN_DIR);
+	/* Each missing folder of the path (~/.cache may not exist yet). */
+	for (char *slash = strchr(dir.data + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(dir.data, 0755);
+		*slash = '/';
+	}
 	if (mkdir(dir.data, 0755) < 0 && errno != EEXIST) {
 		err_internal(e, "cannot create %s: %s", dir.data, strerror(errno));
 		goto out;
