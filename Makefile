@@ -9,7 +9,7 @@ DATA       ?= ./var
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-.PHONY: all deps build run check check-asan unit fuzz bench install clean
+.PHONY: all deps build run check check-e2e check-asan unit fuzz bench install clean
 
 all: build
 
@@ -27,6 +27,10 @@ run: build
 
 check: build
 	@scripts/run-tests.sh $(BUILD)
+
+# Slow: real guests booted to the end (tests/e2e), minutes each.
+check-e2e: build
+	@scripts/run-e2e.sh $(BUILD)
 
 check-asan: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DAMIBOX_SANITIZE=ON >/dev/null

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libmicrohttpd-dev libsqlite3-dev libzstd-dev libjansson-dev libxml2-dev
   libssl-dev libjpeg-dev libcmocka-dev libcurl4-openssl-dev libext2fs-dev comerr-dev e2fsprogs zlib1g-dev
-  qemu-utils qemu-system-x86 nbdkit nbdkit-plugin-dev sqlite3 curl
+  qemu-utils qemu-system-x86 nbdkit nbdkit-plugin-dev sqlite3 curl mmdebstrap
   awscli python3-boto3 python3-boto wrk nginx-light clang ansible openssh-client putty-tools
   chromium
 )

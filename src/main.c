@@ -52,6 +52,8 @@ int main(int argc, char **argv)
 		return cli_imds(argc - 1, argv + 1);
 	if (!strcmp(command, "router"))
 		return cli_router(argc - 1, argv + 1);
+	if (!strcmp(command, "samples"))
+		return cli_samples(argc - 1, argv + 1);
 	fprintf(stderr, "amibox: unknown command '%s'\n", command);
 	main_usage(stderr);
 	return 2;

@@ -436,6 +436,12 @@ static void serve_one(struct imds *m, const char *method, const char *path,
 		   (path[17] == '\0' || path[17] == '/')) {
 		const char *rest = path[17] ? path + 18 : "";
 		found = metadata(m, rest, &body);
+	} else if (!strcmp(path, "/latest/dynamic") || !strcmp(path, "/latest/dynamic/")) {
+		buf_append_str(&body, "instance-identity/");
+	} else if (!strcmp(path, "/latest/dynamic/instance-identity") ||
+		   !strcmp(path, "/latest/dynamic/instance-identity/")) {
+		/* cloud-init crawls it and retries what does not answer. */
+		buf_append_str(&body, "document");
 	} else if (!strcmp(path, "/latest/user-data")) {
 		found = m->inst.user_data && *m->inst.user_data &&
 			codec_unbase64(m->inst.user_data, strlen(m->inst.user_data), &body) == 0;

@@ -14,6 +14,15 @@
  * published on any start where this host has a kernel and busybox-static.
  * The PV file system is made with mke2fs -d (e2fsprogs); without it, only
  * the HVM sample is published.
+ *
+ * The Debian samples, amibox-sample-debian-hvm and -pv, take minutes to
+ * build: `amibox samples build debian` runs the embedded
+ * scripts/debian-image.sh into a cache directory and publishes what it
+ * leaves there (samples_debian_build, samples_debian_publish).
+ *
+ * Every sample is a completed snapshot owned by amazon and a public image
+ * of it, each made in its own transaction; the snapshot stores only the
+ * disk's non-zero blocks.
  */
 #include "compute/samples.h"
 
@@ -32,13 +41,48 @@
 #include "catalog/catalog_images.h"
 #include "catalog/catalog_snapshots.h"
 #include "sample_guests.h"
+#include "sample_scripts.h"
 #include "util/buf.h"
 #include "util/codec.h"
 #include "util/log.h"
 
-/* A completed snapshot of the disk image data (len bytes), owned by amazon. */
+/*
+ * A disk image to snapshot: len bytes at data, or (data NULL) the file open
+ * at fd, whose holes are skipped.
+ */
+struct sample_disk {
+	const unsigned char *data;
+	int fd;
+	long long len;
+};
+
+/* Block index's bytes into block; 0 when the block holds only zeros. */
+static int sample_disk_block(const struct sample_disk *d, long long index,
+			     unsigned char *block, struct err *e)
+{
+	long long off = index * BLOCK_SIZE;
+	size_t n = d->len - off < BLOCK_SIZE ? (size_t)(d->len - off) : BLOCK_SIZE;
+	memset(block, 0, BLOCK_SIZE);
+	if (d->data) {
+		memcpy(block, d->data + off, n);
+	} else {
+		off_t data = lseek(d->fd, (off_t)off, SEEK_DATA);
+		if (data < 0 || data >= (off_t)(off + (long long)n))
+			return 0; /* a hole (or the file's end) */
+		for (size_t got = 0; got < n;) {
+			ssize_t r = pread(d->fd, block + got, n - got, (off_t)(off + (long long)got));
+			if (r <= 0)
+				return err_internal(e, "reading the image: %s",
+						    r < 0 ? strerror(errno) : "it is shorter");
+			got += (size_t)r;
+		}
+	}
+	return block[0] || memcmp(block, block + 1, BLOCK_SIZE - 1) ? 1 : 0;
+}
+
+/* A completed snapshot of the disk, owned by amazon; its size in *gib. */
 static int sample_snapshot(struct catalog *cat, struct blockstore *bs,
-			   const unsigned char *data, size_t len, char id[ID_MAX],
+			   const struct sample_disk *disk, char id[ID_MAX], long long *gib,
 			   struct err *e)
 {
 	struct snapshot s;
@@ -52,7 +96,10 @@ static int sample_snapshot(struct catalog *cat, struct blockstore *bs,
 	snprintf(s.description, sizeof s.description, "amibox sample image");
 	s.start_ms = ids_now_ms();
 	s.deadline_ms = s.start_ms + 3600 * 1000LL;
-	s.volume_size = 1;
+	s.volume_size = (disk->len + (1LL << 30) - 1) >> 30;
+	if (s.volume_size < 1)
+		s.volume_size = 1;
+	*gib = s.volume_size;
 	if (catalog_begin(cat, e) < 0)
 		goto out;
 	if (catalog_snapshot_insert(cat, &s, e) < 0) {
@@ -61,12 +108,14 @@ static int sample_snapshot(struct catalog *cat, struct blockstore *bs,
 	}
 	if (catalog_commit(cat, e) < 0)
 		goto out;
-	for (size_t off = 0; off < len; off += BLOCK_SIZE) {
-		size_t n = len - off < BLOCK_SIZE ? len - off : BLOCK_SIZE;
-		memset(block, 0, BLOCK_SIZE);
-		memcpy(block, data + off, n);
+	for (long long index = 0; index * BLOCK_SIZE < disk->len; index++) {
+		int nonzero = sample_disk_block(disk, index, block, e);
+		if (nonzero < 0)
+			goto out;
+		if (!nonzero)
+			continue; /* reads as zeros: nothing to store */
 		codec_sha256(block, BLOCK_SIZE, hash);
-		if (blockstore_put_block(bs, s.id, (long long)(off / BLOCK_SIZE), block, hash, e) < 0)
+		if (blockstore_put_block(bs, s.id, index, block, hash, e) < 0)
 			goto out;
 	}
 	if (catalog_begin(cat, e) < 0)
@@ -84,9 +133,26 @@ out:
 	return ret;
 }
 
-static int sample_register(struct catalog *cat, const char *name, const char *description,
-			   const char *virt, const char *root, const char *kernel,
-			   const char *snapshot, struct err *e)
+/* The PV-GRUB kernel image for x86_64 that reads a whole-disk file system (hd0). */
+#define SAMPLE_PV_HD0 "aki-8016ac08fca646364"
+
+/* What a sample image is; see sample_register. */
+struct sample_image {
+	const char *name;
+	const char *description;
+	const char *virt;        /* hvm, paravirtual */
+	const char *root;        /* the root device's name */
+	const char *kernel;      /* the PV-GRUB AKI, "" for HVM */
+};
+
+/*
+ * Registers the image of snapshot (gib GiB), public, owned by amazon; in the
+ * same transaction deletes the image replaces (an older build of it; NULL:
+ * none).  The new image's ID in id (may be NULL).
+ */
+static int sample_register(struct catalog *cat, const struct sample_image *sample,
+			   const char *snapshot, long long gib, const char *replaces,
+			   char *id, struct err *e)
 {
 	struct image m;
 	struct image_bdm bdm;
@@ -94,39 +160,54 @@ static int sample_register(struct catalog *cat, const char *name, const char *de
 	memset(&bdm, 0, sizeof bdm);
 	ids_resource("ami", m.id);
 	snprintf(m.owner_id, sizeof m.owner_id, "%s", AMAZON_ACCOUNT_ID);
-	snprintf(m.name, sizeof m.name, "%s", name);
+	snprintf(m.name, sizeof m.name, "%s", sample->name);
 	m.has_description = 1;
-	snprintf(m.description, sizeof m.description, "%s", description);
+	snprintf(m.description, sizeof m.description, "%s", sample->description);
 	snprintf(m.image_type, sizeof m.image_type, "machine");
 	snprintf(m.state, sizeof m.state, "available");
 	snprintf(m.architecture, sizeof m.architecture, "x86_64");
-	snprintf(m.virtualization_type, sizeof m.virtualization_type, "%s", virt);
+	snprintf(m.virtualization_type, sizeof m.virtualization_type, "%s", sample->virt);
 	snprintf(m.root_device_type, sizeof m.root_device_type, "ebs");
-	snprintf(m.root_device_name, sizeof m.root_device_name, "%s", root);
-	snprintf(m.image_location, sizeof m.image_location, "amazon/%s", name);
-	snprintf(m.kernel_id, sizeof m.kernel_id, "%s", kernel);
+	snprintf(m.root_device_name, sizeof m.root_device_name, "%s", sample->root);
+	snprintf(m.image_location, sizeof m.image_location, "amazon/%s", sample->name);
+	snprintf(m.kernel_id, sizeof m.kernel_id, "%s", sample->kernel);
 	snprintf(m.hypervisor, sizeof m.hypervisor, "xen");
-	m.ena_support = !strcmp(virt, "hvm") ? 1 : -1;
+	m.ena_support = !strcmp(sample->virt, "hvm") ? 1 : -1;
 	m.creation_ms = ids_now_ms();
-	snprintf(bdm.device_name, sizeof bdm.device_name, "%s", root);
+	snprintf(bdm.device_name, sizeof bdm.device_name, "%s", sample->root);
 	bdm.ebs = 1;
 	snprintf(bdm.snapshot_id, sizeof bdm.snapshot_id, "%s", snapshot);
-	bdm.volume_size = 1;
+	bdm.volume_size = gib;
 	bdm.delete_on_termination = 1;
 	snprintf(bdm.volume_type, sizeof bdm.volume_type, "gp2");
 	m.bdm = &bdm;
 	m.nbdm = 1;
 	if (catalog_begin(cat, e) < 0)
 		return -1;
-	if (catalog_image_insert(cat, &m, e) < 0 ||
+	if ((replaces && catalog_image_delete(cat, replaces, e) < 0) ||
+	    catalog_image_insert(cat, &m, e) < 0 ||
 	    catalog_image_grant(cat, m.id, "all", e) < 0) {
 		catalog_rollback(cat);
 		return -1;
 	}
 	if (catalog_commit(cat, e) < 0)
 		return -1;
-	log_info("published sample image %s (%s)", m.id, name);
+	log_info("published sample image %s (%s)", m.id, sample->name);
+	if (id)
+		snprintf(id, ID_MAX, "%s", m.id);
 	return 0;
+}
+
+/* Snapshots disk and registers it as sample (see sample_register). */
+static int sample_publish(struct catalog *cat, struct blockstore *bs,
+			  const struct sample_image *sample, const struct sample_disk *disk,
+			  const char *replaces, char *id, struct err *e)
+{
+	char snap[ID_MAX];
+	long long gib = 0;
+	if (sample_snapshot(cat, bs, disk, snap, &gib, e) < 0)
+		return -1;
+	return sample_register(cat, sample, snap, gib, replaces, id, e);
 }
 
 static int write_file(const char *path, const void *data, size_t len)
@@ -218,9 +299,17 @@ static unsigned char *sample_pv_disk(const char *dir, size_t *len)
 static int samples_tiny(const char *dir, struct catalog *cat, struct blockstore *bs,
 			struct err *e)
 {
+	static const struct sample_image hvm = {
+		"amibox-sample-hvm",
+		"amibox sample: an HVM boot sector that counts its boots and prints the count",
+		"hvm", "/dev/xvda", ""
+	}, pv = {
+		"amibox-sample-pv",
+		"amibox sample: a paravirtual image; PV-GRUB boots a tiny kernel from its menu.lst",
+		"paravirtual", "/dev/sda1", SAMPLE_PV_HD0
+	};
 	struct image existing;
-	char snap[ID_MAX];
-	int found = catalog_image_by_name(cat, AMAZON_ACCOUNT_ID, "amibox-sample-hvm",
+	int found = catalog_image_by_name(cat, AMAZON_ACCOUNT_ID, hvm.name,
 					  &existing, e);
 	if (found < 0)
 		return -1;
@@ -229,27 +318,21 @@ static int samples_tiny(const char *dir, struct catalog *cat, struct blockstore 
 		return 0; /* published on an earlier start */
 	}
 	/* HVM: the boot sector, then the sector it counts boots in. */
-	unsigned char disk[1024] = { 0 };
-	memcpy(disk, sample_hvm_boot, sample_hvm_boot_len < 512 ? sample_hvm_boot_len : 512);
-	if (sample_snapshot(cat, bs, disk, sizeof disk, snap, e) < 0 ||
-	    sample_register(cat, "amibox-sample-hvm",
-			    "amibox sample: an HVM boot sector that counts its boots and prints the count",
-			    "hvm", "/dev/xvda", "", snap, e) < 0)
+	unsigned char boot[1024] = { 0 };
+	memcpy(boot, sample_hvm_boot, sample_hvm_boot_len < 512 ? sample_hvm_boot_len : 512);
+	struct sample_disk disk = { boot, -1, sizeof boot };
+	if (sample_publish(cat, bs, &hvm, &disk, NULL, NULL, e) < 0)
 		return -1;
 	size_t len = 0;
-	unsigned char *pv = sample_pv_disk(dir, &len);
-	if (!pv) {
+	unsigned char *pv_disk = sample_pv_disk(dir, &len);
+	if (!pv_disk) {
 		log_warn("no mke2fs: the paravirtual sample image is not published");
 		return 0;
 	}
-	int rc = sample_snapshot(cat, bs, pv, len, snap, e);
-	free(pv);
-	if (rc < 0 ||
-	    sample_register(cat, "amibox-sample-pv",
-			    "amibox sample: a paravirtual image; PV-GRUB boots a tiny kernel from its menu.lst",
-			    "paravirtual", "/dev/sda1", "aki-8016ac08fca646364", snap, e) < 0)
-		return -1;
-	return 0;
+	disk = (struct sample_disk){ pv_disk, -1, (long long)len };
+	int rc = sample_publish(cat, bs, &pv, &disk, NULL, NULL, e);
+	free(pv_disk);
+	return rc;
 }
 
 /* ---- the Linux sample ---------------------------------------------------- */
@@ -736,14 +819,15 @@ static int sample_linux(const char *dir, struct catalog *cat, struct blockstore 
 	}
 	if (!disk)
 		goto skip;
-	char snap[ID_MAX], description[512];
+	char description[512];
 	snprintf(description, sizeof description,
 		 "amibox sample: Linux %.200s with busybox; prints its instance's metadata, "
 		 "runs #! user data%s", version[0] ? version : "(given kernel)",
 		 ssh ? ", SSH (dropbear) for root and ec2-user with the instance's key" : "");
-	if (sample_snapshot(cat, bs, disk, len, snap, e) < 0 ||
-	    sample_register(cat, LINUX_SAMPLE, description, "paravirtual", "/dev/sda1",
-			    "aki-8016ac08fca646364", snap, e) < 0)
+	struct sample_image sample = { LINUX_SAMPLE, description, "paravirtual", "/dev/sda1",
+				       SAMPLE_PV_HD0 };
+	struct sample_disk source = { disk, -1, (long long)len };
+	if (sample_publish(cat, bs, &sample, &source, NULL, NULL, e) < 0)
 		ret = -1;
 	goto out;
 skip:
@@ -758,6 +842,142 @@ out:
 	buf_release(&path);
 	buf_release(&image);
 	return ret;
+}
+
+/* ---- the Debian samples ------------------------------------------------- */
+
+/*
+ * amibox-sample-debian-hvm and -pv: Debian 12 with systemd, OpenSSH (keys
+ * only) and cloud-init against the metadata service, built from Debian's
+ * packages by scripts/debian-image.sh, which says how.  This file only runs
+ * that script and publishes what it leaves in the cache.
+ */
+
+int samples_debian_build(const char *cache, int progress_fd, struct err *e)
+{
+	struct buf dir = BUF_INIT, script = BUF_INIT;
+	int ret = -1;
+	buf_printf(&dir, "%s/%s", cache, SAMPLES_DEBIAN_DIR);
+	/* Each missing folder of the path (~/.cache may not exist yet). */
+	for (char *slash = strchr(dir.data + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(dir.data, 0755);
+		*slash = '/';
+	}
+	if (mkdir(dir.data, 0755) < 0 && errno != EEXIST) {
+		err_internal(e, "cannot create %s: %s", dir.data, strerror(errno));
+		goto out;
+	}
+	/* The script's own bytes are its recipe: a new amibox may rebuild. */
+	buf_printf(&script, "%s/debian-image.sh", dir.data);
+	if (write_file(script.data, sample_debian_script, sample_debian_script_len) < 0) {
+		err_internal(e, "cannot write %s: %s", script.data, strerror(errno));
+		goto out;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+		dup2(null, 0);
+		dup2(progress_fd, 1);
+		dup2(progress_fd, 2);
+		execlp("bash", "bash", script.data, dir.data, (char *)NULL);
+		_exit(127);
+	}
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+		err_internal(e, "cannot run bash: %s", strerror(errno));
+		goto out;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		err_internal(e, "the Debian sample images were not built (%s/build.log has the "
+			     "details)", dir.data);
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_release(&dir);
+	buf_release(&script);
+	return ret;
+}
+
+/* cache's build-id: "RECIPE TIME CLOUD-INIT-VERSION". */
+static int debian_build_id(const char *cache, char *recipe, size_t rcap, char *when,
+			   size_t wcap, char *cloud_init, size_t ccap, struct err *e)
+{
+	struct buf path = BUF_INIT, text = BUF_INIT;
+	char r[64] = "", w[64] = "", c[128] = "";
+	buf_printf(&path, "%s/%s/build-id", cache, SAMPLES_DEBIAN_DIR);
+	int ok = read_all(path.data, &text) == 0 && text.len < 512 &&
+		 sscanf(buf_str(&text), "%63s %63s %127s", r, w, c) == 3;
+	if (!ok)
+		err_internal(e, "%s does not say which build it is: build the images first",
+			     path.data);
+	snprintf(recipe, rcap, "%s", r);
+	snprintf(when, wcap, "%s", w);
+	snprintf(cloud_init, ccap, "%s", c);
+	buf_release(&path);
+	buf_release(&text);
+	return ok ? 0 : -1;
+}
+
+int samples_debian_publish(const char *cache, struct catalog *cat, struct blockstore *bs,
+			   struct samples_published out[2], struct err *e)
+{
+	static const struct {
+		const char *name, *file, *what, *virt, *root, *kernel;
+	} variants[2] = {
+		{ "amibox-sample-debian-hvm", "hvm.img", "HVM: GRUB 2 on an MBR disk", "hvm",
+		  "/dev/xvda", "" },
+		{ "amibox-sample-debian-pv", "pv.img", "paravirtual: menu.lst for PV-GRUB",
+		  "paravirtual", "/dev/sda1", SAMPLE_PV_HD0 },
+	};
+	char recipe[64], when[64], cloud_init[128];
+	if (debian_build_id(cache, recipe, sizeof recipe, when, sizeof when, cloud_init,
+			    sizeof cloud_init, e) < 0)
+		return -1;
+	memset(out, 0, 2 * sizeof *out);
+	for (int i = 0; i < 2; i++) {
+		char description[IMAGE_DESCRIPTION_MAX], build[160];
+		snprintf(build, sizeof build, "build %s %s", recipe, when);
+		snprintf(description, sizeof description,
+			 "amibox sample: Debian 12 (bookworm), cloud-init %s with the EC2 metadata "
+			 "service, OpenSSH (keys only) for admin; %s; %s", cloud_init,
+			 variants[i].what, build);
+		struct sample_image sample = { variants[i].name, description, variants[i].virt,
+					       variants[i].root, variants[i].kernel };
+		struct image existing;
+		int found = catalog_image_by_name(cat, AMAZON_ACCOUNT_ID, sample.name, &existing, e);
+		if (found < 0)
+			return -1;
+		snprintf(out[i].name, sizeof out[i].name, "%s", sample.name);
+		char replaces[ID_MAX] = "";
+		if (found) {
+			int same = strstr(existing.description, build) != NULL;
+			snprintf(same ? out[i].image_id : replaces, ID_MAX, "%s", existing.id);
+			image_release(&existing);
+			if (same)
+				continue;
+		}
+		struct buf path = BUF_INIT;
+		buf_printf(&path, "%s/%s/%s", cache, SAMPLES_DEBIAN_DIR, variants[i].file);
+		struct sample_disk disk = { NULL, open(path.data, O_RDONLY | O_CLOEXEC), 0 };
+		struct stat st;
+		int rc = -1;
+		if (disk.fd < 0 || fstat(disk.fd, &st) < 0) {
+			err_internal(e, "cannot read %s: %s", path.data, strerror(errno));
+		} else {
+			disk.len = (long long)st.st_size;
+			rc = sample_publish(cat, bs, &sample, &disk, replaces[0] ? replaces : NULL,
+					    out[i].image_id, e);
+		}
+		if (disk.fd >= 0)
+			close(disk.fd);
+		buf_release(&path);
+		if (rc < 0)
+			return -1;
+		out[i].fresh = 1;
+	}
+	return 0;
 }
 
 int samples_install(const char *dir, struct catalog *cat, struct blockstore *bs,

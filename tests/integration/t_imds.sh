@@ -33,6 +33,9 @@ got=$(printf 'GET /2009-04-04/meta-data/instance-id HTTP/1.1\r\n\r\n' | imds | t
 printf 'GET /2021-03-23/meta-data/ HTTP/1.1\r\n\r\n' | imds | grep -q "^instance-id" || fail "/2021-03-23/meta-data/ lists nothing"
 printf 'GET / HTTP/1.1\r\n\r\n' | imds | grep -q "^2021-03-23$" || fail "/ does not list the versions"
 printf 'GET /2099-01-01/meta-data/ HTTP/1.1\r\n\r\n' | imds | head -1 | grep -q 404 || fail "an unknown version answered"
+# dynamic/ lists what it has, as cloud-init crawls it.
+printf 'GET /latest/dynamic/ HTTP/1.1\r\n\r\n' | imds | grep -q "^instance-identity/" || fail "dynamic/ lists nothing"
+printf 'GET /latest/dynamic/instance-identity/ HTTP/1.1\r\n\r\n' | imds | grep -q "^document" || fail "instance-identity/ lists nothing"
 
 # IMDSv2: a token from PUT, then GETs with it; a bad token is refused.
 token=$(printf 'PUT /latest/api/token HTTP/1.1\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n' | imds | sed '1,/^\r$/d')
