@@ -20,6 +20,7 @@ static void main_usage(FILE *out)
 		"  download-bundle  download a bundle from a bucket\n"
 		"  unbundle         turn a bundle back into its image file\n"
 		"  ec2-cert         print the cloud's certificate for bundlers\n"
+		"  samples          build and publish the Debian sample images\n"
 		"  imds             answer a guest's metadata request (run by QEMU)\n"
 		"\n"
 		"Run 'amibox <command> --help' for a command's options.\n");

@@ -26,6 +26,7 @@
 #include "blockstore/blockstore.h"
 #include "catalog/catalog.h"
 #include "cli/cli.h"
+#include "cli/cli_lock.h"
 #include "compute/samples.h"
 #include "util/buf.h"
 
@@ -55,42 +56,16 @@ static void samples_default_cache(struct buf *out)
 
 /*
  * Takes data's lock for this run: the descriptor that holds it, or -1 with
- * the reason (who holds it) in error.
+ * the reason (who holds it, and what to do) in error.
  */
 static int samples_lock(const char *data, char *error, size_t cap)
 {
-	struct buf path = BUF_INIT, text = BUF_INIT;
-	buf_printf(&path, "%s/lock", data);
-	int fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = cli_lock_take(data, "samples", NULL, NULL, error, cap);
 	if (fd < 0) {
-		snprintf(error, cap, "cannot open %s: %s", path.data, strerror(errno));
-	} else if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		char holder[256] = "";
-		ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
-		long pid = 0;
-		char command[32] = "", listen[128] = "";
-		holder[n > 0 ? n : 0] = '\0';
-		if (sscanf(holder, "%ld %31s %127s", &pid, command, listen) == 3 &&
-		    !strcmp(command, "serve"))
-			snprintf(error, cap, "the daemon (amibox serve, pid %ld, listening on %s) "
-				 "is running on '%s': stop it, run this again (the images are "
-				 "cached once built: --build-only builds them meanwhile), then "
-				 "start it again", pid, listen, data);
-		else
-			snprintf(error, cap, "'%s' is in use by another amibox (%s): run this "
-				 "when it has finished", data, pid ? command : "its lock is held");
-		close(fd);
-		fd = -1;
-	} else {
-		buf_printf(&text, "%ld samples - -\n", (long)getpid());
-		if (ftruncate(fd, 0) < 0 || pwrite(fd, text.data, text.len, 0) < 0) {
-			snprintf(error, cap, "cannot write %s: %s", path.data, strerror(errno));
-			close(fd);
-			fd = -1;
-		}
+		size_t len = strlen(error);
+		snprintf(error + len, cap - len, "; stop it, run this again (once built the "
+			 "images are cached: --build-only builds them meanwhile), then start it");
 	}
-	buf_release(&path);
-	buf_release(&text);
 	return fd;
 }
 

@@ -26,7 +26,7 @@ set +e
 refusal=$(build 2>&1); status=$?
 set -e
 [ "$status" -eq 1 ] || fail "publishing beside a daemon exits $status"
-grep -q "the daemon (amibox serve, pid 4242, listening on 127.0.0.1:9999) is running on '$DATA_DIR': stop it" <<<"$refusal" || fail "the refusal does not name the daemon: $refusal"
+grep -q "is in use by amibox serve (pid 4242, listening on 127.0.0.1:9999).*stop it" <<<"$refusal" || fail "the refusal does not name the daemon: $refusal"
 [ ! -e "$cache/debian-12/build.log" ] || fail "a refused run started building"
 exec {lock}>&-
 
