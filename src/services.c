@@ -1,6 +1,7 @@
 /* services: the table of services (see services.h). */
 #include "services.h"
 
+#include "ce/ce.h"
 #include "ebs/ebs.h"
 #include "ec2/ec2.h"
 #include "iam/iam.h"
@@ -12,6 +13,7 @@ const struct api_service *const amibox_services[] = {
 	&ebs_service, /* before S3: anonymous requests below /snapshots are EBS's */
 	&iam_service,
 	&sts_service,
+	&ce_service,
 	&s3_service,
 	NULL,
 };
