@@ -15,6 +15,7 @@ static void main_usage(FILE *out)
 		"  account    create, list, show or delete accounts\n"
 		"  import     import a disk image as a completed snapshot\n"
 		"  fsck       verify the stores against the catalog (and repair)\n"
+		"  usage      usage and cost by period, service, resource or tag\n"
 		"  bundle-image     make an instance-store bundle of an image file\n"
 		"  upload-bundle    upload a bundle to a bucket\n"
 		"  download-bundle  download a bundle from a bucket\n"
@@ -48,6 +49,8 @@ int main(int argc, char **argv)
 	    !strcmp(command, "upload-bundle") || !strcmp(command, "download-bundle") ||
 	    !strcmp(command, "ec2-cert"))
 		return cli_bundle(argc - 1, argv + 1);
+	if (!strcmp(command, "usage"))
+		return cli_usage(argc - 1, argv + 1);
 	if (!strcmp(command, "imds"))
 		return cli_imds(argc - 1, argv + 1);
 	if (!strcmp(command, "router"))

@@ -339,16 +339,6 @@ void ce_format_time(long long ms, int hourly, char out[32])
 	strftime(out, 32, hourly ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d", &tm);
 }
 
-void ce_format_amount(double amount, char out[48])
-{
-	snprintf(out, 48, "%.10f", amount < 5e-11 && amount > -5e-11 ? 0.0 : amount);
-	char *end = out + strlen(out);
-	while (end > out && end[-1] == '0')
-		*--end = '\0';
-	if (end > out && end[-1] == '.')
-		*--end = '\0';
-}
-
 /* ---- paging tokens ---------------------------------------------------------- */
 
 /* What a token binds: the caller, the action and the request without its token. */

@@ -125,7 +125,7 @@ static json_t *ce_metric_values(json_t *metrics, double cost, double usage, cons
 		char amount[48];
 		struct err ignored = ERR_INIT;
 		int is_cost = ce_metric_kind(name, &ignored) > 0;
-		ce_format_amount(is_cost ? cost : usage, amount);
+		metering_format_amount(is_cost ? cost : usage, amount);
 		json_object_set_new(out, name, json_pack("{s:s, s:s}", "Amount", amount, "Unit",
 							 is_cost ? "USD" : unit ? unit : "N/A"));
 	}

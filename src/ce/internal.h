@@ -29,8 +29,6 @@ int ce_filter(json_t *body, struct metering_expr **out, struct err *e);
 int ce_dimension_known(const char *name);
 /* "YYYY-MM-DD", or "YYYY-MM-DDTHH:MM:SSZ" when hourly. */
 void ce_format_time(long long ms, int hourly, char out[32]);
-/* A metric's amount as Cost Explorer writes it: up to 10 decimals, no trailing zeros. */
-void ce_format_amount(double amount, char out[48]);
 
 /*
  * Paging tokens name where the next page begins (a period and the last

@@ -17,6 +17,7 @@ int cli_import(int argc, char **argv);
 int cli_fsck(int argc, char **argv);
 int cli_imds(int argc, char **argv);
 int cli_router(int argc, char **argv);
+int cli_usage(int argc, char **argv);
 /* bundle-image, unbundle, upload-bundle, download-bundle, ec2-cert. */
 int cli_bundle(int argc, char **argv);
 

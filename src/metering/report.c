@@ -580,3 +580,13 @@ int metering_report_run(struct catalog *c, const struct metering_query *q,
 		metering_report_release(out);
 	return ret;
 }
+
+void metering_format_amount(double amount, char out[48])
+{
+	snprintf(out, 48, "%.10f", amount < 5e-11 && amount > -5e-11 ? 0.0 : amount);
+	char *end = out + strlen(out);
+	while (end > out && end[-1] == '0')
+		*--end = '\0';
+	if (end > out && end[-1] == '.')
+		*--end = '\0';
+}

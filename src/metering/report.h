@@ -121,4 +121,7 @@ int metering_report_run(struct catalog *c, const struct metering_query *q,
 			struct metering_report *out, struct err *e);
 void metering_report_release(struct metering_report *r);
 
+/* An amount as Cost Explorer writes it: up to 10 decimals, no trailing zeros ("0.0116"). */
+void metering_format_amount(double amount, char out[48]);
+
 #endif
