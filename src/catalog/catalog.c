@@ -31,7 +31,7 @@
 #include "util/buf.h"
 #include "util/ids.h"
 
-#define CATALOG_STMT_CACHE 256
+#define CATALOG_STMT_CACHE 512
 
 struct catalog_conn {
 	sqlite3 *db;
