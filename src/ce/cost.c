@@ -255,16 +255,6 @@ static json_t *ce_results(const struct ce_page *pg, const struct ce_position *at
 	return results;
 }
 
-static long long ce_month_start(long long ms)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	tm.tm_mday = 1;
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	return (long long)timegm(&tm) * 1000;
-}
-
 int ce_get_cost_and_usage(struct ce_call *call, json_t **out, struct err *e)
 {
 	struct metering_query q = { 0 };
@@ -291,7 +281,7 @@ int ce_get_cost_and_usage(struct ce_call *call, json_t **out, struct err *e)
 	/* The current month's figures are estimates until its bill closes. */
 	struct ce_page pg = { call, &q, &r, metrics,
 			      hourly_format || q.granularity == METERING_HOURLY,
-			      ce_month_start(q.now_ms) };
+			      metering_month_start(q.now_ms) };
 	json_t *results = ce_results(&pg, &at, &next);
 	*out = json_pack("{s:o, s:o}", "ResultsByTime", results, "DimensionValueAttributes",
 			 ce_account_attributes(call, &q, results));

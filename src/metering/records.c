@@ -41,21 +41,22 @@ long long meter_billed_end(long long start_ms, long long end_ms)
 	return start_ms + (span + 999) / 1000 * 1000;
 }
 
+/* An open record of a subject, as read back. */
 struct meter_open {
-	long long id;
-	char usage_type[64];
+	long long id, start_ms, min_end_ms;
+	char account[13], resource_id[72], usage_type[64], region[64];
 	double quantity;
-	long long start_ms, min_end_ms;
+	char *tags; /* owned; NULL when none */
 	int keep;
 };
 
-/* The subject's open records, at most METER_OPEN_MAX. */
+/* The subject's open records, at most METER_OPEN_MAX (meter_open_release frees them). */
 static int meter_open_records(struct catalog *c, const char *subject, struct meter_open *out,
 			      size_t *n, struct err *e)
 {
 	static const char sql[] =
-		"SELECT record_id, usage_type, quantity, start_ms, min_end_ms FROM usage_records"
-		" WHERE subject = ?1 AND end_ms IS NULL";
+		"SELECT record_id, start_ms, min_end_ms, account_id, resource_id, usage_type,"
+		" region, quantity, tags FROM usage_records WHERE subject = ?1 AND end_ms IS NULL";
 	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
 	int rc;
 	if (!stmt)
@@ -64,12 +65,17 @@ static int meter_open_records(struct catalog *c, const char *subject, struct met
 	sqlite3_bind_text(stmt, 1, subject, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && *n < METER_OPEN_MAX) {
 		struct meter_open *r = &out[(*n)++];
+		const unsigned char *tags = sqlite3_column_text(stmt, 8);
 		memset(r, 0, sizeof *r);
 		r->id = sqlite3_column_int64(stmt, 0);
-		catalog_copy_text(r->usage_type, sizeof r->usage_type, stmt, 1);
-		r->quantity = sqlite3_column_double(stmt, 2);
-		r->start_ms = sqlite3_column_int64(stmt, 3);
-		r->min_end_ms = sqlite3_column_int64(stmt, 4);
+		r->start_ms = sqlite3_column_int64(stmt, 1);
+		r->min_end_ms = sqlite3_column_int64(stmt, 2);
+		catalog_copy_text(r->account, sizeof r->account, stmt, 3);
+		catalog_copy_text(r->resource_id, sizeof r->resource_id, stmt, 4);
+		catalog_copy_text(r->usage_type, sizeof r->usage_type, stmt, 5);
+		catalog_copy_text(r->region, sizeof r->region, stmt, 6);
+		r->quantity = sqlite3_column_double(stmt, 7);
+		r->tags = tags ? xstrdup((const char *)tags) : NULL;
 	}
 	sqlite3_reset(stmt);
 	if (rc == SQLITE_ROW)
@@ -78,6 +84,12 @@ static int meter_open_records(struct catalog *c, const char *subject, struct met
 	if (rc != SQLITE_DONE)
 		return catalog_sqlite_error(c, "reading open usage records", e);
 	return 0;
+}
+
+static void meter_open_release(struct meter_open *open, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(open[i].tags);
 }
 
 /* Ends a record at end_ms: billed to until_ms. */
@@ -149,7 +161,7 @@ int meter_apply(struct catalog *c, const char *account, const char *subject,
 {
 	struct meter_open open[METER_OPEN_MAX];
 	int taken[METER_OPEN_MAX] = { 0 };
-	size_t nopen, left = 0;
+	size_t nopen = 0, left = 0;
 	long long min_end = 0;
 	char *tags = NULL;
 	long long now = ids_now_ms();
@@ -157,7 +169,7 @@ int meter_apply(struct catalog *c, const char *account, const char *subject,
 	if (nwants > METER_OPEN_MAX)
 		return err_internal(e, "BUG: %zu usage records wanted for %s", nwants, subject);
 	if (meter_open_records(c, subject, open, &nopen, e) < 0)
-		return -1;
+		goto out;
 	/* What is open and still wanted stays as it is. */
 	for (size_t i = 0; i < nopen; i++) {
 		for (size_t w = 0; w < nwants && !open[i].keep; w++) {
@@ -182,7 +194,7 @@ int meter_apply(struct catalog *c, const char *account, const char *subject,
 				until = open[i].min_end_ms;
 		}
 		if (meter_close(c, open[i].id, now, until, e) < 0)
-			return -1;
+			goto out;
 	}
 	for (size_t w = 0; w < nwants; w++) {
 		if (taken[w])
@@ -201,6 +213,7 @@ int meter_apply(struct catalog *c, const char *account, const char *subject,
 	}
 	ret = 0;
 out:
+	meter_open_release(open, nopen);
 	free(tags);
 	return ret;
 }
@@ -367,44 +380,6 @@ int metering_upload_ended(struct catalog *c, const char *upload_id, struct err *
 
 /* ---- tags --------------------------------------------------------------- */
 
-struct meter_tagged {
-	long long id, start_ms, min_end_ms;
-	char account[13], resource_id[72], usage_type[64], region[64];
-	double quantity;
-	char *tags; /* owned */
-};
-
-static int meter_tagged_records(struct catalog *c, const char *subject,
-				struct meter_tagged *out, size_t *n, struct err *e)
-{
-	static const char sql[] =
-		"SELECT record_id, start_ms, min_end_ms, account_id, resource_id, usage_type,"
-		" region, quantity, tags FROM usage_records WHERE subject = ?1 AND end_ms IS NULL";
-	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
-	int rc;
-	if (!stmt)
-		return -1;
-	*n = 0;
-	sqlite3_bind_text(stmt, 1, subject, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && *n < METER_OPEN_MAX) {
-		struct meter_tagged *r = &out[(*n)++];
-		const unsigned char *tags = sqlite3_column_text(stmt, 8);
-		r->id = sqlite3_column_int64(stmt, 0);
-		r->start_ms = sqlite3_column_int64(stmt, 1);
-		r->min_end_ms = sqlite3_column_int64(stmt, 2);
-		catalog_copy_text(r->account, sizeof r->account, stmt, 3);
-		catalog_copy_text(r->resource_id, sizeof r->resource_id, stmt, 4);
-		catalog_copy_text(r->usage_type, sizeof r->usage_type, stmt, 5);
-		catalog_copy_text(r->region, sizeof r->region, stmt, 6);
-		r->quantity = sqlite3_column_double(stmt, 7);
-		r->tags = tags ? xstrdup((const char *)tags) : NULL;
-	}
-	sqlite3_reset(stmt);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		return catalog_sqlite_error(c, "reading open usage records", e);
-	return 0;
-}
-
 /* Gives record id the tags (NULL: none) from its start on. */
 static int meter_retag(struct catalog *c, long long id, const char *tags, struct err *e)
 {
@@ -421,18 +396,18 @@ int metering_tags_changed(struct catalog *c, const char *resource_id, struct err
 {
 	if (!AMIBOX_METERING_HOOKS)
 		return 0;
-	struct meter_tagged open[METER_OPEN_MAX];
+	struct meter_open open[METER_OPEN_MAX];
 	size_t n = 0;
 	char *tags = NULL;
 	int ret = -1;
 	/* Most tagged resources (images, VPCs, ...) are not metered: one index probe. */
-	if (meter_tagged_records(c, resource_id, open, &n, e) < 0)
+	if (meter_open_records(c, resource_id, open, &n, e) < 0)
 		goto out;
 	if (n && meter_tags_json(c, resource_id, &tags, e) < 0)
 		goto out;
 	long long now = ids_now_ms(), hour = now / HOUR_MS * HOUR_MS;
 	for (size_t i = 0; i < n; i++) {
-		const struct meter_tagged *r = &open[i];
+		const struct meter_open *r = &open[i];
 		if ((!r->tags && !tags) || (r->tags && tags && !strcmp(r->tags, tags)))
 			continue;
 		/* Rule 5: the new tags hold from the start of this hour. */
@@ -448,8 +423,7 @@ int metering_tags_changed(struct catalog *c, const char *resource_id, struct err
 	}
 	ret = 0;
 out:
-	for (size_t i = 0; i < n; i++)
-		free(open[i].tags);
+	meter_open_release(open, n);
 	free(tags);
 	return ret;
 }

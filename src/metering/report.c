@@ -72,7 +72,7 @@ void metering_expr_free(struct metering_expr *x)
 
 /* ---- time ------------------------------------------------------------------ */
 
-static long long report_month_start(long long ms)
+long long metering_month_start(long long ms)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
@@ -84,7 +84,7 @@ static long long report_month_start(long long ms)
 
 static long long report_month_next(long long ms)
 {
-	time_t t = (time_t)(report_month_start(ms) / 1000);
+	time_t t = (time_t)(metering_month_start(ms) / 1000);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	tm.tm_mon++;
@@ -155,7 +155,7 @@ static struct segment *report_segments(const struct metering_report *r, size_t *
 	size_t count = 0, cap = 0;
 	for (size_t p = 0; p < r->nperiods; p++) {
 		for (long long at = r->bounds[p]; at < r->bounds[p + 1];) {
-			long long month = report_month_start(at), next = report_month_next(at);
+			long long month = metering_month_start(at), next = report_month_next(at);
 			long long end = next < r->bounds[p + 1] ? next : r->bounds[p + 1];
 			if (count == cap) {
 				cap = cap ? cap * 2 : 64;
@@ -187,19 +187,29 @@ struct intern {
 	size_t nslots; /* a power of two */
 };
 
-static void intern_grow(struct intern *m)
+/*
+ * An open-addressing table of entry index + 1 (0: empty), rebuilt at twice
+ * its size from each entry's hash, for the two tables below.
+ */
+static void slots_grow(size_t **slots, size_t *nslots, size_t count,
+		       uint64_t (*hash_of)(const void *table, size_t i), const void *table)
 {
-	size_t nslots = m->nslots ? m->nslots * 2 : 256;
-	size_t *slots = xcalloc(nslots, sizeof *slots);
-	for (size_t i = 0; i < m->count; i++) {
-		size_t at = m->hashes[i] & (nslots - 1);
-		while (slots[at])
-			at = (at + 1) & (nslots - 1);
-		slots[at] = i + 1;
+	size_t n = *nslots ? *nslots * 2 : 256;
+	size_t *fresh = xcalloc(n, sizeof *fresh);
+	for (size_t i = 0; i < count; i++) {
+		size_t at = hash_of(table, i) & (n - 1);
+		while (fresh[at])
+			at = (at + 1) & (n - 1);
+		fresh[at] = i + 1;
 	}
-	free(m->slots);
-	m->slots = slots;
-	m->nslots = nslots;
+	free(*slots);
+	*slots = fresh;
+	*nslots = n;
+}
+
+static uint64_t intern_hash_of(const void *table, size_t i)
+{
+	return ((const struct intern *)table)->hashes[i];
 }
 
 /* The index of s (added when new; *added says so). */
@@ -207,7 +217,7 @@ static size_t intern_get(struct intern *m, const char *s, size_t len, int *added
 {
 	uint64_t h = report_hash(s, len, 14695981039346656037ULL);
 	if ((m->count + 1) * 2 > m->nslots)
-		intern_grow(m);
+		slots_grow(&m->slots, &m->nslots, m->count, intern_hash_of, m);
 	size_t at = h & (m->nslots - 1);
 	for (; m->slots[at]; at = (at + 1) & (m->nslots - 1)) {
 		size_t i = m->slots[at] - 1;
@@ -261,33 +271,22 @@ struct cellmap {
 	size_t nslots;
 };
 
-static uint64_t cell_key(size_t group, size_t period)
+static uint64_t cell_hash(size_t group, size_t period)
 {
-	return ((uint64_t)group << 24) ^ period;
+	return (((uint64_t)group << 24 ^ period) * 0x9E3779B97F4A7C15ULL) >> 20;
 }
 
-static void cellmap_grow(struct cellmap *m)
+static uint64_t cell_hash_of(const void *table, size_t i)
 {
-	size_t nslots = m->nslots ? m->nslots * 2 : 1024;
-	size_t *slots = xcalloc(nslots, sizeof *slots);
-	for (size_t i = 0; i < m->count; i++) {
-		uint64_t h = cell_key(m->cells[i].group, m->cells[i].period) * 0x9E3779B97F4A7C15ULL;
-		size_t at = (h >> 20) & (nslots - 1);
-		while (slots[at])
-			at = (at + 1) & (nslots - 1);
-		slots[at] = i + 1;
-	}
-	free(m->slots);
-	m->slots = slots;
-	m->nslots = nslots;
+	const struct cell *c = &((const struct cellmap *)table)->cells[i];
+	return cell_hash(c->group, c->period);
 }
 
 static struct cell *cellmap_get(struct cellmap *m, size_t group, size_t period)
 {
 	if ((m->count + 1) * 2 > m->nslots)
-		cellmap_grow(m);
-	uint64_t h = cell_key(group, period) * 0x9E3779B97F4A7C15ULL;
-	size_t at = (h >> 20) & (m->nslots - 1);
+		slots_grow(&m->slots, &m->nslots, m->count, cell_hash_of, m);
+	size_t at = cell_hash(group, period) & (m->nslots - 1);
 	for (; m->slots[at]; at = (at + 1) & (m->nslots - 1)) {
 		struct cell *c = &m->cells[m->slots[at] - 1];
 		if (c->group == group && c->period == period)

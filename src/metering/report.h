@@ -121,6 +121,9 @@ int metering_report_run(struct catalog *c, const struct metering_query *q,
 			struct metering_report *out, struct err *e);
 void metering_report_release(struct metering_report *r);
 
+/* The first millisecond of the calendar month (UTC) of ms. */
+long long metering_month_start(long long ms);
+
 /* An amount as Cost Explorer writes it: up to 10 decimals, no trailing zeros ("0.0116"). */
 void metering_format_amount(double amount, char out[48]);
 

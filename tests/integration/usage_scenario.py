@@ -74,20 +74,12 @@ def snapshot_done(ec2, sid):
     return ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]["State"] == "completed"
 
 
-def open_records(subject):
+def open_records(where, *args):
+    """Open usage records that match a condition of SQL."""
     db = sqlite3.connect(os.path.join(os.environ["DATA_DIR"], "catalog.db"))
     try:
-        return db.execute("SELECT count(*) FROM usage_records WHERE subject = ? AND end_ms IS NULL",
-                          (subject,)).fetchone()[0]
-    finally:
-        db.close()
-
-
-def open_records_like(pattern):
-    db = sqlite3.connect(os.path.join(os.environ["DATA_DIR"], "catalog.db"))
-    try:
-        return db.execute("SELECT count(*) FROM usage_records WHERE subject LIKE ? AND end_ms IS NULL",
-                          (pattern,)).fetchone()[0]
+        return db.execute("SELECT count(*) FROM usage_records WHERE end_ms IS NULL AND " + where,
+                          args).fetchone()[0]
     finally:
         db.close()
 
@@ -170,7 +162,7 @@ def before_restart():
         [os.environ["AWS_V1"], "--endpoint-url", ENDPOINT, "s3", "cp", path,
          "s3://alice-usage/object.bin"], env=env, check=True, capture_output=True))
     st["object_bytes"] = 10 << 20
-    st["open_parts_after_upload"] = open_records_like("s3-part:%")
+    st["open_parts_after_upload"] = open_records("subject LIKE 's3-part:%'")
     st["object_rate"] = lib.bytes_rate(ce, "alice-usage")
 
     # An instance-store AMI: bundled, uploaded, registered, run, not stoppable.
@@ -232,7 +224,7 @@ def after_restart():
         st = json.load(f)
     iid, root = st["t2_instance"], st["root_volume"]
     st["running_after_restart"] = instance_state(ec2, iid)
-    st["open_after_restart"] = open_records(iid)
+    st["open_after_restart"] = open_records("subject = ?", iid)
     _, st["t2_terminated"] = bracket(lambda: ec2.terminate_instances(InstanceIds=[iid]))
     wait("terminated", lambda: instance_state(ec2, iid) == "terminated")
 
@@ -255,11 +247,7 @@ def after_restart():
     _, st["object_deleted"] = bracket(lambda: empty("alice-usage"))
     ec2.deregister_image(ImageId=st["store_image"])
     _, st["bundle_deleted"] = bracket(lambda: empty("alice-bundles"))
-    db = sqlite3.connect(os.path.join(os.environ["DATA_DIR"], "catalog.db"))
-    st["open_at_end"] = db.execute(
-        "SELECT count(*) FROM usage_records WHERE account_id = ? AND end_ms IS NULL",
-        (os.environ["ALICE_ID"],)).fetchone()[0]
-    db.close()
+    st["open_at_end"] = open_records("account_id = ?", os.environ["ALICE_ID"])
     with open(STATE, "w") as f:
         json.dump(st, f, indent=1)
 
