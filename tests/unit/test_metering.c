@@ -530,6 +530,17 @@ static void test_report(void **state)
 	struct metering_prices *prices = metering_prices_defaults();
 	struct metering_report r;
 	struct err e = ERR_INIT;
+	/*
+	 * Forty hours of 2025 first: the reports of 2026 below read the few
+	 * records they need through the index, the last one the table whole.
+	 */
+	for (int i = 0; i < 40; i++) {
+		char subject[32], from[32], to[32];
+		snprintf(subject, sizeof subject, "i-old%d", i);
+		snprintf(from, sizeof from, "2025-03-%02dT01:00:00Z", 1 + i % 28);
+		snprintf(to, sizeof to, "2025-03-%02dT02:00:00Z", 1 + i % 28);
+		seed(f->cat, ALICE, subject, "BoxUsage:t2.nano", 1, from, to, NULL);
+	}
 	/* Two hours of a t2.micro across midnight; a 100 GiB gp3 volume across a month's end. */
 	seed(f->cat, ALICE, "i-1", "BoxUsage:t2.micro", 1, "2026-01-30T23:00:00Z",
 	     "2026-01-31T01:00:00Z", "'{\"team\":\"red\"}'");
@@ -614,6 +625,18 @@ static void test_report(void **state)
 	assert_int_equal(r.nperiods, 4);
 	assert_null(row_for(&r, 0, NULL));
 	NEAR(row_for(&r, 1, NULL)->usage, 1);
+	metering_report_release(&r);
+	/* A year and more, the table read whole: 2025's hours and 2026's alike. */
+	q.start_ms = at("2025-01-01");
+	q.end_ms = at("2026-03-01");
+	q.granularity = METERING_WHOLE;
+	q.account_id = ALICE;
+	q.group[0].dim = METERING_DIM_INSTANCE_TYPE;
+	q.ngroup = 1;
+	assert_int_equal(metering_report_run(f->cat, &q, &r, &e), 0);
+	assert_int_equal(r.records, 44);
+	NEAR(row_for(&r, 0, "t2.nano")->usage, 40);
+	NEAR(row_for(&r, 0, "t2.micro")->usage, 2);
 	metering_report_release(&r);
 	q.end_ms = q.start_ms;
 	assert_int_equal(metering_report_run(f->cat, &q, &r, &e), -1);
