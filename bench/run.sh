@@ -14,7 +14,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 wait_port() { for _ in $(seq 1 200); do python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 seconds() { python3 -c "import time; print(time.time())"; }
 SIZE_MIB=${BENCH_IMAGE_MIB:-1024}
-# BENCH_SECTIONS="bundle boot" runs only those (import snapshots nginx images volumes bundle network boot).
+# BENCH_SECTIONS="bundle boot" runs only those (import snapshots nginx images volumes bundle network boot metering).
 want() { [ -z "${BENCH_SECTIONS:-}" ] || [[ " $BENCH_SECTIONS " == *" $1 "* ]]; }
 declare -A rate
 DURATION=${BENCH_SECONDS:-10}
@@ -343,4 +343,128 @@ if want boot; then
 as --32 -o "$work/boot.o" "$src/guests/hvm_boot.S"
 ld -m elf_i386 -Ttext 0x7c00 --oformat binary -o "$work/boot.bin" "$work/boot.o"
 AMIBOX_ACCEL_FILE="$data/accel" python3 "$src/bench/boot.py" "$EP" "$AMIBOX_BIN" "$work/boot.bin" ${BENCH_BOOT_SIZES_MIB:-64 1024 4096}
+fi
+
+# ---- metering ----------------------------------------------------------------
+# RunInstances and DescribeImages on two daemons at once, one built as usual
+# and one with -DAMIBOX_METERING_HOOKS=OFF (no usage records written), then
+# the usage report over a million records seeded into the first one's
+# catalogue (bench/seed_usage.py), by `amibox usage` and by the Cost
+# Explorer API.
+if want metering; then
+nometer=${BENCH_NOMETER_BUILD:-$build-nometer}
+cmake -S "$src" -B "$nometer" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAMIBOX_METERING_HOOKS=OFF >/dev/null
+cmake --build "$nometer" -j "$(nproc)" --target amibox nbdkit-amibox-plugin >/dev/null
+declare -A meter_ep meter_key meter_secret meter_id
+pool=1
+for b in metering no-hooks; do
+  bin=$AMIBOX_BIN; [ $b = no-hooks ] && bin=$(readlink -f "$nometer/amibox")
+  # Short names: the machines' NBD sockets live below it, and a socket path has 107 bytes.
+  d=$work/m-$pool; mkdir -p "$d"
+  p=$(port)
+  "$bin" serve --listen 127.0.0.1:$p --data "$d" --stop-grace 0 \
+    --public-ips 127.201.$pool.0/24 >"$work/serve-$b.out" 2>"$work/serve-$b.log" &
+  pids+=($!)
+  pool=$((pool + 1))
+  wait_port $p
+  c=$("$bin" account create bench --data "$d" --json)
+  meter_ep[$b]=http://127.0.0.1:$p
+  meter_key[$b]=$(echo "$c" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccessKeyId"])')
+  meter_secret[$b]=$(echo "$c" | python3 -c 'import json,sys; print(json.load(sys.stdin)["SecretAccessKey"])')
+  meter_id[$b]=$(echo "$c" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccountId"])')
+done
+ROUNDS=${BENCH_METERING_ROUNDS:-60}
+echo "## Metering"
+echo
+echo "Two daemons at once, one built as usual and one with \`-DAMIBOX_METERING_HOOKS=OFF\`"
+echo "(the hooks return at once: no usage record is written); the calls alternate between them."
+echo
+echo "| call, as the client sees it | build | calls | p50 ms | mean ms | stdev ms |"
+echo "|---|---|---|---|---|---|"
+python3 "$src/bench/metering.py" "$ROUNDS" \
+  "metering=${meter_ep[metering]},${meter_key[metering]},${meter_secret[metering]}" \
+  "no hooks=${meter_ep[no-hooks]},${meter_key[no-hooks]},${meter_secret[no-hooks]}" ||
+  { tail -n 20 "$work"/serve-*.log >&2; exit 1; }
+echo
+# The daemons' own log lines time the same calls without the client's signing and HTTP.
+echo "| call, in the daemon's log | build | calls | p50 ms | mean ms | stdev ms |"
+echo "|---|---|---|---|---|---|"
+for b in metering no-hooks; do
+  python3 - "$work/serve-$b.log" "$b" "$ROUNDS" <<'PY'
+import re, statistics, sys
+ms = [float(m.group(1)) for m in re.finditer(r"action=RunInstances .*duration_ms=([0-9.]+)",
+                                              open(sys.argv[1]).read())][-int(sys.argv[3]):]
+print("| RunInstances | %s | %d | %.2f | %.2f | %.2f |" % (
+    sys.argv[2], len(ms), statistics.median(ms), statistics.mean(ms), statistics.stdev(ms)))
+PY
+done
+echo
+echo "| DescribeImages (Owner=amazon), 1 connection, ${DURATION}s | build | requests/s | p50 latency |"
+echo "|---|---|---|---|"
+for b in metering no-hooks; do
+  python3 "$src/bench/signed_request.py" "${meter_ep[$b]}" "${meter_key[$b]}" "${meter_secret[$b]}" \
+    "$work/m-$b.lua" "Action=DescribeImages&Version=2016-11-15&Owner.1=amazon"
+done
+for run in 1 2; do
+  for b in metering no-hooks; do
+    wrk -t1 -c1 -d${DURATION}s --latency -s "$work/m-$b.lua" "${meter_ep[$b]}/" >"$work/wrk.txt" 2>&1
+    bad=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt")
+    [ -z "$bad" ] || { echo "$b answered $bad non-2xx responses" >&2; cat "$work/wrk.txt" >&2; exit 1; }
+    echo "| run $run | $b | $(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt") | $(awk '$1=="50%" {print $2}' "$work/wrk.txt") |"
+  done
+done
+echo
+RECORDS=${BENCH_USAGE_RECORDS:-1000000}
+d=$work/m-1
+t0=$(seconds)
+first=$(python3 "$src/bench/seed_usage.py" "$d/catalog.db" "${meter_id[metering]}" "$RECORDS")
+t1=$(seconds)
+end=$(date -u -d tomorrow +%Y-%m-%d)
+echo "### The usage report over $RECORDS records"
+echo
+echo "One account's month: 10,000 resources (five instance types, gp2 and gp3 volumes,"
+echo "snapshots, objects in 20 buckets), $((RECORDS / 10000)) usage intervals each, one in five"
+echo "tagged (seeded in $(python3 -c "print('%.0f' % ($t1 - $t0))") s by \`bench/seed_usage.py\`); the report covers"
+echo "$first to $end.  Wall time of the whole command or call, median of 3."
+echo
+echo "| report | rows (groups by period) | seconds |"
+echo "|---|---|---|"
+usage_time() {
+  local label=$1 times=() t0 t1 n
+  shift
+  for _ in 1 2 3; do
+    t0=$(seconds)
+    n=$("$AMIBOX_BIN" usage --data "$d" --start "$first" --end "$end" --csv "$@" | wc -l)
+    t1=$(seconds)
+    times+=("$(python3 -c "print($t1 - $t0)")")
+  done
+  echo "| \`amibox usage $label\` | $((n - 1)) | $(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p | xargs printf '%.2f') |"
+}
+usage_time "--group-by service (monthly)" --group-by service
+usage_time "--granularity daily --group-by usage-type" --granularity daily --group-by usage-type
+usage_time "--group-by tag:team" --group-by tag:team
+usage_time "--group-by resource" --group-by resource
+python3 - "${meter_ep[metering]}" "${meter_key[metering]}" "${meter_secret[metering]}" "$first" "$end" <<'PY'
+import statistics, sys, time
+import boto3
+from botocore.config import Config
+endpoint, key, secret, first, end = sys.argv[1:6]
+ce = boto3.client("ce", endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret,
+                  config=Config(region_name="us-east-1", retries={"max_attempts": 1}, read_timeout=300))
+def run(label, **kw):
+    times, groups = [], 0
+    for _ in range(3):
+        t0 = time.time()
+        out = ce.get_cost_and_usage(TimePeriod={"Start": first, "End": end},
+                                    Metrics=["UnblendedCost", "UsageQuantity"], **kw)
+        times.append(time.time() - t0)
+        groups = sum(max(1, len(p["Groups"])) for p in out["ResultsByTime"])
+    print("| GetCostAndUsage %s | %d | %.2f |" % (label, groups, statistics.median(times)))
+run("MONTHLY by SERVICE", Granularity="MONTHLY", GroupBy=[{"Type": "DIMENSION", "Key": "SERVICE"}])
+run("DAILY by USAGE_TYPE", Granularity="DAILY", GroupBy=[{"Type": "DIMENSION", "Key": "USAGE_TYPE"}])
+run("MONTHLY by TAG team", Granularity="MONTHLY", GroupBy=[{"Type": "TAG", "Key": "team"}])
+run("MONTHLY, filter INSTANCE_TYPE=t2.micro", Granularity="MONTHLY",
+    Filter={"Dimensions": {"Key": "INSTANCE_TYPE", "Values": ["t2.micro"]}})
+PY
+echo
 fi

@@ -11,17 +11,19 @@ static void main_usage(FILE *out)
 		"       amibox --version\n"
 		"\n"
 		"commands:\n"
-		"  serve      run the daemon (EC2 and EBS APIs)\n"
+		"  serve      run the daemon (every API, one port)\n"
 		"  account    create, list, show or delete accounts\n"
 		"  import     import a disk image as a completed snapshot\n"
 		"  fsck       verify the stores against the catalog (and repair)\n"
+		"  usage      usage and cost by period, service, resource or tag\n"
 		"  bundle-image     make an instance-store bundle of an image file\n"
 		"  upload-bundle    upload a bundle to a bucket\n"
 		"  download-bundle  download a bundle from a bucket\n"
 		"  unbundle         turn a bundle back into its image file\n"
 		"  ec2-cert         print the cloud's certificate for bundlers\n"
 		"  samples          build and publish the Debian sample images\n"
-		"  imds             answer a guest's metadata request (run by QEMU)\n"
+		"  imds             answer a guest's metadata request (run for each connection)\n"
+		"  router           run one VPC's network (started by the daemon)\n"
 		"\n"
 		"Run 'amibox <command> --help' for a command's options.\n");
 }
@@ -49,6 +51,8 @@ int main(int argc, char **argv)
 	    !strcmp(command, "upload-bundle") || !strcmp(command, "download-bundle") ||
 	    !strcmp(command, "ec2-cert"))
 		return cli_bundle(argc - 1, argv + 1);
+	if (!strcmp(command, "usage"))
+		return cli_usage(argc - 1, argv + 1);
 	if (!strcmp(command, "imds"))
 		return cli_imds(argc - 1, argv + 1);
 	if (!strcmp(command, "router"))

@@ -1,6 +1,7 @@
 /* services: the table of services (see services.h). */
 #include "services.h"
 
+#include "ce/ce.h"
 #include "console/console.h"
 #include "ebs/ebs.h"
 #include "ec2/ec2.h"
@@ -13,6 +14,7 @@ const struct api_service *const amibox_services[] = {
 	&ebs_service, /* before S3: anonymous requests below /snapshots are EBS's */
 	&iam_service,
 	&sts_service,
+	&ce_service,
 	&s3_service,
 	&console_service, /* claims only unsigned GETs of /console, over S3's path claim */
 	NULL,

@@ -31,7 +31,7 @@
 #include "util/buf.h"
 #include "util/ids.h"
 
-#define CATALOG_STMT_CACHE 256
+#define CATALOG_STMT_CACHE 512
 
 struct catalog_conn {
 	sqlite3 *db;
@@ -538,6 +538,38 @@ static const char *const catalog_migrations[] = {
 	"  instance_id TEXT PRIMARY KEY,"
 	"  key_name TEXT NOT NULL,"
 	"  public_key TEXT NOT NULL) WITHOUT ROWID;",
+	/*
+	 * 13: usage metering (src/metering/metering.h): usage records, written
+	 * by the billable state transitions, at most one open per subject and
+	 * usage type; found by account and billed end for reports.  And the
+	 * lineage of each completed snapshot, in completion order (seq), for
+	 * EBS's incremental snapshot billing.
+	 */
+	"CREATE TABLE usage_records ("
+	"  record_id INTEGER PRIMARY KEY,"
+	"  account_id TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  resource_id TEXT NOT NULL,"
+	"  usage_type TEXT NOT NULL,"
+	"  region TEXT NOT NULL,"
+	"  quantity REAL NOT NULL,"
+	"  start_ms INTEGER NOT NULL,"
+	"  end_ms INTEGER,"
+	"  min_end_ms INTEGER NOT NULL DEFAULT 0,"
+	"  until_ms INTEGER NOT NULL,"
+	"  tags TEXT);"
+	"CREATE UNIQUE INDEX usage_records_open ON usage_records(subject, usage_type)"
+	"  WHERE end_ms IS NULL;"
+	"CREATE INDEX usage_records_account ON usage_records(account_id, until_ms);"
+	"CREATE INDEX usage_records_until ON usage_records(until_ms);"
+	"CREATE TABLE usage_snapshots ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  snapshot_id TEXT NOT NULL UNIQUE,"
+	"  account_id TEXT NOT NULL,"
+	"  lineage TEXT NOT NULL,"
+	"  live INTEGER NOT NULL);"
+	"CREATE INDEX usage_snapshots_lineage ON usage_snapshots(lineage, account_id, seq)"
+	"  WHERE live = 1;",
 };
 
 int catalog_schema_version(void)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "catalog/catalog_internal.h"
+#include "metering/metering.h"
 #include "util/buf.h"
 
 #define INSTANCE_COLUMNS                                                       \
@@ -194,7 +195,7 @@ int catalog_instance_insert(struct catalog *c, const struct instance *m,
 	for (size_t i = 0; i < m->ndevices; i++)
 		if (catalog_instance_device_set(c, m->id, &m->devices[i], (int)i, e) < 0)
 			return -1;
-	return 0;
+	return metering_instance_sync(c, m->id, e);
 }
 
 int catalog_instance_get(struct catalog *c, const char *id, struct instance *m,
@@ -232,7 +233,9 @@ int catalog_instance_set_state(struct catalog *c, const char *id,
 	sqlite3_bind_int64(stmt, 3, ids_now_ms());
 	catalog_bind_opt(stmt, 4, reason_code);
 	catalog_bind_opt(stmt, 5, reason_message);
-	return catalog_step_done(c, stmt, "changing an instance's state", e);
+	if (catalog_step_done(c, stmt, "changing an instance's state", e) < 0)
+		return -1;
+	return metering_instance_sync(c, id, e);
 }
 
 int catalog_instance_set_pid(struct catalog *c, const char *id, long long pid,

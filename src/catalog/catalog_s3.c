@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "catalog/catalog_internal.h"
+#include "metering/metering.h"
 #include "util/buf.h"
 
 /* ---- buckets ------------------------------------------------------------ */
@@ -275,7 +276,9 @@ static int object_store(struct catalog *c, const struct object_row *o,
 	catalog_bind_opt(stmt, 12, o->checksum_algorithm);
 	catalog_bind_opt(stmt, 13, o->checksum_type);
 	catalog_bind_opt(stmt, 14, o->checksum);
-	return catalog_step_done(c, stmt, "storing an object", e);
+	if (catalog_step_done(c, stmt, "storing an object", e) < 0)
+		return -1;
+	return metering_object_sync(c, o->bucket, o->key, e);
 }
 
 /* Stores a completed object's parts, in order; inside the caller's transaction. */
@@ -329,7 +332,8 @@ int catalog_object_delete(struct catalog *c, const char *bucket, const char *key
 	}
 	sqlite3_bind_text(stmt, 1, bucket, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
-	if (catalog_step_done(c, stmt, "deleting an object", e) < 0 || catalog_commit(c, e) < 0) {
+	if (catalog_step_done(c, stmt, "deleting an object", e) < 0 ||
+	    metering_object_sync(c, bucket, key, e) < 0 || catalog_commit(c, e) < 0) {
 		catalog_rollback(c);
 		old_file[0] = '\0';
 		return -1;
@@ -526,7 +530,8 @@ int catalog_part_put(struct catalog *c, const char *upload_id,
 	sqlite3_bind_int64(stmt, 5, p->modified_ms);
 	sqlite3_bind_text(stmt, 6, p->file, -1, SQLITE_STATIC);
 	catalog_bind_opt(stmt, 7, p->checksum);
-	if (catalog_step_done(c, stmt, "storing a part", e) < 0 || catalog_commit(c, e) < 0) {
+	if (catalog_step_done(c, stmt, "storing a part", e) < 0 ||
+	    metering_part_sync(c, upload_id, p->number, e) < 0 || catalog_commit(c, e) < 0) {
 		catalog_rollback(c);
 		old_file[0] = '\0';
 		return -1;
@@ -588,7 +593,7 @@ int catalog_upload_finish(struct catalog *c, const char *upload_id,
 			"deleting parts", e) < 0 ||
 	    catalog_run(c, "DELETE FROM uploads WHERE upload_id = ?1", upload_id, NULL,
 			"deleting an upload", e) < 0 ||
-	    catalog_commit(c, e) < 0) {
+	    metering_upload_ended(c, upload_id, e) < 0 || catalog_commit(c, e) < 0) {
 		catalog_rollback(c);
 		for (size_t i = 0; i < *count; i++)
 			free((*files)[i]);

@@ -9,6 +9,7 @@
 #include "catalog/catalog_images.h"
 #include "catalog/catalog_internal.h"
 #include "catalog/catalog_volumes.h"
+#include "metering/metering.h"
 #include "util/buf.h"
 #include "util/codec.h"
 
@@ -95,7 +96,9 @@ int catalog_snapshot_insert(struct catalog *c, const struct snapshot *s,
 	catalog_bind_opt(stmt, 14, s->request_digest);
 	sqlite3_bind_int(stmt, 15, s->progress);
 	sqlite3_bind_int64(stmt, 16, s->block_count);
-	return catalog_step_done(c, stmt, "inserting a snapshot", e);
+	if (catalog_step_done(c, stmt, "inserting a snapshot", e) < 0)
+		return -1;
+	return metering_snapshot_sync(c, s->id, e);
 }
 
 static int catalog_snapshot_one(struct catalog *c, sqlite3_stmt *stmt,
@@ -159,7 +162,8 @@ int catalog_snapshot_set_state(struct catalog *c, const char *id,
 	sqlite3_bind_int(stmt, 4, progress);
 	sqlite3_bind_int64(stmt, 5, complete_ms);
 	sqlite3_bind_blob(stmt, 6, catalog_zero_block_hash(), 32, SQLITE_STATIC);
-	if (catalog_step_done(c, stmt, "updating a snapshot", e) < 0)
+	if (catalog_step_done(c, stmt, "updating a snapshot", e) < 0 ||
+	    metering_snapshot_sync(c, id, e) < 0)
 		return -1;
 	return catalog_images_settle(c, e);
 }
@@ -229,7 +233,7 @@ int catalog_snapshot_delete(struct catalog *c, const char *id,
 		for (size_t i = 0; rc > 0 && i < sizeof disown / sizeof disown[0]; i++)
 			if (catalog_run(c, disown[i], id, NULL, "disowning a snapshot", e) < 0)
 				rc = -1;
-		return rc < 0 ? -1 : 0;
+		return rc < 0 ? -1 : metering_snapshot_sync(c, id, e);
 	}
 	sqlite3_stmt *stmt = catalog_stmt(c, hashes_sql, e);
 	if (!stmt)
@@ -252,7 +256,8 @@ int catalog_snapshot_delete(struct catalog *c, const char *id,
 	if (!stmt)
 		goto out;
 	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
-	if (catalog_step_done(c, stmt, "deleting a snapshot's tags", e) < 0)
+	if (catalog_step_done(c, stmt, "deleting a snapshot's tags", e) < 0 ||
+	    metering_snapshot_sync(c, id, e) < 0)
 		goto out;
 	ret = catalog_collect(c, &candidates, garbage, e);
 out:
@@ -619,7 +624,9 @@ int catalog_tag_set(struct catalog *c, const char *resource_id,
 	sqlite3_bind_text(stmt, 3, owner_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 4, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 5, value ? value : "", -1, SQLITE_STATIC);
-	return catalog_step_done(c, stmt, "writing a tag", e);
+	if (catalog_step_done(c, stmt, "writing a tag", e) < 0)
+		return -1;
+	return metering_tags_changed(c, resource_id, e);
 }
 
 int catalog_tag_delete(struct catalog *c, const char *resource_id,
@@ -639,7 +646,9 @@ int catalog_tag_delete(struct catalog *c, const char *resource_id,
 		sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
 	if (key && value)
 		sqlite3_bind_text(stmt, 3, value, -1, SQLITE_STATIC);
-	return catalog_step_done(c, stmt, "deleting tags", e);
+	if (catalog_step_done(c, stmt, "deleting tags", e) < 0)
+		return -1;
+	return metering_tags_changed(c, resource_id, e);
 }
 
 long long catalog_tag_count(struct catalog *c, const char *resource_id,

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "catalog/catalog_internal.h"
+#include "metering/metering.h"
 
 #define VOLUME_COLUMNS                                                         \
 	"volume_id, owner_id, size_gib, snapshot_id, base_snapshot_id,"        \
@@ -76,7 +77,9 @@ int catalog_volume_insert(struct catalog *c, const struct volume_row *v,
 	if (!stmt)
 		return -1;
 	volume_row_bind(stmt, v);
-	return catalog_step_done(c, stmt, "inserting a volume", e);
+	if (catalog_step_done(c, stmt, "inserting a volume", e) < 0)
+		return -1;
+	return metering_volume_sync(c, v->id, e);
 }
 
 int catalog_volume_update(struct catalog *c, const struct volume_row *v,
@@ -94,7 +97,9 @@ int catalog_volume_update(struct catalog *c, const struct volume_row *v,
 	if (!stmt)
 		return -1;
 	volume_row_bind(stmt, v);
-	return catalog_step_done(c, stmt, "updating a volume", e);
+	if (catalog_step_done(c, stmt, "updating a volume", e) < 0)
+		return -1;
+	return metering_volume_sync(c, v->id, e);
 }
 
 static int volume_one(struct catalog *c, sqlite3_stmt *stmt,
@@ -146,7 +151,7 @@ int catalog_volume_delete(struct catalog *c, const char *id, struct err *e)
 	for (size_t i = 0; i < sizeof sqls / sizeof sqls[0]; i++)
 		if (catalog_run(c, sqls[i], id, NULL, "deleting a volume", e) < 0)
 			return -1;
-	return 0;
+	return metering_volume_sync(c, id, e);
 }
 
 static int volume_scan(struct catalog *c, sqlite3_stmt *stmt,

@@ -19,6 +19,7 @@ int cli_imds(int argc, char **argv);
 int cli_router(int argc, char **argv);
 /* samples build debian: the Debian sample images, built and published. */
 int cli_samples(int argc, char **argv);
+int cli_usage(int argc, char **argv);
 /* bundle-image, unbundle, upload-bundle, download-bundle, ec2-cert. */
 int cli_bundle(int argc, char **argv);
 

@@ -21,6 +21,8 @@
 #include "compute/compute.h"
 #include "compute/network.h"
 #include "compute/samples.h"
+#include "metering/metering.h"
+#include "metering/prices.h"
 #include "objstore/objstore.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_images.h"
@@ -86,7 +88,7 @@ static void serve_usage(FILE *out)
 		"                    [--log-format keyvalue|json]\n"
 		"                    [--memory-scale F] [--stop-grace SECONDS] [--accel auto|kvm|tcg]\n"
 		"                    [--zones a,b,c] [--public-ips CIDR]\n"
-		"                    [--deregistered-shown S] [--deregistered-kept S]\n"
+		"                    [--deregistered-shown S] [--deregistered-kept S] [--prices FILE]\n"
 		"  --listen ADDR:PORT    where every API answers (127.0.0.1:8773)\n"
 		"  --data DIR            the data directory, one daemon per directory (./var)\n"
 		"  --region NAME         the region it is (us-east-1)\n"
@@ -100,6 +102,8 @@ static void serve_usage(FILE *out)
 		"  --deregistered-shown S  seconds a deregistered image is still described (%d)\n"
 		"  --deregistered-kept S   seconds before its ID is unknown, once no instance\n"
 		"                          launched from it runs (%d)\n"
+		"  --prices FILE         usage prices (JSON, docs/metering.md) over the defaults\n"
+		"                        (AWS's us-east-1 on-demand prices)\n"
 		"On its first start it creates the account 'default' and prints its keys.\n"
 		"GET /metrics (Prometheus) and GET /health answer on the same port, unsigned.\n",
 		IMAGE_DEREGISTERED_SHOWN_S, IMAGE_DEREGISTERED_KEPT_S);
@@ -120,11 +124,12 @@ int cli_serve(int argc, char **argv)
 		{ "zones", required_argument, NULL, 'z' },
 		{ "public-ips", required_argument, NULL, 'p' },
 		{ "log-format", required_argument, NULL, 'f' },
+		{ "prices", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = "127.0.0.1:8773", *data = "./var", *region = "us-east-1";
-	const char *zones = "a,b,c";
+	const char *zones = "a,b,c", *prices = NULL;
 	struct server srv = { .deregistered_shown_ms = IMAGE_DEREGISTERED_SHOWN_S * 1000LL,
 			      .deregistered_kept_ms = IMAGE_DEREGISTERED_KEPT_S * 1000LL };
 	struct compute_options compute_opt = { .memory_scale = 0.125, .stop_grace_seconds = 60,
@@ -147,6 +152,7 @@ int cli_serve(int argc, char **argv)
 		case 'z': zones = optarg; break;
 		case 'p': snprintf(compute_opt.public_pool, sizeof compute_opt.public_pool, "%s", optarg); break;
 		case 'f': bad_log_format = log_format_parse(optarg, &log_format) < 0; break;
+		case 'P': prices = optarg; break;
 		case 'h': serve_usage(stdout); return 0;
 		default: serve_usage(stderr); return 2;
 		}
@@ -169,6 +175,7 @@ int cli_serve(int argc, char **argv)
 		return 2;
 	}
 	snprintf(srv.region, sizeof srv.region, "%s", region);
+	metering_set_region(region);
 	srv.data_dir = data;
 	snprintf(compute_opt.region, sizeof compute_opt.region, "%s", region);
 	snprintf(compute_opt.listen, sizeof compute_opt.listen, "%s", listen);
@@ -217,6 +224,7 @@ int cli_serve(int argc, char **argv)
 		return 1;
 	}
 	if (catalog_open(data, &srv.cat, &e) < 0 ||
+	    metering_prices_install(srv.cat, prices, &e) < 0 || metering_start(srv.cat, &e) < 0 ||
 	    catalog_secret(srv.cat, "ebs-token-key", srv.token_key,
 			   sizeof srv.token_key, &e) < 0 ||
 	    blockstore_open(data, srv.cat, 1, &srv.bs, &e) < 0 ||

@@ -137,6 +137,16 @@ amibox_linux_sample_env() {
   export AMIBOX_SAMPLE_KERNEL AMIBOX_SAMPLE_MODULES AMIBOX_SAMPLE_BUSYBOX AMIBOX_SAMPLE_SSH
 }
 
+# The Debian sample images (amibox samples build debian), built once and
+# cached outside the clone ($AMIBOX_E2E_CACHE or ~/.cache/amibox), published
+# into this test's data directory; before amibox_start (it takes the lock).
+amibox_debian_samples() {
+  mkdir -p "$DATA_DIR"
+  "$AMIBOX_BIN" samples build debian --data "$DATA_DIR" --cache "${AMIBOX_E2E_CACHE:-$HOME/.cache/amibox}" \
+    >"$TEST_DIR/samples.out" 2>"$TEST_DIR/samples.err" ||
+    { cat "$TEST_DIR/samples.err" >&2; fail "amibox samples build debian failed"; }
+}
+
 # Terraform with the machine's provider mirror only: terraform_mirror DIR
 # writes DIR/cli.tfrc and exports what terraform reads.
 terraform_mirror() {

@@ -10,6 +10,7 @@ command -v ansible-playbook >/dev/null || fail "ansible is not installed"
 image=${AMIBOX_ANSIBLE_IMAGE:-amibox-sample-linux}
 amibox_linux_sample_env
 AMIBOX_SERVE_ARGS="--accel tcg --stop-grace 3 ${AMIBOX_ANSIBLE_SERVE_ARGS:-}"
+case $image in amibox-sample-debian-*) amibox_debian_samples ;; esac
 amibox_start
 ssh-keygen -q -t ed25519 -N '' -f "$TEST_DIR/key" -C ansible
 ec2() { as alice "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }

@@ -16,12 +16,23 @@ image=${AMIBOX_PACKER_IMAGE:-amibox-sample-linux}
 user=${AMIBOX_PACKER_USER:-root}
 amibox_linux_sample_env
 AMIBOX_SERVE_ARGS="--accel tcg --stop-grace 3 ${AMIBOX_PACKER_SERVE_ARGS:-}"
+case $image in amibox-sample-debian-*) amibox_debian_samples ;; esac
 amibox_start
 ec2() { as alice "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
 for _ in $(seq 1 50); do
   [ "$(ec2 describe-images --owners amazon --filters Name=name,Values="$image" --query 'length(Images)')" = 1 ] && break
   sleep 0.2
 done
+# The provisioner: a mark on the disk, and what the instance's metadata says.
+cat >"$TEST_DIR/provision.sh" <<'SH'
+#!/bin/sh
+S=; command -v sudo >/dev/null && S=sudo
+$S mkdir -p /etc
+echo baked-by-packer | $S tee /etc/packer-mark >/dev/null
+url=http://169.254.169.254/latest/meta-data/instance-id
+id=$(wget -qO- "$url" 2>/dev/null || python3 -c "import sys, urllib.request as u; print(u.urlopen(sys.argv[1]).read().decode())" "$url")
+echo "provisioned $(cat /etc/packer-mark) on $id"
+SH
 cat >"$TEST_DIR/build.json" <<JSON
 {
   "builders": [{
@@ -47,11 +58,8 @@ cat >"$TEST_DIR/build.json" <<JSON
   }],
   "provisioners": [{
     "type": "shell",
-    "inline": [
-      "S=; command -v sudo >/dev/null && S=sudo; \$S mkdir -p /etc; echo baked-by-packer | \$S tee /etc/packer-mark >/dev/null",
-      "echo \"provisioned \$(cat /etc/packer-mark) on \$(wget -qO- http://169.254.169.254/latest/meta-data/instance-id 2>/dev/null || curl -s http://169.254.169.254/latest/meta-data/instance-id)\""
-    ]
-  }]
+    "script": "$TEST_DIR/provision.sh"
+}]
 }
 JSON
 # Packer's waiters poll every 15 s by default; amibox answers in well under one.
