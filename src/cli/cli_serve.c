@@ -241,6 +241,8 @@ int cli_serve(int argc, char **argv)
 		fprintf(stderr, "amibox: %s\n", e.message);
 		goto out;
 	}
+	/* Usage metering's totals on GET /metrics (read at each scrape). */
+	metering_metrics_register(srv.metrics, srv.cat);
 	log_info("serving on '%s', data in '%s', region '%s'", listen, data, region);
 	for (;;) {
 		struct timespec tick = { 10, 0 };

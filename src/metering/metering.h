@@ -93,4 +93,8 @@ int metering_start(struct catalog *c, struct err *e);
 #define AMIBOX_METERING_HOOKS 1
 #endif
 
+struct metrics;
+/* Adds this month's cost and usage per service to GET /metrics. */
+void metering_metrics_register(struct metrics *m, struct catalog *cat);
+
 #endif

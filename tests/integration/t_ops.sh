@@ -60,7 +60,7 @@ fi
 sed 's/\\-/-/g; s/\\f[BIRP]//g' "$prefix/share/man/man1/amibox.1" >"$TEST_DIR/man.src"
 grep -q "^\.TH AMIBOX 1 [0-9-]* \"$("$AMIBOX_BIN" --version)\"" "$TEST_DIR/man.src" ||
   fail "the man page is not of $("$AMIBOX_BIN" --version): $(grep '^\.TH' "$TEST_DIR/man.src")"
-for command in serve account import fsck bundle-image upload-bundle download-bundle unbundle ec2-cert imds router; do
+for command in serve account import fsck usage samples bundle-image upload-bundle download-bundle unbundle ec2-cert imds router; do
   grep -q "amibox $command" "$TEST_DIR/man.src" || fail "the man page has no amibox $command"
   for flag in $("$AMIBOX_BIN" "$command" --help | grep -o -- '--[a-z0-9-]*' | sort -u); do
     grep -q -- "$flag" "$TEST_DIR/man.src" || fail "the man page does not document $command $flag"
@@ -204,6 +204,10 @@ scrape 5 || fail "fifth scrape"
 [ "$(metric 5 'amibox_instances{state="running"}')" = 0.0 ] || fail "still running after termination"
 [ "$(metric 5 'amibox_instances{state="terminated"}')" = 1.0 ] || fail "not counted as terminated"
 [ "$(metric 5 'amibox_qemu_processes{}')" = 0.0 ] || fail "a QEMU process counted after termination"
+# Metering's totals: the instance's minute (EC2's minimum per start) is this month's compute cost.
+cost=$(grep '^amibox_usage_cost_usd{service="Amazon Elastic Compute Cloud - Compute"}' "$TEST_DIR/m5.txt" | awk '{print $NF}')
+python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)" "${cost:-0}" ||
+  fail "no compute cost on /metrics: $(grep '^amibox_usage' "$TEST_DIR/m5.txt")"
 
 # ---- health without a readable catalog: 503, then 200 again ----
 # The file's first 16 bytes, SQLite's magic, made garbage for a moment: a
