@@ -159,10 +159,27 @@ python3 "$src/bench/signed_request.py" "$EP" "$nkey" "$nsecret" "$work/n-img.lua
   "Action=DescribeImages&Version=2016-11-15&Owner.1=amazon"
 nimages=$(AWS_ACCESS_KEY_ID=$nkey AWS_SECRET_ACCESS_KEY=$nsecret aws --endpoint-url "$EP" ec2 describe-images \
   --owners amazon --query 'length(Images)' --output text)
+# The same calls on a second daemon that computes every answer
+# (--no-response-cache), with its own data directory seeded alike.
+U=$(port)
+mkdir -p "$work/data-uncached"
+"$AMIBOX_BIN" serve --listen 127.0.0.1:$U --data "$work/data-uncached" --quiet --no-response-cache \
+  >"$work/serve-uncached.out" 2>"$work/serve-uncached.log" &
+pids+=($!)
+wait_port $U
+ucreds=$("$AMIBOX_BIN" account create bench-nginx --data "$work/data-uncached" --json)
+ukey=$(echo "$ucreds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccessKeyId"])')
+usecret=$(echo "$ucreds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["SecretAccessKey"])')
+AWS_ACCESS_KEY_ID=$ukey AWS_SECRET_ACCESS_KEY=$usecret python3 "$src/bench/seed.py" amibox "http://127.0.0.1:$U" 20
+python3 "$src/bench/signed_request.py" "http://127.0.0.1:$U" "$ukey" "$usecret" "$work/u-snap.lua"
+python3 "$src/bench/signed_request.py" "http://127.0.0.1:$U" "$ukey" "$usecret" "$work/u-img.lua" \
+  "Action=DescribeImages&Version=2016-11-15&Owner.1=amazon"
 echo "## Beside nginx (the HTTP ceiling), ${DURATION}s per run"
 echo
 echo "nginx serves a 1 KB static file; amibox answers signed DescribeSnapshots (Owner=self,"
-echo "20 snapshots) and DescribeImages (Owner=amazon, $nimages images), all to the same wrk."
+echo "20 snapshots) and DescribeImages (Owner=amazon, $nimages images), all to the same wrk:"
+echo "as it runs by default (a repeated call answered from the kept answer while the"
+echo "catalogue is unchanged), and computing every answer (\`--no-response-cache\`)."
 echo
 echo "| request | connections | requests/s | p50 latency | share of nginx |"
 echo "|---|---|---|---|---|"
@@ -171,12 +188,14 @@ for c in 1 16; do
   wrk -t$t -c$c -d${DURATION}s --latency "http://127.0.0.1:$N/one.txt" >"$work/wrk.txt" 2>&1
   ceiling=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt")
   echo "| nginx, 1 KB file | $c | $ceiling | $(awk '$1=="50%" {print $2}' "$work/wrk.txt") | 100% |"
-  for r in snap img; do
-    wrk -t$t -c$c -d${DURATION}s --latency -s "$work/n-$r.lua" "$EP/" >"$work/wrk.txt" 2>&1
+  for r in n-snap n-img u-snap u-img; do
+    url=$EP; [[ $r == u-* ]] && url=http://127.0.0.1:$U
+    wrk -t$t -c$c -d${DURATION}s --latency -s "$work/$r.lua" "$url/" >"$work/wrk.txt" 2>&1
     bad=$(awk '/Non-2xx/ {print $NF}' "$work/wrk.txt")
     [ -z "$bad" ] || { echo "$r answered $bad non-2xx responses" >&2; cat "$work/wrk.txt" >&2; exit 1; }
     rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk.txt")
-    name=DescribeSnapshots; [ $r = img ] && name=DescribeImages
+    name=DescribeSnapshots; [[ $r == *img ]] && name=DescribeImages
+    [[ $r == u-* ]] && name="$name, computed every time"
     echo "| $name | $c | $rps | $(awk '$1=="50%" {print $2}' "$work/wrk.txt") | $(python3 -c "print('%.0f%%' % (100 * $rps / $ceiling))") |"
   done
 done

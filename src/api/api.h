@@ -26,6 +26,7 @@ struct volsnap;
 struct compute;
 struct metrics;
 struct objstore;
+struct respcache;
 
 struct server {
 	struct catalog *cat;
@@ -46,6 +47,8 @@ struct server {
 	/* How long a deregistered image is described, then known (catalog_images.h). */
 	long long deregistered_shown_ms;
 	long long deregistered_kept_ms;
+	/* Answers kept while the catalog stands still (api/respcache.h); NULL: none. */
+	struct respcache *responses;
 };
 
 struct api_header {

@@ -7,6 +7,7 @@
  * processes from /proc.  No lock of the API or of compute is taken.
  */
 #include "api/ops.h"
+#include "api/respcache.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -220,9 +221,29 @@ static int ops_collect_build(void *ctx, struct buf *out, struct err *e)
 	return 0;
 }
 
+/* Kept answers (api/respcache.h): how often a Describe was answered from one. */
+static int ops_collect_responses(void *ctx, struct buf *out, struct err *e)
+{
+	struct server *srv = ctx;
+	unsigned long long hits = 0, misses = 0;
+	(void)e;
+	if (!srv->responses)
+		return 0;
+	respcache_counts(srv->responses, &hits, &misses);
+	metrics_family(out, "amibox_response_cache_lookups_total", "counter",
+		       "Cacheable calls (DescribeImages, DescribeSnapshots), by whether a kept "
+		       "answer served them.");
+	metrics_sample(out, "amibox_response_cache_lookups_total", (double)hits, "result", "hit",
+		       NULL);
+	metrics_sample(out, "amibox_response_cache_lookups_total", (double)misses, "result",
+		       "miss", NULL);
+	return 0;
+}
+
 void ops_register(struct server *srv)
 {
 	metrics_collector_add(srv->metrics, "build", ops_collect_build, srv);
+	metrics_collector_add(srv->metrics, "responses", ops_collect_responses, srv);
 	metrics_collector_add(srv->metrics, "resources", ops_collect_resources, srv);
 	metrics_collector_add(srv->metrics, "stores", ops_collect_stores, srv);
 	metrics_collector_add(srv->metrics, "compute", ops_collect_compute, srv);

@@ -123,31 +123,54 @@ static size_t xml_char(const unsigned char *p)
  */
 static void xmlw_escape(struct buf *out, const char *value)
 {
+	/* plain[c]: the byte is copied as it is (printable ASCII but <>&"). */
+	static const unsigned char plain[256] = {
+		[' '] = 1, ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['\''] = 1,
+		['('] = 1, [')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1, ['-'] = 1,
+		['.'] = 1, ['/'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+		['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+		[':'] = 1, [';'] = 1, ['='] = 1, ['?'] = 1, ['@'] = 1, ['A'] = 1,
+		['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+		['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1,
+		['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1,
+		['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1,
+		['Z'] = 1, ['['] = 1, ['\\'] = 1, [']'] = 1, ['^'] = 1, ['_'] = 1,
+		['`'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1,
+		['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,
+		['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1,
+		['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1,
+		['x'] = 1, ['y'] = 1, ['z'] = 1, ['{'] = 1, ['|'] = 1, ['}'] = 1,
+		['~'] = 1, ['\n'] = 1,
+	};
 	const unsigned char *v = (const unsigned char *)value;
-	size_t run = 0, i = 0; /* run: plain bytes before i not yet copied */
-	while (v[i]) {
-		unsigned char c = v[i];
+	for (;;) {
+		size_t run = 0; /* plain bytes from v on, copied in one go */
+		while (plain[v[run]])
+			run++;
+		buf_append(out, v, run);
+		v += run;
+		if (!*v)
+			return;
 		const char *ref = NULL;
-		switch (c) {
+		size_t n = 1;
+		switch (*v) {
 		case '<': ref = "&lt;"; break;
 		case '>': ref = "&gt;"; break;
 		case '&': ref = "&amp;"; break;
 		case '"': ref = "&quot;"; break;
 		case '\r': ref = "&#13;"; break;
 		case '\t': ref = "&#9;"; break;
+		default:
+			n = xml_char(v);
 		}
-		size_t n = ref ? 1 : c >= 0x20 && c < 0x80 ? 1 : xml_char(v + i);
-		if (!ref && n) {
-			run += n;
-			i += n;
-			continue;
-		}
-		buf_append(out, v + i - run, run);
-		run = 0;
-		buf_append_str(out, ref ? ref : "\xef\xbf\xbd");
-		i++;
+		if (ref)
+			buf_append_str(out, ref);
+		else if (n)
+			buf_append(out, v, n);
+		else
+			buf_append_str(out, "\xef\xbf\xbd");
+		v += n ? n : 1;
 	}
-	buf_append(out, v + i - run, run);
 }
 
 void xmlw_attribute(struct xmlw *w, const char *name, const char *value)
@@ -163,10 +186,23 @@ void xmlw_attribute(struct xmlw *w, const char *name, const char *value)
 
 void xmlw_text(struct xmlw *w, const char *name, const char *value)
 {
-	xmlw_start(w, name);
+	/* <name>value</name> in one go: nothing is left open. */
+	size_t n = strlen(name);
+	struct buf *out = &w->out;
 	xmlw_close_start_tag(w);
-	xmlw_escape(&w->out, value ? value : "");
-	xmlw_end(w);
+	buf_reserve(out, 2 * n + 5);
+	out->data[out->len++] = '<';
+	memcpy(out->data + out->len, name, n);
+	out->len += n;
+	out->data[out->len++] = '>';
+	out->data[out->len] = '\0';
+	xmlw_escape(out, value ? value : "");
+	buf_reserve(out, n + 3);
+	memcpy(out->data + out->len, "</", 2);
+	memcpy(out->data + out->len + 2, name, n);
+	out->len += n + 2;
+	out->data[out->len++] = '>';
+	out->data[out->len] = '\0';
 }
 
 void xmlw_text_opt(struct xmlw *w, const char *name, const char *value)

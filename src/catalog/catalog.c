@@ -22,6 +22,7 @@
 #include "catalog/catalog_internal.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,8 @@ struct catalog_conn {
 	} cache[CATALOG_STMT_CACHE];
 	size_t ncache;
 	int holds_write_lock;      /* inside catalog_begin .. commit/rollback */
+	long long data_version;    /* PRAGMA data_version when last looked */
+	long long changes;         /* sqlite3_total_changes64 then */
 	struct catalog_conn *next; /* all connections, for catalog_close */
 };
 
@@ -61,6 +64,16 @@ struct catalog {
 	 * under a running daemon is an error, never a new empty one.
 	 */
 	int opened;
+	/* Moves whenever some connection may have seen a commit since. */
+	_Atomic unsigned long long generation;
+	/* Accounts by access key, as read under a generation (every request
+	 * looks its signer up). */
+	pthread_mutex_t accounts_lock;
+	struct {
+		unsigned long long generation;
+		int used;
+		struct account account;
+	} accounts[64];
 };
 
 /*
@@ -670,6 +683,69 @@ sqlite3_stmt *catalog_stmt(struct catalog *c, const char *sql, struct err *e)
 	return stmt;
 }
 
+int catalog_generation(struct catalog *c, unsigned long long *out, struct err *e)
+{
+	static const char sql[] = "PRAGMA data_version";
+	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
+	if (!stmt)
+		return -1;
+	struct catalog_conn *conn = pthread_getspecific(c->key);
+	if (sqlite3_step(stmt) != SQLITE_ROW) {
+		sqlite3_reset(stmt);
+		return catalog_sqlite_error(c, "reading the data version", e);
+	}
+	/*
+	 * Other connections' commits (this process's other threads, other
+	 * processes) move data_version; this connection's own writes move
+	 * its change count.  Either moves the shared generation, which this
+	 * call reads after looking, so that a value read before a commit is
+	 * never read again after it.
+	 */
+	long long version = sqlite3_column_int64(stmt, 0);
+	long long changes = sqlite3_total_changes64(conn->db);
+	sqlite3_reset(stmt);
+	if (version != conn->data_version || changes != conn->changes) {
+		conn->data_version = version;
+		conn->changes = changes;
+		c->generation++;
+	}
+	*out = c->generation;
+	return 0;
+}
+
+static size_t catalog_account_slot(const char *access_key)
+{
+	unsigned h = 5381;
+	for (const char *p = access_key; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	return h % 64;
+}
+
+int catalog_account_recall(struct catalog *c, const char *access_key,
+			   unsigned long long generation, struct account *out)
+{
+	size_t i = catalog_account_slot(access_key);
+	int hit;
+	pthread_mutex_lock(&c->accounts_lock);
+	hit = c->accounts[i].used && c->accounts[i].generation == generation &&
+	      !strcmp(c->accounts[i].account.access_key, access_key);
+	if (hit)
+		*out = c->accounts[i].account;
+	pthread_mutex_unlock(&c->accounts_lock);
+	return hit;
+}
+
+void catalog_account_remember(struct catalog *c, unsigned long long generation,
+			      const struct account *a)
+{
+	size_t i = catalog_account_slot(a->access_key);
+	pthread_mutex_lock(&c->accounts_lock);
+	c->accounts[i].used = 1;
+	c->accounts[i].generation = generation;
+	c->accounts[i].account = *a;
+	pthread_mutex_unlock(&c->accounts_lock);
+}
+
 int catalog_sqlite_error(struct catalog *c, const char *what, struct err *e)
 {
 	sqlite3 *db = catalog_db(c, NULL);
@@ -806,6 +882,7 @@ int catalog_open(const char *dir, struct catalog **out, struct err *e)
 	struct catalog *c = xcalloc(1, sizeof *c);
 	c->path = buf_detach(&path);
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->accounts_lock, NULL);
 	pthread_mutex_init(&c->write_lock, NULL);
 	pthread_key_create(&c->key, catalog_thread_exit);
 	if (catalog_migrate(c, e) < 0) {
@@ -830,6 +907,7 @@ void catalog_close(struct catalog *c)
 	pthread_key_delete(c->key);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->write_lock);
+	pthread_mutex_destroy(&c->accounts_lock);
 	free(c->path);
 	free(c);
 }

@@ -36,6 +36,12 @@ sqlite3 *catalog_db(struct catalog *c, struct err *e);
  * cache is keyed by its address), reset and with bindings cleared.
  */
 sqlite3_stmt *catalog_stmt(struct catalog *c, const char *sql, struct err *e);
+/*
+ * A number that differs from every earlier one whenever the catalog may
+ * have changed since (a commit by any connection or process): what was
+ * read from the catalog under one generation holds while it is current.
+ */
+int catalog_generation(struct catalog *c, unsigned long long *out, struct err *e);
 
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK on this thread's connection. */
 int catalog_begin(struct catalog *c, struct err *e);

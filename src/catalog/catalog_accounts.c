@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "catalog/catalog.h"
+#include "catalog/catalog_internal.h"
 #include "util/ids.h"
 
 static int catalog_account_name_ok(const char *name)
@@ -98,7 +99,16 @@ int catalog_account_by_key(struct catalog *c, const char *access_key,
 	static const char sql[] =
 		"SELECT account_id, name, access_key, secret, created_ms"
 		" FROM accounts WHERE access_key = ?1";
-	return catalog_account_one(c, sql, access_key, out, e);
+	/* Every request looks its signer up: from memory while nothing changed. */
+	unsigned long long generation;
+	if (catalog_generation(c, &generation, e) < 0)
+		return -1;
+	if (catalog_account_recall(c, access_key, generation, out))
+		return 1;
+	int found = catalog_account_one(c, sql, access_key, out, e);
+	if (found == 1)
+		catalog_account_remember(c, generation, out);
+	return found;
 }
 
 int catalog_account_by_name(struct catalog *c, const char *name,

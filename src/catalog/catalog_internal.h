@@ -11,6 +11,15 @@
 #include "catalog/catalog.h"
 
 /*
+ * The account signing with access_key as read under generation (1, into
+ * out), else 0; and remembering one (catalog_account_by_key's).
+ */
+int catalog_account_recall(struct catalog *c, const char *access_key,
+			   unsigned long long generation, struct account *out);
+void catalog_account_remember(struct catalog *c, unsigned long long generation,
+			      const struct account *a);
+
+/*
  * Copies a text column into dst (capacity cap, cut to fit); NULL reads as
  * "".  A row copies dozens of columns, so no printf here.
  */

@@ -296,36 +296,56 @@ int catalog_snapshot_visible(struct catalog *c, const struct snapshot *s,
 
 int catalog_snapshot_each_visible(struct catalog *c, const char *account_id,
 				  const char *after,
-				  int (*fn)(void *ctx, const struct snapshot *s),
+				  int (*fn)(void *ctx, const struct snapshot *s,
+					    const struct tag_list *tags),
 				  void *ctx, struct err *e)
 {
 	/*
-	 * Three index range scans (owned, granted to the account, public) in
-	 * ID order; the caller stops after a page, so only what is returned
-	 * is read.
+	 * Two index range scans (owned; others' granted to the account or
+	 * public), each in ID order, merged by SQLite without sorting, the caller's tags read beside them in
+	 * the same order; the caller stops after a page, so only what is
+	 * returned is read.
 	 */
 	static const char sql[] =
-		"SELECT " SNAPSHOT_COLUMNS " FROM snapshots WHERE snapshot_id IN ("
-		" SELECT snapshot_id FROM snapshots WHERE owner_id = ?1 AND snapshot_id > ?2"
-		" UNION SELECT snapshot_id FROM snapshot_permissions"
+		"SELECT " SNAPSHOT_COLUMNS " FROM snapshots"
+		" WHERE owner_id = ?1 AND snapshot_id > ?2"
+		" UNION ALL SELECT " SNAPSHOT_COLUMNS " FROM snapshots WHERE snapshot_id IN ("
+		"   SELECT snapshot_id FROM snapshot_permissions"
 		"   WHERE grantee IN (?1, 'all') AND snapshot_id > ?2)"
+		" AND owner_id != ?1"
 		" ORDER BY snapshot_id";
-	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
-	int rc;
-	if (!stmt)
+	struct tag_stream ts;
+	const char *from = after && strcmp(after, "snap-") > 0 ? after : "snap-";
+	if (catalog_tag_stream_open(c, &ts, account_id, from, "snap.", e) < 0)
 		return -1;
+	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
+	int rc, ret = 0;
+	if (!stmt) {
+		catalog_tag_stream_close(&ts);
+		return -1;
+	}
 	sqlite3_bind_text(stmt, 1, account_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, after ? after : "", -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		struct snapshot s;
+		struct tag_list tags = { NULL, 0 };
 		catalog_snapshot_row(stmt, &s);
-		if (fn(ctx, &s))
+		/* Shared snapshots are rare: their tags are read one by one. */
+		int got = !strcmp(s.owner_id, account_id) ?
+			catalog_tag_stream_take(&ts, s.id, &tags, e) :
+			catalog_tags_get(c, s.id, &tags, e);
+		int stop = got < 0 || fn(ctx, &s, &tags);
+		tag_list_release(&tags);
+		if (got < 0)
+			ret = -1;
+		if (stop)
 			break;
 	}
 	sqlite3_reset(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	catalog_tag_stream_close(&ts);
+	if (ret == 0 && rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return catalog_sqlite_error(c, "listing snapshots", e);
-	return 0;
+	return ret;
 }
 
 int catalog_snapshot_grantees(struct catalog *c, const char *id,
@@ -607,6 +627,66 @@ int catalog_tags_get(struct catalog *c, const char *resource_id,
 	if (rc != SQLITE_DONE)
 		return catalog_sqlite_error(c, "reading tags", e);
 	return 0;
+}
+
+static int tag_stream_step(struct tag_stream *ts, struct err *e)
+{
+	sqlite3_stmt *stmt = ts->stmt;
+	int rc = sqlite3_step(stmt);
+	ts->have_row = rc == SQLITE_ROW;
+	if (ts->have_row) {
+		catalog_copy_text(ts->id, sizeof ts->id, stmt, 0);
+		return 0;
+	}
+	if (rc != SQLITE_DONE)
+		return catalog_sqlite_error(ts->c, "reading tags", e);
+	return 0;
+}
+
+int catalog_tag_stream_open(struct catalog *c, struct tag_stream *ts,
+			    const char *owner_id, const char *lo,
+			    const char *hi, struct err *e)
+{
+	static const char sql[] =
+		"SELECT resource_id, key, value FROM tags"
+		" WHERE owner_id = ?1 AND resource_id > ?2 AND resource_id < ?3"
+		" ORDER BY resource_id, key";
+	memset(ts, 0, sizeof *ts);
+	ts->c = c;
+	sqlite3_stmt *stmt = catalog_stmt(c, sql, e);
+	if (!stmt)
+		return -1;
+	ts->stmt = stmt;
+	sqlite3_bind_text(stmt, 1, owner_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(stmt, 2, lo, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(stmt, 3, hi, -1, SQLITE_TRANSIENT);
+	if (tag_stream_step(ts, e) < 0) {
+		catalog_tag_stream_close(ts);
+		return -1;
+	}
+	return 0;
+}
+
+int catalog_tag_stream_take(struct tag_stream *ts, const char *resource_id,
+			    struct tag_list *tags, struct err *e)
+{
+	int cmp;
+	while (ts->have_row && (cmp = strcmp(ts->id, resource_id)) <= 0) {
+		if (cmp == 0)
+			tag_list_add(tags, (const char *)sqlite3_column_text(ts->stmt, 1),
+				     (const char *)sqlite3_column_text(ts->stmt, 2));
+		if (tag_stream_step(ts, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void catalog_tag_stream_close(struct tag_stream *ts)
+{
+	if (ts->stmt)
+		sqlite3_reset(ts->stmt);
+	ts->stmt = NULL;
+	ts->have_row = 0;
 }
 
 int catalog_tag_set(struct catalog *c, const char *resource_id,

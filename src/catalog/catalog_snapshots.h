@@ -90,11 +90,12 @@ int catalog_snapshot_visible(struct catalog *c, const struct snapshot *s,
 
 /*
  * Calls fn for each snapshot account may see with an ID greater than after
- * ("" for the start), in ID order, until fn returns non-zero.
+ * ("" for the start), in ID order, with its tags, until fn returns non-zero.
  */
 int catalog_snapshot_each_visible(struct catalog *c, const char *account_id,
 				  const char *after,
-				  int (*fn)(void *ctx, const struct snapshot *s),
+				  int (*fn)(void *ctx, const struct snapshot *s,
+					    const struct tag_list *tags),
 				  void *ctx, struct err *e);
 
 /* ---- permissions -------------------------------------------------------- */
@@ -169,6 +170,26 @@ int catalog_secret(struct catalog *c, const char *name, unsigned char *out,
 
 int catalog_tags_get(struct catalog *c, const char *resource_id,
 		     struct tag_list *tags, struct err *e);
+
+/*
+ * One owner's tags on resources with IDs in (lo, hi), read in ID order
+ * beside a scan of those resources in the same order: one statement for a
+ * whole Describe instead of one per resource.  Open, then take the tags of
+ * each resource of the owner in ascending ID order, then close.
+ */
+struct tag_stream {
+	struct catalog *c;
+	void *stmt;   /* sqlite3_stmt, stepped one row ahead */
+	int have_row; /* the statement stands on a row, of resource id */
+	char id[64];
+};
+int catalog_tag_stream_open(struct catalog *c, struct tag_stream *ts,
+			    const char *owner_id, const char *lo,
+			    const char *hi, struct err *e);
+/* Appends resource_id's tags to tags (resource IDs taken must ascend). */
+int catalog_tag_stream_take(struct tag_stream *ts, const char *resource_id,
+			    struct tag_list *tags, struct err *e);
+void catalog_tag_stream_close(struct tag_stream *ts);
 /* In a transaction: creates or overwrites one tag. */
 int catalog_tag_set(struct catalog *c, const char *resource_id,
 		    const char *resource_type, const char *owner_id,

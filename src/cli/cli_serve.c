@@ -15,6 +15,7 @@
 #include "api/api.h"
 #include "api/metrics.h"
 #include "api/ops.h"
+#include "api/respcache.h"
 #include "blockstore/blockstore.h"
 #include "blockstore/volsnap.h"
 #include "bundle/keys.h"
@@ -89,6 +90,7 @@ static void serve_usage(FILE *out)
 		"                    [--memory-scale F] [--stop-grace SECONDS] [--accel auto|kvm|tcg]\n"
 		"                    [--zones a,b,c] [--public-ips CIDR]\n"
 		"                    [--deregistered-shown S] [--deregistered-kept S] [--prices FILE]\n"
+		"                    [--no-response-cache]\n"
 		"  --listen ADDR:PORT    where every API answers (127.0.0.1:8773)\n"
 		"  --data DIR            the data directory, one daemon per directory (./var)\n"
 		"  --region NAME         the region it is (us-east-1)\n"
@@ -104,6 +106,8 @@ static void serve_usage(FILE *out)
 		"                          launched from it runs (%d)\n"
 		"  --prices FILE         usage prices (JSON, docs/metering.md) over the defaults\n"
 		"                        (AWS's us-east-1 on-demand prices)\n"
+		"  --no-response-cache   compute every DescribeImages and DescribeSnapshots\n"
+		"                        (by default an answer is kept while nothing changes)\n"
 		"On its first start it creates the account 'default' and prints its keys.\n"
 		"GET /metrics (Prometheus) and GET /health answer on the same port, unsigned.\n",
 		IMAGE_DEREGISTERED_SHOWN_S, IMAGE_DEREGISTERED_KEPT_S);
@@ -125,6 +129,7 @@ int cli_serve(int argc, char **argv)
 		{ "public-ips", required_argument, NULL, 'p' },
 		{ "log-format", required_argument, NULL, 'f' },
 		{ "prices", required_argument, NULL, 'P' },
+		{ "no-response-cache", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -137,7 +142,7 @@ int cli_serve(int argc, char **argv)
 	struct api_server *api = NULL;
 	struct err e = ERR_INIT;
 	enum log_format log_format = LOG_FORMAT_KEYVALUE;
-	int opt, status = 1, lock_fd = -1, bad_log_format = 0;
+	int opt, status = 1, lock_fd = -1, bad_log_format = 0, response_cache = 1;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
 		switch (opt) {
 		case 'l': listen = optarg; break;
@@ -153,6 +158,7 @@ int cli_serve(int argc, char **argv)
 		case 'p': snprintf(compute_opt.public_pool, sizeof compute_opt.public_pool, "%s", optarg); break;
 		case 'f': bad_log_format = log_format_parse(optarg, &log_format) < 0; break;
 		case 'P': prices = optarg; break;
+		case 'C': response_cache = 0; break;
 		case 'h': serve_usage(stdout); return 0;
 		default: serve_usage(stderr); return 2;
 		}
@@ -200,6 +206,9 @@ int cli_serve(int argc, char **argv)
 	/* GET /metrics: the server's own families; a module with figures of its
 	 * own (usage metering's totals) adds a collector here too. */
 	srv.metrics = metrics_new();
+	/* 256 answers of up to 1 MiB (a page of 1,000 images is about 700 KB). */
+	if (response_cache)
+		srv.responses = respcache_new(256, 1 << 20);
 	ops_register(&srv);
 
 	/* Block the signals before any thread starts, so only sigwait sees them. */
@@ -259,6 +268,7 @@ int cli_serve(int argc, char **argv)
 out:
 	api_stop(api);
 	metrics_free(srv.metrics);
+	respcache_free(srv.responses);
 	compute_stop(srv.compute);
 	volsnap_stop(srv.volsnap);
 	blockstore_close(srv.bs);

@@ -10,6 +10,9 @@
 #include "ec2/ec2.h"
 #include "ec2/internal.h"
 #include "api/filter.h"
+#include "api/respcache.h"
+#include "catalog/catalog.h"
+#include "util/ids.h"
 #include "util/codec.h"
 
 static const struct {
@@ -520,6 +523,25 @@ static ec2_handler_fn ec2_find(const char *action)
 	return NULL;
 }
 
+/*
+ * Calls whose answer is a function of the catalog, the caller and the
+ * parameters alone (and of the time, bounded by cache_until_ms), signed in
+ * a header so that the parameters repeat from call to call.
+ */
+/* How long a kept answer holds at most, for what time alone may change. */
+#define EC2_CACHE_MS 1000
+
+static int ec2_cacheable(struct request *req, const char *action)
+{
+	static const char *const actions[] = { "DescribeImages", "DescribeSnapshots" };
+	if (!req->srv->responses || !req->header(req, "Authorization"))
+		return 0;
+	for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+		if (!strcmp(action, actions[i]))
+			return 1;
+	return 0;
+}
+
 static void ec2_handle(struct request *req)
 {
 	struct ec2_ctx ctx = { .req = req, .srv = req->srv, .account = req->account.id };
@@ -555,13 +577,39 @@ static void ec2_handle(struct request *req)
 			"Request would have succeeded, but DryRun flag is set.");
 		goto fail;
 	}
+	/* A kept answer, when the catalog has not changed since it was made. */
+	struct respcache *cache = ec2_cacheable(req, action) ? req->srv->responses : NULL;
+	struct buf key = BUF_INIT;
+	unsigned long long generation = 0;
+	long long now_ms = ids_now_ms();
+	if (cache) {
+		buf_append(&key, ctx.account, strlen(ctx.account) + 1);
+		buf_append(&key, params, params_len);
+		if (catalog_generation(req->srv->cat, &generation, &e) < 0) {
+			buf_release(&key);
+			goto fail;
+		}
+		if (respcache_get(cache, key.data, key.len, generation, now_ms,
+				  req->request_id, &req->response)) {
+			buf_release(&key);
+			goto answered;
+		}
+	}
 	char root[96];
 	snprintf(root, sizeof root, "%sResponse", action);
 	ctx.w = xmlw_new(root, req->request_id);
-	if (fn(&ctx, &e) < 0)
+	ctx.cache_until_ms = now_ms + EC2_CACHE_MS;
+	if (fn(&ctx, &e) < 0) {
+		buf_release(&key);
 		goto fail;
+	}
 	xmlw_finish(ctx.w, &req->response);
 	ctx.w = NULL;
+	if (cache && ctx.cache_until_ms > now_ms)
+		respcache_put(cache, key.data, key.len, generation, ctx.cache_until_ms,
+			      req->response.data, req->response.len, req->request_id);
+	buf_release(&key);
+answered:
 	req->status = 200;
 	req->content_type = "text/xml;charset=UTF-8";
 	query_release(&ctx.q);

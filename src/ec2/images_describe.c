@@ -334,6 +334,9 @@ static int describe_one(struct describe_images *d, const struct image *m)
 	if (!own && !d->by_id && !d->include_deprecated && m->deprecation_ms &&
 	    m->deprecation_ms <= d->now_ms)
 		return 0;
+	/* A kept answer must not outlive a deprecation time passing. */
+	if (m->deprecation_ms > d->now_ms && m->deprecation_ms < d->ctx->cache_until_ms)
+		d->ctx->cache_until_ms = m->deprecation_ms;
 	int launchable = catalog_image_launchable(cat, m, d->ctx->account, d->e);
 	if (launchable < 0)
 		goto fail;
@@ -483,6 +486,10 @@ int ec2_describe_images(struct ec2_ctx *ctx, struct err *e)
 			}
 			if (seen == EC2_IMAGE_UNKNOWN)
 				unknown[nunknown++] = ids[nnamed];
+			/* A deregistered image's answer changes with time alone. */
+			if (seen != EC2_IMAGE_FOUND ||
+			    !strcmp(named[nnamed].state, "deregistered"))
+				ctx->cache_until_ms = 0;
 		}
 		/* EC2 names every unknown ID, in the order given. */
 		if (nunknown) {

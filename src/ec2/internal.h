@@ -22,6 +22,12 @@ struct ec2_ctx {
 	struct query q;
 	struct xmlw *w;
 	const char *account;  /* the caller's account ID */
+	/*
+	 * A cacheable action's answer holds until then (ms since the epoch;
+	 * a default second ahead): a handler whose answer time alone changes
+	 * (a deprecation time passing) lowers it, to 0 for "not at all".
+	 */
+	long long cache_until_ms;
 };
 
 typedef int (*ec2_handler_fn)(struct ec2_ctx *ctx, struct err *e);

@@ -191,10 +191,15 @@ static void describe_write_snapshot(struct xmlw *w, const struct snapshot *s,
 	xmlw_end(w);
 }
 
-/* Writes s if it passes every criterion; returns 1 to stop the scan. */
-static int describe_one(struct describe_snapshots *d, const struct snapshot *s)
+/*
+ * Writes s if it passes every criterion; returns 1 to stop the scan.  tags
+ * NULL: read them here.
+ */
+static int describe_one(struct describe_snapshots *d, const struct snapshot *s,
+			const struct tag_list *given)
 {
-	struct tag_list tags = { NULL, 0 };
+	struct tag_list read = { NULL, 0 };
+	const struct tag_list *tags = given ? given : &read;
 	char **grantees = NULL;
 	size_t ngrantees = 0;
 	int stop = 0;
@@ -206,16 +211,16 @@ static int describe_one(struct describe_snapshots *d, const struct snapshot *s)
 		goto fail;
 	if (!describe_restorable_ok(d, s, grantees, ngrantees))
 		goto out;
-	if (catalog_tags_get(d->ctx->srv->cat, s->id, &tags, d->e) < 0)
+	if (!given && catalog_tags_get(d->ctx->srv->cat, s->id, &read, d->e) < 0)
 		goto fail;
-	if (!describe_filters_match(d, s, &tags))
+	if (!describe_filters_match(d, s, tags))
 		goto out;
 	if (d->limit && d->written == d->limit) {
 		d->more = 1;
 		stop = 1;
 		goto out;
 	}
-	describe_write_snapshot(d->ctx->w, s, &tags);
+	describe_write_snapshot(d->ctx->w, s, tags);
 	d->written++;
 	snprintf(d->last, sizeof d->last, "%s", s->id);
 	goto out;
@@ -226,13 +231,14 @@ out:
 	for (size_t i = 0; i < ngrantees; i++)
 		free(grantees[i]);
 	free(grantees);
-	tag_list_release(&tags);
+	tag_list_release(&read);
 	return stop;
 }
 
-static int describe_visit(void *ctx, const struct snapshot *s)
+static int describe_visit(void *ctx, const struct snapshot *s,
+			  const struct tag_list *tags)
 {
-	return describe_one(ctx, s);
+	return describe_one(ctx, s, tags);
 }
 
 static int describe_check_principals(const char **list, size_t n,
@@ -316,7 +322,7 @@ int ec2_describe_snapshots(struct ec2_ctx *ctx, struct err *e)
 			for (size_t j = 0; j < i; j++)
 				dup |= !strcmp(ids[j], ids[i]);
 			if (!dup)
-				describe_one(&d, &named[i]);
+				describe_one(&d, &named[i], NULL);
 		}
 	} else {
 		if (catalog_snapshot_each_visible(ctx->srv->cat, ctx->account,

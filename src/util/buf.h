@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
 	char *data; /* NULL until the first append; then NUL-terminated */
@@ -23,9 +24,30 @@ struct buf {
 #define BUF_INIT { NULL, 0, 0 }
 
 void buf_reserve(struct buf *b, size_t extra);
-void buf_append(struct buf *b, const void *data, size_t len);
-void buf_append_str(struct buf *b, const char *s);
-void buf_append_char(struct buf *b, char c);
+
+/*
+ * Appending is on every response's path, a few hundred times per Describe:
+ * the common case (room left) is inline, growing is buf_reserve's.
+ */
+static inline void buf_append(struct buf *b, const void *data, size_t len)
+{
+	if (len >= b->cap - b->len)
+		buf_reserve(b, len);
+	if (len)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+static inline void buf_append_str(struct buf *b, const char *s)
+{
+	buf_append(b, s, strlen(s));
+}
+
+static inline void buf_append_char(struct buf *b, char c)
+{
+	buf_append(b, &c, 1);
+}
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);

@@ -138,10 +138,28 @@ void ids_iso_time(long long epoch_ms, char out[ISO_TIME_MAX])
 	time_t secs = (time_t)(epoch_ms / 1000 - (ms < 0));
 	if (ms < 0)
 		ms += 1000;
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	/* Every Describe writes times; printf was most of their cost.  Years
-	 * past 9999 cannot occur here: four digits are kept. */
+	/*
+	 * The civil date from the day count (proleptic Gregorian, eras of 400
+	 * years), without gmtime_r: glibc's takes its time zone lock.
+	 */
+	long long days = (long long)secs / 86400, sod = (long long)secs % 86400;
+	if (sod < 0) {
+		sod += 86400;
+		days--;
+	}
+	days += 719468; /* from 0000-03-01 */
+	long long era = (days >= 0 ? days : days - 146096) / 146097;
+	long long doe = days - era * 146097;
+	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	long long mp = (5 * doy + 2) / 153;
+	struct tm tm = { 0 };
+	tm.tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	tm.tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+	tm.tm_year = (int)(yoe + era * 400 + (tm.tm_mon <= 1)) - 1900;
+	tm.tm_hour = (int)(sod / 3600);
+	tm.tm_min = (int)(sod / 60 % 60);
+	tm.tm_sec = (int)(sod % 60);
 	char *p = out;
 	p = ids_digits(p, (unsigned)(tm.tm_year + 1900) % 10000u, 4);
 	*p++ = '-';

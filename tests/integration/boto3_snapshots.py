@@ -6,8 +6,10 @@ Needs ENDPOINT, ALICE_*/BOB_* from lib.sh.  Exits non-zero on any failure.
 import base64
 import hashlib
 import os
+import sqlite3
 import sys
 import unittest
+import urllib.request
 
 import boto3
 import botocore
@@ -36,6 +38,15 @@ def linear(blocks):
     """LINEAR aggregate: SHA-256 over the raw block digests in index order."""
     digests = b"".join(hashlib.sha256(blocks[i]).digest() for i in sorted(blocks))
     return base64.b64encode(hashlib.sha256(digests).digest()).decode()
+
+
+def kept_answers():
+    """How many calls a kept answer has served (GET /metrics)."""
+    text = urllib.request.urlopen(ENDPOINT + "/metrics", timeout=10).read().decode()
+    for line in text.splitlines():
+        if line.startswith('amibox_response_cache_lookups_total{result="hit"}'):
+            return int(float(line.split()[-1]))
+    raise AssertionError("no amibox_response_cache_lookups_total in /metrics")
 
 
 def error_code(exc):
@@ -391,6 +402,35 @@ class Snapshots(unittest.TestCase):
                 VolumeIds=[vol["VolumeId"]])["Volumes"][0])
         finally:
             self.ec2.delete_volume(VolumeId=vol["VolumeId"])
+
+    def test_kept_answers_follow_every_change(self):
+        """A repeated Describe may be answered from what the daemon kept;
+        every change, by the daemon or by another process writing the
+        catalogue, shows in the next answer."""
+        mark = os.urandom(6).hex()
+        sid = self.upload({}, Tags=[{"Key": "kept", "Value": mark}])
+        ask = dict(OwnerIds=["self"], Filters=[{"Name": "tag:kept", "Values": [mark]}])
+        first = self.ec2.describe_snapshots(**ask)
+        hits = kept_answers()
+        second = self.ec2.describe_snapshots(**ask)
+        self.assertEqual(kept_answers(), hits + 1)
+        self.assertEqual(first["Snapshots"], second["Snapshots"])
+        self.assertNotEqual(first["ResponseMetadata"]["RequestId"],
+                            second["ResponseMetadata"]["RequestId"])
+        self.assertEqual([s["SnapshotId"] for s in second["Snapshots"]], [sid])
+        self.ec2.create_tags(Resources=[sid], Tags=[{"Key": "k", "Value": "1"}])
+        self.assertEqual(self.ec2.describe_snapshots(**ask)["Snapshots"][0]["Tags"],
+                         [{"Key": "k", "Value": "1"}, {"Key": "kept", "Value": mark}])
+        # Another process changes the catalogue: the next answer has it.
+        db = sqlite3.connect(os.path.join(os.environ["DATA_DIR"], "catalog.db"), timeout=10)
+        with db:
+            db.execute("UPDATE snapshots SET description = 'kept, changed elsewhere'"
+                       " WHERE snapshot_id = ?", (sid,))
+        db.close()
+        self.assertEqual(self.ec2.describe_snapshots(**ask)["Snapshots"][0]["Description"],
+                         "kept, changed elsewhere")
+        self.ec2.delete_snapshot(SnapshotId=sid)
+        self.assertEqual(self.ec2.describe_snapshots(**ask)["Snapshots"], [])
 
     def test_dry_run(self):
         with self.assertRaises(ClientError) as exc:

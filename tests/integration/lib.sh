@@ -115,7 +115,7 @@ amibox_start() {
   amibox_daemon_up
   amibox_account alice
   amibox_account bob
-  export ENDPOINT ALICE_ID ALICE_KEY ALICE_SECRET BOB_ID BOB_KEY BOB_SECRET
+  export DATA_DIR ENDPOINT ALICE_ID ALICE_KEY ALICE_SECRET BOB_ID BOB_KEY BOB_SECRET
   export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
   export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 }
