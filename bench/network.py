@@ -1,12 +1,15 @@
 """Network benchmark for bench/run.sh: RunInstances until SSH accepts a
 login (the Linux sample, and the Debian sample when published), and a
 security-group change until it shows on a live connection attempt to the
-instance's public address.  Prints Markdown.
+instance's public address, and a whole `packer build` (amazon-ebs) from each
+sample when Packer is installed.  Prints Markdown.
 
 Usage: network.py ENDPOINT DATA_DIR
 Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
 """
+import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -119,6 +122,39 @@ def rule_effect():
     return statistics.median(opens), statistics.median(closes)
 
 
+def packer_build(source, itype, user):
+    """Seconds for a whole `packer build` (amazon-ebs: temporary key pair
+    and security group, launch, SSH, a shell provisioner, stop, CreateImage,
+    clean up), and the AMI it made."""
+    creds = boto3.Session().get_credentials()
+    template = {
+        "builders": [{
+            "type": "amazon-ebs", "region": "us-east-1",
+            "access_key": creds.access_key, "secret_key": creds.secret_key,
+            "custom_endpoint_ec2": endpoint, "skip_metadata_api_check": True,
+            "source_ami": source, "instance_type": itype, "ssh_username": user,
+            "ssh_interface": "public_ip", "associate_public_ip_address": True,
+            "ssh_timeout": "10m", "ami_name": "bench-packer-{{timestamp}}-%d" % time.time_ns(),
+        }],
+        "provisioners": [{"type": "shell",
+                          "inline": ["echo baked | (command -v sudo >/dev/null && sudo tee /etc/bench-mark"
+                                     " || tee /etc/bench-mark)"]}],
+    }
+    path = os.path.join(work, "packer.json")
+    with open(path, "w") as f:
+        json.dump(template, f)
+    env = dict(os.environ, AWS_POLL_DELAY_SECONDS="1", AWS_MAX_ATTEMPTS="600",
+               PACKER_NO_COLOR="1", CHECKPOINT_DISABLE="1")
+    t0 = time.time()
+    out = subprocess.run(["packer", "build", "-color=false", path], cwd=work, env=env,
+                         capture_output=True, text=True)
+    took = time.time() - t0
+    made = [w for w in out.stdout.split() if w.startswith("ami-")]
+    if out.returncode != 0 or not made:
+        sys.exit("packer build failed:\n" + out.stdout[-3000:] + out.stderr[-2000:])
+    return took, made[-1]
+
+
 print("## Networking (%s)" % accelerator())
 print()
 print("| what | time |")
@@ -133,6 +169,18 @@ if debian:
     times = [ssh_ready(debian, "t3.small", "admin") for _ in range(2)]
     print("| RunInstances to an SSH login, Debian sample (systemd, cloud-init, OpenSSH), median of 2 | %.1f s |"
           % statistics.median(times))
+if shutil.which("packer"):
+    for name, ami, itype, user, runs in (("Linux sample", linux, "m1.small", "root", 3),
+                                         ("Debian sample", debian, "t3.small", "admin", 2)):
+        if not ami:
+            continue
+        times = []
+        for _ in range(runs):
+            took, made = packer_build(ami, itype, user)
+            times.append(took)
+            ec2.deregister_image(ImageId=made)
+        print("| Packer build (amazon-ebs, launch to AMI and clean-up), %s, median of %d | %.1f s |"
+              % (name, runs, statistics.median(times)))
 if linux:
     opened, closed = rule_effect()
     print("| AuthorizeSecurityGroupIngress to the first connection through the public address | %.0f ms |"

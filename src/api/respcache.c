@@ -21,6 +21,8 @@ struct respcache {
 	struct respcache_slot *slots;
 	size_t nslots;
 	size_t max_body;
+	size_t budget;
+	_Atomic size_t bytes; /* the kept bodies' sizes, together */
 	_Atomic unsigned long long hits, misses;
 };
 
@@ -35,19 +37,21 @@ static size_t respcache_slot_of(const struct respcache *rc, const char *key, siz
 	return (size_t)(h % rc->nslots);
 }
 
-struct respcache *respcache_new(size_t slots, size_t max_body)
+struct respcache *respcache_new(size_t slots, size_t max_body, size_t budget)
 {
 	struct respcache *rc = xcalloc(1, sizeof *rc);
 	rc->nslots = slots ? slots : 1;
 	rc->max_body = max_body;
+	rc->budget = budget;
 	rc->slots = xcalloc(rc->nslots, sizeof *rc->slots);
 	for (size_t i = 0; i < rc->nslots; i++)
 		pthread_mutex_init(&rc->slots[i].lock, NULL);
 	return rc;
 }
 
-static void respcache_slot_clear(struct respcache_slot *s)
+static void respcache_slot_clear(struct respcache *rc, struct respcache_slot *s)
 {
+	rc->bytes -= s->len;
 	free(s->key);
 	free(s->body);
 	s->key = s->body = NULL;
@@ -59,7 +63,7 @@ void respcache_free(struct respcache *rc)
 	if (!rc)
 		return;
 	for (size_t i = 0; i < rc->nslots; i++) {
-		respcache_slot_clear(&rc->slots[i]);
+		respcache_slot_clear(rc, &rc->slots[i]);
 		pthread_mutex_destroy(&rc->slots[i].lock);
 	}
 	free(rc->slots);
@@ -82,7 +86,7 @@ int respcache_get(struct respcache *rc, const char *key, size_t key_len,
 			buf_append(out, s->body + s->hole, s->len - s->hole);
 			hit = 1;
 		} else {
-			respcache_slot_clear(s); /* never good again */
+			respcache_slot_clear(rc, s); /* never good again */
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -111,7 +115,14 @@ void respcache_put(struct respcache *rc, const char *key, size_t key_len,
 	key_copy[key_len] = '\0';
 	struct respcache_slot *s = &rc->slots[respcache_slot_of(rc, key, key_len)];
 	pthread_mutex_lock(&s->lock);
-	respcache_slot_clear(s);
+	respcache_slot_clear(rc, s);
+	if (rc->bytes + (len - id_len) > rc->budget) {
+		pthread_mutex_unlock(&s->lock);
+		free(copy);
+		free(key_copy);
+		return;
+	}
+	rc->bytes += len - id_len;
 	s->key = key_copy;
 	s->key_len = key_len;
 	s->gen = gen;

@@ -13,7 +13,7 @@
  * signed; entries sit in a fixed number of slots (a new one replaces what
  * its slot held), each with its own lock.
  *
- *   struct respcache *rc = respcache_new(256, 1 << 20);
+ *   struct respcache *rc = respcache_new(256, 1 << 20, 32 << 20);
  *   if (respcache_get(rc, key, n, gen, now, request_id, &out)) -> answered
  *   ... else compute body; respcache_put(rc, key, n, gen, expires, body, len, request_id);
  */
@@ -26,8 +26,12 @@
 
 struct respcache;
 
-/* slots entries at most, each body at most max_body bytes. */
-struct respcache *respcache_new(size_t slots, size_t max_body);
+/*
+ * slots entries at most, each body at most max_body bytes, all of them
+ * about budget bytes together (threads that keep answers at once may pass
+ * it by one answer each).
+ */
+struct respcache *respcache_new(size_t slots, size_t max_body, size_t budget);
 void respcache_free(struct respcache *rc);
 
 /*
@@ -41,7 +45,8 @@ int respcache_get(struct respcache *rc, const char *key, size_t key_len,
 /*
  * Keeps body (which holds request_id once, where later answers get theirs)
  * for key until expires_ms, read under generation gen.  A body too large,
- * or without the request ID, is not kept.
+ * one that would take the cache past its budget, or one without the request
+ * ID is not kept.
  */
 void respcache_put(struct respcache *rc, const char *key, size_t key_len,
 		   unsigned long long gen, long long expires_ms, const char *body,

@@ -302,9 +302,9 @@ int catalog_snapshot_each_visible(struct catalog *c, const char *account_id,
 {
 	/*
 	 * Two index range scans (owned; others' granted to the account or
-	 * public), each in ID order, merged by SQLite without sorting, the caller's tags read beside them in
-	 * the same order; the caller stops after a page, so only what is
-	 * returned is read.
+	 * public), each in ID order, merged by SQLite without sorting, and
+	 * the caller's tags read beside them in the same order; the caller
+	 * stops after a page, so only what is returned is read.
 	 */
 	static const char sql[] =
 		"SELECT " SNAPSHOT_COLUMNS " FROM snapshots"

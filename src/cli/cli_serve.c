@@ -206,9 +206,10 @@ int cli_serve(int argc, char **argv)
 	/* GET /metrics: the server's own families; a module with figures of its
 	 * own (usage metering's totals) adds a collector here too. */
 	srv.metrics = metrics_new();
-	/* 256 answers of up to 1 MiB (a page of 1,000 images is about 700 KB). */
+	/* 256 answers of up to 1 MiB (a page of 1,000 images is about 700 KB),
+	 * 32 MiB together. */
 	if (response_cache)
-		srv.responses = respcache_new(256, 1 << 20);
+		srv.responses = respcache_new(256, 1 << 20, 32 << 20);
 	ops_register(&srv);
 
 	/* Block the signals before any thread starts, so only sigwait sees them. */

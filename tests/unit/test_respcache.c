@@ -19,7 +19,7 @@
 static void test_hit_gets_its_own_request_id(void **state)
 {
 	(void)state;
-	struct respcache *rc = respcache_new(8, 1024);
+	struct respcache *rc = respcache_new(8, 1024, 1 << 20);
 	struct buf out = BUF_INIT;
 	assert_int_equal(respcache_get(rc, "k", 1, 5, 100, "22222222-bbbb", &out), 0);
 	respcache_put(rc, "k", 1, 5, 200, BODY, strlen(BODY), "11111111-aaaa");
@@ -37,7 +37,7 @@ static void test_hit_gets_its_own_request_id(void **state)
 static void test_other_generation_key_or_time_misses(void **state)
 {
 	(void)state;
-	struct respcache *rc = respcache_new(8, 1024);
+	struct respcache *rc = respcache_new(8, 1024, 1 << 20);
 	struct buf out = BUF_INIT;
 	/* Keys hold NUL bytes (account, NUL, parameters): compared whole. */
 	respcache_put(rc, "a\0p=1", 5, 5, 200, BODY, strlen(BODY), "11111111-aaaa");
@@ -57,7 +57,7 @@ static void test_other_generation_key_or_time_misses(void **state)
 static void test_unkeepable_bodies_are_not_kept(void **state)
 {
 	(void)state;
-	struct respcache *rc = respcache_new(1, 16);
+	struct respcache *rc = respcache_new(1, 16, 1 << 20);
 	struct buf out = BUF_INIT;
 	respcache_put(rc, "big", 3, 1, 200, BODY, strlen(BODY), "11111111-aaaa");
 	assert_int_equal(respcache_get(rc, "big", 3, 1, 100, "x", &out), 0);
@@ -73,12 +73,38 @@ static void test_unkeepable_bodies_are_not_kept(void **state)
 	respcache_free(rc);
 }
 
+static void test_budget_bounds_the_whole(void **state)
+{
+	(void)state;
+	/* Room for two bodies of 8 bytes ("<a>ID</a>" without its ID). */
+	struct respcache *rc = respcache_new(8, 64, 16);
+	struct buf out = BUF_INIT;
+	respcache_put(rc, "k1", 2, 1, 200, "<a>ID</a>", 9, "ID");
+	respcache_put(rc, "k2", 2, 1, 200, "<b>ID</b>", 9, "ID");
+	respcache_put(rc, "k3", 2, 1, 200, "<c>ID</c>", 9, "ID");
+	int kept = respcache_get(rc, "k1", 2, 1, 100, "x", &out) +
+		   respcache_get(rc, "k2", 2, 1, 100, "x", &out) +
+		   respcache_get(rc, "k3", 2, 1, 100, "x", &out);
+	assert_true(kept <= 2);
+	/* A stale entry gives its room back. */
+	buf_reset(&out);
+	assert_int_equal(respcache_get(rc, "k1", 2, 2, 100, "x", &out) +
+			 respcache_get(rc, "k2", 2, 2, 100, "x", &out) +
+			 respcache_get(rc, "k3", 2, 2, 100, "x", &out), 0);
+	respcache_put(rc, "k3", 2, 2, 200, "<c>ID</c>", 9, "ID");
+	assert_int_equal(respcache_get(rc, "k3", 2, 2, 100, "y", &out), 1);
+	assert_string_equal(buf_str(&out), "<c>y</c>");
+	buf_release(&out);
+	respcache_free(rc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hit_gets_its_own_request_id),
 		cmocka_unit_test(test_other_generation_key_or_time_misses),
 		cmocka_unit_test(test_unkeepable_bodies_are_not_kept),
+		cmocka_unit_test(test_budget_bounds_the_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
