@@ -523,14 +523,14 @@ static ec2_handler_fn ec2_find(const char *action)
 	return NULL;
 }
 
+/* How long a kept answer holds at most, for what time alone may change. */
+#define EC2_CACHE_MS 1000
+
 /*
  * Calls whose answer is a function of the catalog, the caller and the
  * parameters alone (and of the time, bounded by cache_until_ms), signed in
  * a header so that the parameters repeat from call to call.
  */
-/* How long a kept answer holds at most, for what time alone may change. */
-#define EC2_CACHE_MS 1000
-
 static int ec2_cacheable(struct request *req, const char *action)
 {
 	static const char *const actions[] = { "DescribeImages", "DescribeSnapshots" };
