@@ -344,7 +344,8 @@ static int samples_tiny(const char *dir, struct catalog *cat, struct blockstore 
  * AMIBOX_SAMPLE_MODULES and AMIBOX_SAMPLE_BUSYBOX name others.  Its initrd
  * is busybox and the virtio network modules; /init takes an address by
  * DHCP, reads its instance ID, type and user data from the metadata
- * service, prints them, runs user data that starts with "#!", and stays up.
+ * service, prints them, runs user data that starts with "#!", and stays up
+ * until the power button (acpid) powers it off.
  */
 
 #define LINUX_SAMPLE "amibox-sample-linux"
@@ -356,9 +357,15 @@ static const char linux_init[] =
 	"mount -t sysfs sys /sys\n"
 	"mount -t devtmpfs dev /dev\n"
 	"for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \\\n"
-	"    failover net_failover virtio_net; do\n"
+	"    failover net_failover virtio_net evdev button; do\n"
 	"  [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null\n"
 	"done\n"
+	/* The power button (StopInstances): busybox's acpid powers off cleanly. */
+	"mkdir -p /etc/acpi/PWRF\n"
+	"printf '#!/bin/sh\\necho \"amibox linux sample: power button: powering off\" >/dev/console\\n'\\\n"
+	"'sync\\npoweroff -f\\n' >/etc/acpi/PWRF/00000080\n"
+	"chmod 755 /etc/acpi/PWRF/00000080\n"
+	"acpid -c /etc/acpi -l /tmp/acpid.log\n"
 	"ip link set lo up\n"
 	"ip link set eth0 up\n"
 	"udhcpc -q -n -t 10 -i eth0 -s /udhcpc.sh >/dev/null 2>&1\n"
@@ -418,6 +425,8 @@ static const char linux_udhcpc[] =
 static const char *const linux_modules[] = {
 	"virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev",
 	"virtio_pci", "failover", "net_failover", "virtio_net",
+	/* The power button's input device, for acpid. */
+	"evdev", "button",
 };
 
 /* Whether path is an ELF executable without a program interpreter (static). */

@@ -11,7 +11,8 @@
 command -v qemu-system-x86_64 >/dev/null || fail "qemu-system-x86 is not installed (make deps)"
 
 amibox_linux_sample_env
-AMIBOX_SERVE_ARGS="--accel tcg --stop-grace 5"
+# The default stop grace (60 s): the sample must power off by itself.
+AMIBOX_SERVE_ARGS="--accel tcg"
 amibox_start
 ec2() { as bob "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
 console() {
@@ -58,6 +59,22 @@ grep -q "ssh check: logged in as root" <<<"$out" || fail "root cannot log in wit
 grep -q "ssh check: logged in as ec2-user in /home/ec2-user" <<<"$out" || fail "ec2-user cannot log in with a key"
 grep -q "ssh check: scp wrote hello" <<<"$out" || fail "scp -t did not take an upload"
 grep -q "ssh check: sftp answered [0-9a-f]\{8\}0200000003" <<<"$out" || fail "the sftp subsystem did not answer version 3"
+# StopInstances presses the power button: the guest's acpid powers it off
+# cleanly, long before the grace would cut it.
+ec2 stop-instances --instance-ids "$id" >/dev/null
+start=$(date +%s)
+for _ in $(seq 1 120); do
+  state=$(ec2 describe-instances --instance-ids "$id" --query 'Reservations[0].Instances[0].State.Name')
+  [ "$state" = stopped ] && break
+  [ $(( $(date +%s) - start )) -ge 40 ] && break
+  sleep 0.5
+done
+took=$(( $(date +%s) - start ))
+echo "t_samples_ssh: stopped $took s after StopInstances"
+[ "$state" = stopped ] || fail "StopInstances: the instance is still '$state' after $took s"
+[ "$took" -lt 30 ] || fail "StopInstances took $took s: the guest did not power off by itself"
+out=$(console "$id")
+grep -q "amibox linux sample: power button: powering off" <<<"$out" || fail "no power-off by the button on the console: $out"
 ec2 terminate-instances --instance-ids "$id" >/dev/null
 
 # Without the packages: published without SSH, and the log says what to install.
