@@ -34,7 +34,8 @@ ec2.authorize_security_group_ingress(GroupId=ssh_sg, IpPermissions=[
 def accelerator():
     try:
         return open(os.path.join(data, "accel")).read().split()[1].upper()
-    except (OSError, IndexError):
+    except (OSError, IndexError) as exc:
+        print("accelerator: %r; %s" % (exc, os.listdir(data)), file=sys.stderr)
         return "?"
 
 
