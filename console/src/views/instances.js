@@ -207,9 +207,9 @@ function consoleOutput(instanceId, el) {
   }, 2000);
 }
 
-// A screenshot of the screen when the API has GetConsoleScreenshot; amibox
-// answers that it does not (the machines have only a serial console), and
-// then the last 25 lines of the console output stand for the screen.
+// A screenshot of the screen (GetConsoleScreenshot: amibox grabs the VGA
+// display of the guest); against an API without it, the last 25 lines of
+// the console output stand for the screen.
 let screenshotSupported = true;
 function screenshot(instanceId, el) {
   const box = h('div.panel-body', h('p.muted', 'Taking a screenshot…'));
@@ -236,7 +236,7 @@ function screenshot(instanceId, el) {
         screenshotSupported = false;
       }
     }
-    await fallback('this amibox does not offer GetConsoleScreenshot.');
+    await fallback('this endpoint does not offer GetConsoleScreenshot.');
   })().catch((err) => { if (alive) clear(box, h('div.notice.error', errorText(err))); });
   return () => { alive = false; };
 }
