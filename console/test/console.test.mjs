@@ -406,7 +406,12 @@ await step('volumes: created, attached to the instance, detached, snapshotted; a
   await menuItem('Volumes', 'Actions', 'Detach volume');
   await page.locator('.modal input[type=checkbox]').check();
   await modalButton('Detach').click();
-  await page.locator(`tr[data-id="${vol}"] [data-state="available"]`).waitFor({ timeout: 30000 });
+  // A forced detach cuts the guest off (QEMU's device, then the volume's
+  // nbdkit): seconds, more under AddressSanitizer on a busy machine.
+  await page.locator(`tr[data-id="${vol}"] [data-state="available"]`).waitFor({ timeout: 90000 }).catch(async (err) => {
+    const now = (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [vol] }))).Volumes[0];
+    throw new Error(`${err.message}\nthe volume is ${now.State}, attachments ${JSON.stringify(now.Attachments)}`);
+  });
   v = (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [vol] }))).Volumes[0];
   assert.deepEqual(v.Attachments, []);
   await menuItem('Volumes', 'Actions', 'Create snapshot');
