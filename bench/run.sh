@@ -13,6 +13,8 @@ trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 1 200); do python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 seconds() { python3 -c "import time; print(time.time())"; }
+# jfield JSON NAME: one field of the JSON `amibox account create --json` printed.
+jfield() { python3 -c "import json,sys; print(json.load(sys.stdin)['$2'])" <<<"$1"; }
 SIZE_MIB=${BENCH_IMAGE_MIB:-1024}
 # BENCH_SECTIONS="bundle boot" runs only those (import snapshots nginx images volumes bundle network boot metering).
 want() { [ -z "${BENCH_SECTIONS:-}" ] || [[ " $BENCH_SECTIONS " == *" $1 "* ]]; }
@@ -42,8 +44,8 @@ P=$(port)
 pids+=($!)
 wait_port $P
 creds=$("$AMIBOX_BIN" account create bench --data "$data" --json)
-export AWS_ACCESS_KEY_ID=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccessKeyId"])')
-export AWS_SECRET_ACCESS_KEY=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["SecretAccessKey"])')
+export AWS_ACCESS_KEY_ID=$(jfield "$creds" AccessKeyId)
+export AWS_SECRET_ACCESS_KEY=$(jfield "$creds" SecretAccessKey)
 export AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 EP=http://127.0.0.1:$P
 
@@ -93,8 +95,8 @@ fi
 # ---- DescribeSnapshots requests/s -------------------------------------------
 if want snapshots; then
 creds=$("$AMIBOX_BIN" account create bench-describe --data "$data" --json)
-export AWS_ACCESS_KEY_ID=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccessKeyId"])')
-export AWS_SECRET_ACCESS_KEY=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["SecretAccessKey"])')
+export AWS_ACCESS_KEY_ID=$(jfield "$creds" AccessKeyId)
+export AWS_SECRET_ACCESS_KEY=$(jfield "$creds" SecretAccessKey)
 python3 "$src/bench/seed.py" amibox "$EP" 20
 python3 "$src/bench/signed_request.py" "$EP" "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" "$work/amibox.lua"
 M=$(port)
@@ -155,8 +157,8 @@ nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' &
 pids+=($!)
 wait_port $N
 ncreds=$("$AMIBOX_BIN" account create bench-nginx --data "$data" --json)
-nkey=$(echo "$ncreds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccessKeyId"])')
-nsecret=$(echo "$ncreds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["SecretAccessKey"])')
+nkey=$(jfield "$ncreds" AccessKeyId)
+nsecret=$(jfield "$ncreds" SecretAccessKey)
 AWS_ACCESS_KEY_ID=$nkey AWS_SECRET_ACCESS_KEY=$nsecret python3 "$src/bench/seed.py" amibox "$EP" 20
 python3 "$src/bench/signed_request.py" "$EP" "$nkey" "$nsecret" "$work/n-snap.lua"
 python3 "$src/bench/signed_request.py" "$EP" "$nkey" "$nsecret" "$work/n-img.lua" \
@@ -172,8 +174,8 @@ mkdir -p "$work/data-default"
 pids+=($!)
 wait_port $U
 ucreds=$("$AMIBOX_BIN" account create bench-nginx --data "$work/data-default" --json)
-ukey=$(echo "$ucreds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccessKeyId"])')
-usecret=$(echo "$ucreds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["SecretAccessKey"])')
+ukey=$(jfield "$ucreds" AccessKeyId)
+usecret=$(jfield "$ucreds" SecretAccessKey)
 AWS_ACCESS_KEY_ID=$ukey AWS_SECRET_ACCESS_KEY=$usecret python3 "$src/bench/seed.py" amibox "http://127.0.0.1:$U" 20
 python3 "$src/bench/signed_request.py" "http://127.0.0.1:$U" "$ukey" "$usecret" "$work/u-snap.lua"
 python3 "$src/bench/signed_request.py" "http://127.0.0.1:$U" "$ukey" "$usecret" "$work/u-img.lua" \
@@ -209,7 +211,7 @@ fi
 
 # ---- DescribeImages as the catalogue grows -----------------------------------
 if want images; then
-owner=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccountId"])')
+owner=$(jfield "$creds" AccountId)
 snap=$(aws --endpoint-url "$EP" ec2 describe-snapshots --owner-ids self --max-results 5 \
   --query 'Snapshots[0].SnapshotId' --output text)
 # wrk_run NAME CONNECTIONS URL BODY: one signed request replayed; sets RPS P50.
@@ -245,8 +247,8 @@ echo
 # The same by-ID lookup when the images came through RegisterImage, one
 # transaction each (the WAL grows and checkpoints as it would for a user).
 creds=$("$AMIBOX_BIN" account create bench-register --data "$data" --json)
-rkey=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccessKeyId"])')
-rsecret=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["SecretAccessKey"])')
+rkey=$(jfield "$creds" AccessKeyId)
+rsecret=$(jfield "$creds" SecretAccessKey)
 echo "## DescribeImages by ID, images registered through the API, signed, 1 connection, ${DURATION}s per run"
 echo
 echo "| images registered | RegisterImage/s | by ID req/s | by ID p50 | WAL size |"
@@ -307,7 +309,7 @@ fi
 # A user certificate for bundling; the daemon's account verifies with it.
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=bench -keyout "$work/user.key" \
   -out "$work/user.pem" 2>/dev/null
-bench_account=$(echo "$creds" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccountId"])')
+bench_account=$(jfield "$creds" AccountId)
 bench_name=$("$AMIBOX_BIN" account list --data "$data" --json |
   python3 -c "import json,sys; print([a['Name'] for a in map(json.loads, sys.stdin) if a['AccountId'] == '$bench_account'][0])")
 "$AMIBOX_BIN" account add-cert "$bench_name" "$work/user.pem" --data "$data" >/dev/null
@@ -392,9 +394,9 @@ for b in metering no-hooks; do
   wait_port $p
   c=$("$bin" account create bench --data "$d" --json)
   meter_ep[$b]=http://127.0.0.1:$p
-  meter_key[$b]=$(echo "$c" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccessKeyId"])')
-  meter_secret[$b]=$(echo "$c" | python3 -c 'import json,sys; print(json.load(sys.stdin)["SecretAccessKey"])')
-  meter_id[$b]=$(echo "$c" | python3 -c 'import json,sys; print(json.load(sys.stdin)["AccountId"])')
+  meter_key[$b]=$(jfield "$c" AccessKeyId)
+  meter_secret[$b]=$(jfield "$c" SecretAccessKey)
+  meter_id[$b]=$(jfield "$c" AccountId)
 done
 ROUNDS=${BENCH_METERING_ROUNDS:-60}
 echo "## Metering"
