@@ -137,7 +137,8 @@ enum api_claim {
  * then drives the service in one of two ways:
  *
  *  - buffered (handle set): the front reads the body, at most
- *    body_limit(route) bytes, verifies the signature against the
+ *    body_limit(route) bytes (API_MAX_QUERY_BODY when body_limit is
+ *    NULL), verifies the signature against the
  *    account's secret, and calls handle with req->account set, only for a
  *    full claim (otherwise it answers InvalidAction in the service's
  *    format).  Errors before handle are written with error_response.

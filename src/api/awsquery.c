@@ -20,12 +20,6 @@ void awsquery_error(struct request *req, const struct err *e, const char *name_s
 	req->content_type = "text/xml";
 }
 
-size_t awsquery_body_limit(const struct api_route *route)
-{
-	(void)route;
-	return API_MAX_QUERY_BODY;
-}
-
 static const struct awsquery_action *awsquery_find(const struct awsquery_service *svc,
 						   const char *name)
 {

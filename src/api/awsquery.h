@@ -45,8 +45,6 @@ struct awsquery_service {
  * action Action names and fills req's response, or the error document.
  */
 void awsquery_handle(struct request *req, const struct awsquery_service *svc);
-/* A Query form body's limit (API_MAX_QUERY_BODY), for api_service.body_limit. */
-size_t awsquery_body_limit(const struct api_route *route);
 /* Writes e as the service's ErrorResponse document into req. */
 void awsquery_error(struct request *req, const struct err *e, const char *name_space);
 

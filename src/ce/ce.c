@@ -126,19 +126,12 @@ static enum api_claim ce_claim(const struct api_route *route)
 		       API_CLAIM_FULL : API_CLAIM_NONE;
 }
 
-static size_t ce_body_limit(const struct api_route *route)
-{
-	(void)route;
-	return API_MAX_QUERY_BODY;
-}
-
 /* Global, as IAM and STS: clients sign for us-east-1 as well as for the region. */
 const struct api_service ce_service = {
 	.name = "ce",
 	.global = 1,
 	.claim = ce_claim,
 	.error_response = ce_error_response,
-	.body_limit = ce_body_limit,
 	.handle = ce_handle,
 };
 

@@ -654,16 +654,9 @@ static enum api_claim ec2_claim(const struct api_route *route)
 	return API_CLAIM_PATH;
 }
 
-static size_t ec2_body_limit(const struct api_route *route)
-{
-	(void)route;
-	return API_MAX_QUERY_BODY;
-}
-
 const struct api_service ec2_service = {
 	.name = "ec2",
 	.claim = ec2_claim,
 	.error_response = ec2_error_response,
-	.body_limit = ec2_body_limit,
 	.handle = ec2_handle,
 };

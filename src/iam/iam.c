@@ -173,6 +173,5 @@ const struct api_service iam_service = {
 	.global = 1,
 	.claim = iam_claim,
 	.error_response = iam_error_response,
-	.body_limit = awsquery_body_limit,
 	.handle = iam_handle,
 };

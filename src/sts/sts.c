@@ -93,6 +93,5 @@ const struct api_service sts_service = {
 	.global = 1,
 	.claim = sts_claim,
 	.error_response = sts_error_response,
-	.body_limit = awsquery_body_limit,
 	.handle = sts_handle,
 };
