@@ -86,6 +86,41 @@ out:
 	return ret;
 }
 
+/*
+ * Waits until QEMU (pid) listens on its QMP socket, at most timeout_ms: the
+ * machine counts as running only then, so that a stop, an attachment or a
+ * screenshot asked for at once finds it.  -1 when QEMU exited or never
+ * listened (its watcher then tells why).
+ */
+static int qemu_wait_qmp(struct compute *c, const char *instance_id, pid_t pid, int timeout_ms)
+{
+	struct buf path = BUF_INIT;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	compute_instance_dir(c, instance_id, &path);
+	buf_append_str(&path, "/qmp.sock");
+	snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.data);
+	buf_release(&path);
+	int pidfd = process_pidfd(pid), ret = -1;
+	for (int waited = 0; waited < timeout_ms; waited += 10) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			break;
+		int rc = connect(fd, (struct sockaddr *)&addr, sizeof addr);
+		close(fd);
+		if (rc == 0) {
+			ret = 0;
+			break;
+		}
+		/* The pidfd turns readable when QEMU exits. */
+		struct pollfd p = { pidfd, POLLIN, 0 };
+		if (pidfd >= 0 ? poll(&p, 1, 10) != 0 : usleep(10000) != 0)
+			break;
+	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return ret;
+}
+
 /* Sends one QMP command (JSON text); 0 when QEMU answered "return". */
 int qemu_qmp(struct compute *c, const char *instance_id, const char *command)
 {
@@ -383,6 +418,7 @@ int qemu_boot(struct compute *c, const struct instance *m, struct err *e)
 		err_internal(e, "cannot start qemu-system-x86_64: %s", strerror(errno));
 		goto out;
 	}
+	qemu_wait_qmp(c, m->id, pid, 10000);
 	if (catalog_begin(c->cat, e) < 0)
 		goto kill;
 	/*
