@@ -11,6 +11,9 @@
 #                   system as partition 1 (root device /dev/xvda)
 #   CACHE/build-id  what the images are: recipe hash and build time
 #
+# With AMIBOX_EC2_TOOLS naming amibox-ec2-tools, the images carry it as
+# /usr/local/bin/ec2-bundle-vol and ec2-upload-bundle.
+#
 # No loop device and no mount: mke2fs -d copies the tree into the file
 # system, grub-mkimage (run in the tree) makes the core image, and the MBR
 # is written here byte by byte.  A second run with the same recipe (this
@@ -37,7 +40,11 @@ die() { say "$*"; exit 1; }
 
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
-recipe=$(sha256sum "$0" | cut -c1-16)
+# The recipe: this script, and the guest tools it installs (AMIBOX_EC2_TOOLS,
+# ec2-bundle-vol and ec2-upload-bundle).  The tree only depends on the script.
+tools=${AMIBOX_EC2_TOOLS:-}
+tree_recipe=$(sha256sum "$0" | cut -c1-16)
+recipe=$({ cat "$0"; [ -z "$tools" ] || cat "$tools"; } | sha256sum | cut -c1-16)
 if [ -f "$cache/build-id" ] && [ -f "$cache/hvm.img" ] && [ -f "$cache/pv.img" ] &&
    [ "$(cut -d' ' -f1 "$cache/build-id")" = "$recipe" ]; then
   say "cached in $cache ($(cat "$cache/build-id"))"
@@ -54,7 +61,7 @@ trap 'status=$?; [ $status -eq 0 ] || { tail -n 25 "$log" >&2; say "failed; the 
 
 # ---- the tree -------------------------------------------------------------
 root=$cache/rootfs
-if [ ! -f "$root/.amibox-$recipe" ]; then
+if [ ! -f "$root/.amibox-$tree_recipe" ]; then
   say "installing Debian 12 ($suite) with mmdebstrap (about 2 minutes)"
   rm -rf "$root" "$root.tmp"
   # /usr merged by links, as debootstrap does, rather than by the usrmerge
@@ -106,6 +113,15 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 SSHD
+# The AMI tools that run in an instance, as amibox builds them (one static
+# binary): ec2-bundle-vol and ec2-upload-bundle, for Packer's amazon-instance.
+rm -f "$root"/usr/local/bin/amibox-ec2-tools "$root"/usr/local/bin/ec2-bundle-vol \
+  "$root"/usr/local/bin/ec2-upload-bundle
+if [ -n "$tools" ]; then
+  install -m 755 "$tools" "$root/usr/local/bin/amibox-ec2-tools"
+  ln -s amibox-ec2-tools "$root/usr/local/bin/ec2-bundle-vol"
+  ln -s amibox-ec2-tools "$root/usr/local/bin/ec2-upload-bundle"
+fi
 # The network is cloud-init's to write (DHCP on the first NIC by default);
 # systemd-networkd brings it up, systemd-resolved takes DHCP's DNS servers.
 chroot "$root" systemctl enable systemd-networkd.service >>"$log" 2>&1
@@ -186,6 +202,6 @@ dd if="$core" of="$hvm" bs=512 seek=1 conv=notrunc status=none
 
 mv "$cache/pv.img.tmp" "$cache/pv.img"
 mv "$hvm" "$cache/hvm.img"
-touch "$root/.amibox-$recipe"
+touch "$root/.amibox-$tree_recipe"
 echo "$recipe $(date -u +%Y-%m-%dT%H:%M:%SZ) $(chroot "$root" dpkg-query -W -f '${Version}' cloud-init)" >"$cache/build-id"
 say "built in $cache ($(cat "$cache/build-id"))"

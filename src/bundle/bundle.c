@@ -523,6 +523,11 @@ struct parts_writer {
 	EVP_MD_CTX *sha1;
 	char (*digests)[41];
 	size_t count;
+	/* Held in memory (hold_parts): one buffer per part, up to hold_limit in all. */
+	int hold;
+	unsigned long long hold_limit;
+	struct buf *held;
+	size_t nheld;
 };
 
 static void temp_part_name(const struct parts_writer *w, size_t index, struct buf *out)
@@ -533,6 +538,15 @@ static void temp_part_name(const struct parts_writer *w, size_t index, struct bu
 
 static int parts_close(struct parts_writer *w, struct err *e)
 {
+	if (w->hold && w->in_part) {
+		unsigned char digest[20];
+		EVP_DigestFinal_ex(w->sha1, digest, NULL);
+		w->digests = xrealloc(w->digests, (w->count + 1) * sizeof *w->digests);
+		codec_hex(digest, 20, w->digests[w->count]);
+		w->count++;
+		w->in_part = 0;
+		return 0;
+	}
 	if (w->fd < 0)
 		return 0;
 	unsigned char digest[20];
@@ -549,6 +563,28 @@ static int parts_close(struct parts_writer *w, struct err *e)
 static int parts_write(struct parts_writer *w, const unsigned char *p, size_t n, struct err *e)
 {
 	struct buf name = BUF_INIT;
+	while (n && w->hold) {
+		if (w->in_part == 0) {
+			w->held = xrealloc(w->held, (w->count + 1) * sizeof *w->held);
+			w->held[w->count] = (struct buf)BUF_INIT;
+			w->nheld = w->count + 1;
+			EVP_DigestInit_ex(w->sha1, EVP_sha1(), NULL);
+		}
+		size_t take = w->part_size - w->in_part < n ? (size_t)(w->part_size - w->in_part) : n;
+		if (w->total + take > w->hold_limit)
+			return err_internal(e, "the bundle outgrew the memory it may take while the "
+					       "disk is frozen (%llu MiB); give a destination on "
+					       "another file system (a tmpfs, another disk)",
+					    w->hold_limit >> 20);
+		buf_append(&w->held[w->count], p, take);
+		EVP_DigestUpdate(w->sha1, p, take);
+		w->in_part += take;
+		w->total += take;
+		p += take;
+		n -= take;
+		if (w->in_part == w->part_size && parts_close(w, e) < 0)
+			return -1;
+	}
 	while (n) {
 		if (w->fd < 0) {
 			temp_part_name(w, w->count, &name);
@@ -577,6 +613,31 @@ static int parts_write(struct parts_writer *w, const unsigned char *p, size_t n,
 	}
 	buf_release(&name);
 	return 0;
+}
+
+/* Writes the parts held in memory to their files. */
+static int parts_flush(struct parts_writer *w, struct err *e)
+{
+	struct buf name = BUF_INIT;
+	int ret = 0;
+	for (size_t i = 0; w->hold && i < w->count && ret == 0; i++) {
+		temp_part_name(w, i, &name);
+		int fd = open(name.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || write_all(fd, w->held[i].data ? w->held[i].data : "", w->held[i].len) < 0 ||
+		    close(fd) < 0)
+			ret = err_internal(e, "writing %s: %s", name.data, strerror(errno));
+		buf_release(&w->held[i]);
+	}
+	buf_release(&name);
+	return ret;
+}
+
+static void parts_free_held(struct parts_writer *w)
+{
+	for (size_t i = 0; i < w->nheld; i++)
+		buf_release(&w->held[i]);
+	free(w->held);
+	w->held = NULL;
 }
 
 struct maker {
@@ -681,8 +742,10 @@ int bundle_create(const struct bundle_options *o, struct buf *manifest_path, str
 		   ui = BUF_INIT;
 	EVP_PKEY *user_cert = NULL, *ec2_cert = NULL, *user_key = NULL;
 	unsigned char *in = NULL;
-	int ret = -1, in_fd = -1, z_open = 0;
+	int ret = -1, in_fd = -1, z_open = 0, read_done = 0;
 	mk.parts.fd = -1;
+	mk.parts.hold = o->hold_parts;
+	mk.parts.hold_limit = o->hold_limit ? o->hold_limit : ~0ULL;
 	if (!o->prefix[0] || strchr(o->prefix, '/') || strlen(o->prefix) > 200)
 		return err_invalid(e, "the prefix must be a plain file name of at most 200 characters");
 	if (!(user_cert = keys_cert_file(o->user_cert, e)) ||
@@ -691,12 +754,23 @@ int bundle_create(const struct bundle_options *o, struct buf *manifest_path, str
 		goto out;
 	in_fd = open(o->image, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	if (in_fd < 0 || fstat(in_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (in_fd < 0 || fstat(in_fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
 		err_invalid(e, "cannot read the image %s: %s", o->image,
-			    in_fd < 0 ? strerror(errno) : "not a regular file");
+			    in_fd < 0 ? strerror(errno) : "not a regular file or a block device");
 		goto out;
 	}
 	unsigned long long size = (unsigned long long)st.st_size;
+	long long mtime = (long long)st.st_mtime;
+	if (S_ISBLK(st.st_mode)) {
+		/* A disk (ec2-bundle-vol): its size from its end, bundled as of now. */
+		off_t end = lseek(in_fd, 0, SEEK_END);
+		if (end < 0 || lseek(in_fd, 0, SEEK_SET) < 0) {
+			err_invalid(e, "cannot size the device %s: %s", o->image, strerror(errno));
+			goto out;
+		}
+		size = (unsigned long long)end;
+		mtime = (long long)time(NULL);
+	}
 	if (size > BUNDLE_MAX_IMAGE) {
 		err_invalid(e, "the image is larger than 10 GiB, the limit of instance-store roots");
 		goto out;
@@ -731,7 +805,7 @@ int bundle_create(const struct bundle_options *o, struct buf *manifest_path, str
 		if (maker_tar(&mk, block, 512, 0, e) < 0 || maker_tar(&mk, long_name, 512, 0, e) < 0)
 			goto out;
 	}
-	tar_header_make(block, o->prefix, '0', size, (long long)st.st_mtime);
+	tar_header_make(block, o->prefix, '0', size, mtime);
 	if (maker_tar(&mk, block, 512, 0, e) < 0)
 		goto out;
 	unsigned long long done = 0;
@@ -743,19 +817,31 @@ int bundle_create(const struct bundle_options *o, struct buf *manifest_path, str
 		}
 		if (got > size - done)
 			got = (size_t)(size - done);
+		for (size_t r = 0; r < o->nzero_ranges; r++) {
+			const struct bundle_range *z = &o->zero_ranges[r];
+			unsigned long long from = z->offset > done ? z->offset : done;
+			unsigned long long to = z->offset + z->length < done + got ? z->offset + z->length
+										    : done + got;
+			if (from < to)
+				memset(in + (from - done), 0, (size_t)(to - from));
+		}
 		if (maker_tar(&mk, in, got, 0, e) < 0)
 			goto out;
 		done += got;
 		if (o->progress)
 			o->progress(o->progress_ctx, done, size);
 	}
+	read_done = 1;
+	if (o->after_read)
+		o->after_read(o->after_read_ctx);
 	memset(in, 0, 512 * 3);
 	size_t tail = (size_t)((512 - size % 512) % 512) + 1024;
 	if (maker_tar(&mk, in, tail, 1, e) < 0)
 		goto out;
 	int out_len = 0;
 	if (EVP_EncryptFinal_ex(mk.aes, mk.cipher, &out_len) != 1 ||
-	    parts_write(&mk.parts, mk.cipher, (size_t)out_len, e) < 0 || parts_close(&mk.parts, e) < 0)
+	    parts_write(&mk.parts, mk.cipher, (size_t)out_len, e) < 0 || parts_close(&mk.parts, e) < 0 ||
+	    parts_flush(&mk.parts, e) < 0)
 		goto out;
 
 	/* Final part names, padded to the digits of the count. */
@@ -842,6 +928,9 @@ int bundle_create(const struct bundle_options *o, struct buf *manifest_path, str
 	}
 	ret = 0;
 out:
+	if (!read_done && o->after_read)
+		o->after_read(o->after_read_ctx);
+	parts_free_held(&mk.parts);
 	if (ret < 0 && mk.parts.dir) {
 		if (mk.parts.fd >= 0)
 			close(mk.parts.fd);

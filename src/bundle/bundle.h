@@ -30,8 +30,13 @@
 typedef void (*bundle_progress_fn)(void *ctx, unsigned long long done,
 				   unsigned long long total);
 
+/* Bytes of the image, by offset. */
+struct bundle_range {
+	unsigned long long offset, length;
+};
+
 struct bundle_options {
-	const char *image;        /* the file to bundle */
+	const char *image;        /* the file (or block device) to bundle */
 	const char *prefix;       /* the member and file name prefix */
 	const char *destination;  /* directory for the parts and manifest */
 	const char *user_cert, *user_key, *ec2_cert; /* PEM files */
@@ -44,6 +49,19 @@ struct bundle_options {
 	unsigned long long part_size; /* 0: BUNDLE_PART_SIZE */
 	bundle_progress_fn progress;
 	void *progress_ctx;
+	/* Ranges of the image bundled as zeros (files kept out of it). */
+	const struct bundle_range *zero_ranges;
+	size_t nzero_ranges;
+	/*
+	 * Called once the image has been read whole (or the bundling failed
+	 * before): ec2-bundle-vol thaws the disk there.  With hold_parts the
+	 * parts stay in memory until then (at most hold_limit bytes, else the
+	 * bundling fails), for a destination that cannot be written meanwhile.
+	 */
+	void (*after_read)(void *ctx);
+	void *after_read_ctx;
+	int hold_parts;
+	unsigned long long hold_limit;
 };
 
 /* Writes the parts and the manifest; manifest_path gets the latter's path. */

@@ -38,6 +38,7 @@ struct imds {
 	struct instance inst;
 	unsigned char key[32];
 	char region[64];
+	const char *data; /* the data directory */
 };
 
 static void respond(int status, const char *reason, const char *type,
@@ -289,6 +290,23 @@ static void md_build(struct imds *m, struct md_tree *t)
 	 * endpoints.  Not one of EC2's keys: EC2's endpoints are public names.
 	 */
 	md_add(t, "services/amibox-api", "http://169.254.169.254:8773");
+	/*
+	 * The cloud's certificate, for which bundlers in the guest (the
+	 * ec2-bundle-vol of the samples) encrypt an image's key: AWS's ships
+	 * with its AMI tools, amibox's is made per data directory.
+	 */
+	struct buf cert_path = BUF_INIT;
+	buf_printf(&cert_path, "%s/ec2-cert.pem", m->data);
+	FILE *cert = fopen(cert_path.data, "r");
+	if (cert) {
+		char pem[8192];
+		size_t n = fread(pem, 1, sizeof pem - 1, cert);
+		pem[n] = '\0';
+		fclose(cert);
+		if (n && strstr(pem, "-----BEGIN CERTIFICATE-----"))
+			md_add(t, "services/amibox-ec2-cert", "%s", pem);
+	}
+	buf_release(&cert_path);
 	md_add(t, "services/domain", "amazonaws.com");
 	md_add(t, "services/partition", "aws");
 }
@@ -498,6 +516,7 @@ int cli_imds(int argc, char **argv)
 		return 2;
 	}
 	snprintf(m.region, sizeof m.region, "%s", region);
+	m.data = data;
 	if (catalog_open(data, &m.cat, &e) < 0 ||
 	    catalog_secret(m.cat, "imds-token-key", m.key, sizeof m.key, &e) < 0 ||
 	    catalog_instance_get(m.cat, id, &m.inst, &e) <= 0) {

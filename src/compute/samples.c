@@ -357,7 +357,7 @@ static const char linux_init[] =
 	"mount -t sysfs sys /sys\n"
 	"mount -t devtmpfs dev /dev\n"
 	"for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \\\n"
-	"    failover net_failover virtio_net evdev button; do\n"
+	"    failover net_failover virtio_net virtio_blk evdev button; do\n"
 	"  [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null\n"
 	"done\n"
 	/* The power button (StopInstances): busybox's acpid powers off cleanly. */
@@ -425,6 +425,8 @@ static const char linux_udhcpc[] =
 static const char *const linux_modules[] = {
 	"virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev",
 	"virtio_pci", "failover", "net_failover", "virtio_net",
+	/* Its disks (ec2-bundle-vol bundles the root disk). */
+	"virtio_blk",
 	/* The power button's input device, for acpid. */
 	"evdev", "button",
 };
@@ -700,6 +702,41 @@ out:
 	return ret;
 }
 
+/*
+ * amibox-ec2-tools (src/guest), the AMI tools that run in a guest: named by
+ * $AMIBOX_EC2_TOOLS, else beside this program (the build) or in
+ * ../lib/amibox (installed).  1 when found.
+ */
+static int ec2_tools_path(char *out, size_t cap)
+{
+	const char *given = getenv("AMIBOX_EC2_TOOLS");
+	if (given && *given) {
+		snprintf(out, cap, "%s", given);
+		return access(out, R_OK) == 0;
+	}
+	char exe[1024];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0)
+		return 0;
+	exe[n] = '\0';
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	static const char *const places[] = { "amibox-ec2-tools", "../lib/amibox/amibox-ec2-tools" };
+	for (size_t i = 0; i < 2; i++) {
+		struct buf path = BUF_INIT;
+		buf_printf(&path, "%s/%s", exe, places[i]);
+		int found = path.len < cap && access(path.data, R_OK) == 0;
+		if (found)
+			memcpy(out, path.data, path.len + 1);
+		buf_release(&path);
+		if (found)
+			return 1;
+	}
+	return 0;
+}
+
 /* The newest /boot/vmlinuz-*, and its version; 0 if none. */
 static int host_kernel(char *path, size_t cap, char *version, size_t vcap)
 {
@@ -781,6 +818,19 @@ static int sample_linux(const char *dir, struct catalog *cat, struct blockstore 
 	int ssh = ssh_add(&cpio, no_ssh, sizeof no_ssh);
 	if (!ssh)
 		log_warn("the Linux sample is published without SSH: %s", no_ssh);
+	char tools[1024];
+	if (ec2_tools_path(tools, sizeof tools)) {
+		buf_reset(&bytes);
+		if (read_all(tools, &bytes) == 0) {
+			cpio_add(&cpio, "usr", 040755, NULL, 0);
+			cpio_add(&cpio, "usr/bin", 040755, NULL, 0);
+			cpio_add(&cpio, "usr/bin/amibox-ec2-tools", 0100755, bytes.data, bytes.len);
+			cpio_add(&cpio, "usr/bin/ec2-bundle-vol", 0120777, "amibox-ec2-tools", 16);
+			cpio_add(&cpio, "usr/bin/ec2-upload-bundle", 0120777, "amibox-ec2-tools", 16);
+		}
+	} else {
+		log_info("the Linux sample has no ec2-bundle-vol: no amibox-ec2-tools beside amibox");
+	}
 	cpio_add(&cpio, "TRAILER!!!", 0, NULL, 0);
 	why = "cannot compress the initrd";
 	if (gzip_buf(&cpio, &initrd) < 0)
@@ -883,8 +933,12 @@ int samples_debian_build(const char *cache, int progress_fd, struct err *e)
 		err_internal(e, "cannot write %s: %s", script.data, strerror(errno));
 		goto out;
 	}
+	char tools[1024];
+	int has_tools = ec2_tools_path(tools, sizeof tools);
 	pid_t pid = fork();
 	if (pid == 0) {
+		if (has_tools)
+			setenv("AMIBOX_EC2_TOOLS", tools, 1);
 		int null = open("/dev/null", O_RDONLY);
 		dup2(null, 0);
 		dup2(progress_fd, 1);
