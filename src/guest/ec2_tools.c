@@ -608,6 +608,8 @@ static void upload_usage(FILE *out)
 	fprintf(out,
 		"usage: ec2-upload-bundle -b BUCKET[/PREFIX] -m MANIFEST [options]\n"
 		"Uploads a bundle's parts, then its manifest, to a bucket (amibox's S3 API).\n"
+		"  -b, --bucket B[/PREFIX] the bucket (made if missing) and a key prefix\n"
+		"  -m, --manifest PATH     the bundle's manifest (PREFIX.manifest.xml)\n"
 		"  -a, --access-key ID     the access key (else $AWS_ACCESS_KEY_ID)\n"
 		"  -s, --secret-key KEY    the secret key (else $AWS_SECRET_ACCESS_KEY)\n"
 		"  -t, --delegation-token  a session token (else $AWS_SESSION_TOKEN)\n"

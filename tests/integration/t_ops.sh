@@ -23,6 +23,12 @@ for f in bin/amibox lib/amibox/nbdkit-amibox-plugin.so share/man/man1/amibox.1 \
   [ -s "$prefix/$f" ] || fail "make install did not install $f"
 done
 [ -x "$prefix/bin/amibox" ] || fail "the installed binary is not executable"
+# The guest tools: static, so that any guest runs them; both names answer.
+tools=$prefix/lib/amibox/amibox-ec2-tools
+[ -x "$tools" ] || fail "make install did not install amibox-ec2-tools"
+if readelf -l "$tools" | grep -q INTERP; then fail "amibox-ec2-tools asks for a program interpreter"; fi
+"$tools" ec2-bundle-vol --help | grep -q -- '--privatekey' || fail "amibox-ec2-tools ec2-bundle-vol --help"
+"$tools" ec2-upload-bundle --help | grep -q -- '--bucket' || fail "amibox-ec2-tools ec2-upload-bundle --help"
 [ "$("$prefix/bin/amibox" --version)" = "$("$AMIBOX_BIN" --version)" ] || fail "the installed binary"
 unit=$prefix/lib/systemd/system/amibox.service
 grep -qx 'ExecStart=/usr/local/bin/amibox serve --data /var/lib/amibox --listen 127.0.0.1:8773' "$unit" ||
