@@ -10,7 +10,7 @@
 # the X.509 key Packer uploaded to /tmp.  tests/integration/t_packer_instance.sh
 # with the Debian image.
 export AMIBOX_PACKER_IMAGE=amibox-sample-debian-hvm AMIBOX_PACKER_USER=admin AMIBOX_PACKER_TYPE=t3.small
-export AMIBOX_PACKER_SUDO="sudo -i -n" AMIBOX_PACKER_SCRATCH=/mnt/bundle
+export AMIBOX_PACKER_SUDO="sudo -i -n" AMIBOX_PACKER_SCRATCH=/mnt/bundle AMIBOX_PACKER_STORE_TYPE=m3.medium
 export AMIBOX_PACKER_INSTANCE_EXTRA='"ami_virtualization_type": "hvm",
     "launch_block_device_mappings": [{ "device_name": "/dev/sdf", "volume_size": 2, "delete_on_termination": true }],
     "bundle_destination": "/mnt/bundle",'

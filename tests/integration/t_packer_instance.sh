@@ -119,7 +119,8 @@ ssh-keygen -q -t ed25519 -N '' -f "$TEST_DIR/key" -C check
 ec2 import-key-pair --key-name check --public-key-material "fileb://$TEST_DIR/key.pub" >/dev/null
 sg=$(ec2 create-security-group --group-name check-ssh --description ssh --query GroupId)
 ec2 authorize-security-group-ingress --group-id "$sg" --protocol tcp --port 22 --cidr 0.0.0.0/0 >/dev/null
-id=$(ec2 run-instances --image-id "$ami" --instance-type "${AMIBOX_PACKER_TYPE:-m1.small}" --count 1 \
+# On a type with instance storage, as EC2 wants for instance-store images.
+id=$(ec2 run-instances --image-id "$ami" --instance-type "${AMIBOX_PACKER_STORE_TYPE:-m1.small}" --count 1 \
   --key-name check --security-group-ids "$sg" --query 'Instances[0].InstanceId')
 for _ in $(seq 1 300); do
   state=$(ec2 describe-instances --instance-ids "$id" --query 'Reservations[0].Instances[0].State.Name')
