@@ -33,7 +33,10 @@ exec {lock}>&-
 # What a build leaves: sparse disks with a few blocks of data.
 dir=$cache/debian-12
 mkdir -p "$dir"
-recipe=$(sha256sum "$AMIBOX_SRC/scripts/debian-image.sh" | cut -c1-16)
+# The recipe: the script and the guest tools it installs (found beside amibox).
+tools=$(dirname "$AMIBOX_BIN")/amibox-ec2-tools
+[ -f "$tools" ] || fail "no $tools beside $AMIBOX_BIN"
+recipe=$(cat "$AMIBOX_SRC/scripts/debian-image.sh" "$tools" | sha256sum | cut -c1-16)
 echo "$recipe 2026-12-01T10:00:00Z 22.4.2-1+deb12u4" >"$dir/build-id"
 truncate -s 2G "$dir/hvm.img"
 truncate -s 2047M "$dir/pv.img"
