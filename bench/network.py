@@ -32,11 +32,16 @@ ec2.authorize_security_group_ingress(GroupId=ssh_sg, IpPermissions=[
 
 
 def accelerator():
-    try:
-        return open(os.path.join(data, "accel")).read().split()[1].upper()
-    except (OSError, IndexError) as exc:
-        print("accelerator: %r; %s" % (exc, os.listdir(data)), file=sys.stderr)
-        return "?"
+    """The daemon's choice, once its probe has kept it in DATA/accel (the
+    probe runs beside the daemon's start: wait for it)."""
+    for _ in range(300):
+        try:
+            return open(os.path.join(data, "accel")).read().split()[1].upper()
+        except (OSError, IndexError) as exc:
+            failure = exc
+            time.sleep(0.1)
+    print("accelerator: %r; %s" % (failure, os.listdir(data)), file=sys.stderr)
+    return "?"
 
 
 def image(name):
