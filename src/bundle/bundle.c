@@ -734,6 +734,104 @@ static int digits(size_t n)
 	return d;
 }
 
+/* Zeros over the parts of zero_ranges within in[0..got), which holds the image from at. */
+static void zero_ranges_apply(const struct bundle_options *o, unsigned char *in, size_t got,
+			      unsigned long long at)
+{
+	for (size_t r = 0; r < o->nzero_ranges; r++) {
+		const struct bundle_range *z = &o->zero_ranges[r];
+		unsigned long long from = z->offset > at ? z->offset : at;
+		unsigned long long to = z->offset + z->length < at + got ? z->offset + z->length : at + got;
+		if (from < to)
+			memset(in + (from - at), 0, (size_t)(to - from));
+	}
+}
+
+#define SPARSE_GRAIN (64 * 1024)
+
+static int all_zero(const unsigned char *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
+}
+
+/*
+ * The sparse bundle's first pass: the runs of the image that hold data
+ * (SPARSE_GRAIN pieces that are not all zeros once zero_ranges are
+ * applied), merged, into *runs.  At least one run, of length 0 at the end
+ * when the image holds only zeros, as GNU tar writes it.
+ */
+static int sparse_scan(int fd, unsigned long long size, const struct bundle_options *o,
+		       unsigned char *in, struct bundle_range **runs, size_t *n, struct err *e)
+{
+	*runs = NULL;
+	*n = 0;
+	for (unsigned long long at = 0; at < size;) {
+		size_t got;
+		if (read_full(fd, in, CHUNK, &got) < 0 || got == 0)
+			return err_internal(e, "reading %s: %s", o->image,
+					    got == 0 ? "it shrank" : strerror(errno));
+		if (got > size - at)
+			got = (size_t)(size - at);
+		zero_ranges_apply(o, in, got, at);
+		for (size_t off = 0; off < got; off += SPARSE_GRAIN) {
+			size_t len = got - off < SPARSE_GRAIN ? got - off : SPARSE_GRAIN;
+			if (all_zero(in + off, len))
+				continue;
+			struct bundle_range *last = *n ? &(*runs)[*n - 1] : NULL;
+			if (last && last->offset + last->length == at + off) {
+				last->length += len;
+				continue;
+			}
+			*runs = xrealloc(*runs, (*n + 1) * sizeof **runs);
+			(*runs)[*n].offset = at + off;
+			(*runs)[*n].length = len;
+			(*n)++;
+		}
+		at += got;
+		if (o->progress)
+			o->progress(o->progress_ctx, at / 2, size);
+	}
+	if (*n == 0) {
+		*runs = xmalloc(sizeof **runs);
+		(*runs)[0].offset = size;
+		(*runs)[0].length = 0;
+		*n = 1;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return err_internal(e, "reading %s: %s", o->image, strerror(errno));
+	return 0;
+}
+
+/* A tar number field in octal, or GNU base-256 when it does not fit. */
+static void tar_put_number(unsigned char *f, size_t len, unsigned long long v)
+{
+	unsigned long long max = 1;
+	for (size_t i = 0; i + 1 < len; i++)
+		max *= 8;
+	if (v < max) {
+		char text[32];
+		snprintf(text, sizeof text, "%0*llo", (int)(len - 1), v);
+		memcpy(f, text, len - 1);
+		f[len - 1] = '\0';
+		return;
+	}
+	memset(f, 0, len);
+	f[0] = 0x80;
+	for (size_t i = 0; i < 8 && i + 1 < len; i++)
+		f[len - 1 - i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Recomputes a header's checksum after its fields changed. */
+static void tar_checksum_set(unsigned char b[512])
+{
+	memset(b + 148, ' ', 8);
+	unsigned sum = 0;
+	for (int i = 0; i < 512; i++)
+		sum += b[i];
+	snprintf((char *)b + 148, 8, "%06o", sum);
+	b[155] = ' ';
+}
+
 int bundle_create(const struct bundle_options *o, struct buf *manifest_path, struct err *e)
 {
 	struct maker mk = { 0 };
@@ -742,6 +840,7 @@ int bundle_create(const struct bundle_options *o, struct buf *manifest_path, str
 		   ui = BUF_INIT;
 	EVP_PKEY *user_cert = NULL, *ec2_cert = NULL, *user_key = NULL;
 	unsigned char *in = NULL;
+	struct bundle_range *found = NULL; /* the data runs of a sparse bundle */
 	int ret = -1, in_fd = -1, z_open = 0, read_done = 0;
 	mk.parts.fd = -1;
 	mk.parts.hold = o->hold_parts;
@@ -805,37 +904,73 @@ int bundle_create(const struct bundle_options *o, struct buf *manifest_path, str
 		if (maker_tar(&mk, block, 512, 0, e) < 0 || maker_tar(&mk, long_name, 512, 0, e) < 0)
 			goto out;
 	}
-	tar_header_make(block, o->prefix, '0', size, mtime);
-	if (maker_tar(&mk, block, 512, 0, e) < 0)
-		goto out;
-	unsigned long long done = 0;
-	while (done < size) {
-		size_t got;
-		if (read_full(in_fd, in, CHUNK, &got) < 0 || got == 0) {
-			err_internal(e, "reading %s: %s", o->image, got == 0 ? "it shrank" : strerror(errno));
+	struct bundle_range whole = { 0, size }, *runs = &whole;
+	size_t nruns = 1;
+	unsigned long long stored = size;
+	if (o->sparse) {
+		/* An old-GNU sparse member: the zero runs are not in the stream. */
+		if (sparse_scan(in_fd, size, o, in, &found, &nruns, e) < 0)
 			goto out;
+		runs = found;
+		stored = 0;
+		for (size_t i = 0; i < nruns; i++)
+			stored += runs[i].length;
+		tar_header_make(block, o->prefix, 'S', stored, mtime);
+		for (size_t i = 0; i < nruns && i < 4; i++) {
+			tar_put_number(block + 386 + 24 * i, 12, runs[i].offset);
+			tar_put_number(block + 398 + 24 * i, 12, runs[i].length);
 		}
-		if (got > size - done)
-			got = (size_t)(size - done);
-		for (size_t r = 0; r < o->nzero_ranges; r++) {
-			const struct bundle_range *z = &o->zero_ranges[r];
-			unsigned long long from = z->offset > done ? z->offset : done;
-			unsigned long long to = z->offset + z->length < done + got ? z->offset + z->length
-										    : done + got;
-			if (from < to)
-				memset(in + (from - done), 0, (size_t)(to - from));
+		block[482] = nruns > 4;
+		tar_put_number(block + 483, 12, size);
+		tar_checksum_set(block);
+		int failed = maker_tar(&mk, block, 512, 0, e) < 0;
+		for (size_t i = 4; !failed && i < nruns; i += 21) {
+			memset(block, 0, 512);
+			for (size_t k = 0; k < 21 && i + k < nruns; k++) {
+				tar_put_number(block + 24 * k, 12, runs[i + k].offset);
+				tar_put_number(block + 24 * k + 12, 12, runs[i + k].length);
+			}
+			block[504] = i + 21 < nruns;
+			failed = maker_tar(&mk, block, 512, 0, e) < 0;
 		}
-		if (maker_tar(&mk, in, got, 0, e) < 0)
+		if (failed)
 			goto out;
-		done += got;
-		if (o->progress)
-			o->progress(o->progress_ctx, done, size);
+	} else {
+		tar_header_make(block, o->prefix, '0', size, mtime);
+		if (maker_tar(&mk, block, 512, 0, e) < 0)
+			goto out;
 	}
+	for (size_t r = 0; r < nruns; r++) {
+		unsigned long long done = 0;
+		if (runs[r].length && lseek(in_fd, (off_t)runs[r].offset, SEEK_SET) < 0) {
+			err_internal(e, "reading %s: %s", o->image, strerror(errno));
+			goto out;
+		}
+		while (done < runs[r].length) {
+			size_t got, want = runs[r].length - done < CHUNK ? (size_t)(runs[r].length - done)
+									 : CHUNK;
+			if (read_full(in_fd, in, want, &got) < 0 || got == 0) {
+				err_internal(e, "reading %s: %s", o->image,
+					     got == 0 ? "it shrank" : strerror(errno));
+				goto out;
+			}
+			zero_ranges_apply(o, in, got, runs[r].offset + done);
+			if (maker_tar(&mk, in, got, 0, e) < 0)
+				goto out;
+			done += got;
+			if (o->progress) {
+				unsigned long long at = runs[r].offset + done;
+				o->progress(o->progress_ctx, o->sparse ? size / 2 + at / 2 : at, size);
+			}
+		}
+	}
+	if (o->progress && o->sparse)
+		o->progress(o->progress_ctx, size, size);
 	read_done = 1;
 	if (o->after_read)
 		o->after_read(o->after_read_ctx);
 	memset(in, 0, 512 * 3);
-	size_t tail = (size_t)((512 - size % 512) % 512) + 1024;
+	size_t tail = (size_t)((512 - stored % 512) % 512) + 1024;
 	if (maker_tar(&mk, in, tail, 1, e) < 0)
 		goto out;
 	int out_len = 0;
@@ -931,6 +1066,7 @@ out:
 	if (!read_done && o->after_read)
 		o->after_read(o->after_read_ctx);
 	parts_free_held(&mk.parts);
+	free(found);
 	if (ret < 0 && mk.parts.dir) {
 		if (mk.parts.fd >= 0)
 			close(mk.parts.fd);

@@ -62,6 +62,13 @@ struct bundle_options {
 	void *after_read_ctx;
 	int hold_parts;
 	unsigned long long hold_limit;
+	/*
+	 * An old-GNU sparse tar member: a first pass finds the image's data
+	 * (64 KiB pieces that are not all zeros), and only that goes into the
+	 * stream, hashed, compressed and encrypted.  For disks (ec2-bundle-vol),
+	 * mostly empty.
+	 */
+	int sparse;
 };
 
 /* Writes the parts and the manifest; manifest_path gets the latter's path. */

@@ -564,6 +564,7 @@ static int bundle_vol(int argc, char **argv)
 		.kernel_id = kernel, .ramdisk_id = ramdisk, .mappings = mappings,
 		.nmappings = nmappings, .zero_ranges = x.ranges, .nzero_ranges = x.n,
 		.after_read = thaw_all, .after_read_ctx = &frozen,
+		.sparse = 1, /* a disk is mostly empty: its zeros stay out of the stream */
 	};
 	if (dest_frozen) {
 		/* Held in memory meanwhile: at most half of what is free. */

@@ -230,12 +230,56 @@ static void test_streamed_parts_unchanged(void **state)
 	buf_release(&manifest);
 }
 
+static void test_sparse_member(void **state)
+{
+	struct fixture *f = *state;
+	/* Every other 64 KiB piece zeros: 25 data runs, header and extension blocks. */
+	for (size_t at = 65536; at < IMAGE_SIZE; at += 131072)
+		memset(f->bytes + at, 0, IMAGE_SIZE - at < 65536 ? IMAGE_SIZE - at : 65536);
+	FILE *img = fopen(f->image, "wb");
+	assert_non_null(img);
+	assert_int_equal(fwrite(f->bytes, 1, IMAGE_SIZE, img), IMAGE_SIZE);
+	fclose(img);
+	struct bundle_range zero[] = { { 10, 20 } };
+	struct reads r = { f->out, 0, -1 };
+	struct bundle_options o = {
+		.image = f->image, .prefix = "disk", .destination = f->out,
+		.user_cert = f->cert, .user_key = f->key, .ec2_cert = f->cert,
+		.user = "123456789012", .part_size = PART_SIZE, .sparse = 1,
+		.zero_ranges = zero, .nzero_ranges = 1,
+		.after_read = after_read, .after_read_ctx = &r,
+	};
+	struct buf manifest = BUF_INIT;
+	struct err e = ERR_INIT;
+	assert_int_equal(bundle_create(&o, &manifest, &e), 0);
+	assert_int_equal(r.calls, 1);
+	unsigned char *got = unpack(f, manifest.data);
+	memset(f->bytes + 10, 0, 20);
+	assert_memory_equal(got, f->bytes, IMAGE_SIZE);
+	free(got);
+	buf_release(&manifest);
+
+	/* An image of zeros only: one empty run at its end. */
+	memset(f->bytes, 0, IMAGE_SIZE);
+	img = fopen(f->image, "wb");
+	assert_non_null(img);
+	assert_int_equal(fwrite(f->bytes, 1, IMAGE_SIZE, img), IMAGE_SIZE);
+	fclose(img);
+	o.part_size = 16; /* still more than one part */
+	assert_int_equal(bundle_create(&o, &manifest, &e), 0);
+	got = unpack(f, manifest.data);
+	assert_memory_equal(got, f->bytes, IMAGE_SIZE);
+	free(got);
+	buf_release(&manifest);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_zero_ranges_and_held_parts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_limit_fails_cleanly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_streamed_parts_unchanged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sparse_member, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
