@@ -675,6 +675,36 @@ static int maker_tar(struct maker *mk, const unsigned char *p, size_t n, int fin
 	return 0;
 }
 
+/* A tar number field in octal, or GNU base-256 when it does not fit. */
+static void tar_put_number(unsigned char *f, size_t len, unsigned long long v)
+{
+	unsigned long long max = 1;
+	for (size_t i = 0; i + 1 < len; i++)
+		max *= 8;
+	if (v < max) {
+		char text[32];
+		snprintf(text, sizeof text, "%0*llo", (int)(len - 1), v);
+		memcpy(f, text, len - 1);
+		f[len - 1] = '\0';
+		return;
+	}
+	memset(f, 0, len);
+	f[0] = 0x80;
+	for (size_t i = 0; i < 8 && i + 1 < len; i++)
+		f[len - 1 - i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Recomputes a header's checksum after its fields changed. */
+static void tar_checksum_set(unsigned char b[512])
+{
+	memset(b + 148, ' ', 8);
+	unsigned sum = 0;
+	for (int i = 0; i < 512; i++)
+		sum += b[i];
+	snprintf((char *)b + 148, 8, "%06o", sum);
+	b[155] = ' ';
+}
+
 /* A GNU tar header for one regular file (a GNU long-name record first if needed). */
 static void tar_header_make(unsigned char b[512], const char *name, char type,
 			    unsigned long long size, long long mtime)
@@ -684,24 +714,13 @@ static void tar_header_make(unsigned char b[512], const char *name, char type,
 	snprintf((char *)b + 100, 8, "%07o", 0644);
 	snprintf((char *)b + 108, 8, "%07o", 0);
 	snprintf((char *)b + 116, 8, "%07o", 0);
-	if (size < 077777777777ULL) {
-		snprintf((char *)b + 124, 12, "%011llo", size);
-	} else {
-		b[124] = 0x80; /* GNU base-256 */
-		for (int i = 0; i < 8; i++)
-			b[135 - i] = (unsigned char)(size >> (8 * i));
-	}
+	tar_put_number(b + 124, 12, size);
 	snprintf((char *)b + 136, 12, "%011llo", (unsigned long long)mtime);
 	b[156] = (unsigned char)type;
 	memcpy(b + 257, "ustar  ", 8); /* the GNU magic and version */
 	snprintf((char *)b + 265, 32, "root");
 	snprintf((char *)b + 297, 32, "root");
-	memset(b + 148, ' ', 8);
-	unsigned sum = 0;
-	for (int i = 0; i < 512; i++)
-		sum += b[i];
-	snprintf((char *)b + 148, 8, "%06o", sum);
-	b[155] = ' ';
+	tar_checksum_set(b);
 }
 
 static void xml_escaped(struct buf *out, const char *s)
@@ -800,36 +819,6 @@ static int sparse_scan(int fd, unsigned long long size, const struct bundle_opti
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return err_internal(e, "reading %s: %s", o->image, strerror(errno));
 	return 0;
-}
-
-/* A tar number field in octal, or GNU base-256 when it does not fit. */
-static void tar_put_number(unsigned char *f, size_t len, unsigned long long v)
-{
-	unsigned long long max = 1;
-	for (size_t i = 0; i + 1 < len; i++)
-		max *= 8;
-	if (v < max) {
-		char text[32];
-		snprintf(text, sizeof text, "%0*llo", (int)(len - 1), v);
-		memcpy(f, text, len - 1);
-		f[len - 1] = '\0';
-		return;
-	}
-	memset(f, 0, len);
-	f[0] = 0x80;
-	for (size_t i = 0; i < 8 && i + 1 < len; i++)
-		f[len - 1 - i] = (unsigned char)(v >> (8 * i));
-}
-
-/* Recomputes a header's checksum after its fields changed. */
-static void tar_checksum_set(unsigned char b[512])
-{
-	memset(b + 148, ' ', 8);
-	unsigned sum = 0;
-	for (int i = 0; i < 512; i++)
-		sum += b[i];
-	snprintf((char *)b + 148, 8, "%06o", sum);
-	b[155] = ' ';
 }
 
 int bundle_create(const struct bundle_options *o, struct buf *manifest_path, struct err *e)

@@ -315,6 +315,17 @@ static void progress_show(void *ctx, unsigned long long done, unsigned long long
 	fflush(stdout);
 }
 
+/* Appends one mapping to *list of n. */
+static void mapping_add(struct manifest_mapping **list, size_t *n, const char *virtual_name,
+			const char *device)
+{
+	*list = xrealloc(*list, (*n + 1) * sizeof **list);
+	memset(&(*list)[*n], 0, sizeof **list);
+	snprintf((*list)[*n].virtual_name, sizeof (*list)[*n].virtual_name, "%s", virtual_name);
+	snprintf((*list)[*n].device, sizeof (*list)[*n].device, "%s", device);
+	(*n)++;
+}
+
 /* Parses "virtual=device,virtual=device" (the AMI tools' -B). */
 static size_t parse_mapping(const char *text, struct manifest_mapping **out)
 {
@@ -326,11 +337,7 @@ static size_t parse_mapping(const char *text, struct manifest_mapping **out)
 		if (!eq || eq == item || !eq[1])
 			continue;
 		*eq = '\0';
-		*out = xrealloc(*out, (n + 1) * sizeof **out);
-		memset(&(*out)[n], 0, sizeof **out);
-		snprintf((*out)[n].virtual_name, sizeof (*out)[n].virtual_name, "%s", item);
-		snprintf((*out)[n].device, sizeof (*out)[n].device, "%s", eq + 1);
-		n++;
+		mapping_add(out, &n, item, eq + 1);
 	}
 	free(copy);
 	return n;
@@ -355,11 +362,7 @@ static size_t inherit_mapping(struct manifest_mapping **out)
 			buf_release(&path);
 			if (got < 0 || !value.len)
 				continue;
-			*out = xrealloc(*out, (n + 1) * sizeof **out);
-			memset(&(*out)[n], 0, sizeof **out);
-			snprintf((*out)[n].virtual_name, sizeof (*out)[n].virtual_name, "%s", name);
-			snprintf((*out)[n].device, sizeof (*out)[n].device, "%s", buf_str(&value));
-			n++;
+			mapping_add(out, &n, name, buf_str(&value));
 		}
 	}
 	buf_release(&list);
@@ -578,8 +581,7 @@ static int bundle_vol(int argc, char **argv)
 	o.progress_ctx = &last;
 	struct buf manifest = BUF_INIT;
 	struct err e = ERR_INIT;
-	int made = bundle_create(&o, &manifest, &e);
-	thaw_all(&frozen);
+	int made = bundle_create(&o, &manifest, &e); /* thaws through after_read */
 	if (made < 0) {
 		fprintf(stderr, "ec2-bundle-vol: %s\n", e.message);
 	} else {
