@@ -377,6 +377,9 @@ await step('images: copied, then the copy deregistered with its snapshots', asyn
   await menuItem('AMIs', 'Actions', 'Deregister AMI');
   await page.locator('.modal input[type=checkbox]').check();
   await modalButton('Deregister').click();
+  // The modal closes when DeregisterImage has answered, its snapshots gone
+  // with it; the image shows deregistered a moment before that answer.
+  await page.locator('.modal').waitFor({ state: 'detached' });
   await until('the copy to be deregistered', async () => {
     const r = await ec2.send(new DescribeImagesCommand({ ImageIds: [copyId] }));
     return !r.Images.length || r.Images[0].State === 'deregistered';
