@@ -29,19 +29,32 @@
 /* query-named-block-nodes describes each node in about a kilobyte. */
 #define NODES_ANSWER_MAX (256 * 1024)
 
-/* Sets a device's status, or (status NULL) removes it and frees the volume. */
+/*
+ * Sets a device's status, or (status NULL) removes it and frees the volume;
+ * only while its status is still from, read in the same transaction (a
+ * DetachVolume that came while the volume was attaching has its way).
+ */
 static void device_settle(struct compute *c, const char *id, const char *volume_id,
-			  const char *status)
+			  const char *from, const char *status)
 {
 	struct instance m;
 	struct err e = ERR_INIT;
-	if (catalog_instance_get(c->cat, id, &m, &e) <= 0)
+	if (catalog_begin(c->cat, &e) < 0) {
+		log_warn("instance %s, volume %s: %s", id, volume_id, e.message);
 		return;
-	for (size_t i = 0; i < m.ndevices; i++) {
+	}
+	int rc = catalog_instance_get(c->cat, id, &m, &e);
+	if (rc <= 0) {
+		catalog_rollback(c->cat);
+		if (rc < 0)
+			log_warn("instance %s, volume %s: %s", id, volume_id, e.message);
+		return;
+	}
+	rc = 0;
+	for (size_t i = 0; rc == 0 && i < m.ndevices; i++) {
 		struct instance_device *d = &m.devices[i];
-		if (strcmp(d->volume_id, volume_id) != 0 || catalog_begin(c->cat, &e) < 0)
+		if (strcmp(d->volume_id, volume_id) != 0 || strcmp(d->status, from) != 0)
 			continue;
-		int rc;
 		if (status) {
 			snprintf(d->status, sizeof d->status, "%s", status);
 			rc = catalog_instance_device_set(c->cat, id, d, (int)i, &e);
@@ -53,11 +66,11 @@ static void device_settle(struct compute *c, const char *id, const char *volume_
 				rc = catalog_volume_update(c->cat, &v, &e);
 			}
 		}
-		if (rc < 0)
-			catalog_rollback(c->cat);
-		else
-			catalog_commit(c->cat, &e);
 	}
+	if (rc < 0 || err_is_set(&e))
+		catalog_rollback(c->cat);
+	else
+		catalog_commit(c->cat, &e);
 	if (err_is_set(&e))
 		log_warn("instance %s, volume %s: %s", id, volume_id, e.message);
 	instance_release(&m);
@@ -227,15 +240,16 @@ static void *attach_thread(void *arg)
 		/* The attachment ended meanwhile (the instance stopped or went). */
 	} else if (strcmp(state, "running") != 0) {
 		/* The machine is gone: the volume is plugged when it boots again. */
-		device_settle(c, job->id, job->volume, "attached");
+		device_settle(c, job->id, job->volume, "attaching", "attached");
 	} else if (plug_in(c, job->id, job->volume, &e) == 0) {
-		device_settle(c, job->id, job->volume, "attached");
+		/* Detaching meanwhile: the queued detach unplugs it. */
+		device_settle(c, job->id, job->volume, "attaching", "attached");
 	} else {
 		log_warn("instance %s: hot-plugging %s failed: %s", job->id, job->volume,
 			 e.message);
 		struct err ignored = ERR_INIT;
 		if (volume_served(c->dir, job->volume, &ignored) == 0)
-			device_settle(c, job->id, job->volume, NULL);
+			device_settle(c, job->id, job->volume, "attaching", NULL);
 	}
 	pthread_mutex_unlock(&c->lock);
 	free(job);
@@ -299,7 +313,7 @@ static void *detach_thread(void *arg)
 		if (nbd_stop(c, job->id, job->volume, !gone) == 0) {
 			if (has_node)
 				plug_socket_remove(c, job->id, node);
-			device_settle(c, job->id, job->volume, NULL);
+			device_settle(c, job->id, job->volume, "detaching", NULL);
 		} else {
 			log_error("instance %s: %s is still served; it stays detaching",
 				  job->id, job->volume);

@@ -6,7 +6,9 @@ Run by t_instances.sh; needs ENDPOINT, DATA_DIR, TEST_DIR, ALICE_*, BOB_*,
 GUEST_HALT and GUEST_POWEROFF (raw disk images).
 """
 import base64
+import json
 import os
+import socket
 import sqlite3
 import subprocess
 import time
@@ -472,7 +474,9 @@ class Instances(unittest.TestCase):
         self.assertEqual((a["State"], a["Device"], a["InstanceId"]), ("attaching", "/dev/sdf", iid))
         waiter = self.ec2.get_waiter("volume_in_use")
         waiter.wait(VolumeIds=[vol], WaiterConfig={"Delay": 1, "MaxAttempts": 10})
-        for _ in range(100):
+        # Hot-plugging starts the volume's nbdkit: seconds under ASan.
+        deadline = time.time() + 60
+        while time.time() < deadline:
             v = self.ec2.describe_volumes(VolumeIds=[vol])["Volumes"][0]
             if v["Attachments"] and v["Attachments"][0]["State"] == "attached":
                 break
@@ -481,17 +485,7 @@ class Instances(unittest.TestCase):
                           v["Attachments"][0]["DeleteOnTermination"]),
                          ("in-use", "attached", iid, False))
         # QEMU has the disk: a hot-plugged virtio device with the volume's node.
-        qmp = os.path.join(os.environ["DATA_DIR"], "instances", iid, "qmp.sock")
-        import socket, json
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(qmp)
-        f = s.makefile("rw")
-        f.readline()
-        f.write('{"execute":"qmp_capabilities"}\n'); f.flush(); f.readline()
-        f.write('{"execute":"query-block"}\n'); f.flush()
-        blocks = json.loads(f.readline())["return"]
-        s.close()
-        self.assertIn(vol, [b.get("inserted", {}).get("node-name") for b in blocks])
+        self.assertIn(vol, self.block_nodes(iid))
         devs = [b["DeviceName"] for b in self.instance(iid)["BlockDeviceMappings"]]
         self.assertEqual(sorted(devs), ["/dev/sdf", "/dev/xvda"])
         self.assertError("VolumeInUse", self.ec2.delete_volume, VolumeId=vol)
@@ -507,6 +501,15 @@ class Instances(unittest.TestCase):
         self.ec2.get_waiter("volume_available").wait(
             VolumeIds=[vol], WaiterConfig={"Delay": 1, "MaxAttempts": 20})
         self.assertError("IncorrectState", self.ec2.detach_volume, VolumeId=vol)
+        # A forced detach that comes while the volume is still attaching
+        # (its nbdkit starting) has its way: the attach does not overrule it.
+        a = self.ec2.attach_volume(VolumeId=vol, InstanceId=iid, Device="/dev/sdh")
+        self.assertEqual(a["State"], "attaching")
+        self.assertEqual(self.ec2.detach_volume(VolumeId=vol, Force=True)["State"], "detaching")
+        self.ec2.get_waiter("volume_available").wait(
+            VolumeIds=[vol], WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        devs = [b["DeviceName"] for b in self.instance(iid)["BlockDeviceMappings"]]
+        self.assertEqual(devs, ["/dev/xvda"])
         # A stopped instance takes and gives up volumes at once.
         self.ec2.stop_instances(InstanceIds=[iid], Force=True)
         self.wait_state(iid, "stopped")
@@ -521,6 +524,18 @@ class Instances(unittest.TestCase):
         v = self.ec2.describe_volumes(VolumeIds=[vol])["Volumes"][0]
         self.assertEqual((v["State"], v["Attachments"]), ("available", []))
         self.ec2.delete_volume(VolumeId=vol)
+
+    def block_nodes(self, iid):
+        """The node names of the block devices QEMU has (query-block)."""
+        qmp = os.path.join(os.environ["DATA_DIR"], "instances", iid, "qmp.sock")
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(qmp)
+            f = s.makefile("rw")
+            f.readline()
+            f.write('{"execute":"qmp_capabilities"}\n'); f.flush(); f.readline()
+            f.write('{"execute":"query-block"}\n'); f.flush()
+            blocks = json.loads(f.readline())["return"]
+        return [b.get("inserted", {}).get("node-name") for b in blocks]
 
     def imds(self, iid, raw):
         out = subprocess.run([os.environ["AMIBOX_BIN"], "imds", "--data", os.environ["DATA_DIR"],
