@@ -242,7 +242,7 @@ await step('launch wizard: a key pair made inline, an existing group, a public a
   const r = await until('both running', async () => {
     const d = await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }));
     return d.Reservations.flatMap((x) => x.Instances).every((i) => i.State.Name === 'running') && d;
-  }, 60000);
+  }, 120000);
   for (const i of r.Reservations.flatMap((x) => x.Instances)) {
     assert.equal(i.KeyName, 'inline-key');
     assert.deepEqual(i.SecurityGroups.map((g) => g.GroupId), [group]);

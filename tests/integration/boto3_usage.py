@@ -8,8 +8,9 @@ values, paging over 1,500 resources, each account its own usage, errors.
 
 Run by t_usage.sh with both boto3 versions; needs ENDPOINT, DATA_DIR,
 TEST_DIR, AMIBOX_BIN and ALICE_*, BOB_*, CAROL_* (CAROL has 1,500 seeded
-records of one minute each, today).
+records of one minute each on CAROL_DAY, a UTC day).
 """
+import calendar
 import csv
 import io
 import json
@@ -283,8 +284,9 @@ class Usage(unittest.TestCase):
 
     def test_paging(self):
         carol = ce("CAROL")
-        day = time.strftime("%Y-%m-%d")
-        next_day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 86400))
+        day = os.environ["CAROL_DAY"]
+        next_day = time.strftime("%Y-%m-%d", time.gmtime(
+            calendar.timegm(time.strptime(day, "%Y-%m-%d")) + 86400))
         args = {"TimePeriod": {"Start": day, "End": next_day}, "Granularity": "DAILY",
                 "Metrics": ["UnblendedCost"], "GroupBy": [{"Type": "DIMENSION", "Key": "RESOURCE_ID"}]}
         seen, tokens, pages = [], set(), 0

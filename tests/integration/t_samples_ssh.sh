@@ -37,9 +37,13 @@ echo "ssh check: $(login root 'echo logged in as $(id -un)')"
 echo "ssh check: $(login ec2-user 'echo logged in as $(id -un) in $HOME')"
 printf 'C0644 6 up.txt\nhello\n\0' | dbclient -y -i /tmp/id root@127.0.0.1 'scp -t /tmp' >/dev/null 2>&1
 echo "ssh check: scp wrote $(cat /tmp/up.txt 2>/dev/null)"
-# (sftp-server ends at the end of its input, before it answers: hold it open.)
-version=$( (printf '\0\0\0\5\1\0\0\0\3'; sleep 2) | dbclient -y -i /tmp/id -s root@127.0.0.1 sftp 2>/dev/null |
-  head -c 9 | od -An -tx1 | tr -d ' \n')
+# (sftp-server ends at the end of its input, before it answers: the input
+# is held open until the answer is there, 30 s at most.)
+: >/tmp/sftp.out
+(printf '\0\0\0\5\1\0\0\0\3'
+ for _ in $(seq 1 30); do [ "$(wc -c </tmp/sftp.out)" -ge 9 ] && break; sleep 1; done) |
+  dbclient -y -i /tmp/id -s root@127.0.0.1 sftp >/tmp/sftp.out 2>/dev/null
+version=$(head -c 9 /tmp/sftp.out | od -An -tx1 | tr -d ' \n')
 echo "ssh check: sftp answered $version"
 UD
 )

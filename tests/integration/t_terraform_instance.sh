@@ -55,7 +55,14 @@ tf destroy -input=false -auto-approve || { tail -40 "$TEST_DIR/terraform.log"; f
 left=$(ec2 describe-instances --filters Name=instance-state-name,Values=pending,running,stopping,stopped \
   --query 'length(Reservations)')
 [ "$left" = 0 ] || fail "instances left after destroy: $left"
-for what in "describe-volumes --query length(Volumes)" "describe-images --owners self --query length(Images)" \
+# The root volume goes a moment after the instance shows terminated.
+for _ in $(seq 1 40); do
+  got=$(ec2 describe-volumes --query 'length(Volumes)')
+  [ "$got" = 0 ] && break
+  sleep 0.5
+done
+[ "$got" = 0 ] || fail "volumes left after destroy: $got"
+for what in "describe-images --owners self --query length(Images)" \
     "describe-key-pairs --query length(KeyPairs)"; do
   # shellcheck disable=SC2086
   got=$(ec2 $what)

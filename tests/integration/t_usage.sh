@@ -45,10 +45,13 @@ amibox_daemon_up
 "$PY_NEW" "$AMIBOX_SRC/tests/integration/usage_scenario.py" after-restart || fail "the scenario after the restart"
 
 # Carol: 1,500 instances of one minute each today, seeded straight into the catalogue.
-python3 - "$DATA_DIR/catalog.db" "$CAROL_ID" <<'PY' || fail "seeding carol's records"
-import sqlite3, sys, time
+# (CAROL_DAY: the UTC day they are on, for boto3_usage.py, whatever the clock says by then.)
+CAROL_DAY=$(date -u +%F)
+export CAROL_DAY
+python3 - "$DATA_DIR/catalog.db" "$CAROL_ID" "$CAROL_DAY" <<'PY' || fail "seeding carol's records"
+import calendar, sqlite3, sys, time
 db = sqlite3.connect(sys.argv[1], timeout=30)
-start = int(time.time()) // 86400 * 86400 * 1000 + 60000
+start = calendar.timegm(time.strptime(sys.argv[3], "%Y-%m-%d")) * 1000 + 60000
 db.executemany("INSERT INTO usage_records (account_id, subject, resource_id, usage_type, region,"
                " quantity, start_ms, end_ms, min_end_ms, until_ms) VALUES (?, ?, ?,"
                " 'BoxUsage:t2.nano', 'us-east-1', 1, ?, ?, ?, ?)",

@@ -43,13 +43,18 @@ def usage(ce, flt=None):
     return sum(float(p["Total"]["UsageQuantity"]["Amount"]) for p in out["ResultsByTime"])
 
 
-def rate(ce, flt, seconds=5.0):
+def timed_usage(ce, flt):
+    """UsageQuantity, and the middle of the call (the daemon's now is in it)."""
+    t0 = time.time()
+    u = usage(ce, flt)
+    return u, (t0 + time.time()) / 2
+
+
+def rate(ce, flt, seconds=6.0):
     """How fast UsageQuantity grows, per second."""
-    u1 = usage(ce, flt)
-    t1 = time.time()
+    u1, t1 = timed_usage(ce, flt)
     time.sleep(seconds)
-    u2 = usage(ce, flt)
-    t2 = time.time()
+    u2, t2 = timed_usage(ce, flt)
     return (u2 - u1) / (t2 - t1)
 
 
