@@ -45,11 +45,14 @@ fuzz: deps
 bench: build
 	@bench/run.sh $(BUILD)
 
-# Into $(DESTDIR)$(PREFIX).  Installing for real (no DESTDIR, as root, on a
-# host run by systemd) also makes the amibox user and /var/lib/amibox and
-# reloads systemd, as a package would; enabling the unit is left to you.
+# Into $(DESTDIR)$(PREFIX).  Installing for real (no DESTDIR, as root)
+# refreshes the dynamic linker's cache (for libnss_amibox.so.2) and, on a
+# host run by systemd, also makes the amibox user and /var/lib/amibox and
+# reloads systemd, as a package would; enabling the unit, and naming amibox
+# on the hosts line of /etc/nsswitch.conf, are left to you.
 install: build
 	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix $(PREFIX)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then ldconfig; fi
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && [ -d /run/systemd/system ]; then \
 	  systemd-sysusers $(PREFIX)/lib/sysusers.d/amibox.conf && \
 	  systemd-tmpfiles --create $(PREFIX)/lib/tmpfiles.d/amibox.conf && \

@@ -127,6 +127,21 @@ as() {
   AWS_ACCESS_KEY_ID=${!key_var} AWS_SECRET_ACCESS_KEY=${!secret_var} "$@"
 }
 
+# with_amibox_nss CMD...: runs CMD (as root) with the host's resolver
+# taking amibox's public DNS names through the libnss_amibox.so.2 built
+# beside $AMIBOX_BIN, as "hosts: files amibox" in /etc/nsswitch.conf would
+# after make install, but in a mount namespace of its own: the host's
+# configuration is not touched, and no name goes to a DNS server.
+with_amibox_nss() {
+  local conf=$TEST_DIR/nsswitch.conf lib
+  lib=$(dirname "$AMIBOX_BIN")
+  [ -e "$lib/libnss_amibox.so.2" ] || fail "no libnss_amibox.so.2 beside $AMIBOX_BIN"
+  sed 's/^hosts:.*/hosts: files amibox/' /etc/nsswitch.conf >"$conf"
+  grep -q '^hosts:' "$conf" || echo 'hosts: files amibox' >>"$conf"
+  unshare -m sh -c 'mount --bind "$0" /etc/nsswitch.conf && exec "$@"' "$conf" \
+    env LD_LIBRARY_PATH="$lib" "$@"
+}
+
 # The Linux sample's pieces (Debian's kernel, busybox, the SSH server),
 # unpacked into $TEST_DIR/pieces and exported for the daemon to publish it.
 amibox_linux_sample_env() {

@@ -30,6 +30,12 @@ if readelf -l "$tools" | grep -q INTERP; then fail "amibox-ec2-tools asks for a 
 "$tools" ec2-bundle-vol --help | grep -q -- '--privatekey' || fail "amibox-ec2-tools ec2-bundle-vol --help"
 "$tools" ec2-upload-bundle --help | grep -q -- '--bucket' || fail "amibox-ec2-tools ec2-upload-bundle --help"
 [ "$("$prefix/bin/amibox" --version)" = "$("$AMIBOX_BIN" --version)" ] || fail "the installed binary"
+# The resolver module: where the dynamic linker finds it, exporting only its entry points.
+nss=$prefix/lib/libnss_amibox.so.2
+[ -s "$nss" ] || fail "make install did not install libnss_amibox.so.2"
+got=$(nm -D --defined-only "$nss" | awk '{ print $3 }' | sort | tr '\n' ' ')
+[ "$got" = "_nss_amibox_gethostbyname2_r _nss_amibox_gethostbyname3_r _nss_amibox_gethostbyname4_r _nss_amibox_gethostbyname_r " ] ||
+  fail "libnss_amibox.so.2 exports: $got"
 unit=$prefix/lib/systemd/system/amibox.service
 grep -qx 'ExecStart=/usr/local/bin/amibox serve --data /var/lib/amibox --listen 127.0.0.1:8773' "$unit" ||
   fail "the unit's ExecStart: $(grep ExecStart "$unit")"

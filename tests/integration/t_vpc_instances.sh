@@ -5,7 +5,8 @@
 # instance on its private address as their security groups allow (a rule
 # change reaches a live connection attempt at once), and answers on its
 # public address (a loopback address of this host) on the ports its groups
-# open to the caller.  When the last instance ends, so does the router.
+# open to the caller, by that address or its public DNS name.  When the
+# last instance ends, so does the router.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || fail "VPC networking needs root (network namespaces)"
 amibox_linux_sample_env
@@ -149,6 +150,15 @@ for _ in $(seq 1 20); do
 done
 grep -q "as root" <<<"$ssh_out" || fail "ssh root@$b_public: '$ssh_out'"
 grep -q "^$b$" <<<"$ssh_out" || fail "over SSH, B's metadata says '$ssh_out'"
+# And by its public DNS name, as EC2 gives it, which the host's resolver
+# turns into the public address through libnss_amibox.
+b_dns=$(q "$b" PublicDnsName)
+[ "$b_dns" = "ec2-${b_public//./-}.compute-1.amazonaws.com" ] || fail "B's public DNS name is '$b_dns'"
+got=$(with_amibox_nss getent ahostsv4 "$b_dns" | awk 'NR == 1 { print $1 }')
+[ "$got" = "$b_public" ] || fail "the resolver gave '$got' for $b_dns"
+ssh_out=$(with_amibox_nss ssh -i "$TEST_DIR/key" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+  -o BatchMode=yes -o ConnectTimeout=5 "root@$b_dns" 'cat /proc/sys/kernel/hostname' 2>&1) ||
+  fail "ssh root@$b_dns: '$ssh_out'"
 
 # Stopping gives the public address back; terminating ends the router.
 ec2 stop-instances --instance-ids "$b" >/dev/null
