@@ -2,7 +2,7 @@
 # Packer (Debian's packer 1.6.6, its amazon-ebs builder with
 # custom_endpoint_ec2) bakes an AMI against amibox with a real guest: from a
 # source image found by a filter it launches an instance with a temporary
-# key pair and security group, logs in over SSH at its public address, runs
+# key pair and security group, logs in over SSH at its public DNS name, runs
 # a shell provisioner, stops it, makes the AMI, shares it (ami_users, as
 # aws-sdk-go sends it) and cleans up.  An instance of the new AMI then shows
 # the provisioner's file over SSH (when the source image keeps its root file
@@ -49,7 +49,7 @@ cat >"$TEST_DIR/build.json" <<JSON
     },
     "instance_type": "${AMIBOX_PACKER_TYPE:-m1.small}",
     "ssh_username": "$user",
-    "ssh_interface": "public_ip",
+    "ssh_interface": "public_dns",
     "associate_public_ip_address": true,
     "ssh_timeout": "5m",
     "ami_name": "packer-baked-{{timestamp}}",
@@ -65,7 +65,9 @@ JSON
 # Packer's waiters poll every 15 s by default; amibox answers in well under one.
 export AWS_POLL_DELAY_SECONDS=1 AWS_MAX_ATTEMPTS=600 PACKER_NO_COLOR=1 CHECKPOINT_DISABLE=1
 t0=$(date +%s)
-(cd "$TEST_DIR" && packer build -color=false build.json) >"$TEST_DIR/packer.log" 2>&1 \
+# Packer reaches the instance by its public DNS name, through the host's
+# resolver and libnss_amibox (t_packer_instance takes the public address).
+(cd "$TEST_DIR" && with_amibox_nss packer build -color=false build.json) >"$TEST_DIR/packer.log" 2>&1 \
   || { tail -60 "$TEST_DIR/packer.log"; fail "packer build failed"; }
 echo "packer build took $(( $(date +%s) - t0 )) s"
 grep -q "provisioned baked-by-packer on i-" "$TEST_DIR/packer.log" || fail "the provisioner did not run over SSH"
