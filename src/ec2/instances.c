@@ -503,9 +503,61 @@ static void run_digest(struct ec2_ctx *ctx, char out[72])
 	buf_release(&canonical);
 }
 
+/* Whether the request asks for IPv6 addresses, for the instance or an interface. */
+static int run_wants_ipv6(const struct query *q)
+{
+	for (size_t i = 0; i < q->count; i++) {
+		const char *name = q->params[i].name, *value = q->params[i].value;
+		const char *dot = strrchr(name, '.');
+		const char *last = dot ? dot + 1 : name;
+		if (!value[0])
+			continue;
+		if (!strncmp(name, "Ipv6Address.", 12) ||
+		    (!strncmp(name, "NetworkInterface.", 17) && strstr(name, ".Ipv6Addresses.")))
+			return 1;
+		if ((!strcmp(name, "Ipv6AddressCount") ||
+		     (!strncmp(name, "NetworkInterface.", 17) && !strcmp(last, "Ipv6AddressCount"))) &&
+		    strcmp(value, "0") != 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * What a launch can name that amibox does not have yet (launch templates,
+ * instance profiles, IPv6): refused as EC2 refuses a name it does not know,
+ * rather than launched without it.
+ */
+static int run_check_absent(struct ec2_ctx *ctx, struct err *e)
+{
+	const char *v;
+	if ((v = run_param(ctx, "LaunchTemplate.LaunchTemplateId")))
+		return err_set(e, 400, "InvalidLaunchTemplateId.NotFound",
+			       "The specified launch template, with template ID %.64s, does not exist (amibox has no launch templates yet).",
+			       v);
+	if ((v = run_param(ctx, "LaunchTemplate.LaunchTemplateName")))
+		return err_set(e, 400, "InvalidLaunchTemplateName.NotFoundException",
+			       "The specified launch template, with template name %.128s, does not exist (amibox has no launch templates yet).",
+			       v);
+	if ((v = run_param(ctx, "IamInstanceProfile.Arn")))
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Value (%.256s) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN (amibox has no instance profiles yet).",
+			       v);
+	if ((v = run_param(ctx, "IamInstanceProfile.Name")))
+		return err_set(e, 400, "InvalidParameterValue",
+			       "Value (%.128s) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name (amibox has no instance profiles yet).",
+			       v);
+	if (run_wants_ipv6(&ctx->q))
+		return err_set(e, 400, "InvalidParameterValue",
+			       "IPv6 addresses cannot be assigned: amibox's subnets have no IPv6 CIDR block (no IPv6 yet).");
+	return 0;
+}
+
 static int run_check(struct ec2_ctx *ctx, struct run_plan *p, struct err *e)
 {
 	long long min = 0, max = 0;
+	if (run_check_absent(ctx, e) < 0)
+		return -1;
 	const char *image_id = ec2_require(ctx, "ImageId", e);
 	const char *type_name = run_param(ctx, "InstanceType");
 	const char *kernel = run_param(ctx, "KernelId");

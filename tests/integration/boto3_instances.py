@@ -707,12 +707,31 @@ class Instances(unittest.TestCase):
             ("InvalidParameterValue", dict(ImageId=self.ami, MinCount=3, MaxCount=2)),
             ("InvalidParameterValue", dict(ImageId=self.ami, UserData="x" * 17000)),
             ("InvalidParameterValue", dict(ImageId=self.ami, Placement={"AvailabilityZone": "us-east-1z"})),
+            # What amibox does not have yet is refused, not launched without.
+            ("InvalidLaunchTemplateId.NotFound",
+             dict(LaunchTemplate={"LaunchTemplateId": "lt-0123456789abcdef0"})),
+            ("InvalidLaunchTemplateName.NotFoundException",
+             dict(ImageId=self.ami, LaunchTemplate={"LaunchTemplateName": "web", "Version": "$Latest"})),
+            ("InvalidParameterValue", dict(ImageId=self.ami, IamInstanceProfile={"Name": "web-role"})),
+            ("InvalidParameterValue", dict(ImageId=self.ami, IamInstanceProfile={
+                "Arn": "arn:aws:iam::123456789012:instance-profile/web-role"})),
+            ("InvalidParameterValue", dict(ImageId=self.ami, Ipv6AddressCount=1)),
+            ("InvalidParameterValue", dict(ImageId=self.ami, NetworkInterfaces=[
+                {"DeviceIndex": 0, "Ipv6AddressCount": 1}])),
         ]
         for code, kw in cases:
             with self.subTest(code=code, kw=kw):
                 args = dict(InstanceType="t2.micro", MinCount=1, MaxCount=1)
                 args.update(kw)
                 self.assertError(code, self.ec2.run_instances, **args)
+        with self.assertRaises(ClientError) as cm:
+            self.ec2.run_instances(ImageId=self.ami, InstanceType="t2.micro", MinCount=1, MaxCount=1,
+                                   IamInstanceProfile={"Name": "web-role"})
+        self.assertIn("Value (web-role) for parameter iamInstanceProfile.name is invalid. "
+                      "Invalid IAM Instance Profile name", cm.exception.response["Error"]["Message"])
+        # What Packer and Terraform send for what they leave unset is no request at all.
+        iid, _ = self.run_one(IamInstanceProfile={"Name": ""}, Ipv6AddressCount=0)
+        self.terminate(iid)
         # Nothing was launched by the refusals.
         listed = self.ec2.describe_instances(Filters=[{"Name": "image-id", "Values": [pv]}])
         self.assertEqual(listed["Reservations"], [])
