@@ -583,6 +583,20 @@ static const char *const catalog_migrations[] = {
 	"  live INTEGER NOT NULL);"
 	"CREATE INDEX usage_snapshots_lineage ON usage_snapshots(lineage, account_id, seq)"
 	"  WHERE live = 1;",
+	/*
+	 * 14: Elastic IP addresses (catalog_addresses.c): an account's
+	 * addresses from the public pool, each associated with at most one
+	 * network interface, which then has it as its public address.
+	 */
+	"CREATE TABLE addresses ("
+	"  allocation_id TEXT PRIMARY KEY,"
+	"  owner_id TEXT NOT NULL,"
+	"  public_ip TEXT NOT NULL UNIQUE,"
+	"  create_ms INTEGER NOT NULL,"
+	"  association_id TEXT UNIQUE,"
+	"  eni_id TEXT UNIQUE,"
+	"  private_ip TEXT) WITHOUT ROWID;"
+	"CREATE INDEX addresses_owner ON addresses(owner_id, allocation_id);",
 };
 
 int catalog_schema_version(void)

@@ -170,7 +170,8 @@ static const char catalog_account_resources_sql[] =
 	" UNION ALL SELECT 'image', image_id, state FROM images"
 	"  WHERE owner_id = ?1 AND state != 'deregistered'"
 	" UNION ALL SELECT 'snapshot', snapshot_id, status FROM snapshots WHERE owner_id = ?1"
-	" UNION ALL SELECT 'bucket', name, '' FROM buckets WHERE owner_id = ?1";
+	" UNION ALL SELECT 'bucket', name, '' FROM buckets WHERE owner_id = ?1"
+	" UNION ALL SELECT 'address', allocation_id, public_ip FROM addresses WHERE owner_id = ?1";
 
 int catalog_account_resources(struct catalog *c, const char *account_id,
 			      int (*fn)(void *ctx, const char *kind, const char *id,

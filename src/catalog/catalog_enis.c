@@ -24,7 +24,11 @@
 #define ENI_COLUMNS                                                            \
 	"eni_id, owner_id, subnet_id, vpc_id, zone, private_ip, mac, public_ip," \
 	" want_public_ip, description, source_dest_check, create_ms, instance_id," \
-	" attachment_id, device_index, delete_on_termination, attach_ms"
+	" attachment_id, device_index, delete_on_termination, attach_ms,"          \
+	" (SELECT a.allocation_id FROM addresses a"                               \
+	"  WHERE a.eni_id = network_interfaces.eni_id),"                          \
+	" (SELECT a.association_id FROM addresses a"                              \
+	"  WHERE a.eni_id = network_interfaces.eni_id)"
 
 static void eni_read(sqlite3_stmt *stmt, void *row)
 {
@@ -47,6 +51,8 @@ static void eni_read(sqlite3_stmt *stmt, void *row)
 	n->device_index = sqlite3_column_int(stmt, 14);
 	n->delete_on_termination = sqlite3_column_int(stmt, 15);
 	n->attach_ms = sqlite3_column_int64(stmt, 16);
+	catalog_copy_text(n->allocation_id, sizeof n->allocation_id, stmt, 17);
+	catalog_copy_text(n->association_id, sizeof n->association_id, stmt, 18);
 }
 
 /* Fills the interface's groups, in the order they were given. */
@@ -288,8 +294,12 @@ int catalog_eni_detach(struct catalog *cat, const char *eni_id, struct err *e)
 
 int catalog_eni_delete(struct catalog *cat, const char *eni_id, struct err *e)
 {
+	/* An Elastic IP address of the interface stays the account's, unassociated. */
 	if (catalog_run(cat, "DELETE FROM tags WHERE resource_id = ?1", eni_id, NULL,
-			"deleting tags", e) < 0)
+			"deleting tags", e) < 0 ||
+	    catalog_run(cat, "UPDATE addresses SET association_id = NULL, eni_id = NULL,"
+			" private_ip = NULL WHERE eni_id = ?1", eni_id, NULL,
+			"ending an address's association", e) < 0)
 		return -1;
 	return catalog_run(cat, "DELETE FROM network_interfaces WHERE eni_id = ?1", eni_id, NULL,
 			   "deleting a network interface", e);
@@ -369,7 +379,8 @@ int catalog_public_ip_free(struct catalog *cat, const char *pool, char out[16], 
 {
 	/* Text order is not address order: read the pool's holders, then look. */
 	static const char sql[] = "SELECT public_ip FROM network_interfaces"
-				  " WHERE public_ip IS NOT NULL";
+				  " WHERE public_ip IS NOT NULL"
+				  " UNION ALL SELECT public_ip FROM addresses";
 	uint32_t net, ip;
 	int prefix, rc;
 	if (network_parse_cidr(pool, &net, &prefix) < 0 || prefix < 8 || prefix > 30)

@@ -123,6 +123,7 @@ int catalog_network_owner(struct catalog *cat, const char *id, char owner[13], s
 		" UNION ALL SELECT owner_id FROM network_acls WHERE network_acl_id = ?1"
 		" UNION ALL SELECT owner_id FROM internet_gateways WHERE internet_gateway_id = ?1"
 		" UNION ALL SELECT owner_id FROM network_interfaces WHERE eni_id = ?1"
+		" UNION ALL SELECT owner_id FROM addresses WHERE allocation_id = ?1"
 		" UNION ALL SELECT owner_id FROM dhcp_options WHERE dhcp_options_id = ?1 LIMIT 1";
 	sqlite3_stmt *stmt = catalog_stmt(cat, sql, e);
 	if (!stmt)

@@ -306,6 +306,9 @@ struct eni {
 	long long attach_ms;
 	char group_ids[ENI_GROUPS_MAX][ID_MAX];
 	size_t ngroups;
+	/* The Elastic IP address it has as public_ip, when not "". */
+	char allocation_id[ID_MAX];
+	char association_id[ID_MAX];
 };
 
 /*
@@ -351,6 +354,59 @@ int catalog_public_ip_free(struct catalog *cat, const char *pool, char out[16], 
 /* The owner's interfaces after after, in ID order. */
 int catalog_eni_each(struct catalog *cat, const char *owner_id, const char *after,
 		     int (*fn)(void *ctx, const struct eni *eni), void *ctx, struct err *e);
+
+/* ---- Elastic IP addresses (catalog_addresses.c) ------------------------- */
+
+/*
+ * An account's address from the public pool.  Associated, it is its
+ * interface's public address (network_interfaces.public_ip) for as long as
+ * the association lasts, through stops and starts.
+ */
+struct address_row {
+	char allocation_id[ID_MAX];   /* eipalloc-... */
+	char owner_id[13];
+	char public_ip[16];
+	long long create_ms;
+	/* The association, when association_id is not "". */
+	char association_id[ID_MAX];  /* eipassoc-... */
+	char eni_id[ID_MAX];
+	char private_ip[16];
+	char instance_id[ID_MAX];     /* the interface's instance, "" if none */
+	char eni_owner_id[13];
+};
+/* In a transaction: a new address (its public_ip taken from catalog_public_ip_free). */
+int catalog_address_insert(struct catalog *cat, const struct address_row *a, struct err *e);
+/* By allocation ID, or by public address: 1 found, 0 none, -1 error. */
+int catalog_address_get(struct catalog *cat, const char *allocation_id, struct address_row *a,
+			struct err *e);
+int catalog_address_by_ip(struct catalog *cat, const char *public_ip, struct address_row *a,
+			  struct err *e);
+/* How many addresses the owner holds. */
+int catalog_address_count(struct catalog *cat, const char *owner_id, long long *count,
+			  struct err *e);
+/* The owner's addresses, in allocation ID order. */
+int catalog_address_each(struct catalog *cat, const char *owner_id,
+			 int (*fn)(void *ctx, const struct address_row *a), void *ctx,
+			 struct err *e);
+/*
+ * In a transaction: associates the (unassociated) address with the
+ * interface, whose public address it becomes in place of any it had (an
+ * auto-assigned one goes back to the pool; the caller has disassociated
+ * any other Elastic IP address of the interface first).
+ */
+int catalog_address_associate(struct catalog *cat, const char *allocation_id,
+			      const char *association_id, const char *eni_id,
+			      const char *private_ip, struct err *e);
+/*
+ * In a transaction: ends the address's association (none: nothing to do);
+ * its interface is left without a public address.
+ */
+int catalog_address_disassociate(struct catalog *cat, const char *allocation_id,
+				 struct err *e);
+/* 1 if an internet gateway is attached to the VPC (public addresses need one), 0 if not. */
+int catalog_vpc_has_gateway(struct catalog *cat, const char *vpc_id, struct err *e);
+/* In a transaction: deletes an unassociated address and its tags. */
+int catalog_address_delete(struct catalog *cat, const char *allocation_id, struct err *e);
 
 /*
  * The data plane's view of a VPC: its interfaces attached to instances that

@@ -4,7 +4,7 @@
  * the writers, and the daemon reads accounts on every request.
  *
  * An account that owns live resources (instances not terminated, volumes,
- * snapshots, images, buckets) is not deleted: its machines and data would
+ * snapshots, images, buckets, Elastic IP addresses) is not deleted: its machines and data would
  * run on out of everyone's reach.  The command lists them; with --force it
  * first ends them through the running daemon's API, as the account
  * (cli_purge.h), and refuses when no daemon runs on the data directory.

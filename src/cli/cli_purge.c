@@ -27,7 +27,7 @@ struct purge {
 	const struct cli_client *client;
 	CURL *curl;
 	struct buf response;
-	struct purge_ids instances, volumes, images, snapshots, buckets;
+	struct purge_ids instances, volumes, images, snapshots, buckets, addresses;
 	char *error;
 	size_t cap;
 };
@@ -52,7 +52,8 @@ static int purge_collect(void *ctx, const char *kind, const char *id, const char
 	struct purge_ids *list = !strcmp(kind, "instance") ? &p->instances :
 				 !strcmp(kind, "volume")   ? &p->volumes :
 				 !strcmp(kind, "image")    ? &p->images :
-				 !strcmp(kind, "snapshot") ? &p->snapshots : &p->buckets;
+				 !strcmp(kind, "snapshot") ? &p->snapshots :
+				 !strcmp(kind, "address")  ? &p->addresses : &p->buckets;
 	purge_ids_add(list, id);
 	return 0;
 }
@@ -260,6 +261,10 @@ int cli_purge_account(struct catalog *cat, const struct account *a,
 	for (size_t i = 0; i < p.buckets.n; i++)
 		if (purge_bucket(&p, p.buckets.ids[i]) < 0)
 			goto out;
+	/* Terminated, the instances have let go of their Elastic IP addresses. */
+	for (size_t i = 0; i < p.addresses.n; i++)
+		if (purge_ec2_id(&p, "ReleaseAddress", "AllocationId", p.addresses.ids[i], NULL) < 0)
+			goto out;
 	ret = 0;
 out:
 	purge_ids_release(&p.instances);
@@ -267,6 +272,7 @@ out:
 	purge_ids_release(&p.images);
 	purge_ids_release(&p.snapshots);
 	purge_ids_release(&p.buckets);
+	purge_ids_release(&p.addresses);
 	buf_release(&p.response);
 	curl_easy_cleanup(p.curl);
 	return ret;

@@ -108,5 +108,12 @@ void compute_private_ip(const char *instance_id, char out[16]);
  * router re-reads them (they apply to running instances within a second).
  */
 void compute_network_changed(struct compute *c, const char *vpc_id);
+/*
+ * The pool public addresses (and Elastic IP addresses) come from; and 1 if
+ * instances live in their VPCs here (network namespaces work), where
+ * running instances that want one are given a public address from it.
+ */
+const char *compute_public_pool(const struct compute *c);
+int compute_vpc_networking(const struct compute *c);
 
 #endif

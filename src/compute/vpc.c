@@ -188,8 +188,14 @@ int vpc_finalize(struct compute *c, const char *instance_id, int terminate,
 	int ret = 0;
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		snprintf(vpc_id, ID_MAX, "%s", enis[i].vpc_id);
-		/* The public address goes back to the pool when the machine stops. */
-		if (enis[i].public_ip[0])
+		/*
+		 * An auto-assigned public address goes back to the pool when
+		 * the machine stops; an Elastic IP address stays through a stop
+		 * and is disassociated at termination.
+		 */
+		if (enis[i].allocation_id[0] && terminate)
+			ret = catalog_address_disassociate(c->cat, enis[i].allocation_id, e);
+		else if (enis[i].public_ip[0] && !enis[i].allocation_id[0])
 			ret = catalog_eni_set_public_ip(c->cat, enis[i].id, "", e);
 		if (ret == 0 && terminate)
 			ret = enis[i].delete_on_termination ?
@@ -209,4 +215,14 @@ void compute_network_changed(struct compute *c, const char *vpc_id)
 	if (router_request(c->dir, vpc_id, "reload", NULL, &e) < 0 &&
 	    !strstr(e.message, "does not answer"))
 		log_warn("vpc %s: %s", vpc_id, e.message);
+}
+
+const char *compute_public_pool(const struct compute *c)
+{
+	return c && c->opt.public_pool[0] ? c->opt.public_pool : "127.100.0.0/16";
+}
+
+int compute_vpc_networking(const struct compute *c)
+{
+	return c && c->vpc_net;
 }

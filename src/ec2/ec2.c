@@ -19,6 +19,8 @@ static const struct {
 	const char *name;
 	ec2_handler_fn fn;
 } ec2_actions[] = {
+	{ "AllocateAddress", ec2_allocate_address },
+	{ "AssociateAddress", ec2_associate_address },
 	{ "AttachInternetGateway", ec2_attach_internet_gateway },
 	{ "AttachVolume", ec2_attach_volume },
 	{ "AuthorizeSecurityGroupEgress", ec2_authorize_security_group_egress },
@@ -47,6 +49,8 @@ static const struct {
 	{ "DeleteVpc", ec2_delete_vpc },
 	{ "DeregisterImage", ec2_deregister_image },
 	{ "DescribeAccountAttributes", ec2_describe_account_attributes },
+	{ "DescribeAddresses", ec2_describe_addresses },
+	{ "DescribeAddressesAttribute", ec2_describe_addresses_attribute },
 	{ "DescribeAvailabilityZones", ec2_describe_availability_zones },
 	{ "DescribeDhcpOptions", ec2_describe_dhcp_options },
 	{ "DescribeImageAttribute", ec2_describe_image_attribute },
@@ -77,6 +81,7 @@ static const struct {
 	{ "DetachInternetGateway", ec2_detach_internet_gateway },
 	{ "DetachVolume", ec2_detach_volume },
 	{ "DisableImageDeprecation", ec2_disable_image_deprecation },
+	{ "DisassociateAddress", ec2_disassociate_address },
 	{ "EnableImageDeprecation", ec2_enable_image_deprecation },
 	{ "GetConsoleOutput", ec2_get_console_output },
 	{ "GetConsoleScreenshot", ec2_get_console_screenshot },
@@ -91,6 +96,7 @@ static const struct {
 	{ "ModifyVpcAttribute", ec2_modify_vpc_attribute },
 	{ "RebootInstances", ec2_reboot_instances },
 	{ "RegisterImage", ec2_register_image },
+	{ "ReleaseAddress", ec2_release_address },
 	{ "ResetImageAttribute", ec2_reset_image_attribute },
 	{ "ResetSnapshotAttribute", ec2_reset_snapshot_attribute },
 	{ "RevokeSecurityGroupEgress", ec2_revoke_security_group_egress },

@@ -226,7 +226,8 @@ static void net_write_association(struct xmlw *w, const struct eni *eni,
 	xmlw_start(w, "association");
 	xmlw_text(w, "publicIp", eni->public_ip);
 	xmlw_text(w, "publicDnsName", net->public_dns);
-	xmlw_text(w, "ipOwnerId", "amazon");
+	/* An Elastic IP address is its account's; an auto-assigned one Amazon's. */
+	xmlw_text(w, "ipOwnerId", eni->allocation_id[0] ? eni->owner_id : "amazon");
 	xmlw_end(w);
 }
 
@@ -296,6 +297,8 @@ static const char *const net_filters[] = {
 	"network-interface.private-dns-name", "network-interface.addresses.private-ip-address",
 	"network-interface.addresses.primary", "network-interface.addresses.association.public-ip",
 	"network-interface.association.public-ip", "network-interface.association.ip-owner-id",
+	"network-interface.association.allocation-id",
+	"network-interface.association.association-id",
 	"network-interface.attachment.attachment-id", "network-interface.attachment.instance-id",
 	"network-interface.attachment.instance-owner-id",
 	"network-interface.attachment.device-index", "network-interface.attachment.status",
@@ -335,7 +338,12 @@ static const char *net_field(const char *name, const struct instance *m,
 	if (!strcmp(field, "addresses.private-ip-address") || !strcmp(field, "private-ip-address"))
 		return eni->private_ip;
 	if (!strcmp(field, "addresses.primary")) return "true";
-	if (!strcmp(field, "association.ip-owner-id")) return eni->public_ip[0] ? "amazon" : NULL;
+	if (!strcmp(field, "association.ip-owner-id"))
+		return !eni->public_ip[0] ? NULL : eni->allocation_id[0] ? eni->owner_id : "amazon";
+	if (!strcmp(field, "association.allocation-id"))
+		return eni->allocation_id[0] ? eni->allocation_id : NULL;
+	if (!strcmp(field, "association.association-id"))
+		return eni->association_id[0] ? eni->association_id : NULL;
 	if (!strcmp(field, "attachment.attachment-id")) return eni->attachment_id;
 	if (!strcmp(field, "attachment.instance-id")) return m->id;
 	if (!strcmp(field, "attachment.instance-owner-id") || !strcmp(field, "owner-id"))

@@ -365,7 +365,7 @@ struct ec2_id_kind {
 };
 extern const struct ec2_id_kind ec2_kind_vpc, ec2_kind_subnet, ec2_kind_sg,
 	ec2_kind_sg_rule, ec2_kind_route_table, ec2_kind_network_acl,
-	ec2_kind_internet_gateway, ec2_kind_eni, ec2_kind_dhcp_options;
+	ec2_kind_internet_gateway, ec2_kind_eni, ec2_kind_dhcp_options, ec2_kind_address;
 /* Refuses id: Malformed when it does not look like kind's, else NotFound. */
 int ec2_id_refuse(const struct ec2_id_kind *kind, const char *id, struct err *e);
 
@@ -506,6 +506,13 @@ int ec2_update_security_group_rule_descriptions_egress(struct ec2_ctx *ctx, stru
 int ec2_describe_route_tables(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_network_acls(struct ec2_ctx *ctx, struct err *e);
 int ec2_describe_internet_gateways(struct ec2_ctx *ctx, struct err *e);
+/* Elastic IP addresses (addresses.c). */
+int ec2_allocate_address(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_addresses(struct ec2_ctx *ctx, struct err *e);
+int ec2_associate_address(struct ec2_ctx *ctx, struct err *e);
+int ec2_disassociate_address(struct ec2_ctx *ctx, struct err *e);
+int ec2_release_address(struct ec2_ctx *ctx, struct err *e);
+int ec2_describe_addresses_attribute(struct ec2_ctx *ctx, struct err *e);
 int ec2_create_internet_gateway(struct ec2_ctx *ctx, struct err *e);
 int ec2_attach_internet_gateway(struct ec2_ctx *ctx, struct err *e);
 int ec2_detach_internet_gateway(struct ec2_ctx *ctx, struct err *e);

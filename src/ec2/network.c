@@ -40,6 +40,8 @@ const struct ec2_id_kind ec2_kind_internet_gateway = {
 const struct ec2_id_kind ec2_kind_eni = { "eni", "InvalidNetworkInterfaceID.Malformed",
 					  "InvalidNetworkInterfaceID.NotFound",
 					  "networkInterface ID" };
+const struct ec2_id_kind ec2_kind_address = { "eipalloc", "InvalidAllocationID.Malformed",
+					      "InvalidAllocationID.NotFound", "allocation ID" };
 const struct ec2_id_kind ec2_kind_dhcp_options = { "dopt", "InvalidDhcpOptionsId.Malformed",
 						   "InvalidDhcpOptionID.NotFound",
 						   "dhcpOption ID" };
@@ -124,6 +126,7 @@ int ec2_network_tag_target(struct ec2_ctx *ctx, const char *id, const char **typ
 		{ &ec2_kind_route_table, "route-table" }, { &ec2_kind_network_acl, "network-acl" },
 		{ &ec2_kind_internet_gateway, "internet-gateway" },
 		{ &ec2_kind_eni, "network-interface" }, { &ec2_kind_dhcp_options, "dhcp-options" },
+		{ &ec2_kind_address, "elastic-ip" },
 	};
 	char owner[13];
 	size_t k = 0, plen = 0;

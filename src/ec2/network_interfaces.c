@@ -88,7 +88,11 @@ static const char *eni_attachment_field(const struct eni_view *v, const char *n,
 	if (!strcmp(n, "association.public-dns-name"))
 		return public ? v->public_dns : NULL;
 	if (!strcmp(n, "association.ip-owner-id") || !strcmp(n, "addresses.association.owner-id"))
-		return public ? "amazon" : NULL;
+		return !public ? NULL : eni->allocation_id[0] ? eni->owner_id : "amazon";
+	if (!strcmp(n, "association.allocation-id"))
+		return eni->allocation_id[0] ? eni->allocation_id : NULL;
+	if (!strcmp(n, "association.association-id"))
+		return eni->association_id[0] ? eni->association_id : NULL;
 	return NULL;
 }
 
@@ -142,9 +146,13 @@ static void eni_write_association(struct xmlw *w, const struct eni_view *v)
 	if (!v->eni->public_ip[0])
 		return;
 	xmlw_start(w, "association");
+	if (v->eni->allocation_id[0]) {
+		xmlw_text(w, "allocationId", v->eni->allocation_id);
+		xmlw_text(w, "associationId", v->eni->association_id);
+	}
 	xmlw_text(w, "publicIp", v->eni->public_ip);
 	xmlw_text(w, "publicDnsName", v->public_dns);
-	xmlw_text(w, "ipOwnerId", "amazon");
+	xmlw_text(w, "ipOwnerId", v->eni->allocation_id[0] ? v->eni->owner_id : "amazon");
 	xmlw_end(w);
 }
 

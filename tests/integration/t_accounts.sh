@@ -61,9 +61,13 @@ for _ in $(seq 1 100); do
   [ "$(ec2e describe-instances --instance-ids "$iid" --query 'Reservations[0].Instances[0].State.Name')" = running ] && break
   sleep 0.2
 done
+# An Elastic IP address, associated with the instance, holds an address of the pool.
+eip=$(ec2e allocate-address --domain vpc --query AllocationId)
+eip_ip=$(ec2e describe-addresses --allocation-ids "$eip" --query 'Addresses[0].PublicIp')
+ec2e associate-address --allocation-id "$eip" --instance-id "$iid" >/dev/null || fail "associate-address"
 if "$AMIBOX_BIN" account delete erin --data "$DATA_DIR" 2>"$TEST_DIR/err"; then fail "deleted erin with a running instance"; fi
 for want in "instance $iid (running)" "volume   $vol (available)" "image    $img" "snapshot $esnap (pending)" \
-    "snapshot $csnap" "bucket   erin-data"; do
+    "snapshot $csnap" "bucket   erin-data" "address  $eip ($eip_ip)"; do
   grep -qF "$want" "$TEST_DIR/err" || fail "the refusal does not list '$want': $(cat "$TEST_DIR/err")"
 done
 grep -q "add --force" "$TEST_DIR/err" || fail "the refusal does not say what to do"
@@ -77,7 +81,8 @@ pgrep -f -- "amibox-$iid" >/dev/null && fail "the machine of a deleted account s
   fail "the deleted account's instance row is still there"
 [ "$(sqlite3 "$DATA_DIR/catalog.db" "select count(*) from vpcs where owner_id='$ERIN_ID'")" = 0 ] ||
   fail "the deleted account's VPCs are still there"
-for table_id in "volumes volume_id $vol" "snapshots snapshot_id $esnap" "images image_id $img" "buckets name erin-data"; do
+for table_id in "volumes volume_id $vol" "snapshots snapshot_id $esnap" "images image_id $img" "buckets name erin-data" \
+    "addresses allocation_id $eip"; do
   set -- $table_id
   [ "$(sqlite3 "$DATA_DIR/catalog.db" "select count(*) from $1 where $2='$3'")" = 0 ] || fail "$3 outlived its account"
 done
