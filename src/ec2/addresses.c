@@ -88,15 +88,9 @@ static void address_write(struct xmlw *w, const struct address_row *a,
 
 static int allocate_check(struct ec2_ctx *ctx, struct err *e)
 {
-	const char *domain = query_get(&ctx->q, "Domain");
+	/* Domain: every address is a VPC's now, whatever is asked (as EC2 answers). */
 	const char *pool = query_get(&ctx->q, "PublicIpv4Pool");
 	const char *border = query_get(&ctx->q, "NetworkBorderGroup");
-	if (domain && strcmp(domain, "vpc") != 0)
-		return err_set(e, 400, "InvalidParameterValue",
-			       !strcmp(domain, "standard") ?
-				       "amibox has no EC2-Classic: addresses are for VPCs (Domain 'vpc')." :
-				       "Value (%.32s) for parameter domain is invalid. Expected: 'vpc'.",
-			       domain);
 	if (pool && strcmp(pool, "amazon") != 0)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "The public IPv4 pool '%.64s' does not exist; amibox allocates from its own pool ('amazon').",
@@ -254,12 +248,15 @@ static int associate_target(struct ec2_ctx *ctx, struct eni *eni, struct err *e)
 		size_t n = 0;
 		if (ec2_instance_owned(ctx, instance_id, &m, e) < 0)
 			return -1;
-		int gone = !strcmp(m.state, "terminated") || !strcmp(m.state, "shutting-down");
+		char state[16];
+		snprintf(state, sizeof state, "%s", m.state);
 		instance_release(&m);
-		if (gone)
-			return err_set(e, 400, "IncorrectInstanceState",
-				       "The instance '%s' is not in a valid state for this operation.",
-				       instance_id);
+		/* Running or stopped (or on the way between them), as EC2 takes it. */
+		if (!strcmp(state, "pending") || !strcmp(state, "shutting-down") ||
+		    !strcmp(state, "terminated"))
+			return err_set(e, 400, "InvalidInstanceID",
+				       "The %s instance '%s' is not in a valid state for this operation.",
+				       state, instance_id);
 		if (catalog_eni_by_instance(ctx->srv->cat, instance_id, &enis, &n, e) < 0)
 			return -1;
 		if (n == 0) {
@@ -328,7 +325,7 @@ int ec2_associate_address(struct ec2_ctx *ctx, struct err *e)
 {
 	struct address_row a;
 	struct eni eni;
-	int reassociate = 0;
+	int reassociate = 1; /* automatic in a VPC; false asks for a refusal instead */
 	char association_id[ID_MAX], old_eni[ID_MAX] = "", old_vpc[ID_MAX] = "";
 	if (address_named(ctx, &a, e) < 0 || associate_target(ctx, &eni, e) < 0 ||
 	    query_get_bool(&ctx->q, "AllowReassociation", &reassociate, e) < 0 ||
@@ -439,23 +436,39 @@ int ec2_release_address(struct ec2_ctx *ctx, struct err *e)
 {
 	struct address_row a;
 	const char *border = query_get(&ctx->q, "NetworkBorderGroup");
+	struct eni eni;
+	struct vpc_row v;
+	int in_default = 0;
 	if (address_named(ctx, &a, e) < 0)
 		return -1;
 	if (border && *border && strcmp(border, ctx->srv->region) != 0)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "The network border group '%.64s' is not the address's (%s).", border,
 			       ctx->srv->region);
-	if (a.association_id[0])
-		return err_set(e, 400, "InvalidIPAddress.InUse", "Address %s is in use.",
-			       a.public_ip);
+	/* In the default VPC a release takes the address off its instance first. */
+	if (a.association_id[0]) {
+		int found = catalog_eni_get(ctx->srv->cat, a.eni_id, &eni, e);
+		if (found > 0)
+			found = catalog_vpc_get(ctx->srv->cat, eni.vpc_id, &v, e);
+		if (found < 0)
+			return -1;
+		in_default = found > 0 && v.is_default;
+		if (!in_default)
+			return err_set(e, 400, "InvalidIPAddress.InUse", "Address %s is in use.",
+				       a.public_ip);
+	}
 	if (catalog_begin(ctx->srv->cat, e) < 0)
 		return -1;
-	if (catalog_address_delete(ctx->srv->cat, a.allocation_id, e) < 0) {
+	if ((in_default && (catalog_address_disassociate(ctx->srv->cat, a.allocation_id, e) < 0 ||
+			    address_auto_public(ctx, a.eni_id, e) < 0)) ||
+	    catalog_address_delete(ctx->srv->cat, a.allocation_id, e) < 0) {
 		catalog_rollback(ctx->srv->cat);
 		return -1;
 	}
 	if (catalog_commit(ctx->srv->cat, e) < 0)
 		return -1;
+	if (in_default)
+		ec2_network_changed(ctx, eni.vpc_id);
 	ec2_return_true(ctx);
 	return 0;
 }

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Terraform (the machine's terraform, the AWS provider from the filesystem
 # mirror) against amibox: terraform_vpc/main.tf (a VPC of its own with
-# subnets and groups, an instance launched into them and provisioned over
-# SSH, the default VPC adopted) applied, planned again (no changes),
-# destroyed (nothing of it left, the default VPC intact).
+# subnets, groups and an internet gateway, an instance launched into them
+# with an Elastic IP and provisioned over SSH at that address, the default
+# VPC adopted) applied, planned again (no changes), destroyed (nothing of it
+# left, the address released, the default VPC intact).
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || fail "VPC networking needs root (network namespaces)"
 amibox_linux_sample_env
@@ -28,7 +29,18 @@ tf init -input=false || { tail -30 "$TEST_DIR/terraform.log"; fail "terraform in
 tf apply -input=false -auto-approve || { tail -40 "$TEST_DIR/terraform.log"; fail "terraform apply"; }
 ip=$(terraform -chdir="$TF" output -raw instance_ip)
 [[ $ip =~ ^10\.20\.1\. ]] || fail "the instance in tf-a has address '$ip'"
-grep -q "in the VPC at $ip" "$TEST_DIR/terraform.log" || fail "remote-exec did not run in the VPC's instance"
+instance=$(terraform -chdir="$TF" output -raw instance_id)
+eip=$(terraform -chdir="$TF" output -raw eip)
+alloc=$(terraform -chdir="$TF" output -raw eip_allocation)
+[[ $eip =~ ^${PUBLIC_IPS%.0/24}\.[0-9]+$ && $alloc =~ ^eipalloc-[0-9a-f]{17}$ ]] || fail "aws_eip: '$eip' '$alloc'"
+# remote-exec reached the instance at the Elastic IP, whose metadata names it.
+grep -qF "in the VPC at $ip public $eip" "$TEST_DIR/terraform.log" ||
+  fail "remote-exec did not run at the Elastic IP $eip in the VPC's instance: $(grep -F '(remote-exec)' "$TEST_DIR/terraform.log" | tail -5)"
+got=$(ec2 describe-addresses --allocation-ids "$alloc" \
+  --query 'Addresses[0].[PublicIp,InstanceId,Domain,Tags[?Key==`Name`].Value|[0]]')
+[ "$got" = "$eip	$instance	vpc	tf-eip" ] || fail "describe-addresses of the aws_eip: '$got'"
+got=$(ec2 describe-instances --instance-ids "$instance" --query 'Reservations[0].Instances[0].PublicIpAddress')
+[ "$got" = "$eip" ] || fail "the instance's public address is '$got', not its Elastic IP $eip"
 zones=$(terraform -chdir="$TF" output -json zones)
 [ "$zones" = '["us-east-1a","us-east-1b","us-east-1c"]' ] || fail "zones: $zones"
 [ "$(terraform -chdir="$TF" output -raw default_subnets)" = 3 ] || fail "default subnets"
@@ -48,6 +60,10 @@ left=$(ec2 describe-vpcs --query 'Vpcs[].[IsDefault]' | tr '\n' ' ')
 [ "$left" = "True " ] || fail "VPCs left after destroy: '$left'"
 left=$(ec2 describe-security-groups --query 'SecurityGroups[].GroupName' | tr '\t' ' ')
 [ "$left" = "default" ] || fail "groups left after destroy: '$left'"
+left=$(ec2 describe-addresses --query 'length(Addresses)')
+[ "$left" = 0 ] || fail "addresses left after destroy: $left"
+left=$(ec2 describe-internet-gateways --query 'length(InternetGateways)')
+[ "$left" = 1 ] || fail "internet gateways left after destroy: $left (the default VPC's only)"
 left=$(ec2 describe-subnets --query 'length(Subnets)')
 [ "$left" = 3 ] || fail "subnets left after destroy: $left"
 after=$(ec2 describe-security-group-rules --query 'length(SecurityGroupRules)')

@@ -1,6 +1,7 @@
 # A VPC of its own with subnets and security groups (rules inline, legacy and
-# per-rule resources), the default VPC, subnet and groups adopted, and the
-# data sources that find them.  Driven by t_terraform_vpc.sh.
+# per-rule resources), an internet gateway and an instance with an Elastic IP
+# reached over SSH at that address, the default VPC, subnet and groups
+# adopted, and the data sources that find them.  Driven by t_terraform_vpc.sh.
 variable "endpoint" { type = string }
 variable "access_key" { type = string }
 variable "secret_key" { type = string }
@@ -157,7 +158,13 @@ resource "aws_default_security_group" "main" {
   }
 }
 
-# An instance in the VPC made above, reached over SSH at its public address.
+# An instance in the VPC made above, with an Elastic IP (which wants the
+# VPC's internet gateway, as EC2's do), reached over SSH at that address.
+resource "aws_internet_gateway" "main" {
+  vpc_id = aws_vpc.main.id
+  tags   = { Name = "tf-main" }
+}
+
 data "aws_ami" "linux" {
   owners = ["amazon"]
   filter {
@@ -177,19 +184,37 @@ resource "aws_instance" "in_main" {
   subnet_id              = aws_subnet.a.id
   vpc_security_group_ids = [aws_security_group.web.id]
   key_name               = aws_key_pair.main.key_name
+  # Its public address needs the gateway, and goes before the gateway does.
+  depends_on = [aws_internet_gateway.main]
+}
+
+resource "aws_eip" "web" {
+  domain     = "vpc"
+  instance   = aws_instance.in_main.id
+  tags       = { Name = "tf-eip" }
+  depends_on = [aws_internet_gateway.main]
+}
+
+# Provisioned once the address is the instance's: SSH reaches it there, and
+# its metadata says so.
+resource "terraform_data" "at_eip" {
+  triggers_replace = [aws_instance.in_main.id, aws_eip.web.public_ip]
   connection {
     type        = "ssh"
-    host        = self.public_ip
+    host        = aws_eip.web.public_ip
     user        = "root"
     private_key = file(var.private_key_file)
     timeout     = "3m"
   }
   provisioner "remote-exec" {
-    inline = ["echo \"in the VPC at $(wget -qO- http://169.254.169.254/latest/meta-data/local-ipv4)\""]
+    inline = ["echo \"in the VPC at $(wget -qO- http://169.254.169.254/latest/meta-data/local-ipv4) public $(wget -qO- http://169.254.169.254/latest/meta-data/public-ipv4)\""]
   }
 }
 
 output "instance_ip" { value = aws_instance.in_main.private_ip }
+output "instance_id" { value = aws_instance.in_main.id }
+output "eip" { value = aws_eip.web.public_ip }
+output "eip_allocation" { value = aws_eip.web.allocation_id }
 output "zones" { value = data.aws_availability_zones.zones.names }
 output "default_vpc" { value = data.aws_vpc.default.id }
 output "default_subnets" { value = length(data.aws_subnets.default.ids) }
