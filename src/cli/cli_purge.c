@@ -27,7 +27,7 @@ struct purge {
 	const struct cli_client *client;
 	CURL *curl;
 	struct buf response;
-	struct purge_ids instances, volumes, images, snapshots, buckets, addresses;
+	struct purge_ids instances, volumes, images, snapshots, buckets, addresses, address_ips;
 	char *error;
 	size_t cap;
 };
@@ -48,7 +48,8 @@ static void purge_ids_release(struct purge_ids *list)
 static int purge_collect(void *ctx, const char *kind, const char *id, const char *state)
 {
 	struct purge *p = ctx;
-	(void)state;
+	if (!strcmp(kind, "address"))
+		purge_ids_add(&p->address_ips, state); /* its public address */
 	struct purge_ids *list = !strcmp(kind, "instance") ? &p->instances :
 				 !strcmp(kind, "volume")   ? &p->volumes :
 				 !strcmp(kind, "image")    ? &p->images :
@@ -261,9 +262,11 @@ int cli_purge_account(struct catalog *cat, const struct account *a,
 	for (size_t i = 0; i < p.buckets.n; i++)
 		if (purge_bucket(&p, p.buckets.ids[i]) < 0)
 			goto out;
-	/* Terminated, the instances have let go of their Elastic IP addresses. */
+	/* An address on an interface that outlived its instance is let go first. */
 	for (size_t i = 0; i < p.addresses.n; i++)
-		if (purge_ec2_id(&p, "ReleaseAddress", "AllocationId", p.addresses.ids[i], NULL) < 0)
+		if (purge_ec2_id(&p, "DisassociateAddress", "PublicIp", p.address_ips.ids[i],
+				 NULL) < 0 ||
+		    purge_ec2_id(&p, "ReleaseAddress", "AllocationId", p.addresses.ids[i], NULL) < 0)
 			goto out;
 	ret = 0;
 out:
@@ -273,6 +276,7 @@ out:
 	purge_ids_release(&p.snapshots);
 	purge_ids_release(&p.buckets);
 	purge_ids_release(&p.addresses);
+	purge_ids_release(&p.address_ips);
 	buf_release(&p.response);
 	curl_easy_cleanup(p.curl);
 	return ret;

@@ -131,23 +131,37 @@ out:
 	return ret;
 }
 
-/* Gives the interface a public address from the pool, if it wants one. */
+/*
+ * Gives the interface a public address from the pool, if it wants one and
+ * has none: read again in the transaction, so that an Elastic IP address
+ * associated meanwhile is kept, not overwritten.
+ */
 static int vpc_public_ip(struct compute *c, struct eni *eni, struct err *e)
 {
+	struct eni now;
 	if (!eni->want_public_ip || eni->public_ip[0])
 		return 0;
 	char ip[16];
 	if (catalog_begin(c->cat, e) < 0)
 		return -1;
-	if (catalog_public_ip_free(c->cat, c->opt.public_pool, ip, e) < 0 ||
-	    catalog_eni_set_public_ip(c->cat, eni->id, ip, e) < 0) {
+	int found = catalog_eni_get(c->cat, eni->id, &now, e);
+	if (found < 0)
+		goto rollback;
+	if (found && now.public_ip[0]) {
 		catalog_rollback(c->cat);
-		return -1;
+		snprintf(eni->public_ip, sizeof eni->public_ip, "%s", now.public_ip);
+		return 0;
 	}
+	if (catalog_public_ip_free(c->cat, c->opt.public_pool, ip, e) < 0 ||
+	    catalog_eni_set_public_ip(c->cat, eni->id, ip, e) < 0)
+		goto rollback;
 	if (catalog_commit(c->cat, e) < 0)
 		return -1;
 	snprintf(eni->public_ip, sizeof eni->public_ip, "%s", ip);
 	return 0;
+rollback:
+	catalog_rollback(c->cat);
+	return -1;
 }
 
 int vpc_nic(struct compute *c, const struct instance *m, struct args *a, int *tap_fd,
@@ -190,12 +204,12 @@ int vpc_finalize(struct compute *c, const char *instance_id, int terminate,
 		snprintf(vpc_id, ID_MAX, "%s", enis[i].vpc_id);
 		/*
 		 * An auto-assigned public address goes back to the pool when
-		 * the machine stops; an Elastic IP address stays through a stop
-		 * and is disassociated at termination.
+		 * the machine stops; an Elastic IP address stays with its
+		 * interface: through a stop, and at termination with an
+		 * interface that outlives the instance (deleting the interface
+		 * ends the association, catalog_eni_delete).
 		 */
-		if (enis[i].allocation_id[0] && terminate)
-			ret = catalog_address_disassociate(c->cat, enis[i].allocation_id, e);
-		else if (enis[i].public_ip[0] && !enis[i].allocation_id[0])
+		if (enis[i].public_ip[0] && !enis[i].allocation_id[0])
 			ret = catalog_eni_set_public_ip(c->cat, enis[i].id, "", e);
 		if (ret == 0 && terminate)
 			ret = enis[i].delete_on_termination ?

@@ -91,16 +91,21 @@ static int allocate_check(struct ec2_ctx *ctx, struct err *e)
 	/* Domain: every address is a VPC's now, whatever is asked (as EC2 answers). */
 	const char *pool = query_get(&ctx->q, "PublicIpv4Pool");
 	const char *border = query_get(&ctx->q, "NetworkBorderGroup");
-	if (pool && strcmp(pool, "amazon") != 0)
+	if (pool && *pool && strcmp(pool, "amazon") != 0)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "The public IPv4 pool '%.64s' does not exist; amibox allocates from its own pool ('amazon').",
 			       pool);
-	if (border && strcmp(border, ctx->srv->region) != 0)
+	if (border && *border && strcmp(border, ctx->srv->region) != 0)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "The network border group '%.64s' is not valid; this amibox serves '%s'.",
 			       border, ctx->srv->region);
-	if (query_get(&ctx->q, "Address") || query_get(&ctx->q, "CustomerOwnedIpv4Pool") ||
-	    query_get(&ctx->q, "IpamPoolId"))
+	static const char *const unsupported[] = { "Address", "CustomerOwnedIpv4Pool", "IpamPoolId" };
+	int asked = 0;
+	for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++) {
+		const char *v = query_get(&ctx->q, unsupported[i]);
+		asked |= v && *v;
+	}
+	if (asked)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "amibox allocates addresses from its own pool only: Address, CustomerOwnedIpv4Pool and IpamPoolId are not supported.");
 	return 0;
@@ -321,14 +326,18 @@ static int address_auto_public(struct ec2_ctx *ctx, const char *eni_id, struct e
 	return catalog_eni_set_public_ip(ctx->srv->cat, eni_id, ip, e);
 }
 
-int ec2_associate_address(struct ec2_ctx *ctx, struct err *e)
+/*
+ * What an association changes, decided and written in the caller's
+ * transaction (so that no other request's change slips in between what was
+ * read and what is written): vpcs gets the VPCs whose routers must re-read
+ * their ports.
+ */
+static int associate_in(struct ec2_ctx *ctx, int reassociate, const char *association_id,
+			char vpcs[2][ID_MAX], struct err *e)
 {
 	struct address_row a;
-	struct eni eni;
-	int reassociate = 1; /* automatic in a VPC; false asks for a refusal instead */
-	char association_id[ID_MAX], old_eni[ID_MAX] = "", old_vpc[ID_MAX] = "";
+	struct eni eni, was;
 	if (address_named(ctx, &a, e) < 0 || associate_target(ctx, &eni, e) < 0 ||
-	    query_get_bool(&ctx->q, "AllowReassociation", &reassociate, e) < 0 ||
 	    associate_gateway(ctx, &eni, e) < 0)
 		return -1;
 	const char *private_ip = query_get(&ctx->q, "PrivateIpAddress");
@@ -336,36 +345,48 @@ int ec2_associate_address(struct ec2_ctx *ctx, struct err *e)
 		return err_set(e, 400, "InvalidParameterValue",
 			       "The private address %.64s is not an address of %s (%s).", private_ip,
 			       eni.id, eni.private_ip);
-	if (a.association_id[0] && strcmp(a.eni_id, eni.id) != 0 && !reassociate)
+	int moves = a.association_id[0] && strcmp(a.eni_id, eni.id) != 0;
+	if (moves && !reassociate)
 		return err_set(e, 400, "Resource.AlreadyAssociated",
 			       "resource %s is already associated with associate-id %s",
 			       a.allocation_id, a.association_id);
-	if (a.association_id[0] && strcmp(a.eni_id, eni.id) != 0) {
-		struct eni was;
-		snprintf(old_eni, sizeof old_eni, "%s", a.eni_id);
-		if (catalog_eni_get(ctx->srv->cat, old_eni, &was, e) > 0)
-			snprintf(old_vpc, sizeof old_vpc, "%s", was.vpc_id);
+	snprintf(vpcs[0], ID_MAX, "%s", eni.vpc_id);
+	if (moves) {
+		int found = catalog_eni_get(ctx->srv->cat, a.eni_id, &was, e);
+		if (found < 0)
+			return -1;
+		if (found && strcmp(was.vpc_id, eni.vpc_id) != 0)
+			snprintf(vpcs[1], ID_MAX, "%s", was.vpc_id);
 	}
-	ids_resource("eipassoc", association_id);
-	if (catalog_begin(ctx->srv->cat, e) < 0)
-		return -1;
 	/* The address leaves where it was; the interface's other address goes. */
 	if ((a.association_id[0] &&
 	     catalog_address_disassociate(ctx->srv->cat, a.allocation_id, e) < 0) ||
-	    (old_eni[0] && address_auto_public(ctx, old_eni, e) < 0) ||
+	    (moves && address_auto_public(ctx, a.eni_id, e) < 0) ||
 	    (eni.allocation_id[0] && strcmp(eni.allocation_id, a.allocation_id) != 0 &&
 	     catalog_address_disassociate(ctx->srv->cat, eni.allocation_id, e) < 0) ||
-	    catalog_eni_set_public_ip(ctx->srv->cat, eni.id, "", e) < 0 ||
-	    catalog_address_associate(ctx->srv->cat, a.allocation_id, association_id, eni.id,
-				      eni.private_ip, e) < 0) {
+	    catalog_eni_set_public_ip(ctx->srv->cat, eni.id, "", e) < 0)
+		return -1;
+	return catalog_address_associate(ctx->srv->cat, a.allocation_id, association_id, eni.id,
+					 eni.private_ip, e);
+}
+
+int ec2_associate_address(struct ec2_ctx *ctx, struct err *e)
+{
+	int reassociate = 1; /* automatic in a VPC; false asks for a refusal instead */
+	char association_id[ID_MAX], vpcs[2][ID_MAX] = { "", "" };
+	if (query_get_bool(&ctx->q, "AllowReassociation", &reassociate, e) < 0 ||
+	    catalog_begin(ctx->srv->cat, e) < 0)
+		return -1;
+	ids_resource("eipassoc", association_id);
+	if (associate_in(ctx, reassociate, association_id, vpcs, e) < 0) {
 		catalog_rollback(ctx->srv->cat);
 		return -1;
 	}
 	if (catalog_commit(ctx->srv->cat, e) < 0)
 		return -1;
-	ec2_network_changed(ctx, eni.vpc_id);
-	if (old_vpc[0] && strcmp(old_vpc, eni.vpc_id) != 0)
-		ec2_network_changed(ctx, old_vpc);
+	for (int i = 0; i < 2; i++)
+		if (vpcs[i][0])
+			ec2_network_changed(ctx, vpcs[i]);
 	xmlw_text(ctx->w, "associationId", association_id);
 	return 0;
 }
@@ -388,15 +409,37 @@ static int association_visit(void *arg, const struct address_row *a)
 	return 1;
 }
 
-int ec2_disassociate_address(struct ec2_ctx *ctx, struct err *e)
+/*
+ * Ends the association of the address (found by the caller in this
+ * transaction); its interface, if its instance runs, gets an auto-assigned
+ * address again.  vpc_id gets the VPC whose router must re-read its ports.
+ */
+static int address_let_go(struct ec2_ctx *ctx, const struct address_row *a,
+			  char vpc_id[ID_MAX], struct err *e)
+{
+	struct eni eni;
+	int found = catalog_eni_get(ctx->srv->cat, a->eni_id, &eni, e);
+	if (found < 0)
+		return -1;
+	if (found)
+		snprintf(vpc_id, ID_MAX, "%s", eni.vpc_id);
+	if (catalog_address_disassociate(ctx->srv->cat, a->allocation_id, e) < 0)
+		return -1;
+	return address_auto_public(ctx, a->eni_id, e);
+}
+
+static int disassociate_in(struct ec2_ctx *ctx, char vpc_id[ID_MAX], struct err *e)
 {
 	const char *association_id = query_get(&ctx->q, "AssociationId");
 	const char *ip = query_get(&ctx->q, "PublicIp");
 	struct association_find f;
-	struct eni eni;
 	memset(&f, 0, sizeof f);
 	f.association_id = association_id;
 	if (association_id && *association_id) {
+		if (!ids_valid_resource("eipassoc", association_id))
+			return err_set(e, 400, "InvalidAssociationID.Malformed",
+				       "Invalid id: \"%.64s\" (expecting \"eipassoc-...\")",
+				       association_id);
 		if (catalog_address_each(ctx->srv->cat, ctx->account, association_visit, &f, e) < 0)
 			return -1;
 		if (!f.hit)
@@ -409,36 +452,34 @@ int ec2_disassociate_address(struct ec2_ctx *ctx, struct err *e)
 		return err_set(e, 400, "MissingParameter",
 			       "Either AssociationId or PublicIp must be specified.");
 	}
-	const struct address_row *a = &f.found;
-	if (!a->association_id[0]) {
-		ec2_return_true(ctx);
-		return 0;
-	}
-	int had_eni = catalog_eni_get(ctx->srv->cat, a->eni_id, &eni, e);
-	if (had_eni < 0 || catalog_begin(ctx->srv->cat, e) < 0)
+	return f.found.association_id[0] ? address_let_go(ctx, &f.found, vpc_id, e) : 0;
+}
+
+int ec2_disassociate_address(struct ec2_ctx *ctx, struct err *e)
+{
+	char vpc_id[ID_MAX] = "";
+	if (catalog_begin(ctx->srv->cat, e) < 0)
 		return -1;
-	if (catalog_address_disassociate(ctx->srv->cat, a->allocation_id, e) < 0 ||
-	    address_auto_public(ctx, a->eni_id, e) < 0) {
+	if (disassociate_in(ctx, vpc_id, e) < 0) {
 		catalog_rollback(ctx->srv->cat);
 		return -1;
 	}
 	if (catalog_commit(ctx->srv->cat, e) < 0)
 		return -1;
-	if (had_eni)
-		ec2_network_changed(ctx, eni.vpc_id);
+	if (vpc_id[0])
+		ec2_network_changed(ctx, vpc_id);
 	ec2_return_true(ctx);
 	return 0;
 }
 
 /* ---- ReleaseAddress ------------------------------------------------------------- */
 
-int ec2_release_address(struct ec2_ctx *ctx, struct err *e)
+static int release_in(struct ec2_ctx *ctx, char vpc_id[ID_MAX], struct err *e)
 {
 	struct address_row a;
-	const char *border = query_get(&ctx->q, "NetworkBorderGroup");
 	struct eni eni;
 	struct vpc_row v;
-	int in_default = 0;
+	const char *border = query_get(&ctx->q, "NetworkBorderGroup");
 	if (address_named(ctx, &a, e) < 0)
 		return -1;
 	if (border && *border && strcmp(border, ctx->srv->region) != 0)
@@ -452,23 +493,28 @@ int ec2_release_address(struct ec2_ctx *ctx, struct err *e)
 			found = catalog_vpc_get(ctx->srv->cat, eni.vpc_id, &v, e);
 		if (found < 0)
 			return -1;
-		in_default = found > 0 && v.is_default;
-		if (!in_default)
+		if (!found || !v.is_default)
 			return err_set(e, 400, "InvalidIPAddress.InUse", "Address %s is in use.",
 				       a.public_ip);
+		if (address_let_go(ctx, &a, vpc_id, e) < 0)
+			return -1;
 	}
+	return catalog_address_delete(ctx->srv->cat, a.allocation_id, e);
+}
+
+int ec2_release_address(struct ec2_ctx *ctx, struct err *e)
+{
+	char vpc_id[ID_MAX] = "";
 	if (catalog_begin(ctx->srv->cat, e) < 0)
 		return -1;
-	if ((in_default && (catalog_address_disassociate(ctx->srv->cat, a.allocation_id, e) < 0 ||
-			    address_auto_public(ctx, a.eni_id, e) < 0)) ||
-	    catalog_address_delete(ctx->srv->cat, a.allocation_id, e) < 0) {
+	if (release_in(ctx, vpc_id, e) < 0) {
 		catalog_rollback(ctx->srv->cat);
 		return -1;
 	}
 	if (catalog_commit(ctx->srv->cat, e) < 0)
 		return -1;
-	if (in_default)
-		ec2_network_changed(ctx, eni.vpc_id);
+	if (vpc_id[0])
+		ec2_network_changed(ctx, vpc_id);
 	ec2_return_true(ctx);
 	return 0;
 }

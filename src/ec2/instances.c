@@ -512,12 +512,16 @@ static int run_wants_ipv6(const struct query *q)
 		const char *last = dot ? dot + 1 : name;
 		if (!value[0])
 			continue;
+		int nic = !strncmp(name, "NetworkInterface.", 17);
 		if (!strncmp(name, "Ipv6Address.", 12) ||
-		    (!strncmp(name, "NetworkInterface.", 17) && strstr(name, ".Ipv6Addresses.")))
+		    (nic && (strstr(name, ".Ipv6Addresses.") || strstr(name, ".Ipv6Prefix."))))
 			return 1;
 		if ((!strcmp(name, "Ipv6AddressCount") ||
-		     (!strncmp(name, "NetworkInterface.", 17) && !strcmp(last, "Ipv6AddressCount"))) &&
+		     (nic && (!strcmp(last, "Ipv6AddressCount") || !strcmp(last, "Ipv6PrefixCount")))) &&
 		    strcmp(value, "0") != 0)
+			return 1;
+		if ((!strcmp(name, "EnablePrimaryIpv6") || (nic && !strcmp(last, "PrimaryIpv6"))) &&
+		    !strcmp(value, "true"))
 			return 1;
 	}
 	return 0;

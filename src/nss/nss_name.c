@@ -4,7 +4,6 @@
  * joined by dashes after "ec2-", then EC2's suffix for us-east-1 or for a
  * named region; anything else is not ours.
  */
-#include <ctype.h>
 #include <string.h>
 
 #include "nss/nss_name.h"
@@ -13,12 +12,26 @@
 #define NSS_NAME_REGIONAL ".compute.amazonaws.com"
 #define NSS_NAME_REGION_MAX 32
 
+/*
+ * ASCII only, whatever the locale of the process that resolves (the module
+ * runs inside any program): <ctype.h> would follow its LC_CTYPE.
+ */
+static int nss_name_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static int nss_name_lower(char ch)
+{
+	return ch >= 'a' && ch <= 'z';
+}
+
 /* One octet at *p, ended by stop; advances *p past it.  -1 if malformed. */
 static int nss_name_octet(const char **p, char stop)
 {
 	const char *s = *p;
 	int value = 0, digits = 0;
-	while (isdigit((unsigned char)s[digits]) && digits < 3)
+	while (nss_name_digit(s[digits]) && digits < 3)
 		value = value * 10 + (s[digits++] - '0');
 	if (digits == 0 || s[digits] != stop || value > 255 || (digits > 1 && s[0] == '0'))
 		return -1;
@@ -41,9 +54,9 @@ static int nss_name_suffix_ok(const char *rest)
 		return 0;
 	for (size_t i = 1; i <= region; i++) {
 		char ch = rest[i];
-		if (islower((unsigned char)ch))
+		if (nss_name_lower(ch))
 			letters = 1;
-		else if (!isdigit((unsigned char)ch) && ch != '-')
+		else if (!nss_name_digit(ch) && ch != '-')
 			return 0;
 	}
 	return letters;
@@ -57,7 +70,7 @@ int nss_name_parse(const char *name, uint32_t *addr, char *canon, size_t canon_s
 	if (len == 0 || len > NSS_NAME_MAX || canon_size < NSS_NAME_MAX + 1)
 		return -1;
 	for (size_t i = 0; i < len; i++)
-		canon[i] = (char)tolower((unsigned char)name[i]);
+		canon[i] = name[i] >= 'A' && name[i] <= 'Z' ? (char)(name[i] - 'A' + 'a') : name[i];
 	canon[len] = '\0';
 	if (strncmp(canon, "ec2-", 4) != 0)
 		return -1;

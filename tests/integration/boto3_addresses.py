@@ -297,6 +297,8 @@ class Addresses(Base):
                          Filters=[{"Name": "no-such-filter", "Values": ["x"]}])
         self.assertError("InvalidAssociationID.NotFound", self.ec2.disassociate_address,
                          AssociationId=UNKNOWN_ASSOC)
+        self.assertError("InvalidAssociationID.Malformed", self.ec2.disassociate_address,
+                         AssociationId="eipassoc-zz")
         alloc = self.allocate(Domain="vpc")["AllocationId"]
         # Nothing to associate with.
         self.assertError("MissingParameter", self.ec2.associate_address, AllocationId=alloc)
@@ -583,6 +585,33 @@ class Associations(Base):
         self.assertUnassociated(alloc, "after an association with a terminated instance")
         self.ec2.release_address(AllocationId=alloc)
         self.assertEqual(self.by_filter("allocation-id", alloc), [])
+
+    def test_kept_interface_keeps_its_address(self):
+        """An interface that outlives its instance (DeleteOnTermination false)
+        keeps its Elastic IP address, as on EC2; a release in the default VPC
+        takes it off."""
+        subnet = self.ec2.describe_subnets(Filters=[
+            {"Name": "default-for-az", "Values": ["true"]},
+            {"Name": "availability-zone", "Values": ["us-east-1a"]}])["Subnets"][0]["SubnetId"]
+        iid, = self.run_instances(NetworkInterfaces=[{
+            "DeviceIndex": 0, "SubnetId": subnet, "DeleteOnTermination": False}])
+        inst = self.wait_state(iid, "running")
+        eni = inst["NetworkInterfaces"][0]["NetworkInterfaceId"]
+        a = self.allocate(Domain="vpc")
+        assoc = self.associate(a["AllocationId"], InstanceId=iid)
+        self.ec2.terminate_instances(InstanceIds=[iid])
+        self.wait_state(iid, "terminated")
+        kept = self.address(a["AllocationId"])
+        self.assertEqual((kept.get("AssociationId"), kept.get("NetworkInterfaceId"),
+                          kept.get("InstanceId")), (assoc, eni, None),
+                         "the kept interface's address after its instance terminated")
+        got = self.ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]
+        self.assertEqual((got["Status"], got["Association"]["PublicIp"],
+                          got["Association"]["AllocationId"]),
+                         ("available", a["PublicIp"], a["AllocationId"]))
+        self.ec2.release_address(AllocationId=a["AllocationId"])
+        got = self.ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]
+        self.assertNotIn("Association", got, "the released address is still on the interface")
 
     def test_other_accounts_instances(self):
         iid, = self.run_instances()

@@ -718,6 +718,9 @@ class Instances(unittest.TestCase):
             ("InvalidParameterValue", dict(ImageId=self.ami, Ipv6AddressCount=1)),
             ("InvalidParameterValue", dict(ImageId=self.ami, NetworkInterfaces=[
                 {"DeviceIndex": 0, "Ipv6AddressCount": 1}])),
+            ("InvalidParameterValue", dict(ImageId=self.ami, NetworkInterfaces=[
+                {"DeviceIndex": 0, "Ipv6PrefixCount": 1}])),
+            ("InvalidParameterValue", dict(ImageId=self.ami, EnablePrimaryIpv6=True)),
         ]
         for code, kw in cases:
             with self.subTest(code=code, kw=kw):
