@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Ansible (Debian's ansible, the amazon.aws collection) against amibox with
 # a real guest: ec2_key, ec2_security_group, ec2_instance in the default VPC
-# (waited for), `ping` over SSH to its public address, ec2_ami from it,
-# terminate, the AMI deleted.  The image is AMIBOX_ANSIBLE_IMAGE (a guest
-# with Python for the ping module; the Linux sample without it runs `raw`).
+# (waited for), ec2_eip, `ping` over SSH at that Elastic IP address, ec2_ami
+# from it, the address released, terminate, the AMI deleted.  The image is
+# AMIBOX_ANSIBLE_IMAGE (a guest with Python for the ping module; the Linux
+# sample without it runs `raw`).
 . "$(dirname "$0")/lib.sh"
 command -v ansible-playbook >/dev/null || fail "ansible is not installed"
 [ "$(id -u)" = 0 ] || fail "VPC networking needs root (network namespaces)"
@@ -38,3 +39,6 @@ got=$(ec2 describe-instances --filters Name=tag:Name,Values=ansible-web --query 
 [ "$got" = terminated ] || fail "the instance is '$got' after the playbook"
 got=$(ec2 describe-images --owners self --filters Name=name,Values=ansible-golden --query 'length(Images)')
 [ "$got" = 0 ] || fail "the AMI outlived the playbook"
+grep -q "its SSH server answers there" "$TEST_DIR/ansible.log" || fail "the play did not reach the Elastic IP"
+got=$(ec2 describe-addresses --query 'length(Addresses)')
+[ "$got" = 0 ] || fail "the Elastic IP address outlived the playbook: $got"
