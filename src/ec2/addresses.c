@@ -8,8 +8,10 @@
  * interface it is that instance's public address, in place of an
  * auto-assigned one, through stops and starts; the VPC's router forwards it
  * to the guest as it forwards any public address (compute/router.c), so a
- * change reaches the data plane with ec2_network_changed.  Termination ends
- * the association (compute/vpc.c); the address stays allocated.
+ * change reaches the data plane with ec2_network_changed.  The association
+ * ends with its interface (at termination, unless the interface outlives
+ * the instance); the address stays allocated.  Each handler reads what it
+ * decides on inside its write transaction.
  */
 #include <stdio.h>
 #include <stdlib.h>
