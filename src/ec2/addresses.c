@@ -86,6 +86,33 @@ static void address_write(struct xmlw *w, const struct address_row *a,
 	xmlw_text(w, "networkBorderGroup", region);
 }
 
+/*
+ * What Associate, Disassociate and Release share: change decides and writes
+ * in one write transaction (reading what it decides on inside it, so that
+ * no other request's change slips in between), and names in vpcs the VPCs
+ * ("" for none) whose routers must then re-read their ports.
+ */
+typedef int (*address_change_fn)(struct ec2_ctx *ctx, void *arg, char vpcs[2][ID_MAX],
+				 struct err *e);
+
+static int address_change(struct ec2_ctx *ctx, address_change_fn change, void *arg,
+			  struct err *e)
+{
+	char vpcs[2][ID_MAX] = { "", "" };
+	if (catalog_begin(ctx->srv->cat, e) < 0)
+		return -1;
+	if (change(ctx, arg, vpcs, e) < 0) {
+		catalog_rollback(ctx->srv->cat);
+		return -1;
+	}
+	if (catalog_commit(ctx->srv->cat, e) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++)
+		if (vpcs[i][0])
+			ec2_network_changed(ctx, vpcs[i]);
+	return 0;
+}
+
 /* ---- AllocateAddress ------------------------------------------------------------ */
 
 static int allocate_check(struct ec2_ctx *ctx, struct err *e)
@@ -328,15 +355,15 @@ static int address_auto_public(struct ec2_ctx *ctx, const char *eni_id, struct e
 	return catalog_eni_set_public_ip(ctx->srv->cat, eni_id, ip, e);
 }
 
-/*
- * What an association changes, decided and written in the caller's
- * transaction (so that no other request's change slips in between what was
- * read and what is written): vpcs gets the VPCs whose routers must re-read
- * their ports.
- */
-static int associate_in(struct ec2_ctx *ctx, int reassociate, const char *association_id,
-			char vpcs[2][ID_MAX], struct err *e)
+/* What AssociateAddress asks for, besides the request's names. */
+struct associate_ask {
+	int reassociate;
+	char association_id[ID_MAX];
+};
+
+static int associate_in(struct ec2_ctx *ctx, void *arg, char vpcs[2][ID_MAX], struct err *e)
 {
+	const struct associate_ask *ask = arg;
 	struct address_row a;
 	struct eni eni, was;
 	if (address_named(ctx, &a, e) < 0 || associate_target(ctx, &eni, e) < 0 ||
@@ -348,7 +375,7 @@ static int associate_in(struct ec2_ctx *ctx, int reassociate, const char *associ
 			       "The private address %.64s is not an address of %s (%s).", private_ip,
 			       eni.id, eni.private_ip);
 	int moves = a.association_id[0] && strcmp(a.eni_id, eni.id) != 0;
-	if (moves && !reassociate)
+	if (moves && !ask->reassociate)
 		return err_set(e, 400, "Resource.AlreadyAssociated",
 			       "resource %s is already associated with associate-id %s",
 			       a.allocation_id, a.association_id);
@@ -368,28 +395,20 @@ static int associate_in(struct ec2_ctx *ctx, int reassociate, const char *associ
 	     catalog_address_disassociate(ctx->srv->cat, eni.allocation_id, e) < 0) ||
 	    catalog_eni_set_public_ip(ctx->srv->cat, eni.id, "", e) < 0)
 		return -1;
-	return catalog_address_associate(ctx->srv->cat, a.allocation_id, association_id, eni.id,
-					 eni.private_ip, e);
+	return catalog_address_associate(ctx->srv->cat, a.allocation_id, ask->association_id,
+					 eni.id, eni.private_ip, e);
 }
 
 int ec2_associate_address(struct ec2_ctx *ctx, struct err *e)
 {
-	int reassociate = 1; /* automatic in a VPC; false asks for a refusal instead */
-	char association_id[ID_MAX], vpcs[2][ID_MAX] = { "", "" };
-	if (query_get_bool(&ctx->q, "AllowReassociation", &reassociate, e) < 0 ||
-	    catalog_begin(ctx->srv->cat, e) < 0)
+	/* Automatic in a VPC; false asks for a refusal instead. */
+	struct associate_ask ask = { .reassociate = 1 };
+	if (query_get_bool(&ctx->q, "AllowReassociation", &ask.reassociate, e) < 0)
 		return -1;
-	ids_resource("eipassoc", association_id);
-	if (associate_in(ctx, reassociate, association_id, vpcs, e) < 0) {
-		catalog_rollback(ctx->srv->cat);
+	ids_resource("eipassoc", ask.association_id);
+	if (address_change(ctx, associate_in, &ask, e) < 0)
 		return -1;
-	}
-	if (catalog_commit(ctx->srv->cat, e) < 0)
-		return -1;
-	for (int i = 0; i < 2; i++)
-		if (vpcs[i][0])
-			ec2_network_changed(ctx, vpcs[i]);
-	xmlw_text(ctx->w, "associationId", association_id);
+	xmlw_text(ctx->w, "associationId", ask.association_id);
 	return 0;
 }
 
@@ -430,8 +449,9 @@ static int address_let_go(struct ec2_ctx *ctx, const struct address_row *a,
 	return address_auto_public(ctx, a->eni_id, e);
 }
 
-static int disassociate_in(struct ec2_ctx *ctx, char vpc_id[ID_MAX], struct err *e)
+static int disassociate_in(struct ec2_ctx *ctx, void *arg, char vpcs[2][ID_MAX], struct err *e)
 {
+	(void)arg;
 	const char *association_id = query_get(&ctx->q, "AssociationId");
 	const char *ip = query_get(&ctx->q, "PublicIp");
 	struct association_find f;
@@ -454,30 +474,22 @@ static int disassociate_in(struct ec2_ctx *ctx, char vpc_id[ID_MAX], struct err 
 		return err_set(e, 400, "MissingParameter",
 			       "Either AssociationId or PublicIp must be specified.");
 	}
-	return f.found.association_id[0] ? address_let_go(ctx, &f.found, vpc_id, e) : 0;
+	return f.found.association_id[0] ? address_let_go(ctx, &f.found, vpcs[0], e) : 0;
 }
 
 int ec2_disassociate_address(struct ec2_ctx *ctx, struct err *e)
 {
-	char vpc_id[ID_MAX] = "";
-	if (catalog_begin(ctx->srv->cat, e) < 0)
+	if (address_change(ctx, disassociate_in, NULL, e) < 0)
 		return -1;
-	if (disassociate_in(ctx, vpc_id, e) < 0) {
-		catalog_rollback(ctx->srv->cat);
-		return -1;
-	}
-	if (catalog_commit(ctx->srv->cat, e) < 0)
-		return -1;
-	if (vpc_id[0])
-		ec2_network_changed(ctx, vpc_id);
 	ec2_return_true(ctx);
 	return 0;
 }
 
 /* ---- ReleaseAddress ------------------------------------------------------------- */
 
-static int release_in(struct ec2_ctx *ctx, char vpc_id[ID_MAX], struct err *e)
+static int release_in(struct ec2_ctx *ctx, void *arg, char vpcs[2][ID_MAX], struct err *e)
 {
+	(void)arg;
 	struct address_row a;
 	struct eni eni;
 	struct vpc_row v;
@@ -498,7 +510,7 @@ static int release_in(struct ec2_ctx *ctx, char vpc_id[ID_MAX], struct err *e)
 		if (!found || !v.is_default)
 			return err_set(e, 400, "InvalidIPAddress.InUse", "Address %s is in use.",
 				       a.public_ip);
-		if (address_let_go(ctx, &a, vpc_id, e) < 0)
+		if (address_let_go(ctx, &a, vpcs[0], e) < 0)
 			return -1;
 	}
 	return catalog_address_delete(ctx->srv->cat, a.allocation_id, e);
@@ -506,17 +518,8 @@ static int release_in(struct ec2_ctx *ctx, char vpc_id[ID_MAX], struct err *e)
 
 int ec2_release_address(struct ec2_ctx *ctx, struct err *e)
 {
-	char vpc_id[ID_MAX] = "";
-	if (catalog_begin(ctx->srv->cat, e) < 0)
+	if (address_change(ctx, release_in, NULL, e) < 0)
 		return -1;
-	if (release_in(ctx, vpc_id, e) < 0) {
-		catalog_rollback(ctx->srv->cat);
-		return -1;
-	}
-	if (catalog_commit(ctx->srv->cat, e) < 0)
-		return -1;
-	if (vpc_id[0])
-		ec2_network_changed(ctx, vpc_id);
 	ec2_return_true(ctx);
 	return 0;
 }

@@ -13,7 +13,6 @@ Debian's boto3); Associations launches them.  Needs ENDPOINT, DATA_DIR,
 AMIBOX_BIN, PUBLIC_IPS, ALICE_*, BOB_* and GUEST_HALT (a raw disk image).
 """
 import ipaddress
-import json
 import os
 import subprocess
 import time
@@ -25,6 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import cases  # records each case for make check
+from ec2_lib import import_image, new_account
 
 ENDPOINT = os.environ["ENDPOINT"]
 CONFIG = Config(retries={"max_attempts": 1}, region_name="us-east-1")
@@ -36,11 +36,10 @@ ASSOC_RE = r"^eipassoc-[0-9a-f]{17}$"
 UNKNOWN_ALLOC = "eipalloc-0123456789abcdef0"
 UNKNOWN_ASSOC = "eipassoc-0123456789abcdef0"
 UNKNOWN_INSTANCE = "i-0123456789abcdef0"
-# What an association with an instance that has ended is refused with.  The
-# brief for amibox says IncorrectInstanceState; EC2 itself has been seen to
-# answer "InvalidInstanceID: The terminated instance 'i-...' is not in a
-# valid state for this operation" (cloudposse/terraform-aws-ec2-instance#95).
-ENDED_INSTANCE_CODES = ("IncorrectInstanceState", "InvalidInstanceID")
+# What an association with an instance that has ended is refused with, as
+# EC2 answers it: "The terminated instance 'i-...' is not in a valid state
+# for this operation" (cloudposse/terraform-aws-ec2-instance#95).
+ENDED_INSTANCE_CODES = ("InvalidInstanceID",)
 # Keys DescribeAddresses has only while the address is associated.
 ASSOCIATION_KEYS = ("InstanceId", "AssociationId", "NetworkInterfaceId",
                     "NetworkInterfaceOwnerId", "PrivateIpAddress")
@@ -50,26 +49,6 @@ def client(who):
     return boto3.client("ec2", endpoint_url=ENDPOINT, config=CONFIG,
                         aws_access_key_id=os.environ[who + "_KEY"],
                         aws_secret_access_key=os.environ[who + "_SECRET"])
-
-
-def new_account(name):
-    """A fresh account of its own, as `amibox account create` makes it."""
-    out = subprocess.run([os.environ["AMIBOX_BIN"], "account", "create",
-                          "%s-%s" % (name, uuid.uuid4().hex[:6]), "--data",
-                          os.environ["DATA_DIR"], "--json"], check=True,
-                         capture_output=True, text=True).stdout
-    a = json.loads(out)
-    return boto3.client("ec2", endpoint_url=ENDPOINT, config=CONFIG,
-                        aws_access_key_id=a["AccessKeyId"],
-                        aws_secret_access_key=a["SecretAccessKey"]), a["AccountId"]
-
-
-def import_image(path, who="ALICE"):
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=os.environ[who + "_KEY"],
-               AWS_SECRET_ACCESS_KEY=os.environ[who + "_SECRET"])
-    out = subprocess.run([os.environ["AMIBOX_BIN"], "import", path, "--endpoint", ENDPOINT],
-                         env=env, capture_output=True, text=True, check=True)
-    return out.stdout.strip()
 
 
 def public_dns(ip):
@@ -213,7 +192,7 @@ class Addresses(Base):
         self.address(alloc)
 
     def test_limit_of_five(self):
-        ec2, _ = new_account("eip-limit")
+        ec2, _ = new_account("eip-limit-" + uuid.uuid4().hex[:6])
         got = [self.allocate(ec2, Domain="vpc") for _ in range(5)]
         self.assertEqual(len({a["PublicIp"] for a in got}), 5, "five allocations, not five addresses")
         self.assertError("AddressLimitExceeded", ec2.allocate_address, Domain="vpc")

@@ -20,6 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import cases  # records each case for make check
+from ec2_lib import import_image
 
 ENDPOINT = os.environ["ENDPOINT"]
 CONFIG = Config(retries={"max_attempts": 1}, region_name="us-east-1")
@@ -29,14 +30,6 @@ def client(service, who):
     return boto3.client(service, endpoint_url=ENDPOINT, config=CONFIG,
                         aws_access_key_id=os.environ[who + "_KEY"],
                         aws_secret_access_key=os.environ[who + "_SECRET"])
-
-
-def import_image(path, who="ALICE"):
-    env = dict(os.environ, AWS_ACCESS_KEY_ID=os.environ[who + "_KEY"],
-               AWS_SECRET_ACCESS_KEY=os.environ[who + "_SECRET"])
-    out = subprocess.run([os.environ["AMIBOX_BIN"], "import", path, "--endpoint", ENDPOINT],
-                         env=env, capture_output=True, text=True, check=True)
-    return out.stdout.strip()
 
 
 class Instances(unittest.TestCase):

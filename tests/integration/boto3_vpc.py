@@ -6,10 +6,8 @@ type offerings and zones, with EC2's error codes.
 
 Run by t_vpc.sh; needs ENDPOINT, DATA_DIR, AMIBOX_BIN, ALICE_*, BOB_*.
 """
-import json
 import os
 import sqlite3
-import subprocess
 import time
 import unittest
 
@@ -18,6 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import cases  # records each case for make check
+from ec2_lib import new_account
 
 ENDPOINT = os.environ["ENDPOINT"]
 CONFIG = Config(retries={"max_attempts": 1}, region_name="us-east-1")
@@ -28,17 +27,6 @@ def client(who):
     return boto3.client("ec2", endpoint_url=ENDPOINT, config=CONFIG,
                         aws_access_key_id=os.environ[who + "_KEY"],
                         aws_secret_access_key=os.environ[who + "_SECRET"])
-
-
-def new_account(name):
-    """A fresh account (its own default VPC), as `amibox account create` makes it."""
-    out = subprocess.run([os.environ["AMIBOX_BIN"], "account", "create", name, "--data",
-                          os.environ["DATA_DIR"], "--json"], check=True,
-                         capture_output=True, text=True).stdout
-    a = json.loads(out)
-    return boto3.client("ec2", endpoint_url=ENDPOINT, config=CONFIG,
-                        aws_access_key_id=a["AccessKeyId"],
-                        aws_secret_access_key=a["SecretAccessKey"]), a["AccountId"]
 
 
 def add_interface(subnet, vpc, owner, ip, group, instance=None, public_ip=None):

@@ -142,6 +142,36 @@ with_amibox_nss() {
     env LD_LIBRARY_PATH="$lib" "$@"
 }
 
+# guest_console ACCOUNT ID: the instance's console output as the account
+# sees it (GetConsoleOutput, decoded, without carriage returns).
+guest_console() {
+  as "$1" "$AWS_V1" --endpoint-url "$ENDPOINT" --output json ec2 get-console-output \
+    --instance-id "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Output","").replace("\r", ""))'
+}
+
+# wait_guest_console ACCOUNT ID TEXT [SECONDS]: polls (60 s by default)
+# until the console output holds TEXT.
+wait_guest_console() {
+  for _ in $(seq 1 $((${4:-60} * 2))); do
+    guest_console "$1" "$2" | grep -q -- "$3" && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+# sample_image ACCOUNT NAME: the ID of the sample image NAME, waited for (10 s)
+# while the daemon publishes it; fails the test without one.
+sample_image() {
+  local id=
+  for _ in $(seq 1 50); do
+    id=$(as "$1" "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 describe-images --owners amazon \
+      --filters Name=name,Values="$2" --query 'Images[0].ImageId')
+    case $id in ami-*) echo "$id"; return 0 ;; esac
+    sleep 0.2
+  done
+  fail "no sample image $2: '$id'"
+}
+
 # The Linux sample's pieces (Debian's kernel, busybox, the SSH server),
 # unpacked into $TEST_DIR/pieces and exported for the daemon to publish it.
 amibox_linux_sample_env() {

@@ -21,17 +21,8 @@ amibox_account carol
 ec2() { as carol "$AWS_V2" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
 ec2_v1() { as carol "$AWS_V1" --endpoint-url "$ENDPOINT" --output text ec2 "$@"; }
 q() { local id=$1; shift; ec2 describe-instances --instance-ids "$id" --query "Reservations[0].Instances[0].$1"; }
-console() {
-  as carol "$AWS_V1" --endpoint-url "$ENDPOINT" --output json ec2 get-console-output \
-    --instance-id "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("Output","").replace("\r", ""))'
-}
-wait_console() { # wait_console ID TEXT SECONDS
-  for _ in $(seq 1 $(($3 * 2))); do
-    console "$1" | grep -q -- "$2" && return 0
-    sleep 0.5
-  done
-  return 1
-}
+console() { guest_console carol "$1"; }
+wait_console() { wait_guest_console carol "$@"; } # ID TEXT SECONDS
 wait_state() { # wait_state ID STATE SECONDS
   local got=
   for _ in $(seq 1 $(($3 * 2))); do
@@ -88,12 +79,7 @@ wait_not_guest() {
 }
 
 # ---- the Linux guest: launched first, so that it boots meanwhile ----------
-for _ in $(seq 1 50); do
-  sample=$(ec2 describe-images --owners amazon --filters Name=name,Values=amibox-sample-linux --query 'Images[0].ImageId')
-  case $sample in ami-*) break ;; esac
-  sleep 0.2
-done
-case $sample in ami-*) ;; *) fail "no Linux sample image: '$sample'" ;; esac
+sample=$(sample_image carol amibox-sample-linux) || exit 1
 ssh-keygen -q -t ed25519 -N '' -f "$TEST_DIR/key" -C eip-test
 ec2 import-key-pair --key-name eip-test --public-key-material "fileb://$TEST_DIR/key.pub" >/dev/null ||
   fail "import-key-pair"
